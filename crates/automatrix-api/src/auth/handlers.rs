@@ -1,0 +1,315 @@
+//! `/api/auth/*` routes.
+
+use axum::extract::State;
+use axum::http::StatusCode;
+use chrono::Utc;
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
+use uuid::Uuid;
+
+use super::password;
+use super::tokens::{AuthUser, hash_refresh_token, new_refresh_token};
+use crate::error::{ApiError, ErrorBody};
+use crate::extract::{ApiJson, OptionalJson};
+use crate::state::AppState;
+use automatrix_store::{NewRefreshToken, NewUser, StoreError, User};
+
+pub fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(register))
+        .routes(routes!(login))
+        .routes(routes!(refresh))
+        .routes(routes!(logout))
+        .routes(routes!(me))
+        .routes(routes!(change_password))
+}
+
+#[derive(Deserialize, ToSchema)]
+pub struct RegisterRequest {
+    pub email: String,
+    pub password: String,
+    pub name: String,
+}
+
+#[derive(Deserialize, ToSchema)]
+pub struct LoginRequest {
+    pub email: String,
+    pub password: String,
+}
+
+#[derive(Deserialize, ToSchema)]
+pub struct RefreshRequest {
+    pub refresh_token: String,
+}
+
+#[derive(Deserialize, Default, ToSchema)]
+pub struct LogoutRequest {
+    /// Ends this session (its token family); without it, every session of the user ends.
+    pub refresh_token: Option<String>,
+}
+
+#[derive(Deserialize, ToSchema)]
+pub struct ChangePasswordRequest {
+    pub current_password: String,
+    pub new_password: String,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct UserResponse {
+    pub id: Uuid,
+    pub email: String,
+    pub name: String,
+    pub organization_id: Uuid,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct TokenResponse {
+    pub access_token: String,
+    pub refresh_token: String,
+    /// Always `bearer`.
+    pub token_type: &'static str,
+    /// Seconds until the access token expires.
+    pub expires_in: u64,
+}
+
+impl From<User> for UserResponse {
+    fn from(u: User) -> Self {
+        Self {
+            id: u.id,
+            email: u.email,
+            name: u.name,
+            organization_id: u.organization_id,
+        }
+    }
+}
+
+const MIN_PASSWORD: usize = 8;
+const MAX_PASSWORD: usize = 256;
+
+fn check_password(path: &str, pw: &str, problems: &mut Vec<automatrix_core::Problem>) {
+    let n = pw.chars().count();
+    if !(MIN_PASSWORD..=MAX_PASSWORD).contains(&n) {
+        problems.push(automatrix_core::Problem {
+            path: path.into(),
+            issue: format!("must be {MIN_PASSWORD} to {MAX_PASSWORD} characters"),
+        });
+    }
+}
+
+fn normalize_email(email: &str) -> String {
+    email.trim().to_lowercase()
+}
+
+fn valid_email(email: &str) -> bool {
+    let Some((local, domain)) = email.split_once('@') else {
+        return false;
+    };
+    email.len() <= 254
+        && !local.is_empty()
+        && domain.contains('.')
+        && !domain.starts_with('.')
+        && !domain.ends_with('.')
+        && !domain.contains('@')
+        && !email.chars().any(char::is_whitespace)
+}
+
+/// Create an account and its organization.
+#[utoipa::path(post, path = "/api/auth/register", tag = "auth", request_body = RegisterRequest,
+    responses((status = 201, body = UserResponse), (status = 409, body = ErrorBody, description = "email already registered"), (status = 422, body = ErrorBody)))]
+async fn register(
+    State(state): State<AppState>,
+    ApiJson(req): ApiJson<RegisterRequest>,
+) -> Result<(StatusCode, axum::Json<UserResponse>), ApiError> {
+    let email = normalize_email(&req.email);
+    let name = req.name.trim().to_owned();
+    let mut problems = Vec::new();
+    if !valid_email(&email) {
+        problems.push(automatrix_core::Problem {
+            path: "email".into(),
+            issue: "must be a valid email address".into(),
+        });
+    }
+    if name.is_empty() || name.chars().count() > 200 {
+        problems.push(automatrix_core::Problem {
+            path: "name".into(),
+            issue: "must be 1 to 200 characters".into(),
+        });
+    }
+    check_password("password", &req.password, &mut problems);
+    if !problems.is_empty() {
+        return Err(ApiError::Validation {
+            message: "registration is invalid".into(),
+            details: problems,
+        });
+    }
+    let password_hash = password::hash(req.password).await?;
+    let new = NewUser {
+        id: Uuid::now_v7(),
+        organization_id: Uuid::now_v7(),
+        organization_name: format!("{name}'s organization"),
+        email,
+        name,
+        password_hash,
+        now: Utc::now(),
+    };
+    let user = state
+        .store()
+        .create_user_with_organization(new)
+        .await
+        .map_err(|e| match e {
+            StoreError::Conflict(_) => {
+                ApiError::Conflict("an account with this email already exists".into())
+            }
+            other => other.into(),
+        })?;
+    Ok((StatusCode::CREATED, axum::Json(user.into())))
+}
+
+/// Exchange email and password for tokens.
+#[utoipa::path(post, path = "/api/auth/login", tag = "auth", request_body = LoginRequest,
+    responses((status = 200, body = TokenResponse), (status = 401, body = ErrorBody)))]
+async fn login(
+    State(state): State<AppState>,
+    ApiJson(req): ApiJson<LoginRequest>,
+) -> Result<axum::Json<TokenResponse>, ApiError> {
+    let user = state
+        .store()
+        .find_user_by_email(&normalize_email(&req.email))
+        .await?;
+    let ok = password::verify(req.password, user.as_ref().map(|u| u.password_hash.clone())).await?;
+    let user = match user {
+        Some(u) if ok => u,
+        _ => return Err(ApiError::Unauthorized("invalid email or password")),
+    };
+    Ok(axum::Json(
+        issue_tokens(&state, &user, Uuid::now_v7()).await?,
+    ))
+}
+
+/// Rotate a refresh token. Reusing a spent token revokes its whole family.
+#[utoipa::path(post, path = "/api/auth/refresh", tag = "auth", request_body = RefreshRequest,
+    responses((status = 200, body = TokenResponse), (status = 401, body = ErrorBody)))]
+async fn refresh(
+    State(state): State<AppState>,
+    ApiJson(req): ApiJson<RefreshRequest>,
+) -> Result<axum::Json<TokenResponse>, ApiError> {
+    const INVALID: ApiError = ApiError::Unauthorized("invalid or expired refresh token");
+    let store = state.store();
+    let now = Utc::now();
+    let token = store
+        .find_refresh_token(&hash_refresh_token(&req.refresh_token))
+        .await?
+        .ok_or(INVALID)?;
+    if token.revoked_at.is_some() || token.expires_at <= now {
+        return Err(INVALID);
+    }
+    if token.used_at.is_some() || !store.spend_refresh_token(token.id, now).await? {
+        tracing::warn!(user_id = %token.user_id, family_id = %token.family_id, "refresh token reused; revoking its family");
+        store.revoke_refresh_family(token.family_id, now).await?;
+        return Err(INVALID);
+    }
+    let user = store.get_user(token.user_id).await?.ok_or(INVALID)?;
+    Ok(axum::Json(
+        issue_tokens(&state, &user, token.family_id).await?,
+    ))
+}
+
+/// End a session (or all sessions) of the caller.
+#[utoipa::path(post, path = "/api/auth/logout", tag = "auth", request_body(content = LogoutRequest, description = "optional"),
+    responses((status = 204), (status = 401, body = ErrorBody)), security(("bearer" = [])))]
+async fn logout(
+    State(state): State<AppState>,
+    auth: AuthUser,
+    OptionalJson(req): OptionalJson<LogoutRequest>,
+) -> Result<StatusCode, ApiError> {
+    let store = state.store();
+    let now = Utc::now();
+    match req.refresh_token {
+        Some(t) => {
+            if let Some(token) = store.find_refresh_token(&hash_refresh_token(&t)).await?
+                && token.user_id == auth.user_id
+            {
+                store.revoke_refresh_family(token.family_id, now).await?;
+            }
+        }
+        None => store.revoke_user_refresh_tokens(auth.user_id, now).await?,
+    }
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// The caller's account.
+#[utoipa::path(get, path = "/api/auth/me", tag = "auth",
+    responses((status = 200, body = UserResponse), (status = 401, body = ErrorBody)), security(("bearer" = [])))]
+async fn me(
+    State(state): State<AppState>,
+    auth: AuthUser,
+) -> Result<axum::Json<UserResponse>, ApiError> {
+    let user = state
+        .store()
+        .get_user(auth.user_id)
+        .await?
+        .ok_or(ApiError::Unauthorized("account no longer exists"))?;
+    Ok(axum::Json(user.into()))
+}
+
+/// Change the caller's password; every refresh token of the user is revoked.
+#[utoipa::path(post, path = "/api/auth/change-password", tag = "auth", request_body = ChangePasswordRequest,
+    responses((status = 204), (status = 401, body = ErrorBody), (status = 422, body = ErrorBody)), security(("bearer" = [])))]
+async fn change_password(
+    State(state): State<AppState>,
+    auth: AuthUser,
+    ApiJson(req): ApiJson<ChangePasswordRequest>,
+) -> Result<StatusCode, ApiError> {
+    let mut problems = Vec::new();
+    check_password("new_password", &req.new_password, &mut problems);
+    if !problems.is_empty() {
+        return Err(ApiError::Validation {
+            message: "new password is invalid".into(),
+            details: problems,
+        });
+    }
+    let store = state.store();
+    let user = store
+        .get_user(auth.user_id)
+        .await?
+        .ok_or(ApiError::Unauthorized("account no longer exists"))?;
+    if !password::verify(req.current_password, Some(user.password_hash)).await? {
+        return Err(ApiError::invalid("current_password", "is not correct"));
+    }
+    let hash = password::hash(req.new_password).await?;
+    let now = Utc::now();
+    store.update_user_password(user.id, &hash, now).await?;
+    store.revoke_user_refresh_tokens(user.id, now).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+async fn issue_tokens(
+    state: &AppState,
+    user: &User,
+    family: Uuid,
+) -> Result<TokenResponse, ApiError> {
+    let cfg = &state.config.auth;
+    let now = Utc::now();
+    let refresh = new_refresh_token();
+    let ttl = chrono::Duration::from_std(cfg.refresh_ttl)
+        .map_err(|e| ApiError::Internal(e.to_string()))?;
+    state
+        .store()
+        .insert_refresh_token(NewRefreshToken {
+            id: Uuid::now_v7(),
+            user_id: user.id,
+            family_id: family,
+            token_hash: hash_refresh_token(&refresh),
+            expires_at: now + ttl,
+            now,
+        })
+        .await?;
+    Ok(TokenResponse {
+        access_token: cfg.mint_access_token(user.id, user.organization_id, now)?,
+        refresh_token: refresh,
+        token_type: "bearer",
+        expires_in: cfg.access_ttl.as_secs(),
+    })
+}

@@ -1,0 +1,34 @@
+//! argon2id password hashing, run off the async runtime (it is deliberately slow).
+
+use argon2::{Argon2, PasswordHash, PasswordHasher, PasswordVerifier};
+
+use crate::error::ApiError;
+
+pub(crate) async fn hash(password: String) -> Result<String, ApiError> {
+    tokio::task::spawn_blocking(move || {
+        Argon2::default()
+            .hash_password(password.as_bytes())
+            .map(|h| h.to_string())
+            .map_err(|e| ApiError::Internal(format!("hashing a password: {e}")))
+    })
+    .await
+    .map_err(|e| ApiError::Internal(format!("hashing task: {e}")))?
+}
+
+/// Whether `password` matches `stored`. With no stored hash (unknown user) a dummy hash is
+/// checked anyway, so the response time does not reveal which emails exist.
+pub(crate) async fn verify(password: String, stored: Option<String>) -> Result<bool, ApiError> {
+    tokio::task::spawn_blocking(move || {
+        let stored = stored.unwrap_or_else(|| DUMMY.to_owned());
+        let parsed = PasswordHash::new(&stored)
+            .map_err(|e| ApiError::Internal(format!("stored hash: {e}")))?;
+        Ok(Argon2::default()
+            .verify_password(password.as_bytes(), &parsed)
+            .is_ok())
+    })
+    .await
+    .map_err(|e| ApiError::Internal(format!("verify task: {e}")))?
+}
+
+/// argon2id hash of a random string nobody knows, with the default parameters.
+const DUMMY: &str = "$argon2id$v=19$m=19456,t=2,p=1$c29tZXNhbHRzb21lc2FsdA$F0VZ0vjXmzMrnoU4a7qC5l5lBdT0iYQMvq2wq6k2Avc";

@@ -1,0 +1,148 @@
+//! Access tokens (short-lived HS256 JWTs) and refresh tokens (opaque, stored as SHA-256).
+
+use std::time::Duration;
+
+use axum::extract::FromRequestParts;
+use axum::http::header::AUTHORIZATION;
+use axum::http::request::Parts;
+use base64::Engine as _;
+use chrono::{DateTime, Utc};
+use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation};
+use rand::RngCore;
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+use uuid::Uuid;
+
+use crate::error::ApiError;
+use crate::state::AppState;
+
+/// Token settings. The key is derived from the master secret; `Debug` never shows it.
+#[derive(Clone)]
+pub struct AuthConfig {
+    signing_key: Vec<u8>,
+    pub access_ttl: Duration,
+    pub refresh_ttl: Duration,
+}
+
+impl std::fmt::Debug for AuthConfig {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("AuthConfig")
+            .field("signing_key", &"<redacted>")
+            .field("access_ttl", &self.access_ttl)
+            .field("refresh_ttl", &self.refresh_ttl)
+            .finish()
+    }
+}
+
+const ISSUER: &str = "automatrix";
+
+/// Claims of an access token.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct Claims {
+    pub sub: Uuid,
+    pub org: Uuid,
+    pub iat: i64,
+    pub exp: i64,
+    pub iss: String,
+}
+
+impl AuthConfig {
+    /// Derives the JWT key from the master secret (domain-separated, so the same secret can
+    /// key other things without the JWT key being one of them).
+    pub fn from_master_secret(secret: &[u8]) -> Self {
+        let mut h = Sha256::new();
+        h.update(b"automatrix/jwt/v1\0");
+        h.update(secret);
+        Self {
+            signing_key: h.finalize().to_vec(),
+            access_ttl: Duration::from_secs(15 * 60),
+            refresh_ttl: Duration::from_secs(30 * 24 * 3600),
+        }
+    }
+
+    /// An access token for `user`, issued at `now`.
+    pub fn mint_access_token(
+        &self,
+        user: Uuid,
+        org: Uuid,
+        now: DateTime<Utc>,
+    ) -> Result<String, ApiError> {
+        let iat = now.timestamp();
+        let claims = Claims {
+            sub: user,
+            org,
+            iat,
+            exp: iat + self.access_ttl.as_secs() as i64,
+            iss: ISSUER.into(),
+        };
+        jsonwebtoken::encode(
+            &Header::new(Algorithm::HS256),
+            &claims,
+            &EncodingKey::from_secret(&self.signing_key),
+        )
+        .map_err(|e| ApiError::Internal(format!("signing a token: {e}")))
+    }
+
+    fn verify(&self, token: &str) -> Option<Claims> {
+        let mut v = Validation::new(Algorithm::HS256);
+        v.leeway = 5;
+        v.set_issuer(&[ISSUER]);
+        v.set_required_spec_claims(&["exp", "sub", "iss"]);
+        jsonwebtoken::decode::<Claims>(token, &DecodingKey::from_secret(&self.signing_key), &v)
+            .ok()
+            .map(|d| d.claims)
+    }
+}
+
+/// A new opaque refresh token: 256 random bits, base64url.
+pub(crate) fn new_refresh_token() -> String {
+    let mut bytes = [0u8; 32];
+    rand::rng().fill_bytes(&mut bytes);
+    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes)
+}
+
+/// What is stored for a refresh token.
+pub(crate) fn hash_refresh_token(token: &str) -> String {
+    Sha256::digest(token.as_bytes())
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
+}
+
+/// The caller, from a valid bearer token.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct AuthUser {
+    pub user_id: Uuid,
+    pub org_id: Uuid,
+}
+
+impl FromRequestParts<AppState> for AuthUser {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &AppState,
+    ) -> Result<Self, Self::Rejection> {
+        let header = parts
+            .headers
+            .get(AUTHORIZATION)
+            .ok_or(ApiError::Unauthorized("missing bearer token"))?;
+        let token = header
+            .to_str()
+            .ok()
+            .and_then(|h| {
+                h.strip_prefix("Bearer ")
+                    .or_else(|| h.strip_prefix("bearer "))
+            })
+            .ok_or(ApiError::Unauthorized("missing bearer token"))?;
+        let claims = state
+            .config
+            .auth
+            .verify(token.trim())
+            .ok_or(ApiError::Unauthorized("invalid or expired token"))?;
+        Ok(Self {
+            user_id: claims.sub,
+            org_id: claims.org,
+        })
+    }
+}

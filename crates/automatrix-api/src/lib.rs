@@ -1,0 +1,81 @@
+//! The AutoMatrix HTTP API (DESIGN.md §5): one router module per resource, auth as an
+//! extractor, one error shape, and an OpenAPI 3.1 document generated from the handlers.
+//!
+//! The server is built from an injected listener and a shutdown future ([`serve`]), so tests
+//! bind port 0 and stop cleanly. The API never names a concrete store: it gets an
+//! `Arc<dyn Store>` inside the [`automatrix_engine::Engine`].
+
+mod auth;
+mod error;
+mod executions;
+mod extract;
+mod health;
+mod node_types;
+mod openapi;
+mod state;
+mod workflows;
+
+use std::future::Future;
+use std::time::Duration;
+
+use axum::Router;
+use axum::extract::DefaultBodyLimit;
+use tokio::net::TcpListener;
+use tower_http::catch_panic::CatchPanicLayer;
+use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
+use tower_http::trace::TraceLayer;
+
+pub use auth::AuthConfig;
+pub use error::{ApiError, ErrorBody};
+pub use openapi::openapi;
+pub use state::AppState;
+
+/// Settings of the HTTP layer.
+#[derive(Clone, Debug)]
+pub struct ApiConfig {
+    pub auth: AuthConfig,
+    /// Largest accepted request body.
+    pub max_body_bytes: usize,
+}
+
+impl ApiConfig {
+    pub fn new(auth: AuthConfig) -> Self {
+        Self {
+            auth,
+            max_body_bytes: 2 * 1024 * 1024,
+        }
+    }
+}
+
+/// The whole application router.
+pub fn router(state: AppState) -> Router {
+    let max_body = state.config.max_body_bytes;
+    let (api, doc) = openapi::api_router().split_for_parts();
+    let x_request_id = axum::http::HeaderName::from_static("x-request-id");
+    Router::new()
+        .merge(api)
+        .merge(openapi::docs_router(doc))
+        .fallback(error::not_found_fallback)
+        .method_not_allowed_fallback(error::method_not_allowed_fallback)
+        .with_state(state)
+        .layer(DefaultBodyLimit::max(max_body))
+        .layer(CatchPanicLayer::custom(error::panic_response))
+        .layer(TraceLayer::new_for_http())
+        .layer(PropagateRequestIdLayer::new(x_request_id.clone()))
+        .layer(SetRequestIdLayer::new(x_request_id, MakeRequestUuid))
+}
+
+/// Serves until `shutdown` resolves, then finishes in-flight requests (at most `grace`).
+pub async fn serve(
+    listener: TcpListener,
+    state: AppState,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
+    let app = router(state);
+    axum::serve(listener, app)
+        .with_graceful_shutdown(shutdown)
+        .await
+}
+
+/// How long a graceful shutdown waits for in-flight requests.
+pub const SHUTDOWN_GRACE: Duration = Duration::from_secs(10);

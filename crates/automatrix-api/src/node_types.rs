@@ -1,0 +1,61 @@
+//! `GET /api/node-types`: the node catalog the canvas palette and config forms are built from.
+
+use axum::Json;
+use axum::extract::State;
+use serde::Serialize;
+use serde_json::Value;
+use utoipa::ToSchema;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
+
+use crate::auth::AuthUser;
+use crate::error::ErrorBody;
+use crate::state::AppState;
+
+pub fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new().routes(routes!(list_node_types))
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct NodeTypeResponse {
+    /// The `type` used in definitions.
+    pub kind: String,
+    pub display_name: String,
+    pub category: String,
+    pub description: String,
+    /// JSON Schema of the node's `config`.
+    pub config_schema: Value,
+    pub outputs: Vec<String>,
+    pub is_trigger: bool,
+    /// Config fields holding JavaScript code rather than templates.
+    pub code_fields: Vec<String>,
+    /// Markdown documentation.
+    pub docs: String,
+}
+
+/// Every node type this server knows.
+#[utoipa::path(get, path = "/api/node-types", tag = "node-types",
+    responses((status = 200, body = Vec<NodeTypeResponse>), (status = 401, body = ErrorBody)), security(("bearer" = [])))]
+async fn list_node_types(
+    State(state): State<AppState>,
+    _auth: AuthUser,
+) -> Json<Vec<NodeTypeResponse>> {
+    Json(
+        state
+            .engine
+            .registry()
+            .specs()
+            .map(|s| NodeTypeResponse {
+                kind: s.kind.to_owned(),
+                display_name: s.display_name.to_owned(),
+                category: s.category.to_owned(),
+                description: s.description.to_owned(),
+                config_schema: s.config_schema.clone(),
+                outputs: s.outputs.iter().map(|p| (*p).to_owned()).collect(),
+                is_trigger: s.is_trigger,
+                code_fields: s.code_fields.iter().map(|p| (*p).to_owned()).collect(),
+                docs: s.docs.to_owned(),
+            })
+            .collect(),
+    )
+}

@@ -1,0 +1,71 @@
+//! The OpenAPI 3.1 document, generated from the handlers' annotations, served at
+//! `/api/openapi.json`, with Swagger UI at `/docs` (assets embedded in the binary).
+
+use axum::Json;
+use axum::Router;
+use utoipa::openapi::OpenApi as Doc;
+use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
+use utoipa::{Modify, OpenApi};
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_swagger_ui::{Config, SwaggerUi};
+
+use crate::state::AppState;
+
+#[derive(OpenApi)]
+#[openapi(
+    info(title = "AutoMatrix API", description = "Workflow automation for automotive dealerships."),
+    modifiers(&BearerAuth),
+    components(schemas(crate::error::ErrorBody, automatrix_core::Problem)),
+    tags(
+        (name = "auth", description = "Accounts and tokens"),
+        (name = "workflows", description = "Workflow definitions, versions and runs"),
+        (name = "executions", description = "Execution history and control"),
+        (name = "node-types", description = "The node catalog"),
+        (name = "health", description = "Probes"),
+    )
+)]
+struct ApiDoc;
+
+struct BearerAuth;
+
+impl Modify for BearerAuth {
+    fn modify(&self, doc: &mut Doc) {
+        let components = doc.components.get_or_insert_with(Default::default);
+        components.add_security_scheme(
+            "bearer",
+            SecurityScheme::Http(
+                HttpBuilder::new()
+                    .scheme(HttpAuthScheme::Bearer)
+                    .bearer_format("JWT")
+                    .build(),
+            ),
+        );
+    }
+}
+
+/// Every documented route, with the document.
+pub(crate) fn api_router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::with_openapi(ApiDoc::openapi())
+        .merge(crate::auth::router())
+        .merge(crate::workflows::router())
+        .merge(crate::executions::router())
+        .merge(crate::node_types::router())
+        .merge(crate::health::router())
+}
+
+/// The generated document (also used by tests and `automatrix` tooling).
+pub fn openapi() -> Doc {
+    api_router().split_for_parts().1
+}
+
+pub(crate) fn docs_router(doc: Doc) -> Router<AppState> {
+    let json = doc.clone();
+    let swagger =
+        SwaggerUi::new("/docs").config(Config::new(["/api/openapi.json"]).validator_url("none"));
+    Router::new()
+        .route(
+            "/api/openapi.json",
+            axum::routing::get(move || async move { Json(json) }),
+        )
+        .merge(Router::from(swagger).with_state(()))
+}

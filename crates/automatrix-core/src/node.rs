@@ -1,0 +1,203 @@
+//! The node contract: what a node type declares ([`NodeSpec`]), what it gets when it runs
+//! ([`NodeContext`]) and what it returns ([`NodeOutput`] or [`NodeError`]).
+//!
+//! Node implementations live in other crates (`automatrix-nodes`, `automatrix-ai`); the engine
+//! only sees `Arc<dyn Node>` through the [`crate::NodeRegistry`] and never names a concrete node.
+
+use std::sync::Arc;
+
+use async_trait::async_trait;
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+use serde_json::Value;
+use tokio_util::sync::CancellationToken;
+
+use crate::expr::{Expressions, Scope};
+use crate::ids::{ExecutionId, WorkflowId};
+
+/// The port a node emits on when it does not branch.
+pub const MAIN_PORT: &str = "main";
+/// The port a failed node routes to when its `on_error` is `route`.
+pub const ERROR_PORT: &str = "error";
+
+/// What a node type declares about itself. The canvas palette, the config forms and the
+/// definition validator are all generated from this.
+#[derive(Clone, Debug, Serialize)]
+pub struct NodeSpec {
+    /// Durable type name used in definitions, e.g. `transform.set`. Never renamed.
+    pub kind: &'static str,
+    pub display_name: &'static str,
+    /// Palette group: `trigger`, `logic`, `transform`, `code`, `http`, ...
+    pub category: &'static str,
+    pub description: &'static str,
+    /// JSON Schema (draft 2020-12) of the node's `config`.
+    pub config_schema: Value,
+    /// Output ports. A node that does not branch has exactly [`MAIN_PORT`].
+    pub outputs: Vec<&'static str>,
+    /// Triggers start a workflow; a definition has exactly one and it has no incoming edges.
+    pub is_trigger: bool,
+    /// Receives its input keyed by predecessor id even when only one predecessor is active
+    /// (merge nodes: they must know which branch each value came from).
+    pub keyed_input: bool,
+    /// Config fields holding JavaScript function bodies: they are syntax-checked as code and
+    /// are not expanded as `{{ }}` templates before the node runs.
+    pub code_fields: Vec<&'static str>,
+    /// Longer documentation (Markdown) shown in the node reference and the canvas.
+    pub docs: &'static str,
+}
+
+impl NodeSpec {
+    /// A non-branching, non-trigger node with no code fields.
+    pub fn new(kind: &'static str, display_name: &'static str, category: &'static str) -> Self {
+        Self {
+            kind,
+            display_name,
+            category,
+            description: "",
+            config_schema: serde_json::json!({"type": "object"}),
+            outputs: vec![MAIN_PORT],
+            is_trigger: false,
+            keyed_input: false,
+            code_fields: Vec::new(),
+            docs: "",
+        }
+    }
+
+    pub fn has_port(&self, port: &str) -> bool {
+        self.outputs.contains(&port)
+    }
+}
+
+/// Everything a running node may use besides its config and input.
+#[derive(Clone)]
+pub struct NodeContext {
+    pub execution_id: ExecutionId,
+    pub workflow_id: WorkflowId,
+    pub node_id: String,
+    /// 1 for the first try, incremented on each retry.
+    pub attempt: u32,
+    /// Cancelled when the execution is cancelled or the step times out; long nodes select on it.
+    pub cancel: CancellationToken,
+    /// The expression and code sandbox.
+    pub expressions: Expressions,
+    /// The data expressions see (`$json`, `$trigger`, `$node`, ...), for code nodes.
+    pub scope: Arc<Scope>,
+}
+
+impl NodeContext {
+    /// Stable across retries and crash recovery, so a node can make outside effects idempotent.
+    pub fn idempotency_key(&self) -> String {
+        format!("{}:{}", self.execution_id, self.node_id)
+    }
+}
+
+impl std::fmt::Debug for NodeContext {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("NodeContext")
+            .field("execution_id", &self.execution_id)
+            .field("node_id", &self.node_id)
+            .field("attempt", &self.attempt)
+            .finish_non_exhaustive()
+    }
+}
+
+/// A node's result: one JSON value on one output port.
+#[derive(Clone, Debug, PartialEq)]
+pub struct NodeOutput {
+    pub port: String,
+    pub data: Value,
+}
+
+impl NodeOutput {
+    pub fn main(data: Value) -> Self {
+        Self {
+            port: MAIN_PORT.to_owned(),
+            data,
+        }
+    }
+
+    pub fn on(port: &str, data: Value) -> Self {
+        Self {
+            port: port.to_owned(),
+            data,
+        }
+    }
+}
+
+/// Whether trying again may help.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ErrorClass {
+    /// A transient failure (timeout, connection reset, 5xx, 429): the retry policy applies.
+    Retryable,
+    /// Trying again gives the same result (bad config, 4xx, script error): fail now.
+    Fatal,
+}
+
+/// A failed step.
+#[derive(Clone, Debug, PartialEq, thiserror::Error)]
+#[error("{message}")]
+pub struct NodeError {
+    pub class: ErrorClass,
+    pub message: String,
+    /// Structured detail (e.g. the HTTP response) kept in the step log.
+    pub data: Option<Value>,
+}
+
+impl NodeError {
+    pub fn fatal(message: impl Into<String>) -> Self {
+        Self {
+            class: ErrorClass::Fatal,
+            message: message.into(),
+            data: None,
+        }
+    }
+
+    pub fn retryable(message: impl Into<String>) -> Self {
+        Self {
+            class: ErrorClass::Retryable,
+            message: message.into(),
+            data: None,
+        }
+    }
+
+    pub fn with_data(mut self, data: Value) -> Self {
+        self.data = Some(data);
+        self
+    }
+
+    pub fn is_retryable(&self) -> bool {
+        self.class == ErrorClass::Retryable
+    }
+
+    /// The error as the JSON object a `continue` or `route` error handler passes on.
+    pub fn to_value(&self) -> Value {
+        let mut v = serde_json::json!({"error": {"message": self.message, "class": self.class}});
+        if let Some(data) = &self.data {
+            v["error"]["data"] = data.clone();
+        }
+        v
+    }
+}
+
+/// Deserializes a node's (already expanded) config into its typed form.
+pub fn parse_config<T: DeserializeOwned>(config: Value) -> Result<T, NodeError> {
+    serde_json::from_value(config).map_err(|e| NodeError::fatal(format!("invalid config: {e}")))
+}
+
+/// A node type. Implementations keep their typed config private and parse it with
+/// [`parse_config`]; the engine only ever passes JSON.
+#[async_trait]
+pub trait Node: Send + Sync + 'static {
+    /// Called once when the node is registered.
+    fn spec(&self) -> NodeSpec;
+
+    /// Runs one step. `config` has had its `{{ }}` templates expanded (except code fields);
+    /// `input` is the predecessor's output (an object keyed by predecessor id when several).
+    async fn execute(
+        &self,
+        ctx: &NodeContext,
+        config: Value,
+        input: Value,
+    ) -> Result<NodeOutput, NodeError>;
+}

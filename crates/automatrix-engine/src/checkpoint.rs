@@ -1,0 +1,53 @@
+//! Where the executor records steps. The worker persists them (the durable checkpoint), the
+//! CLI prints them, benchmarks drop them.
+
+use async_trait::async_trait;
+use automatrix_core::StepStatus;
+use chrono::{DateTime, Utc};
+use serde_json::Value;
+
+/// One state of one step.
+#[derive(Clone, Debug)]
+pub struct StepRecord {
+    pub node_id: String,
+    pub node_type: String,
+    pub status: StepStatus,
+    pub attempt: u32,
+    pub input: Option<Value>,
+    pub output: Option<Value>,
+    pub port: Option<String>,
+    pub error: Option<String>,
+    pub started_at: Option<DateTime<Utc>>,
+    pub completed_at: Option<DateTime<Utc>>,
+    pub duration_ms: Option<i64>,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum CheckpointError {
+    /// Another worker owns the execution now: stop without writing anything else.
+    #[error("lease lost")]
+    LeaseLost,
+    /// The execution was cancelled.
+    #[error("execution cancelled")]
+    Cancelled,
+    #[error("checkpoint failed: {0}")]
+    Failed(String),
+}
+
+#[async_trait]
+pub trait Checkpoint: Send + Sync {
+    /// Records a step state. A finished step must be durable before this returns, because
+    /// dependents start right after.
+    async fn record(&self, step: &StepRecord) -> Result<(), CheckpointError>;
+}
+
+/// Records nothing.
+#[derive(Debug, Default, Clone, Copy)]
+pub struct NoCheckpoint;
+
+#[async_trait]
+impl Checkpoint for NoCheckpoint {
+    async fn record(&self, _: &StepRecord) -> Result<(), CheckpointError> {
+        Ok(())
+    }
+}

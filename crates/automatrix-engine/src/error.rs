@@ -1,0 +1,18 @@
+//! The engine's one error type.
+
+use automatrix_core::Problem;
+use automatrix_store::StoreError;
+
+#[derive(Debug, thiserror::Error)]
+pub enum EngineError {
+    /// The workflow definition is invalid; every problem is listed.
+    #[error("workflow definition is invalid")]
+    Invalid(Vec<Problem>),
+    #[error("not found")]
+    NotFound,
+    /// The request conflicts with the current state (e.g. cancelling a finished execution).
+    #[error("{0}")]
+    Conflict(String),
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}

@@ -1,0 +1,348 @@
+//! Graph stepping. Ready nodes (every predecessor finished or skipped, at least one active
+//! incoming edge) run concurrently up to a bound; a node whose incoming edges are all inactive
+//! is skipped, and skipping propagates. Each finished step is checkpointed before its
+//! dependents start. Steps already completed in an earlier run (crash recovery) are reused.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::time::Duration;
+
+use automatrix_core::expr::{Expressions, Scope};
+use automatrix_core::node::NodeOutput;
+use automatrix_core::{ExecutionId, NodeRegistry, StepStatus, ValidatedWorkflow, WorkflowId};
+use futures::StreamExt;
+use futures::stream::FuturesUnordered;
+use serde_json::{Map, Value, json};
+use tokio_util::sync::CancellationToken;
+
+use crate::checkpoint::{Checkpoint, CheckpointError, StepRecord};
+use crate::step::{StepCall, StepEnd, StepEnv, run_step};
+
+#[derive(Clone, Debug)]
+pub struct ExecutorConfig {
+    /// Steps of one execution that may run at the same time.
+    pub max_parallel_steps: usize,
+    /// Step timeout when a node sets none.
+    pub default_step_timeout: Duration,
+}
+
+impl Default for ExecutorConfig {
+    fn default() -> Self {
+        Self {
+            max_parallel_steps: 8,
+            default_step_timeout: Duration::from_secs(300),
+        }
+    }
+}
+
+/// Runs workflows; shared by all workers of a process.
+#[derive(Clone)]
+pub struct Executor {
+    registry: Arc<NodeRegistry>,
+    expressions: Expressions,
+    config: ExecutorConfig,
+}
+
+/// A step finished in an earlier run of the same execution.
+#[derive(Clone, Debug)]
+pub enum PriorStep {
+    Completed { port: String, output: Value },
+    Skipped,
+}
+
+/// One run of one execution.
+pub struct RunPlan {
+    pub execution_id: ExecutionId,
+    pub workflow_id: WorkflowId,
+    pub workflow: Arc<ValidatedWorkflow>,
+    pub input: Value,
+    /// How many times the execution has been started (`$execution.attempt`).
+    pub attempt: u32,
+    pub prior: HashMap<String, PriorStep>,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum RunOutcome {
+    Completed(Value),
+    Failed(String),
+    Cancelled,
+    /// The lease was lost: another worker owns the execution; write nothing more.
+    Abandoned,
+}
+
+#[derive(Clone, Debug)]
+enum State {
+    Pending,
+    Running,
+    Done(NodeOutput),
+    Skipped,
+}
+
+impl Executor {
+    pub fn new(
+        registry: Arc<NodeRegistry>,
+        expressions: Expressions,
+        config: ExecutorConfig,
+    ) -> Self {
+        Self {
+            registry,
+            expressions,
+            config,
+        }
+    }
+
+    pub fn registry(&self) -> &Arc<NodeRegistry> {
+        &self.registry
+    }
+
+    pub fn expressions(&self) -> &Expressions {
+        &self.expressions
+    }
+
+    /// Runs the plan to its end (or until `cancel`).
+    pub async fn run(
+        &self,
+        plan: RunPlan,
+        checkpoint: &dyn Checkpoint,
+        cancel: CancellationToken,
+    ) -> RunOutcome {
+        let deadline = plan
+            .workflow
+            .definition
+            .settings
+            .timeout_ms
+            .map(Duration::from_millis);
+        let run = self.step_graph(&plan, checkpoint, &cancel);
+        match deadline {
+            None => run.await,
+            Some(limit) => match tokio::time::timeout(limit, run).await {
+                Ok(outcome) => outcome,
+                Err(_) => {
+                    cancel.cancel();
+                    RunOutcome::Failed(format!(
+                        "execution timed out after {} ms",
+                        limit.as_millis()
+                    ))
+                }
+            },
+        }
+    }
+
+    async fn step_graph(
+        &self,
+        plan: &RunPlan,
+        checkpoint: &dyn Checkpoint,
+        cancel: &CancellationToken,
+    ) -> RunOutcome {
+        let wf = &plan.workflow;
+        let graph = &wf.graph;
+        let def = &wf.definition;
+        let mut state: Vec<State> = (0..graph.len())
+            .map(|i| match plan.prior.get(graph.id(i)) {
+                Some(PriorStep::Completed { port, output }) => State::Done(NodeOutput {
+                    port: port.clone(),
+                    data: output.clone(),
+                }),
+                Some(PriorStep::Skipped) => State::Skipped,
+                None => State::Pending,
+            })
+            .collect();
+        let env = StepEnv {
+            execution_id: plan.execution_id,
+            workflow_id: plan.workflow_id,
+            expressions: &self.expressions,
+            checkpoint,
+            cancel,
+            default_timeout: self.config.default_step_timeout,
+        };
+        let vars = Value::Object(def.variables.clone());
+        let execution = json!({"id": plan.execution_id, "workflow_id": plan.workflow_id, "attempt": plan.attempt});
+        let mut running = FuturesUnordered::new();
+        let mut failure: Option<RunOutcome> = None;
+        loop {
+            if failure.is_none() && !cancel.is_cancelled() {
+                for &i in graph.order() {
+                    if running.len() >= self.config.max_parallel_steps {
+                        break;
+                    }
+                    if !matches!(state[i], State::Pending) {
+                        continue;
+                    }
+                    let Some(input) = self.readiness(plan, &state, i) else {
+                        continue;
+                    };
+                    let Some(input) = input else {
+                        state[i] = State::Skipped;
+                        if let Err(e) = checkpoint.record(&skipped(def, graph.id(i))).await {
+                            failure = Some(checkpoint_outcome(e));
+                            break;
+                        }
+                        continue;
+                    };
+                    let node = &def.nodes[i];
+                    let Some(reg) = self.registry.get(&node.kind) else {
+                        failure = Some(RunOutcome::Failed(format!(
+                            "node type `{}` is not available",
+                            node.kind
+                        )));
+                        break;
+                    };
+                    let scope = Arc::new(Scope {
+                        json: input.clone(),
+                        trigger: plan.input.clone(),
+                        nodes: if mentions(&node.config, "$node") {
+                            outputs(graph, &state)
+                        } else {
+                            Map::new()
+                        },
+                        vars: vars.clone(),
+                        execution: execution.clone(),
+                        now: chrono::Utc::now()
+                            .to_rfc3339_opts(chrono::SecondsFormat::Millis, true),
+                    });
+                    state[i] = State::Running;
+                    let call = StepCall {
+                        def: node,
+                        reg,
+                        input,
+                        scope,
+                    };
+                    let env = &env;
+                    running.push(async move { (i, run_step(env, call).await) });
+                }
+            }
+            let Some((i, end)) = running.next().await else {
+                break;
+            };
+            match end {
+                StepEnd::Done(out) => state[i] = State::Done(out),
+                StepEnd::Failed(msg) => {
+                    state[i] = State::Skipped;
+                    failure.get_or_insert(RunOutcome::Failed(msg));
+                    cancel.cancel();
+                }
+                StepEnd::Cancelled => {
+                    failure.get_or_insert(RunOutcome::Cancelled);
+                }
+                StepEnd::Checkpoint(e) => {
+                    failure.get_or_insert(checkpoint_outcome(e));
+                    cancel.cancel();
+                }
+            }
+        }
+        if let Some(f) = failure {
+            return f;
+        }
+        if cancel.is_cancelled() {
+            return RunOutcome::Cancelled;
+        }
+        RunOutcome::Completed(sink_output(plan, &state))
+    }
+
+    /// `None`: not ready yet. `Some(None)`: every incoming edge is inactive (skip).
+    /// `Some(Some(input))`: ready with this input.
+    fn readiness(&self, plan: &RunPlan, state: &[State], i: usize) -> Option<Option<Value>> {
+        let graph = &plan.workflow.graph;
+        if i == graph.trigger() {
+            return Some(Some(plan.input.clone()));
+        }
+        let incoming = graph.incoming(i);
+        if incoming
+            .iter()
+            .any(|l| matches!(state[l.from], State::Pending | State::Running))
+        {
+            return None;
+        }
+        let mut active: Vec<(usize, &Value)> = Vec::new();
+        for l in incoming {
+            if let State::Done(out) = &state[l.from]
+                && out.port == l.port
+                && !active.iter().any(|(f, _)| *f == l.from)
+            {
+                active.push((l.from, &out.data));
+            }
+        }
+        let keyed = self
+            .registry
+            .get(&plan.workflow.definition.nodes[i].kind)
+            .is_some_and(|r| r.spec.keyed_input);
+        Some(match active.as_slice() {
+            [] => None,
+            [(_, one)] if !keyed => Some((*one).clone()),
+            many => Some(Value::Object(
+                many.iter()
+                    .map(|(f, v)| (graph.id(*f).to_owned(), (*v).clone()))
+                    .collect(),
+            )),
+        })
+    }
+}
+
+/// Output of the one completed sink, or an object keyed by node id when several completed.
+fn sink_output(plan: &RunPlan, state: &[State]) -> Value {
+    let graph = &plan.workflow.graph;
+    let mut sinks: Vec<(usize, &Value)> = (0..graph.len())
+        .filter(|&i| graph.is_sink(i))
+        .filter_map(|i| match &state[i] {
+            State::Done(out) => Some((i, &out.data)),
+            _ => None,
+        })
+        .collect();
+    match sinks.len() {
+        0 => Value::Null,
+        1 => sinks.remove(0).1.clone(),
+        _ => Value::Object(
+            sinks
+                .into_iter()
+                .map(|(i, v)| (graph.id(i).to_owned(), v.clone()))
+                .collect(),
+        ),
+    }
+}
+
+fn outputs(graph: &automatrix_core::Graph, state: &[State]) -> Map<String, Value> {
+    (0..graph.len())
+        .filter_map(|i| match &state[i] {
+            State::Done(out) => Some((graph.id(i).to_owned(), out.data.clone())),
+            _ => None,
+        })
+        .collect()
+}
+
+/// Whether any string in a config mentions `needle` (so the scope can leave it out).
+fn mentions(v: &Value, needle: &str) -> bool {
+    match v {
+        Value::String(s) => s.contains(needle),
+        Value::Array(a) => a.iter().any(|x| mentions(x, needle)),
+        Value::Object(o) => o.values().any(|x| mentions(x, needle)),
+        _ => false,
+    }
+}
+
+fn skipped(def: &automatrix_core::WorkflowDefinition, id: &str) -> StepRecord {
+    let kind = def.node(id).map(|n| n.kind.clone()).unwrap_or_default();
+    StepRecord {
+        node_id: id.to_owned(),
+        node_type: kind,
+        status: StepStatus::Skipped,
+        attempt: 0,
+        input: None,
+        output: None,
+        port: None,
+        error: None,
+        started_at: None,
+        completed_at: None,
+        duration_ms: None,
+    }
+}
+
+fn checkpoint_outcome(e: CheckpointError) -> RunOutcome {
+    match e {
+        CheckpointError::LeaseLost => RunOutcome::Abandoned,
+        CheckpointError::Cancelled => RunOutcome::Cancelled,
+        CheckpointError::Failed(msg) => RunOutcome::Failed(format!("checkpoint failed: {msg}")),
+    }
+}
+
+#[cfg(test)]
+mod tests;

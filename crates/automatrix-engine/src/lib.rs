@@ -1,0 +1,23 @@
+//! The AutoMatrix engine: the DAG executor (graph stepping, branching, skip propagation,
+//! merge, retries, timeouts, cancel), the worker (claim, heartbeat, checkpoint, complete) and
+//! the [`Engine`] facade through which the API creates workflows and executions.
+//!
+//! The engine sees node types only through `automatrix_core::NodeRegistry` and storage only
+//! through `automatrix_store::Store`.
+
+mod cache;
+mod cancel;
+mod checkpoint;
+mod error;
+mod executor;
+mod service;
+mod step;
+mod worker;
+
+pub use cache::DefinitionCache;
+pub use cancel::CancelRegistry;
+pub use checkpoint::{Checkpoint, CheckpointError, NoCheckpoint, StepRecord};
+pub use error::EngineError;
+pub use executor::{Executor, ExecutorConfig, PriorStep, RunOutcome, RunPlan};
+pub use service::{Engine, NewWorkflowRequest, WorkflowChange};
+pub use worker::{Worker, WorkerConfig};

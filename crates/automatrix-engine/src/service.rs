@@ -1,0 +1,213 @@
+//! The [`Engine`] facade: the workflow and execution rules the API (and the CLI) call. Keeping
+//! them here means a handler only extracts, calls and maps.
+
+use std::sync::Arc;
+
+use automatrix_core::expr::Expressions;
+use automatrix_core::{NodeRegistry, Problem, ValidatedWorkflow, validate_definition};
+use automatrix_store::{
+    CancelOutcome, Execution, NewExecution, NewWorkflow, Store, Workflow, WorkflowUpdate,
+};
+use chrono::Utc;
+use rand::RngCore;
+use serde_json::Value;
+use tokio::sync::Notify;
+use uuid::Uuid;
+
+use crate::cache::DefinitionCache;
+use crate::cancel::CancelRegistry;
+use crate::error::EngineError;
+use crate::executor::{Executor, ExecutorConfig};
+use crate::worker::{Worker, WorkerConfig};
+
+#[derive(Clone)]
+pub struct Engine {
+    store: Arc<dyn Store>,
+    executor: Executor,
+    cache: DefinitionCache,
+    cancels: CancelRegistry,
+    wake: Arc<Notify>,
+}
+
+/// A workflow to create.
+#[derive(Clone, Debug)]
+pub struct NewWorkflowRequest {
+    pub name: String,
+    pub description: String,
+    pub definition: Value,
+    pub is_active: bool,
+}
+
+/// A change to a workflow; `None` leaves the field alone.
+#[derive(Clone, Debug, Default)]
+pub struct WorkflowChange {
+    pub name: Option<String>,
+    pub description: Option<String>,
+    pub definition: Option<Value>,
+    pub is_active: Option<bool>,
+}
+
+impl Engine {
+    pub fn new(
+        store: Arc<dyn Store>,
+        registry: Arc<NodeRegistry>,
+        expressions: Expressions,
+        config: ExecutorConfig,
+    ) -> Self {
+        Self {
+            store,
+            executor: Executor::new(registry, expressions, config),
+            cache: DefinitionCache::default(),
+            cancels: CancelRegistry::default(),
+            wake: Arc::new(Notify::new()),
+        }
+    }
+
+    pub fn store(&self) -> &Arc<dyn Store> {
+        &self.store
+    }
+
+    pub fn registry(&self) -> &Arc<NodeRegistry> {
+        self.executor.registry()
+    }
+
+    pub fn executor(&self) -> &Executor {
+        &self.executor
+    }
+
+    /// A worker sharing this engine's caches, cancel registry and wake-ups.
+    pub fn worker(&self, id: impl Into<String>, config: WorkerConfig) -> Worker {
+        Worker {
+            id: id.into(),
+            store: self.store.clone(),
+            executor: self.executor.clone(),
+            cache: self.cache.clone(),
+            cancels: self.cancels.clone(),
+            wake: self.wake.clone(),
+            config,
+        }
+    }
+
+    pub fn validate(&self, definition: &Value) -> Result<ValidatedWorkflow, Vec<Problem>> {
+        validate_definition(definition, self.registry())
+    }
+
+    pub async fn create_workflow(
+        &self,
+        org: Uuid,
+        user: Option<Uuid>,
+        req: NewWorkflowRequest,
+    ) -> Result<Workflow, EngineError> {
+        let validated = self
+            .validate(&req.definition)
+            .map_err(EngineError::Invalid)?;
+        let new = NewWorkflow {
+            id: Uuid::now_v7(),
+            organization_id: org,
+            name: req.name,
+            description: req.description,
+            definition: req.definition,
+            is_active: req.is_active,
+            webhook_token: self.webhook_token_for(&validated, None),
+            created_by: user,
+            now: Utc::now(),
+        };
+        Ok(self.store.create_workflow(new).await?)
+    }
+
+    pub async fn update_workflow(
+        &self,
+        org: Uuid,
+        id: Uuid,
+        user: Option<Uuid>,
+        change: WorkflowChange,
+    ) -> Result<Workflow, EngineError> {
+        let current = self
+            .store
+            .get_workflow(org, id)
+            .await?
+            .ok_or(EngineError::NotFound)?;
+        let mut update = WorkflowUpdate {
+            name: change.name,
+            description: change.description,
+            is_active: change.is_active,
+            updated_by: user,
+            ..WorkflowUpdate::default()
+        };
+        if let Some(definition) = change.definition {
+            let validated = self.validate(&definition).map_err(EngineError::Invalid)?;
+            let token = self.webhook_token_for(&validated, current.webhook_token.clone());
+            if token != current.webhook_token {
+                update.webhook_token = Some(token);
+            }
+            update.definition = Some(definition);
+        }
+        self.store
+            .update_workflow(org, id, update, Utc::now())
+            .await
+            .map_err(not_found)
+    }
+
+    /// Creates an execution of the workflow's current version and its job in one
+    /// transaction, then wakes a worker.
+    pub async fn execute(
+        &self,
+        org: Uuid,
+        workflow_id: Uuid,
+        input: Value,
+    ) -> Result<Execution, EngineError> {
+        let workflow = self
+            .store
+            .get_workflow(org, workflow_id)
+            .await?
+            .ok_or(EngineError::NotFound)?;
+        let new = NewExecution {
+            id: Uuid::now_v7(),
+            organization_id: org,
+            workflow_id,
+            workflow_version: workflow.version,
+            input,
+            dry_run: false,
+            now: Utc::now(),
+        };
+        let execution = self.store.create_execution(new).await?;
+        self.wake.notify_one();
+        Ok(execution)
+    }
+
+    /// Cancels an execution; a running one stops its in-flight steps at once when it runs in
+    /// this process, otherwise at its next checkpoint.
+    pub async fn cancel(&self, org: Uuid, id: Uuid) -> Result<Execution, EngineError> {
+        match self.store.cancel_execution(org, id, Utc::now()).await? {
+            None => Err(EngineError::NotFound),
+            Some(CancelOutcome::AlreadyFinished(e)) => Err(EngineError::Conflict(format!(
+                "execution is already {}",
+                e.status
+            ))),
+            Some(CancelOutcome::Cancelled(e)) => {
+                self.cancels.cancel(id);
+                Ok(e)
+            }
+        }
+    }
+
+    /// Keeps an existing token while the trigger stays a webhook; mints one when it becomes one.
+    fn webhook_token_for(&self, wf: &ValidatedWorkflow, current: Option<String>) -> Option<String> {
+        let trigger = &wf.definition.nodes[wf.graph.trigger()];
+        if trigger.kind != "trigger.webhook" {
+            return None;
+        }
+        current.or_else(|| {
+            let mut bytes = [0u8; 24];
+            rand::rng().fill_bytes(&mut bytes);
+            Some(bytes.iter().map(|b| format!("{b:02x}")).collect())
+        })
+    }
+}
+
+fn not_found(e: automatrix_store::StoreError) -> EngineError {
+    match e {
+        automatrix_store::StoreError::NotFound => EngineError::NotFound,
+        other => other.into(),
+    }
+}

@@ -1,0 +1,489 @@
+//! HTTP nodes: `http.request`, an outbound HTTP call guarded against SSRF (see [`guard`]).
+//!
+//! The node owns one `reqwest::Client` (built on first use, then shared by every step, so
+//! connections are pooled) whose resolver and redirect policy enforce the [`HttpPolicy`].
+//! Response bodies are read in chunks up to [`HttpRequest::MAX_RESPONSE_BYTES`] and the whole
+//! exchange races the step's cancellation token.
+
+mod guard;
+
+use std::sync::{Arc, OnceLock};
+use std::time::Duration;
+
+use async_trait::async_trait;
+use automatrix_core::node::parse_config;
+use automatrix_core::{Node, NodeContext, NodeError, NodeOutput, NodeSpec};
+use reqwest::header::{CONTENT_TYPE, HeaderMap, HeaderName, HeaderValue};
+use reqwest::{Client, Method, Request, Response, StatusCode, Url};
+use serde::Deserialize;
+use serde_json::{Map, Value, json};
+use tracing::instrument;
+
+pub use guard::HttpPolicy;
+
+use crate::logic::type_name;
+
+/// Calls an HTTP API and outputs `{status, headers, body}`.
+pub struct HttpRequest {
+    policy: Arc<HttpPolicy>,
+    /// Built on first use: building needs the process's TLS crypto provider, which the binary
+    /// installs at start-up, after the registry may already exist.
+    client: OnceLock<Result<Client, String>>,
+}
+
+impl std::fmt::Debug for HttpRequest {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("HttpRequest")
+            .field("policy", &self.policy)
+            .finish_non_exhaustive()
+    }
+}
+
+const METHODS: [&str; 7] = ["GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS"];
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RequestConfig {
+    #[serde(default = "default_method")]
+    method: String,
+    url: String,
+    #[serde(default)]
+    headers: Map<String, Value>,
+    #[serde(default)]
+    query: Map<String, Value>,
+    /// `null` and absent both mean no body.
+    #[serde(default)]
+    body: Option<Value>,
+    #[serde(default = "default_timeout_ms")]
+    timeout_ms: u64,
+}
+
+fn default_method() -> String {
+    "GET".to_owned()
+}
+
+fn default_timeout_ms() -> u64 {
+    HttpRequest::DEFAULT_TIMEOUT_MS
+}
+
+const DOCS: &str = r#"Calls an HTTP API: a CRM, a DMS, an inventory feed, a messaging service.
+
+**Request:** `query` parameters are added to any already in `url`; an array value repeats the parameter and `null` leaves it out. `body` is sent as JSON (`Content-Type: application/json`), except a string, which is sent as text (`text/plain; charset=utf-8`); a `Content-Type` header you set wins; no `body` (or `null`) sends none. `timeout_ms` covers the whole exchange, from connecting to the last byte of the response.
+
+Every request carries an `Idempotency-Key` header, `<execution id>:<node id>`, the same on every retry of the step, so APIs that honour it apply the call once; set the header yourself to override it. Redirects are followed, at most 5.
+
+**Output:** `{status, headers, body}` on `main`: `headers` has lower-case names (repeated headers joined with `, `); `body` is the parsed JSON when the response's `Content-Type` is JSON (`application/json` or `*/*+json`), otherwise the text.
+
+**Errors**
+- A status outside 200-299 fails the step, with `{status, headers, body}` as the error's data. `408`, `429` and `5xx` are retryable (the node's retry policy applies); other statuses are fatal.
+- Connection failures and timeouts are retryable. Cancelling the execution, or the step's own timeout, stops the request at once.
+- A response body over 10 MiB is a fatal error.
+- Private addresses are refused (fatal): loopback, private networks (10/8, 172.16/12, 192.168/16), link-local and the cloud metadata address 169.254.169.254, CGNAT 100.64/10, 0.0.0.0/8, multicast, broadcast and reserved ranges, IPv6 loopback, unique-local and link-local addresses, and IPv4-mapped forms of those. This holds for IP addresses in the URL, for host names that resolve to such addresses, and for every redirect. An administrator can allow them all (`AUTOMATRIX_HTTP_ALLOW_PRIVATE=1`) or allow-list hosts. System proxy settings (`HTTP_PROXY`, ...) are not used.
+
+**Example**
+
+```json
+{
+  "id": "crm",
+  "type": "http.request",
+  "config": {
+    "method": "POST",
+    "url": "https://crm.example.com/api/leads",
+    "headers": {"Authorization": "Bearer {{ $vars.crm_token }}"},
+    "query": {"source": "website"},
+    "body": {"email": "{{ $json.body.email }}", "vehicle": "{{ $json.body.vehicle_interest }}"},
+    "timeout_ms": 10000
+  }
+}
+```
+
+A later node reads the new lead's id as `{{ $node["crm"].body.id }}`.
+"#;
+
+impl HttpRequest {
+    pub const KIND: &'static str = "http.request";
+    pub const DEFAULT_TIMEOUT_MS: u64 = 30_000;
+    pub const MAX_TIMEOUT_MS: u64 = 300_000;
+    /// Larger response bodies fail the step rather than fill the worker's memory.
+    pub const MAX_RESPONSE_BYTES: usize = 10 * 1024 * 1024;
+
+    pub fn new(policy: HttpPolicy) -> Self {
+        Self {
+            policy: Arc::new(policy),
+            client: OnceLock::new(),
+        }
+    }
+
+    fn client(&self) -> Result<&Client, NodeError> {
+        self.client
+            .get_or_init(|| build_client(self.policy.clone()).map_err(|e| e.to_string()))
+            .as_ref()
+            .map_err(|e| {
+                NodeError::fatal(format!("http.request: cannot build the HTTP client: {e}"))
+            })
+    }
+
+    /// Turns the expanded config into a request, checking what the schema could not (values
+    /// that came from expressions) and IP-literal URLs.
+    fn build(&self, ctx: &NodeContext, config: RequestConfig) -> Result<Request, NodeError> {
+        let method = config.method.to_ascii_uppercase();
+        if !METHODS.contains(&method.as_str()) {
+            return Err(NodeError::fatal(format!(
+                "http.request: unsupported method `{}`; use one of {}",
+                config.method,
+                METHODS.join(", ")
+            )));
+        }
+        let method = Method::from_bytes(method.as_bytes()).expect("listed methods are valid");
+        let url = Url::parse(&config.url).map_err(|e| {
+            NodeError::fatal(format!(
+                "http.request: `url` must be an absolute http(s) URL: {e}"
+            ))
+        })?;
+        guard::check_url(&self.policy, &url)
+            .map_err(|r| NodeError::fatal(format!("http.request: {r}")))?;
+        if !(1..=Self::MAX_TIMEOUT_MS).contains(&config.timeout_ms) {
+            return Err(NodeError::fatal(format!(
+                "http.request: timeout_ms must be between 1 and {}, got {}",
+                Self::MAX_TIMEOUT_MS,
+                config.timeout_ms
+            )));
+        }
+
+        let mut headers = header_map(config.headers)?;
+        let idempotency_key = HeaderName::from_static("idempotency-key");
+        if !headers.contains_key(&idempotency_key) {
+            let key = HeaderValue::from_str(&ctx.idempotency_key()).map_err(|_| {
+                NodeError::fatal("http.request: the node id cannot be sent in a header")
+            })?;
+            headers.insert(idempotency_key, key);
+        }
+        if matches!(config.body, Some(Value::String(_))) && !headers.contains_key(CONTENT_TYPE) {
+            headers.insert(
+                CONTENT_TYPE,
+                HeaderValue::from_static("text/plain; charset=utf-8"),
+            );
+        }
+        let request = self
+            .client()?
+            .request(method, url)
+            .headers(headers)
+            .query(&query_pairs(config.query)?)
+            .timeout(Duration::from_millis(config.timeout_ms));
+        // `.json()` adds its content type only when the headers have none.
+        let request = match config.body {
+            None => request,
+            Some(Value::String(text)) => request.body(text),
+            Some(json) => request.json(&json),
+        };
+        request.build().map_err(|e| {
+            NodeError::fatal(format!(
+                "http.request: invalid request: {}",
+                chain(&e.without_url())
+            ))
+        })
+    }
+}
+
+fn build_client(policy: Arc<HttpPolicy>) -> Result<Client, reqwest::Error> {
+    // reqwest (feature `rustls-no-provider`) panics when no provider is installed. The binary
+    // installs ring first; this keeps tests and other embedders from crashing. Losing the race
+    // to another installer is fine: then a provider is installed.
+    if rustls::crypto::CryptoProvider::get_default().is_none() {
+        let _ = rustls::crypto::ring::default_provider().install_default();
+    }
+    Client::builder()
+        .user_agent(concat!("automatrix/", env!("CARGO_PKG_VERSION")))
+        // Through a proxy the target is resolved by the proxy, beyond the guard's reach.
+        .no_proxy()
+        // The previous URL may hold secrets in its query string.
+        .referer(false)
+        .redirect(guard::redirect_policy(policy.clone()))
+        .dns_resolver(guard::GuardedResolver::new(policy))
+        .build()
+}
+
+#[async_trait]
+impl Node for HttpRequest {
+    fn spec(&self) -> NodeSpec {
+        let scalar = json!({"type": ["string", "number", "boolean", "null"]});
+        NodeSpec {
+            description: "Calls an HTTP API and outputs its status, headers and body.",
+            config_schema: json!({
+                "type": "object",
+                "properties": {
+                    "method": {
+                        "description": "HTTP method.",
+                        "enum": METHODS,
+                        "default": "GET",
+                    },
+                    "url": {
+                        "description": "Absolute http:// or https:// URL.",
+                        "type": "string",
+                        "pattern": "^[Hh][Tt][Tt][Pp][Ss]?://[^/?#]+",
+                    },
+                    "headers": {
+                        "description": "Request headers, name to value.",
+                        "type": "object",
+                        "propertyNames": {"pattern": "^[!#$%&'*+.^_`|~0-9A-Za-z-]+$"},
+                        "additionalProperties": {"type": "string"},
+                    },
+                    "query": {
+                        "description": "Query-string parameters; an array value repeats the parameter, null leaves it out.",
+                        "type": "object",
+                        "additionalProperties": {
+                            "anyOf": [scalar, {"type": "array", "items": scalar}],
+                        },
+                    },
+                    "body": {
+                        "description": "Request body: any JSON, sent as JSON; a string is sent as text.",
+                    },
+                    "timeout_ms": {
+                        "description": "Limit for the whole exchange, in milliseconds.",
+                        "type": "integer",
+                        "minimum": 1,
+                        "maximum": Self::MAX_TIMEOUT_MS,
+                        "default": Self::DEFAULT_TIMEOUT_MS,
+                    },
+                },
+                "required": ["url"],
+                "additionalProperties": false,
+            }),
+            docs: DOCS,
+            ..NodeSpec::new(Self::KIND, "HTTP request", "http")
+        }
+    }
+
+    #[instrument(skip_all, fields(node_id = %ctx.node_id))]
+    async fn execute(
+        &self,
+        ctx: &NodeContext,
+        config: Value,
+        _input: Value,
+    ) -> Result<NodeOutput, NodeError> {
+        let config: RequestConfig = parse_config(config)?;
+        let timeout_ms = config.timeout_ms;
+        let request = self.build(ctx, config)?;
+        let label = format!("{} {}", request.method(), redact(request.url()));
+        let client = self.client()?;
+        tokio::select! {
+            result = exchange(client, request, &label, timeout_ms) => result,
+            () = ctx.cancel.cancelled() => Err(NodeError::retryable(format!(
+                "http.request: {label} cancelled before it completed"
+            ))),
+        }
+    }
+}
+
+/// Sends the request and reads the response.
+#[instrument(skip_all, fields(request = %label))]
+async fn exchange(
+    client: &Client,
+    request: Request,
+    label: &str,
+    timeout_ms: u64,
+) -> Result<NodeOutput, NodeError> {
+    let response = client
+        .execute(request)
+        .await
+        .map_err(|e| transport_error(e, label, timeout_ms))?;
+    let status = response.status();
+    tracing::debug!(status = status.as_u16(), "response");
+    let headers = headers_json(response.headers());
+    let is_json = is_json(response.headers());
+    let bytes = read_capped(response, label, timeout_ms)
+        .await
+        .map_err(|e| e.with_data(json!({"status": status.as_u16(), "headers": headers})))?;
+    let out =
+        json!({"status": status.as_u16(), "headers": headers, "body": parse_body(&bytes, is_json)});
+    if status.is_success() {
+        return Ok(NodeOutput::main(out));
+    }
+    let message = format!("http.request: {label} returned {status}");
+    let error = if is_retryable_status(status) {
+        NodeError::retryable(message)
+    } else {
+        NodeError::fatal(message)
+    };
+    Err(error.with_data(out))
+}
+
+fn is_retryable_status(status: StatusCode) -> bool {
+    status.is_server_error()
+        || status == StatusCode::TOO_MANY_REQUESTS
+        || status == StatusCode::REQUEST_TIMEOUT
+}
+
+async fn read_capped(
+    mut response: Response,
+    label: &str,
+    timeout_ms: u64,
+) -> Result<Vec<u8>, NodeError> {
+    let too_large = || {
+        NodeError::fatal(format!(
+            "http.request: the response to {label} is larger than the limit of {} MiB",
+            HttpRequest::MAX_RESPONSE_BYTES / (1024 * 1024)
+        ))
+    };
+    let limit = HttpRequest::MAX_RESPONSE_BYTES;
+    if response.content_length().is_some_and(|n| n > limit as u64) {
+        return Err(too_large());
+    }
+    let mut body = Vec::new();
+    while let Some(chunk) = response
+        .chunk()
+        .await
+        .map_err(|e| transport_error(e, label, timeout_ms))?
+    {
+        if body.len() + chunk.len() > limit {
+            return Err(too_large());
+        }
+        body.extend_from_slice(&chunk);
+    }
+    Ok(body)
+}
+
+/// Classifies a transport failure. Messages never include the query string, which may hold
+/// credentials (`?api_key=`).
+fn transport_error(e: reqwest::Error, label: &str, timeout_ms: u64) -> NodeError {
+    if let Some(refusal) = guard::refusal_in(&e) {
+        return NodeError::fatal(format!("http.request: {refusal}"));
+    }
+    let e = e.without_url();
+    if e.is_timeout() {
+        return NodeError::retryable(format!(
+            "http.request: {label} timed out after {timeout_ms}ms"
+        ));
+    }
+    let message = format!("http.request: {label} failed: {}", chain(&e));
+    if e.is_builder() || e.is_redirect() {
+        NodeError::fatal(message)
+    } else {
+        NodeError::retryable(message)
+    }
+}
+
+/// An error and its causes, `: `-separated (reqwest's own message alone says little).
+fn chain(e: &(dyn std::error::Error + 'static)) -> String {
+    let mut out = e.to_string();
+    let mut source = e.source();
+    while let Some(s) = source {
+        let text = s.to_string();
+        if !out.contains(&text) {
+            out.push_str(": ");
+            out.push_str(&text);
+        }
+        source = s.source();
+    }
+    out
+}
+
+/// The URL without user info, query or fragment, for messages and logs.
+fn redact(url: &Url) -> String {
+    let mut shown = format!("{}://{}", url.scheme(), url.host_str().unwrap_or(""));
+    if let Some(port) = url.port() {
+        shown.push_str(&format!(":{port}"));
+    }
+    shown.push_str(url.path());
+    shown
+}
+
+fn header_map(headers: Map<String, Value>) -> Result<HeaderMap, NodeError> {
+    let mut map = HeaderMap::with_capacity(headers.len());
+    for (name, value) in headers {
+        let text = match value {
+            Value::Null => continue,
+            Value::String(s) => s,
+            Value::Bool(_) | Value::Number(_) => value.to_string(),
+            other => {
+                return Err(NodeError::fatal(format!(
+                    "http.request: header `{name}` must be a string, got {}",
+                    type_name(&other)
+                )));
+            }
+        };
+        let header = HeaderName::from_bytes(name.as_bytes()).map_err(|_| {
+            NodeError::fatal(format!("http.request: `{name}` is not a valid header name"))
+        })?;
+        // The value is left out of the message: headers often hold credentials.
+        let value = HeaderValue::from_str(&text).map_err(|_| {
+            NodeError::fatal(format!(
+                "http.request: the value of header `{name}` has invalid characters"
+            ))
+        })?;
+        map.append(header, value);
+    }
+    Ok(map)
+}
+
+fn query_pairs(query: Map<String, Value>) -> Result<Vec<(String, String)>, NodeError> {
+    fn text(name: &str, v: Value) -> Result<Option<String>, NodeError> {
+        match v {
+            Value::Null => Ok(None),
+            Value::String(s) => Ok(Some(s)),
+            Value::Bool(_) | Value::Number(_) => Ok(Some(v.to_string())),
+            other => Err(NodeError::fatal(format!(
+                "http.request: query parameter `{name}` must be a string, number, boolean or \
+                 an array of those, got {}",
+                type_name(&other)
+            ))),
+        }
+    }
+    let mut pairs = Vec::new();
+    for (name, value) in query {
+        let values = match value {
+            Value::Array(items) => items,
+            single => vec![single],
+        };
+        for v in values {
+            if let Some(v) = text(&name, v)? {
+                pairs.push((name.clone(), v));
+            }
+        }
+    }
+    Ok(pairs)
+}
+
+fn headers_json(headers: &HeaderMap) -> Value {
+    let mut out = Map::new();
+    for name in headers.keys() {
+        let joined = headers
+            .get_all(name)
+            .iter()
+            .map(|v| String::from_utf8_lossy(v.as_bytes()).into_owned())
+            .collect::<Vec<_>>()
+            .join(", ");
+        out.insert(name.as_str().to_owned(), Value::String(joined));
+    }
+    Value::Object(out)
+}
+
+/// `application/json` and structured-syntax JSON types such as `application/problem+json`.
+fn is_json(headers: &HeaderMap) -> bool {
+    let Some(ct) = headers.get(CONTENT_TYPE).and_then(|v| v.to_str().ok()) else {
+        return false;
+    };
+    let essence = ct
+        .split(';')
+        .next()
+        .unwrap_or("")
+        .trim()
+        .to_ascii_lowercase();
+    essence == "application/json" || essence.ends_with("+json")
+}
+
+/// JSON when the response says so and parses; the text otherwise (an empty JSON body is null).
+fn parse_body(bytes: &[u8], is_json: bool) -> Value {
+    if is_json {
+        if bytes.iter().all(u8::is_ascii_whitespace) {
+            return Value::Null;
+        }
+        if let Ok(v) = serde_json::from_slice(bytes) {
+            return v;
+        }
+    }
+    Value::String(String::from_utf8_lossy(bytes).into_owned())
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,116 @@
+//! Built-in node types, one module per family: triggers, transforms, logic, code and HTTP.
+//!
+//! The binary calls [`register_builtin`] once at start-up with the [`NodesConfig`] it loaded;
+//! the engine then only sees the nodes through [`NodeRegistry`]. Every node keeps its typed
+//! config private, declares a JSON Schema for it (the definition validator and the canvas forms
+//! are generated from it) and exposes its durable type name as a `KIND` constant.
+
+mod code;
+mod http;
+mod logic;
+mod transform;
+mod trigger;
+
+#[cfg(test)]
+mod test_support;
+
+use automatrix_core::NodeRegistry;
+use serde::Deserialize;
+
+pub use code::CodeJs;
+pub use http::{HttpPolicy, HttpRequest};
+pub use logic::{LogicIf, LogicMerge};
+pub use transform::TransformSet;
+pub use trigger::{ManualTrigger, WebhookTrigger};
+
+/// Settings of the built-in nodes, loaded once by the binary and passed down explicitly.
+#[derive(Clone, Debug, Default, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct NodesConfig {
+    /// Which hosts `http.request` may reach (the SSRF guard).
+    pub http: HttpPolicy,
+}
+
+/// Registers every built-in node type.
+///
+/// # Panics
+/// Like [`NodeRegistry::register`]: when a kind is already registered (calling this twice on
+/// one registry) or a schema does not compile (caught by this crate's tests).
+pub fn register_builtin(registry: &mut NodeRegistry, config: &NodesConfig) {
+    registry
+        .register(ManualTrigger)
+        .register(WebhookTrigger)
+        .register(TransformSet)
+        .register(LogicIf)
+        .register(LogicMerge)
+        .register(CodeJs)
+        .register(HttpRequest::new(config.http.clone()));
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn register_builtin_registers_all_seven_node_kinds_with_compiling_schemas() {
+        let mut registry = NodeRegistry::new();
+
+        register_builtin(&mut registry, &NodesConfig::default());
+
+        let kinds: Vec<&str> = registry.specs().map(|s| s.kind).collect();
+        assert_eq!(
+            kinds,
+            [
+                "code.js",
+                "http.request",
+                "logic.if",
+                "logic.merge",
+                "transform.set",
+                "trigger.manual",
+                "trigger.webhook"
+            ]
+        );
+    }
+
+    #[test]
+    fn every_spec_is_documented_and_its_schema_describes_every_property() {
+        let mut registry = NodeRegistry::new();
+        register_builtin(&mut registry, &NodesConfig::default());
+
+        for spec in registry.specs() {
+            assert!(!spec.display_name.is_empty(), "{}", spec.kind);
+            assert!(!spec.description.is_empty(), "{}", spec.kind);
+            assert!(
+                spec.docs.contains("```json"),
+                "{} docs need an example",
+                spec.kind
+            );
+            assert!(!spec.outputs.is_empty(), "{}", spec.kind);
+            let schema = &spec.config_schema;
+            assert_eq!(schema["type"], "object", "{}", spec.kind);
+            assert_eq!(schema["additionalProperties"], false, "{}", spec.kind);
+            let props = schema["properties"].as_object().expect("properties");
+            for (name, prop) in props {
+                assert!(
+                    prop["description"].is_string(),
+                    "{}.{name} has no description",
+                    spec.kind
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn nodes_config_deserializes_with_defaults_for_missing_fields() {
+        let empty: NodesConfig = serde_json::from_value(serde_json::json!({})).unwrap();
+        let custom: NodesConfig = serde_json::from_value(serde_json::json!({
+            "http": {"allow_hosts": ["crm.internal"]}
+        }))
+        .unwrap();
+
+        assert!(!empty.http.allow_private);
+        assert!(empty.http.allow_hosts.is_empty());
+        assert!(!custom.http.allow_private);
+        assert_eq!(custom.http.allow_hosts, ["crm.internal"]);
+    }
+}

@@ -1,0 +1,175 @@
+//! SQLite implementation of the AutoMatrix store (`sqlite://…` URLs): the single-process mode.
+//!
+//! One database file in WAL mode: readers never block, writers take turns. Every transaction
+//! that reads and then writes starts with `begin immediate`, so it holds the write lock from
+//! the start and waits (`busy_timeout`) instead of failing with `SQLITE_BUSY` when it would
+//! have to upgrade a read lock. With a single writer there is no `skip locked`: the claim is the
+//! same `update … returning` as on PostgreSQL, serialized by that lock.
+//!
+//! Placeholders are `$1, $2, …` as on PostgreSQL (sqlx-sqlite binds `$N` by number), so most
+//! SQL text is the same in both store crates. Timestamps are bound from Rust and stored as
+//! RFC 3339 UTC text, which orders the same as the instants it encodes.
+
+mod executions;
+mod queue;
+mod users;
+mod workflows;
+
+use std::path::Path;
+use std::str::FromStr;
+use std::time::Duration;
+
+use async_trait::async_trait;
+use automatrix_store::{Store, StoreError, StoreResult};
+use sqlx::sqlite::{
+    SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous,
+};
+use sqlx::{Sqlite, Transaction};
+
+/// The embedded migrations of `migrations/`.
+static MIGRATOR: sqlx::migrate::Migrator = sqlx::sqlx_macros::migrate!("./migrations");
+
+/// How long a statement waits for another connection's write lock before failing.
+const BUSY_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// A [`Store`] on one SQLite database. Cheap to clone: clones share the pool.
+#[derive(Clone, Debug)]
+pub struct SqliteStore {
+    pool: SqlitePool,
+}
+
+impl SqliteStore {
+    /// Opens (creating it and its directory if missing) the database at `url`, e.g.
+    /// `sqlite://./data/automatrix.db` or `sqlite::memory:`. Does not migrate: see
+    /// [`migrate`](Self::migrate) or [`open`](Self::open).
+    ///
+    /// An in-memory database lives as long as its connection, so it gets exactly one that is
+    /// never recycled.
+    pub async fn connect(url: &str) -> StoreResult<Self> {
+        let options = SqliteConnectOptions::from_str(url)?
+            .create_if_missing(true)
+            .journal_mode(SqliteJournalMode::Wal)
+            .synchronous(SqliteSynchronous::Normal)
+            .foreign_keys(true)
+            .busy_timeout(BUSY_TIMEOUT);
+        let pool = if is_in_memory(url) {
+            SqlitePoolOptions::new()
+                .max_connections(1)
+                .min_connections(1)
+                .idle_timeout(None)
+                .max_lifetime(None)
+                .connect_with(options)
+                .await?
+        } else {
+            create_parent_dir(options.get_filename()).await?;
+            SqlitePoolOptions::new().connect_with(options).await?
+        };
+        Ok(Self { pool })
+    }
+
+    /// [`connect`](Self::connect), then [`migrate`](Self::migrate).
+    pub async fn open(url: &str) -> StoreResult<Self> {
+        let store = Self::connect(url).await?;
+        store.migrate().await?;
+        Ok(store)
+    }
+
+    /// Applies the pending migrations.
+    pub async fn migrate(&self) -> StoreResult<()> {
+        MIGRATOR.run(&self.pool).await?;
+        Ok(())
+    }
+
+    /// Wraps an existing pool (which must enable foreign keys).
+    pub fn from_pool(pool: SqlitePool) -> Self {
+        Self { pool }
+    }
+
+    /// The underlying pool.
+    pub fn pool(&self) -> &SqlitePool {
+        &self.pool
+    }
+
+    /// Closes every connection; later calls fail with `Unavailable`.
+    pub async fn close(&self) {
+        self.pool.close().await;
+    }
+
+    /// A transaction that holds the write lock from its first statement.
+    async fn begin_write(&self) -> Result<Transaction<'static, Sqlite>, sqlx::Error> {
+        self.pool.begin_with("begin immediate").await
+    }
+}
+
+#[async_trait]
+impl Store for SqliteStore {
+    async fn ping(&self) -> StoreResult<()> {
+        sqlx::query("select 1").execute(&self.pool).await?;
+        Ok(())
+    }
+
+    fn backend(&self) -> &'static str {
+        "sqlite"
+    }
+}
+
+/// `sqlite::memory:` and `…?mode=memory` URLs name a database that exists only in memory.
+fn is_in_memory(url: &str) -> bool {
+    url.contains(":memory:") || url.contains("mode=memory")
+}
+
+async fn create_parent_dir(file: &Path) -> StoreResult<()> {
+    match file.parent() {
+        Some(dir) if !dir.as_os_str().is_empty() => {
+            tokio::fs::create_dir_all(dir).await.map_err(|e| {
+                StoreError::Unavailable(format!("cannot create directory {}: {e}", dir.display()))
+            })
+        }
+        _ => Ok(()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn memory_urls_are_recognised() {
+        assert!(is_in_memory("sqlite::memory:"));
+        assert!(is_in_memory("sqlite://file:x?mode=memory&cache=shared"));
+        assert!(!is_in_memory("sqlite://./data/automatrix.db"));
+    }
+
+    #[tokio::test]
+    async fn an_in_memory_database_keeps_its_schema_across_calls() {
+        let store = SqliteStore::open("sqlite::memory:").await.expect("open");
+        store.ping().await.expect("ping");
+        let tables: i64 =
+            sqlx::query_scalar("select count(*) from sqlite_master where name = 'jobs'")
+                .fetch_one(store.pool())
+                .await
+                .expect("count");
+        assert_eq!(tables, 1);
+    }
+
+    #[tokio::test]
+    async fn connect_creates_the_missing_directory_and_file() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let path = dir.path().join("nested/deeper/automatrix.db");
+        let store = SqliteStore::open(&format!("sqlite://{}", path.display()))
+            .await
+            .expect("open");
+        store.ping().await.expect("ping");
+        assert!(path.exists());
+        let mode: String = sqlx::query_scalar("pragma journal_mode")
+            .fetch_one(store.pool())
+            .await
+            .expect("journal mode");
+        assert_eq!(mode, "wal");
+        let fk: i64 = sqlx::query_scalar("pragma foreign_keys")
+            .fetch_one(store.pool())
+            .await
+            .expect("foreign keys");
+        assert_eq!(fk, 1);
+    }
+}

@@ -1,0 +1,242 @@
+//! Row models (`<Thing>`) and insert models (`New<Thing>`). Rows derive `sqlx::FromRow` and
+//! decode the same on SQLite and PostgreSQL: ids are UUIDs, timestamps UTC, JSON as `Json`.
+
+use automatrix_core::{ExecutionStatus, StepStatus};
+use chrono::{DateTime, Utc};
+use serde_json::Value;
+use sqlx::types::Json;
+use uuid::Uuid;
+
+#[derive(Clone, Debug, sqlx::FromRow)]
+pub struct Organization {
+    pub id: Uuid,
+    pub name: String,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+}
+
+#[derive(Clone, sqlx::FromRow)]
+pub struct User {
+    pub id: Uuid,
+    pub organization_id: Uuid,
+    pub email: String,
+    pub name: String,
+    pub password_hash: String,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+}
+
+impl std::fmt::Debug for User {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("User")
+            .field("id", &self.id)
+            .field("organization_id", &self.organization_id)
+            .field("email", &self.email)
+            .field("password_hash", &"<redacted>")
+            .finish_non_exhaustive()
+    }
+}
+
+/// A new user together with the organization created for them.
+#[derive(Clone, Debug)]
+pub struct NewUser {
+    pub id: Uuid,
+    pub organization_id: Uuid,
+    pub organization_name: String,
+    /// Stored lower-cased; unique.
+    pub email: String,
+    pub name: String,
+    pub password_hash: String,
+    pub now: DateTime<Utc>,
+}
+
+/// An opaque refresh token, stored as a SHA-256 hash. Tokens of one login form a family;
+/// rotation spends a token and issues the next in the same family.
+#[derive(Clone, Debug, sqlx::FromRow)]
+pub struct RefreshToken {
+    pub id: Uuid,
+    pub user_id: Uuid,
+    pub family_id: Uuid,
+    pub token_hash: String,
+    pub expires_at: DateTime<Utc>,
+    pub used_at: Option<DateTime<Utc>>,
+    pub revoked_at: Option<DateTime<Utc>>,
+    pub created_at: DateTime<Utc>,
+}
+
+#[derive(Clone, Debug)]
+pub struct NewRefreshToken {
+    pub id: Uuid,
+    pub user_id: Uuid,
+    pub family_id: Uuid,
+    pub token_hash: String,
+    pub expires_at: DateTime<Utc>,
+    pub now: DateTime<Utc>,
+}
+
+#[derive(Clone, Debug, sqlx::FromRow)]
+pub struct Workflow {
+    pub id: Uuid,
+    pub organization_id: Uuid,
+    pub name: String,
+    pub description: String,
+    pub definition: Json<Value>,
+    pub version: i64,
+    pub is_active: bool,
+    /// Token of the public `/hooks/{token}` URL when the trigger is a webhook.
+    pub webhook_token: Option<String>,
+    pub created_by: Option<Uuid>,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+}
+
+#[derive(Clone, Debug)]
+pub struct NewWorkflow {
+    pub id: Uuid,
+    pub organization_id: Uuid,
+    pub name: String,
+    pub description: String,
+    pub definition: Value,
+    pub is_active: bool,
+    pub webhook_token: Option<String>,
+    pub created_by: Option<Uuid>,
+    pub now: DateTime<Utc>,
+}
+
+/// A change to a workflow; `None` leaves a field as it is. A changed definition stores a new
+/// immutable version.
+#[derive(Clone, Debug, Default)]
+pub struct WorkflowUpdate {
+    pub name: Option<String>,
+    pub description: Option<String>,
+    pub definition: Option<Value>,
+    pub is_active: Option<bool>,
+    /// `Some(None)` clears the webhook token.
+    pub webhook_token: Option<Option<String>>,
+    pub updated_by: Option<Uuid>,
+}
+
+#[derive(Clone, Debug, sqlx::FromRow)]
+pub struct WorkflowVersion {
+    pub workflow_id: Uuid,
+    pub organization_id: Uuid,
+    pub version: i64,
+    pub definition: Json<Value>,
+    pub created_by: Option<Uuid>,
+    pub created_at: DateTime<Utc>,
+}
+
+#[derive(Clone, Debug, sqlx::FromRow)]
+pub struct Execution {
+    pub id: Uuid,
+    pub organization_id: Uuid,
+    pub workflow_id: Uuid,
+    pub workflow_version: i64,
+    #[sqlx(try_from = "String")]
+    pub status: ExecutionStatus,
+    pub input_data: Json<Value>,
+    pub output_data: Option<Json<Value>>,
+    pub error_message: Option<String>,
+    pub dry_run: bool,
+    pub started_at: Option<DateTime<Utc>>,
+    pub completed_at: Option<DateTime<Utc>>,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+}
+
+/// A new execution; creating it also enqueues its job in the same transaction.
+#[derive(Clone, Debug)]
+pub struct NewExecution {
+    pub id: Uuid,
+    pub organization_id: Uuid,
+    pub workflow_id: Uuid,
+    pub workflow_version: i64,
+    pub input: Value,
+    pub dry_run: bool,
+    pub now: DateTime<Utc>,
+}
+
+/// Filters and keyset pagination for listing executions (newest first).
+#[derive(Clone, Debug, Default)]
+pub struct ExecutionFilter {
+    pub status: Option<ExecutionStatus>,
+    pub workflow_id: Option<Uuid>,
+    /// `created_at >= since`
+    pub since: Option<DateTime<Utc>>,
+    /// `created_at < until`
+    pub until: Option<DateTime<Utc>>,
+    /// Only executions with an id below this one (the last id of the previous page).
+    pub before: Option<Uuid>,
+    pub limit: u32,
+}
+
+/// How an execution ended.
+#[derive(Clone, Debug)]
+pub struct ExecutionOutcome {
+    pub status: ExecutionStatus,
+    pub output: Option<Value>,
+    pub error: Option<String>,
+    pub now: DateTime<Utc>,
+}
+
+/// Result of a cancel request.
+#[derive(Clone, Debug)]
+pub enum CancelOutcome {
+    Cancelled(Execution),
+    /// Already completed, failed or cancelled: nothing changed.
+    AlreadyFinished(Execution),
+}
+
+/// A step log row: one per node per execution, updated as the step moves on.
+#[derive(Clone, Debug, sqlx::FromRow)]
+pub struct Step {
+    pub execution_id: Uuid,
+    pub organization_id: Uuid,
+    pub node_id: String,
+    pub node_type: String,
+    #[sqlx(try_from = "String")]
+    pub status: StepStatus,
+    pub attempt: i64,
+    pub input_data: Option<Json<Value>>,
+    pub output_data: Option<Json<Value>>,
+    /// The port a completed step emitted on.
+    pub output_port: Option<String>,
+    pub error_message: Option<String>,
+    pub started_at: Option<DateTime<Utc>>,
+    pub completed_at: Option<DateTime<Utc>>,
+    pub duration_ms: Option<i64>,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+}
+
+/// The full state of a step, written (inserted or replaced) at each checkpoint.
+#[derive(Clone, Debug)]
+pub struct StepWrite {
+    pub execution_id: Uuid,
+    pub organization_id: Uuid,
+    pub node_id: String,
+    pub node_type: String,
+    pub status: StepStatus,
+    pub attempt: i64,
+    pub input_data: Option<Value>,
+    pub output_data: Option<Value>,
+    pub output_port: Option<String>,
+    pub error_message: Option<String>,
+    pub started_at: Option<DateTime<Utc>>,
+    pub completed_at: Option<DateTime<Utc>>,
+    pub duration_ms: Option<i64>,
+    pub now: DateTime<Utc>,
+}
+
+/// A job a worker holds. `lease_token` fences every later write: once the lease has expired
+/// and another worker claimed the job, the old holder's writes are refused.
+#[derive(Clone, Debug, sqlx::FromRow)]
+pub struct ClaimedJob {
+    pub id: Uuid,
+    pub execution_id: Uuid,
+    pub organization_id: Uuid,
+    pub lease_token: Uuid,
+    pub locked_until: DateTime<Utc>,
+    /// How many times the job has been claimed (1 on the first claim).
+    pub claims: i64,
+}

@@ -1,0 +1,142 @@
+//! The application under test.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use automatrix_api::{ApiConfig, AppState, AuthConfig};
+use automatrix_core::NodeRegistry;
+use automatrix_core::expr::{Expressions, Limits};
+use automatrix_engine::{Engine, ExecutorConfig, Worker, WorkerConfig};
+use automatrix_nodes::{HttpPolicy, NodesConfig, register_builtin};
+use automatrix_store::Store;
+use automatrix_store_postgres::PgStore;
+use automatrix_store_postgres::testing::TempDatabase;
+use automatrix_store_sqlite::SqliteStore;
+use tokio_util::sync::CancellationToken;
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Backend {
+    Sqlite,
+    Postgres,
+}
+
+enum Db {
+    Sqlite(#[allow(dead_code)] tempfile::TempDir),
+    Postgres(TempDatabase),
+}
+
+pub struct TestApp {
+    pub backend: Backend,
+    /// `http://127.0.0.1:PORT`
+    pub base: String,
+    pub http: reqwest::Client,
+    pub engine: Engine,
+    pub worker: Worker,
+    pub auth: AuthConfig,
+    shutdown: CancellationToken,
+    server: tokio::task::JoinHandle<()>,
+    db: Option<Db>,
+}
+
+impl TestApp {
+    /// Starts the server on a fresh database. `None` (after saying why) when the backend is
+    /// PostgreSQL and `AUTOMATRIX_TEST_POSTGRES_URL` is unset.
+    pub async fn spawn(backend: Backend) -> Option<Self> {
+        let _ = rustls::crypto::ring::default_provider().install_default();
+        let (store, db): (Arc<dyn Store>, Db) = match backend {
+            Backend::Sqlite => {
+                let dir = tempfile::tempdir().expect("temp dir");
+                let url = format!("sqlite://{}", dir.path().join("test.db").display());
+                (
+                    Arc::new(SqliteStore::open(&url).await.expect("open sqlite")),
+                    Db::Sqlite(dir),
+                )
+            }
+            Backend::Postgres => {
+                let Some(temp) = TempDatabase::create().await else {
+                    eprintln!("skipped: AUTOMATRIX_TEST_POSTGRES_URL is not set");
+                    return None;
+                };
+                (
+                    Arc::new(PgStore::open(&temp.url).await.expect("open postgres")),
+                    Db::Postgres(temp),
+                )
+            }
+        };
+        let mut registry = NodeRegistry::new();
+        register_builtin(
+            &mut registry,
+            &NodesConfig {
+                http: HttpPolicy {
+                    allow_private: true,
+                    allow_hosts: Vec::new(),
+                },
+            },
+        );
+        let limits = Limits {
+            expression_timeout: Duration::from_millis(500),
+            ..Limits::default()
+        };
+        let engine = Engine::new(
+            store,
+            Arc::new(registry),
+            Expressions::new(2, limits),
+            ExecutorConfig::default(),
+        );
+        let worker = engine.worker("test-worker", WorkerConfig::default());
+        let auth = AuthConfig::from_master_secret(b"test-secret-test-secret-test-secret!");
+        let state = AppState::new(engine.clone(), ApiConfig::new(auth.clone()));
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("bind");
+        let base = format!("http://{}", listener.local_addr().expect("addr"));
+        let shutdown = CancellationToken::new();
+        let stop = shutdown.clone();
+        let server = tokio::spawn(async move {
+            automatrix_api::serve(listener, state, async move { stop.cancelled().await })
+                .await
+                .expect("server");
+        });
+        let http = reqwest::Client::builder()
+            .timeout(Duration::from_secs(30))
+            .build()
+            .expect("client");
+        Some(Self {
+            backend,
+            base,
+            http,
+            engine,
+            worker,
+            auth,
+            shutdown,
+            server,
+            db: Some(db),
+        })
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{path}", self.base)
+    }
+
+    pub fn store(&self) -> &Arc<dyn Store> {
+        self.engine.store()
+    }
+
+    /// Runs due jobs until none is left; returns how many ran.
+    pub async fn run_jobs(&self) -> usize {
+        let mut n = 0;
+        while self.worker.process_next().await.expect("worker") {
+            n += 1;
+        }
+        n
+    }
+
+    /// Stops the server and drops the database.
+    pub async fn stop(mut self) {
+        self.shutdown.cancel();
+        let _ = (&mut self.server).await;
+        if let Some(Db::Postgres(temp)) = self.db.take() {
+            temp.drop_database().await;
+        }
+    }
+}

@@ -1,0 +1,199 @@
+//! Typed request helpers over real HTTP.
+
+use reqwest::Method;
+use serde_json::{Value, json};
+use uuid::Uuid;
+
+use crate::TestApp;
+
+/// A response: status, JSON body (`Null` when empty or not JSON) and headers.
+#[derive(Debug)]
+pub struct Res {
+    pub status: u16,
+    pub body: Value,
+    pub headers: reqwest::header::HeaderMap,
+}
+
+impl Res {
+    /// The error code of an error-shaped body.
+    pub fn code(&self) -> &str {
+        self.body["error"]["code"].as_str().unwrap_or("")
+    }
+
+    /// Asserts the status and the one error shape: `{error: {code, message}}`.
+    #[track_caller]
+    pub fn assert_error(&self, status: u16, code: &str) {
+        assert_eq!(
+            self.status, status,
+            "unexpected status; body: {}",
+            self.body
+        );
+        assert_eq!(self.code(), code, "unexpected code; body: {}", self.body);
+        assert!(
+            self.body["error"]["message"]
+                .as_str()
+                .is_some_and(|m| !m.is_empty()),
+            "error without message: {}",
+            self.body
+        );
+    }
+}
+
+/// A signed-up, logged-in user.
+#[derive(Clone, Debug)]
+pub struct Session {
+    pub email: String,
+    pub password: String,
+    pub access_token: String,
+    pub refresh_token: String,
+    pub user_id: Uuid,
+    pub organization_id: Uuid,
+}
+
+impl TestApp {
+    pub async fn request(
+        &self,
+        method: Method,
+        path: &str,
+        token: Option<&str>,
+        body: Option<&Value>,
+    ) -> Res {
+        let mut req = self.http.request(method, self.url(path));
+        if let Some(t) = token {
+            req = req.bearer_auth(t);
+        }
+        if let Some(b) = body {
+            req = req.json(b);
+        }
+        Self::read(req.send().await.expect("request")).await
+    }
+
+    /// A request with a raw body and content type (for malformed input).
+    pub async fn raw(
+        &self,
+        method: Method,
+        path: &str,
+        token: Option<&str>,
+        content_type: &str,
+        body: impl Into<reqwest::Body>,
+    ) -> Res {
+        let mut req = self
+            .http
+            .request(method, self.url(path))
+            .header("content-type", content_type)
+            .body(body);
+        if let Some(t) = token {
+            req = req.bearer_auth(t);
+        }
+        Self::read(req.send().await.expect("request")).await
+    }
+
+    async fn read(res: reqwest::Response) -> Res {
+        let status = res.status().as_u16();
+        let headers = res.headers().clone();
+        let bytes = res.bytes().await.expect("body");
+        let body = serde_json::from_slice(&bytes).unwrap_or(Value::Null);
+        Res {
+            status,
+            body,
+            headers,
+        }
+    }
+
+    pub async fn get(&self, path: &str, token: &str) -> Res {
+        self.request(Method::GET, path, Some(token), None).await
+    }
+
+    pub async fn post(&self, path: &str, token: &str, body: &Value) -> Res {
+        self.request(Method::POST, path, Some(token), Some(body))
+            .await
+    }
+
+    pub async fn put(&self, path: &str, token: &str, body: &Value) -> Res {
+        self.request(Method::PUT, path, Some(token), Some(body))
+            .await
+    }
+
+    pub async fn delete(&self, path: &str, token: &str) -> Res {
+        self.request(Method::DELETE, path, Some(token), None).await
+    }
+
+    /// Registers a fresh user and logs in.
+    pub async fn signup(&self) -> Session {
+        let email = format!("bdc-{}@dealer.example", Uuid::now_v7().simple());
+        let password = "correct horse battery".to_owned();
+        let res = self
+            .request(
+                Method::POST,
+                "/api/auth/register",
+                None,
+                Some(&json!({"email": email, "password": password, "name": "Dana Dealer"})),
+            )
+            .await;
+        assert_eq!(res.status, 201, "register: {}", res.body);
+        let login = self
+            .request(
+                Method::POST,
+                "/api/auth/login",
+                None,
+                Some(&json!({"email": email, "password": password})),
+            )
+            .await;
+        assert_eq!(login.status, 200, "login: {}", login.body);
+        Session {
+            email,
+            password,
+            access_token: login.body["access_token"]
+                .as_str()
+                .expect("access token")
+                .to_owned(),
+            refresh_token: login.body["refresh_token"]
+                .as_str()
+                .expect("refresh token")
+                .to_owned(),
+            user_id: res.body["id"]
+                .as_str()
+                .and_then(|s| s.parse().ok())
+                .expect("user id"),
+            organization_id: res.body["organization_id"]
+                .as_str()
+                .and_then(|s| s.parse().ok())
+                .expect("org id"),
+        }
+    }
+
+    /// Creates a workflow; panics unless it is created.
+    pub async fn create_workflow(&self, s: &Session, name: &str, definition: Value) -> Value {
+        let res = self
+            .post(
+                "/api/workflows",
+                &s.access_token,
+                &json!({"name": name, "definition": definition}),
+            )
+            .await;
+        assert_eq!(res.status, 201, "create workflow: {}", res.body);
+        res.body
+    }
+
+    /// Executes a workflow, runs the worker until idle, and returns the execution.
+    pub async fn execute_and_wait(&self, s: &Session, workflow_id: &str, input: Value) -> Value {
+        let res = self
+            .post(
+                &format!("/api/workflows/{workflow_id}/execute"),
+                &s.access_token,
+                &json!({"input": input}),
+            )
+            .await;
+        assert_eq!(res.status, 202, "execute: {}", res.body);
+        let id = res.body["execution_id"]
+            .as_str()
+            .expect("execution id")
+            .to_owned();
+        self.run_jobs().await;
+        let exec = self
+            .get(&format!("/api/executions/{id}"), &s.access_token)
+            .await;
+        assert_eq!(exec.status, 200, "get execution: {}", exec.body);
+        exec.body
+    }
+}

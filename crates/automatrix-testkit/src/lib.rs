@@ -1,0 +1,43 @@
+//! Test-only support: [`TestApp`] runs the real HTTP server on port 0 against a fresh SQLite
+//! file or a fresh PostgreSQL database, with a worker the test drives by hand
+//! ([`TestApp::run_jobs`]) instead of sleeping; typed request helpers; a local mock HTTP server.
+
+mod app;
+mod client;
+mod mock;
+
+pub use app::{Backend, TestApp};
+pub use client::{Res, Session};
+pub use mock::MockServer;
+
+/// Declares each test once and runs it against SQLite and against PostgreSQL. The PostgreSQL
+/// variant returns early (and says so) when `AUTOMATRIX_TEST_POSTGRES_URL` is unset.
+#[macro_export]
+macro_rules! both_backends {
+    ($(async fn $name:ident($app:ident) $body:block)*) => {
+        mod sqlite {
+            #[allow(unused_imports)]
+            use super::*;
+            $(
+                #[tokio::test]
+                async fn $name() {
+                    let Some($app) = $crate::TestApp::spawn($crate::Backend::Sqlite).await else { return };
+                    $body
+                    $app.stop().await;
+                }
+            )*
+        }
+        mod postgres {
+            #[allow(unused_imports)]
+            use super::*;
+            $(
+                #[tokio::test]
+                async fn $name() {
+                    let Some($app) = $crate::TestApp::spawn($crate::Backend::Postgres).await else { return };
+                    $body
+                    $app.stop().await;
+                }
+            )*
+        }
+    };
+}

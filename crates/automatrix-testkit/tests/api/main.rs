@@ -1,0 +1,10 @@
+//! The HTTP API, driven over real HTTP against SQLite and PostgreSQL.
+
+mod auth;
+mod errors;
+mod executions;
+mod fixtures;
+mod health;
+mod openapi;
+mod tenancy;
+mod workflows;

@@ -1,0 +1,125 @@
+//! Configuration: one typed struct loaded once — defaults, then the optional TOML file, then
+//! environment variables and flags (clap reads both) — and passed down explicitly.
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+
+use anyhow::Context;
+use figment::Figment;
+use figment::providers::{Format, Serialized, Toml};
+use serde::{Deserialize, Serialize};
+
+use crate::secret::Secret;
+
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct Config {
+    pub bind: SocketAddr,
+    /// Defaults to `sqlite://<data_dir>/automatrix.db`.
+    pub database_url: Option<String>,
+    pub workers: usize,
+    pub data_dir: PathBuf,
+    /// Signing and encryption master key; generated into the data dir when unset.
+    pub secret_key: Option<Secret>,
+    /// Let nodes call private, loopback and link-local addresses.
+    pub http_allow_private: bool,
+    /// Hosts nodes may call even when they resolve to private addresses.
+    pub http_allow_hosts: Vec<String>,
+    /// `text` or `json` log lines.
+    pub log_format: String,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Self {
+            bind: SocketAddr::from(([127, 0, 0, 1], 8080)),
+            database_url: None,
+            workers: 4,
+            data_dir: PathBuf::from("./data"),
+            secret_key: None,
+            http_allow_private: false,
+            http_allow_hosts: Vec::new(),
+            log_format: "text".into(),
+        }
+    }
+}
+
+/// Values given on the command line or in the environment through clap.
+#[derive(Debug, Default, Serialize)]
+pub struct Overrides {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub bind: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub database_url: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub workers: Option<usize>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub data_dir: Option<PathBuf>,
+}
+
+/// Environment variables read directly (those with no command-line flag).
+#[derive(Debug, Default, Serialize)]
+struct EnvOnly {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    secret_key: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    http_allow_private: Option<bool>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    http_allow_hosts: Option<Vec<String>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    log_format: Option<String>,
+}
+
+impl EnvOnly {
+    fn read() -> anyhow::Result<Self> {
+        let var = |k: &str| std::env::var(k).ok().filter(|v| !v.is_empty());
+        let flag = |k: &str| -> anyhow::Result<Option<bool>> {
+            var(k)
+                .map(|v| match v.as_str() {
+                    "1" | "true" | "yes" => Ok(true),
+                    "0" | "false" | "no" => Ok(false),
+                    other => anyhow::bail!("{k} must be 1 or 0, got `{other}`"),
+                })
+                .transpose()
+        };
+        Ok(Self {
+            secret_key: var("AUTOMATRIX_SECRET_KEY"),
+            http_allow_private: flag("AUTOMATRIX_HTTP_ALLOW_PRIVATE")?,
+            http_allow_hosts: var("AUTOMATRIX_HTTP_ALLOW_HOSTS").map(|v| {
+                v.split(',')
+                    .map(|h| h.trim().to_owned())
+                    .filter(|h| !h.is_empty())
+                    .collect()
+            }),
+            log_format: var("AUTOMATRIX_LOG_FORMAT"),
+        })
+    }
+}
+
+impl Config {
+    pub fn load(file: Option<&Path>, overrides: Overrides) -> anyhow::Result<Self> {
+        let mut fig = Figment::from(Serialized::defaults(Config::default()));
+        if let Some(path) = file {
+            anyhow::ensure!(
+                path.exists(),
+                "config file {} does not exist",
+                path.display()
+            );
+            fig = fig.merge(Toml::file(path));
+        }
+        fig = fig
+            .merge(Serialized::defaults(EnvOnly::read()?))
+            .merge(Serialized::defaults(overrides));
+        let config: Config = fig.extract().context("invalid configuration")?;
+        anyhow::ensure!(
+            matches!(config.log_format.as_str(), "text" | "json"),
+            "log_format must be text or json"
+        );
+        Ok(config)
+    }
+
+    pub fn database_url(&self) -> String {
+        self.database_url.clone().unwrap_or_else(|| {
+            format!("sqlite://{}", self.data_dir.join("automatrix.db").display())
+        })
+    }
+}

@@ -1,0 +1,142 @@
+//! `automatrix run` and `automatrix validate`: a workflow file, in-process, no database.
+
+use std::path::Path;
+use std::process::ExitCode;
+use std::sync::Arc;
+use std::time::Instant;
+
+use anyhow::Context;
+use async_trait::async_trait;
+use automatrix_core::{ExecutionId, StepStatus, WorkflowId, validate_definition};
+use automatrix_engine::{
+    Checkpoint, CheckpointError, Executor, ExecutorConfig, RunOutcome, RunPlan, StepRecord,
+};
+use serde_json::Value;
+use tokio_util::sync::CancellationToken;
+
+use crate::config::Config;
+use crate::runtime::{expressions, registry};
+
+fn read_definition(file: &Path) -> anyhow::Result<Value> {
+    let text =
+        std::fs::read_to_string(file).with_context(|| format!("reading {}", file.display()))?;
+    serde_json::from_str(&text).with_context(|| format!("{} is not valid JSON", file.display()))
+}
+
+pub fn validate(config: &Config, file: &Path) -> anyhow::Result<ExitCode> {
+    let def = read_definition(file)?;
+    match validate_definition(&def, &registry(config)) {
+        Ok(wf) => {
+            println!(
+                "{}: valid ({} nodes, {} edges)",
+                file.display(),
+                wf.definition.nodes.len(),
+                wf.definition.edges.len()
+            );
+            Ok(ExitCode::SUCCESS)
+        }
+        Err(problems) => {
+            for p in &problems {
+                let path = if p.path.is_empty() { "(root)" } else { &p.path };
+                println!("{path}: {}", p.issue);
+            }
+            eprintln!("{}: {} problem(s)", file.display(), problems.len());
+            Ok(ExitCode::from(1))
+        }
+    }
+}
+
+pub async fn run(config: &Config, file: &Path, input: Option<&str>) -> anyhow::Result<ExitCode> {
+    let def = read_definition(file)?;
+    let input: Value = match input {
+        Some(text) => serde_json::from_str(text).context("--input is not valid JSON")?,
+        None => Value::Object(Default::default()),
+    };
+    let registry = Arc::new(registry(config));
+    let workflow = match validate_definition(&def, &registry) {
+        Ok(wf) => wf,
+        Err(problems) => {
+            for p in &problems {
+                eprintln!("{}: {}", p.path, p.issue);
+            }
+            anyhow::bail!(
+                "{} is invalid ({} problem(s))",
+                file.display(),
+                problems.len()
+            );
+        }
+    };
+    let executor = Executor::new(registry, expressions(), ExecutorConfig::default());
+    let plan = RunPlan {
+        execution_id: ExecutionId::new(),
+        workflow_id: WorkflowId::new(),
+        workflow: Arc::new(workflow),
+        input,
+        attempt: 1,
+        prior: Default::default(),
+    };
+    let cancel = CancellationToken::new();
+    let stop = cancel.clone();
+    tokio::spawn(async move {
+        if tokio::signal::ctrl_c().await.is_ok() {
+            stop.cancel();
+        }
+    });
+    let started = Instant::now();
+    let outcome = executor.run(plan, &Progress, cancel).await;
+    let elapsed = started.elapsed().as_millis();
+    match outcome {
+        RunOutcome::Completed(output) => {
+            eprintln!("completed in {elapsed} ms");
+            println!("{}", serde_json::to_string_pretty(&output)?);
+            Ok(ExitCode::SUCCESS)
+        }
+        RunOutcome::Failed(msg) => {
+            eprintln!("failed after {elapsed} ms: {msg}");
+            Ok(ExitCode::from(1))
+        }
+        RunOutcome::Cancelled | RunOutcome::Abandoned => {
+            eprintln!("cancelled after {elapsed} ms");
+            Ok(ExitCode::from(130))
+        }
+    }
+}
+
+/// Prints one line per step state to stderr.
+struct Progress;
+
+#[async_trait]
+impl Checkpoint for Progress {
+    async fn record(&self, s: &StepRecord) -> Result<(), CheckpointError> {
+        let ms = s
+            .duration_ms
+            .map(|d| format!(" ({d} ms)"))
+            .unwrap_or_default();
+        let retry = if s.attempt > 1 {
+            format!(" attempt {}", s.attempt)
+        } else {
+            String::new()
+        };
+        let line = match s.status {
+            StepStatus::Running => format!("▶ {} [{}]{retry}", s.node_id, s.node_type),
+            StepStatus::Completed => {
+                let port = s
+                    .port
+                    .as_deref()
+                    .filter(|p| *p != "main")
+                    .map(|p| format!(" → {p}"))
+                    .unwrap_or_default();
+                format!("✓ {}{port}{ms}", s.node_id)
+            }
+            StepStatus::Failed => format!(
+                "✗ {}{retry}{ms}: {}",
+                s.node_id,
+                s.error.as_deref().unwrap_or("failed")
+            ),
+            StepStatus::Skipped => format!("– {} skipped", s.node_id),
+            other => format!("· {} {other}", s.node_id),
+        };
+        eprintln!("{line}");
+        Ok(())
+    }
+}

@@ -1,0 +1,35 @@
+//! `automatrix`: the one binary. Parses the command line, loads the configuration, sets up
+//! tracing and hands off to the library crates; all behaviour lives there.
+
+mod cli;
+mod config;
+mod local_run;
+mod runtime;
+mod secret;
+
+use std::process::ExitCode;
+
+use clap::Parser;
+
+fn main() -> ExitCode {
+    // One TLS provider for the whole process (ring); see DEPENDENCIES.md §5.
+    let _ = rustls::crypto::ring::default_provider().install_default();
+    let cli = cli::Cli::parse();
+    let rt = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("error: starting the async runtime: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    match rt.block_on(cli::dispatch(cli)) {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}

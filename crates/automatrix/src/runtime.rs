@@ -1,0 +1,178 @@
+//! Wiring for the long-running modes: tracing, the store chosen by URL scheme, the node
+//! registry, the engine, the HTTP server and workers, and signal-driven shutdown.
+
+use std::sync::Arc;
+
+use anyhow::Context;
+use automatrix_api::{ApiConfig, AppState, AuthConfig};
+use automatrix_core::NodeRegistry;
+use automatrix_core::expr::{Expressions, Limits};
+use automatrix_engine::{Engine, ExecutorConfig, WorkerConfig};
+use automatrix_nodes::{HttpPolicy, NodesConfig, register_builtin};
+use automatrix_store::Store;
+use automatrix_store_postgres::PgStore;
+use automatrix_store_sqlite::SqliteStore;
+use tokio_util::sync::CancellationToken;
+use tracing_subscriber::EnvFilter;
+
+use crate::config::Config;
+use crate::secret;
+
+fn init_tracing(config: &Config) {
+    let filter =
+        EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info,sqlx=warn"));
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr);
+    let _ = if config.log_format == "json" {
+        builder.json().try_init()
+    } else {
+        builder.try_init()
+    };
+}
+
+/// Opens (and migrates) the store the URL names.
+pub async fn open_store(url: &str) -> anyhow::Result<Arc<dyn Store>> {
+    if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+        Ok(Arc::new(
+            PgStore::open(url).await.context("opening PostgreSQL")?,
+        ))
+    } else if url.starts_with("sqlite:") {
+        Ok(Arc::new(
+            SqliteStore::open(url).await.context("opening SQLite")?,
+        ))
+    } else {
+        anyhow::bail!("unsupported database URL scheme (use sqlite:// or postgres://)")
+    }
+}
+
+/// The node registry with every built-in node, under the configured outbound HTTP policy.
+pub fn registry(config: &Config) -> NodeRegistry {
+    let mut registry = NodeRegistry::new();
+    let http = HttpPolicy {
+        allow_private: config.http_allow_private,
+        allow_hosts: config.http_allow_hosts.clone(),
+    };
+    register_builtin(&mut registry, &NodesConfig { http });
+    registry
+}
+
+pub fn expressions() -> Expressions {
+    let threads = std::thread::available_parallelism()
+        .map_or(2, |n| n.get())
+        .max(2);
+    Expressions::new(threads, Limits::default())
+}
+
+async fn engine(config: &Config) -> anyhow::Result<Engine> {
+    let store = open_store(&config.database_url()).await?;
+    Ok(Engine::new(
+        store,
+        Arc::new(registry(config)),
+        expressions(),
+        ExecutorConfig::default(),
+    ))
+}
+
+fn worker_id() -> String {
+    let host = std::env::var("HOSTNAME").unwrap_or_else(|_| "local".into());
+    format!(
+        "{host}-{}-{}",
+        std::process::id(),
+        &uuid::Uuid::now_v7().simple().to_string()[24..]
+    )
+}
+
+fn spawn_workers(
+    engine: &Engine,
+    concurrency: usize,
+    shutdown: &CancellationToken,
+) -> Option<tokio::task::JoinHandle<()>> {
+    if concurrency == 0 {
+        return None;
+    }
+    let worker = engine.worker(
+        worker_id(),
+        WorkerConfig {
+            concurrency,
+            ..WorkerConfig::default()
+        },
+    );
+    Some(tokio::spawn(worker.run(shutdown.clone())))
+}
+
+pub async fn serve(config: Config) -> anyhow::Result<()> {
+    init_tracing(&config);
+    let secret = secret::load_or_create(config.secret_key.as_ref(), &config.data_dir)?;
+    let engine = engine(&config).await?;
+    let state = AppState::new(
+        engine.clone(),
+        ApiConfig::new(AuthConfig::from_master_secret(secret.bytes())),
+    );
+    let shutdown = shutdown_signal();
+    let workers = spawn_workers(&engine, config.workers, &shutdown);
+    let listener = tokio::net::TcpListener::bind(config.bind)
+        .await
+        .with_context(|| format!("binding {}", config.bind))?;
+    tracing::info!(addr = %listener.local_addr()?, database = engine.store().backend(), workers = config.workers, "AutoMatrix is listening");
+    let stop = shutdown.clone();
+    automatrix_api::serve(listener, state, async move { stop.cancelled().await }).await?;
+    if let Some(w) = workers {
+        let _ = w.await;
+    }
+    tracing::info!("stopped");
+    Ok(())
+}
+
+pub async fn worker(config: Config) -> anyhow::Result<()> {
+    init_tracing(&config);
+    let engine = engine(&config).await?;
+    let shutdown = shutdown_signal();
+    tracing::info!(
+        database = engine.store().backend(),
+        workers = config.workers.max(1),
+        "worker started"
+    );
+    if let Some(w) = spawn_workers(&engine, config.workers.max(1), &shutdown) {
+        let _ = w.await;
+    }
+    tracing::info!("stopped");
+    Ok(())
+}
+
+pub async fn migrate(config: Config) -> anyhow::Result<()> {
+    init_tracing(&config);
+    let store = open_store(&config.database_url()).await?;
+    tracing::info!(database = store.backend(), "migrations applied");
+    Ok(())
+}
+
+/// Cancelled on Ctrl-C or SIGTERM.
+fn shutdown_signal() -> CancellationToken {
+    let token = CancellationToken::new();
+    let t = token.clone();
+    tokio::spawn(async move {
+        let ctrl_c = tokio::signal::ctrl_c();
+        #[cfg(unix)]
+        {
+            let mut term =
+                match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+                    Ok(s) => s,
+                    Err(_) => {
+                        let _ = ctrl_c.await;
+                        t.cancel();
+                        return;
+                    }
+                };
+            tokio::select! {
+                _ = ctrl_c => {}
+                _ = term.recv() => {}
+            }
+        }
+        #[cfg(not(unix))]
+        let _ = ctrl_c.await;
+        tracing::info!("shutting down");
+        t.cancel();
+    });
+    token
+}
