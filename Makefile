@@ -28,4 +28,4 @@ fmt:
 
 ## Criterion benchmarks (expressions, validation, in-memory runs); see bench/README.md.
 bench:
-	$(CARGO) bench -p automatrix-bench
+	$(CARGO) bench -p automatrix-bench --bench engine

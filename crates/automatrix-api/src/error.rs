@@ -125,7 +125,12 @@ impl From<StoreError> for ApiError {
     fn from(e: StoreError) -> Self {
         match e {
             StoreError::NotFound => Self::NotFound,
-            StoreError::Conflict(m) | StoreError::Stale(m) => Self::Conflict(m),
+            // The database's wording is not for clients; handlers that expect a conflict map it
+            // to a message of their own (e.g. "email already registered").
+            StoreError::Conflict(cause) | StoreError::Stale(cause) => {
+                tracing::info!(%cause, "conflict");
+                Self::Conflict("the request conflicts with the current state".into())
+            }
             StoreError::Unavailable(m) => Self::Unavailable(m),
             StoreError::Other(m) => Self::Internal(m),
         }

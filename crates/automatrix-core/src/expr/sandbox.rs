@@ -70,7 +70,11 @@ pub struct Sandbox {
     abort: Arc<std::sync::Mutex<Option<Arc<AtomicBool>>>>,
     epoch: Instant,
     poisoned: bool,
+    calls: u32,
 }
+
+/// Calls between explicit cycle collections.
+const GC_EVERY: u32 = 64;
 
 impl Sandbox {
     pub fn new(limits: &Limits) -> Result<Self, ExprError> {
@@ -102,6 +106,7 @@ impl Sandbox {
             abort,
             epoch,
             poisoned: false,
+            calls: 0,
         })
     }
 
@@ -196,8 +201,12 @@ impl Sandbox {
         if matches!(result, Err(ExprError::Timeout(_) | ExprError::MemoryLimit)) {
             self.poisoned = true;
         } else {
-            // Keep garbage from one call from counting against the next call's memory limit.
-            self.rt.run_gc();
+            // Reference counting frees most garbage at once; collect cycles now and then so
+            // one call's leftovers do not count against a later call's memory limit.
+            self.calls = self.calls.wrapping_add(1);
+            if self.calls.is_multiple_of(GC_EVERY) {
+                self.rt.run_gc();
+            }
         }
         result
     }
