@@ -1,6 +1,11 @@
 -- AutoMatrix schema, PostgreSQL dialect. Mirrors the SQLite migration column for column.
 --
 -- Timestamps are always bound from Rust (never `now()`), so both dialects see the same clock.
+--
+-- Tenancy: every tenant table's `organization_id` references its organization (on delete
+-- cascade), so no row can name a tenant that does not exist. Only workflows and executions are
+-- indexed by it, for their lists; nothing deletes an organization yet, and a delete would want
+-- indexes on workflow_versions, steps and jobs too (each cascade looks its rows up by it).
 
 create table organizations (
     id uuid primary key,
@@ -40,7 +45,7 @@ create index refresh_tokens_user_idx on refresh_tokens (user_id);
 
 create table workflows (
     id uuid primary key,
-    organization_id uuid not null,
+    organization_id uuid not null references organizations (id) on delete cascade,
     name text not null,
     description text not null default '',
     definition jsonb not null,
@@ -59,7 +64,7 @@ create index workflows_created_by_idx on workflows (created_by) where created_by
 
 create table workflow_versions (
     workflow_id uuid not null references workflows (id) on delete cascade,
-    organization_id uuid not null,
+    organization_id uuid not null references organizations (id) on delete cascade,
     version bigint not null,
     definition jsonb not null,
     created_by uuid references users (id) on delete set null,
@@ -70,7 +75,7 @@ create table workflow_versions (
 
 create table executions (
     id uuid primary key,
-    organization_id uuid not null,
+    organization_id uuid not null references organizations (id) on delete cascade,
     workflow_id uuid not null references workflows (id) on delete cascade,
     workflow_version bigint not null,
     status text not null
@@ -96,7 +101,7 @@ create index executions_workflow_version_idx on executions (workflow_id, workflo
 
 create table steps (
     execution_id uuid not null references executions (id) on delete cascade,
-    organization_id uuid not null,
+    organization_id uuid not null references organizations (id) on delete cascade,
     node_id text not null,
     node_type text not null,
     status text not null
@@ -117,7 +122,7 @@ create table steps (
 create table jobs (
     id uuid primary key,
     execution_id uuid not null unique references executions (id) on delete cascade,
-    organization_id uuid not null,
+    organization_id uuid not null references organizations (id) on delete cascade,
     run_at timestamptz not null,
     locked_by text,
     locked_until timestamptz,

@@ -3,29 +3,26 @@
 //!
 //! The job queue lives in the same database: a claim is one `update … where id = (select … for
 //! update skip locked) returning …` statement, so concurrent workers pass over each other's
-//! rows, and every later worker write is fenced by the claim's lease token (see `queue`).
-//! Creating an execution and enqueueing its job share one transaction.
+//! rows, and every later worker write is fenced by the claim's lease token. Creating an
+//! execution and enqueueing its job share one transaction.
 //!
-//! The SQL is the same text as in `automatrix-store-sqlite` wherever the dialects agree
-//! (`$N` placeholders, `on conflict`, `returning`); timestamps are bound from Rust, never
-//! `now()`, so both backends see the caller's clock.
+//! The SQL is shared with `automatrix-store-sqlite` (see `automatrix_store::sql`); this crate
+//! holds the connection setup, the migrations and its [`Dialect`]: the row locks.
 
-mod executions;
-mod queue;
 #[cfg(feature = "testing")]
 pub mod testing;
-mod users;
-mod workflows;
 
-use async_trait::async_trait;
-use automatrix_store::{Store, StoreResult};
+use automatrix_store::StoreResult;
+use automatrix_store::sql::Dialect;
+use sqlx::migrate::Migrator;
 use sqlx::postgres::{PgPool, PgPoolOptions};
 use sqlx::{Postgres, Transaction};
 
 /// The embedded migrations of `migrations/`.
-static MIGRATOR: sqlx::migrate::Migrator = sqlx::sqlx_macros::migrate!("./migrations");
+static MIGRATOR: Migrator = sqlx::sqlx_macros::migrate!("./migrations");
 
-/// A [`Store`] on one PostgreSQL database. Cheap to clone: clones share the pool.
+/// A [`Store`](automatrix_store::Store) on one PostgreSQL database. Cheap to clone: clones
+/// share the pool.
 #[derive(Clone, Debug)]
 pub struct PgStore {
     pool: PgPool,
@@ -39,50 +36,33 @@ impl PgStore {
         Ok(Self { pool })
     }
 
-    /// [`connect`](Self::connect), then [`migrate`](Self::migrate).
-    pub async fn open(url: &str) -> StoreResult<Self> {
-        let store = Self::connect(url).await?;
-        store.migrate().await?;
-        Ok(store)
-    }
-
-    /// Applies the pending migrations (sqlx takes an advisory lock, so concurrent processes
-    /// starting together apply them once).
-    pub async fn migrate(&self) -> StoreResult<()> {
-        MIGRATOR.run(&self.pool).await?;
-        Ok(())
-    }
-
     /// Wraps an existing pool, e.g. one with tuned sizes and timeouts.
     pub fn from_pool(pool: PgPool) -> Self {
         Self { pool }
     }
+}
+
+// `open`, `migrate`, `close` and the store traits, in SQL shared with the SQLite store.
+automatrix_store::impl_sql_store!(PgStore);
+
+/// Row locks let transactions on different rows run side by side; see the constants' docs.
+impl Dialect for PgStore {
+    type Database = Postgres;
+
+    const BACKEND: &'static str = "postgres";
+    const LOCK_FOR_UPDATE: &'static str = " for update";
+    const LOCK_FOR_SHARE: &'static str = " for share";
+    const LOCK_FOR_CLAIM: &'static str = " for update skip locked";
+    const CLAIM_IN_WRITE_TRANSACTION: bool = false;
+    const MIGRATOR: &'static Migrator = &MIGRATOR;
 
     /// The underlying pool (for `LISTEN/NOTIFY`, say).
-    pub fn pool(&self) -> &PgPool {
+    fn pool(&self) -> &PgPool {
         &self.pool
     }
 
-    /// Closes every connection; later calls fail with `Unavailable`.
-    pub async fn close(&self) {
-        self.pool.close().await;
-    }
-
-    /// A transaction for a read followed by writes. Named as in the SQLite store, where it
-    /// takes the write lock up front; here row locks (`for update`/`for share`) do that job.
+    /// A plain `begin`: the row locks above keep a read true until the write.
     async fn begin_write(&self) -> Result<Transaction<'static, Postgres>, sqlx::Error> {
         self.pool.begin().await
-    }
-}
-
-#[async_trait]
-impl Store for PgStore {
-    async fn ping(&self) -> StoreResult<()> {
-        sqlx::query("select 1").execute(&self.pool).await?;
-        Ok(())
-    }
-
-    fn backend(&self) -> &'static str {
-        "postgres"
     }
 }

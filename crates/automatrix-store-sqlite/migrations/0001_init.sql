@@ -4,6 +4,11 @@
 -- timestamps are RFC 3339 UTC text (always bound from Rust, so they compare as text), JSON is
 -- text, booleans and bigints are integers. Tables are STRICT so that a value bound with the
 -- wrong type (a uuid as text, say) fails loudly instead of silently never matching.
+--
+-- Tenancy: every tenant table's `organization_id` references its organization (on delete
+-- cascade), so no row can name a tenant that does not exist. Only workflows and executions are
+-- indexed by it, for their lists; nothing deletes an organization yet, and a delete would want
+-- indexes on workflow_versions, steps and jobs too (each cascade looks its rows up by it).
 
 create table organizations (
     id blob primary key,
@@ -43,7 +48,7 @@ create index refresh_tokens_user_idx on refresh_tokens (user_id);
 
 create table workflows (
     id blob primary key,
-    organization_id blob not null,
+    organization_id blob not null references organizations (id) on delete cascade,
     name text not null,
     description text not null default '',
     definition text not null,
@@ -62,7 +67,7 @@ create index workflows_created_by_idx on workflows (created_by) where created_by
 
 create table workflow_versions (
     workflow_id blob not null references workflows (id) on delete cascade,
-    organization_id blob not null,
+    organization_id blob not null references organizations (id) on delete cascade,
     version integer not null,
     definition text not null,
     created_by blob references users (id) on delete set null,
@@ -73,7 +78,7 @@ create table workflow_versions (
 
 create table executions (
     id blob primary key,
-    organization_id blob not null,
+    organization_id blob not null references organizations (id) on delete cascade,
     workflow_id blob not null references workflows (id) on delete cascade,
     workflow_version integer not null,
     status text not null
@@ -99,7 +104,7 @@ create index executions_workflow_version_idx on executions (workflow_id, workflo
 
 create table steps (
     execution_id blob not null references executions (id) on delete cascade,
-    organization_id blob not null,
+    organization_id blob not null references organizations (id) on delete cascade,
     node_id text not null,
     node_type text not null,
     status text not null
@@ -120,7 +125,7 @@ create table steps (
 create table jobs (
     id blob primary key,
     execution_id blob not null unique references executions (id) on delete cascade,
-    organization_id blob not null,
+    organization_id blob not null references organizations (id) on delete cascade,
     run_at text not null,
     locked_by text,
     locked_until text,

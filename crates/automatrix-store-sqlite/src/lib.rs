@@ -3,36 +3,34 @@
 //! One database file in WAL mode: readers never block, writers take turns. Every transaction
 //! that reads and then writes starts with `begin immediate`, so it holds the write lock from
 //! the start and waits (`busy_timeout`) instead of failing with `SQLITE_BUSY` when it would
-//! have to upgrade a read lock. With a single writer there is no `skip locked`: the claim is the
-//! same `update … returning` as on PostgreSQL, serialized by that lock.
+//! have to upgrade a read lock. With a single writer there are no row locks and no `skip
+//! locked`: the claim is the same `update … returning` as on PostgreSQL, serialized by that
+//! lock.
 //!
-//! Placeholders are `$1, $2, …` as on PostgreSQL (sqlx-sqlite binds `$N` by number), so most
-//! SQL text is the same in both store crates. Timestamps are bound from Rust and stored as
-//! RFC 3339 UTC text, which orders the same as the instants it encodes.
-
-mod executions;
-mod queue;
-mod users;
-mod workflows;
+//! The SQL is shared with `automatrix-store-postgres` (see `automatrix_store::sql`); this crate
+//! holds the connection setup, the migrations and its [`Dialect`]. Timestamps are bound from
+//! Rust and stored as RFC 3339 UTC text, which orders the same as the instants it encodes.
 
 use std::path::Path;
 use std::str::FromStr;
 use std::time::Duration;
 
-use async_trait::async_trait;
-use automatrix_store::{Store, StoreError, StoreResult};
+use automatrix_store::sql::Dialect;
+use automatrix_store::{StoreError, StoreResult};
+use sqlx::migrate::Migrator;
 use sqlx::sqlite::{
     SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous,
 };
 use sqlx::{Sqlite, Transaction};
 
 /// The embedded migrations of `migrations/`.
-static MIGRATOR: sqlx::migrate::Migrator = sqlx::sqlx_macros::migrate!("./migrations");
+static MIGRATOR: Migrator = sqlx::sqlx_macros::migrate!("./migrations");
 
 /// How long a statement waits for another connection's write lock before failing.
 const BUSY_TIMEOUT: Duration = Duration::from_secs(5);
 
-/// A [`Store`] on one SQLite database. Cheap to clone: clones share the pool.
+/// A [`Store`](automatrix_store::Store) on one SQLite database. Cheap to clone: clones share
+/// the pool.
 #[derive(Clone, Debug)]
 pub struct SqliteStore {
     pool: SqlitePool,
@@ -67,49 +65,34 @@ impl SqliteStore {
         Ok(Self { pool })
     }
 
-    /// [`connect`](Self::connect), then [`migrate`](Self::migrate).
-    pub async fn open(url: &str) -> StoreResult<Self> {
-        let store = Self::connect(url).await?;
-        store.migrate().await?;
-        Ok(store)
-    }
-
-    /// Applies the pending migrations.
-    pub async fn migrate(&self) -> StoreResult<()> {
-        MIGRATOR.run(&self.pool).await?;
-        Ok(())
-    }
-
     /// Wraps an existing pool (which must enable foreign keys).
     pub fn from_pool(pool: SqlitePool) -> Self {
         Self { pool }
     }
+}
 
-    /// The underlying pool.
-    pub fn pool(&self) -> &SqlitePool {
+// `open`, `migrate`, `close` and the store traits, in SQL shared with the PostgreSQL store.
+automatrix_store::impl_sql_store!(SqliteStore);
+
+/// `begin immediate` serializes every read-then-write transaction on the database's one write
+/// lock, so no statement needs a row lock (SQLite has none to take).
+impl Dialect for SqliteStore {
+    type Database = Sqlite;
+
+    const BACKEND: &'static str = "sqlite";
+    const LOCK_FOR_UPDATE: &'static str = "";
+    const LOCK_FOR_SHARE: &'static str = "";
+    const LOCK_FOR_CLAIM: &'static str = "";
+    const CLAIM_IN_WRITE_TRANSACTION: bool = true;
+    const MIGRATOR: &'static Migrator = &MIGRATOR;
+
+    fn pool(&self) -> &SqlitePool {
         &self.pool
-    }
-
-    /// Closes every connection; later calls fail with `Unavailable`.
-    pub async fn close(&self) {
-        self.pool.close().await;
     }
 
     /// A transaction that holds the write lock from its first statement.
     async fn begin_write(&self) -> Result<Transaction<'static, Sqlite>, sqlx::Error> {
         self.pool.begin_with("begin immediate").await
-    }
-}
-
-#[async_trait]
-impl Store for SqliteStore {
-    async fn ping(&self) -> StoreResult<()> {
-        sqlx::query("select 1").execute(&self.pool).await?;
-        Ok(())
-    }
-
-    fn backend(&self) -> &'static str {
-        "sqlite"
     }
 }
 
@@ -131,6 +114,8 @@ async fn create_parent_dir(file: &Path) -> StoreResult<()> {
 
 #[cfg(test)]
 mod tests {
+    use automatrix_store::Store;
+
     use super::*;
 
     #[test]
@@ -171,5 +156,9 @@ mod tests {
             .await
             .expect("foreign keys");
         assert_eq!(fk, 1);
+        store.close().await;
+
+        let reopened = SqliteStore::open(&format!("sqlite://{}", path.display())).await;
+        reopened.expect("reopen: applied migrations are skipped");
     }
 }

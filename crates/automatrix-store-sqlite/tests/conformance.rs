@@ -32,3 +32,12 @@ impl StoreFixture for SqliteFixture {
 }
 
 automatrix_store::conformance_tests!(SqliteFixture);
+
+/// `sqlite::memory:` (used by `automatrix run`) keeps every promise too, on its one connection.
+#[tokio::test]
+async fn all_promises_hold_on_an_in_memory_database() {
+    let store = SqliteStore::open("sqlite::memory:")
+        .await
+        .expect("open in memory");
+    automatrix_store::testing::run_all(Arc::new(store)).await;
+}

@@ -14,7 +14,12 @@ pub trait UserStore: Send + Sync {
     async fn create_user_with_organization(&self, new: NewUser) -> StoreResult<User>;
     async fn find_user_by_email(&self, email: &str) -> StoreResult<Option<User>>;
     async fn get_user(&self, id: Uuid) -> StoreResult<Option<User>>;
-    async fn update_user_password(&self, id: Uuid, password_hash: &str, now: DateTime<Utc>) -> StoreResult<()>;
+    async fn update_user_password(
+        &self,
+        id: Uuid,
+        password_hash: &str,
+        now: DateTime<Utc>,
+    ) -> StoreResult<()>;
 
     async fn insert_refresh_token(&self, new: NewRefreshToken) -> StoreResult<()>;
     async fn find_refresh_token(&self, token_hash: &str) -> StoreResult<Option<RefreshToken>>;
@@ -22,7 +27,11 @@ pub trait UserStore: Send + Sync {
     /// revoked (so two concurrent refreshes cannot both succeed).
     async fn spend_refresh_token(&self, id: Uuid, now: DateTime<Utc>) -> StoreResult<bool>;
     async fn revoke_refresh_family(&self, family_id: Uuid, now: DateTime<Utc>) -> StoreResult<()>;
-    async fn revoke_user_refresh_tokens(&self, user_id: Uuid, now: DateTime<Utc>) -> StoreResult<()>;
+    async fn revoke_user_refresh_tokens(
+        &self,
+        user_id: Uuid,
+        now: DateTime<Utc>,
+    ) -> StoreResult<()>;
 }
 
 #[async_trait]
@@ -31,15 +40,35 @@ pub trait WorkflowStore: Send + Sync {
     async fn create_workflow(&self, new: NewWorkflow) -> StoreResult<Workflow>;
     async fn get_workflow(&self, org: Uuid, id: Uuid) -> StoreResult<Option<Workflow>>;
     /// Newest first; `before` is the last id of the previous page.
-    async fn list_workflows(&self, org: Uuid, before: Option<Uuid>, limit: u32) -> StoreResult<Vec<Workflow>>;
+    async fn list_workflows(
+        &self,
+        org: Uuid,
+        before: Option<Uuid>,
+        limit: u32,
+    ) -> StoreResult<Vec<Workflow>>;
     /// Applies the update; a changed definition bumps `version` and stores the new version row
     /// in the same transaction. `NotFound` for a missing workflow.
-    async fn update_workflow(&self, org: Uuid, id: Uuid, update: WorkflowUpdate, now: DateTime<Utc>) -> StoreResult<Workflow>;
+    async fn update_workflow(
+        &self,
+        org: Uuid,
+        id: Uuid,
+        update: WorkflowUpdate,
+        now: DateTime<Utc>,
+    ) -> StoreResult<Workflow>;
     /// Deletes the workflow with its versions, executions, steps and jobs. False if missing.
     async fn delete_workflow(&self, org: Uuid, id: Uuid) -> StoreResult<bool>;
-    async fn get_workflow_version(&self, org: Uuid, workflow_id: Uuid, version: i64) -> StoreResult<Option<WorkflowVersion>>;
+    async fn get_workflow_version(
+        &self,
+        org: Uuid,
+        workflow_id: Uuid,
+        version: i64,
+    ) -> StoreResult<Option<WorkflowVersion>>;
     /// Newest first.
-    async fn list_workflow_versions(&self, org: Uuid, workflow_id: Uuid) -> StoreResult<Vec<WorkflowVersion>>;
+    async fn list_workflow_versions(
+        &self,
+        org: Uuid,
+        workflow_id: Uuid,
+    ) -> StoreResult<Vec<WorkflowVersion>>;
 }
 
 #[async_trait]
@@ -48,12 +77,21 @@ pub trait ExecutionStore: Send + Sync {
     async fn create_execution(&self, new: NewExecution) -> StoreResult<Execution>;
     async fn get_execution(&self, org: Uuid, id: Uuid) -> StoreResult<Option<Execution>>;
     /// Newest first, at most `filter.limit` rows.
-    async fn list_executions(&self, org: Uuid, filter: &ExecutionFilter) -> StoreResult<Vec<Execution>>;
+    async fn list_executions(
+        &self,
+        org: Uuid,
+        filter: &ExecutionFilter,
+    ) -> StoreResult<Vec<Execution>>;
     /// Steps of an execution in the order they started.
     async fn list_steps(&self, org: Uuid, execution_id: Uuid) -> StoreResult<Vec<Step>>;
     /// Cancels a pending, running or waiting execution and drops its unclaimed job.
     /// `Ok(None)` when there is no such execution in the organization.
-    async fn cancel_execution(&self, org: Uuid, id: Uuid, now: DateTime<Utc>) -> StoreResult<Option<CancelOutcome>>;
+    async fn cancel_execution(
+        &self,
+        org: Uuid,
+        id: Uuid,
+        now: DateTime<Utc>,
+    ) -> StoreResult<Option<CancelOutcome>>;
 }
 
 /// What workers use: no organization filter, because a worker serves every tenant; every
@@ -62,24 +100,44 @@ pub trait ExecutionStore: Send + Sync {
 pub trait QueueStore: Send + Sync {
     /// Claims the oldest due job: unlocked, or locked with an expired lease. The claim commits
     /// before any work runs.
-    async fn claim_job(&self, worker: &str, now: DateTime<Utc>, lease_until: DateTime<Utc>) -> StoreResult<Option<ClaimedJob>>;
+    async fn claim_job(
+        &self,
+        worker: &str,
+        now: DateTime<Utc>,
+        lease_until: DateTime<Utc>,
+    ) -> StoreResult<Option<ClaimedJob>>;
     /// Extends the lease. `Stale` when the lease was lost to another worker.
     async fn heartbeat_job(&self, job: &ClaimedJob, lease_until: DateTime<Utc>) -> StoreResult<()>;
     /// Loads the execution a job points at.
     async fn load_execution(&self, id: Uuid) -> StoreResult<Option<Execution>>;
     /// Moves `pending` (or an interrupted `running`) to `running`; returns the execution, or
     /// `None` when it is no longer runnable (cancelled, finished).
-    async fn start_execution(&self, job: &ClaimedJob, now: DateTime<Utc>) -> StoreResult<Option<Execution>>;
+    async fn start_execution(
+        &self,
+        job: &ClaimedJob,
+        now: DateTime<Utc>,
+    ) -> StoreResult<Option<Execution>>;
     /// The pinned definition of an execution.
-    async fn load_workflow_version(&self, workflow_id: Uuid, version: i64) -> StoreResult<Option<WorkflowVersion>>;
+    async fn load_workflow_version(
+        &self,
+        workflow_id: Uuid,
+        version: i64,
+    ) -> StoreResult<Option<WorkflowVersion>>;
     async fn load_steps(&self, execution_id: Uuid) -> StoreResult<Vec<Step>>;
     /// The checkpoint: inserts or replaces the step row. `Stale` when the lease was lost.
     async fn write_step(&self, job: &ClaimedJob, step: StepWrite) -> StoreResult<()>;
     /// Current status (cancellation is checked between steps).
-    async fn execution_status(&self, id: Uuid) -> StoreResult<Option<automatrix_core::ExecutionStatus>>;
+    async fn execution_status(
+        &self,
+        id: Uuid,
+    ) -> StoreResult<Option<automatrix_core::ExecutionStatus>>;
     /// Records the outcome and deletes the job in one transaction. Leaves an execution that
     /// was cancelled meanwhile as it is. `Stale` when the lease was lost.
-    async fn finish_execution(&self, job: &ClaimedJob, outcome: ExecutionOutcome) -> StoreResult<()>;
+    async fn finish_execution(
+        &self,
+        job: &ClaimedJob,
+        outcome: ExecutionOutcome,
+    ) -> StoreResult<()>;
     /// Deletes a job whose execution needs no more work (e.g. cancelled before it started).
     async fn drop_job(&self, job: &ClaimedJob) -> StoreResult<()>;
 }

@@ -1,0 +1,132 @@
+//! The SQL implementation of the store traits, written once for SQLite and PostgreSQL.
+//!
+//! A store crate connects its pool and states what its dialect does differently by
+//! implementing [`Dialect`] for its store type (how a write transaction begins, the row-lock
+//! clauses, its migrations), then expands [`impl_sql_store!`](crate::impl_sql_store), which
+//! implements [`Store`](crate::Store) and its four super-traits for that type with the code of
+//! this module's files, one per trait.
+//!
+//! Why a macro rather than code generic over `sqlx::Database`: every query would need a bound
+//! per bound value and row type (`Uuid: Encode<'q, DB> + Type<DB>`, `User: FromRow<'r,
+//! DB::Row>`, an `Executor` bound on `&mut DB::Connection`, …), and Rust does not carry such
+//! where-clauses from a trait to its users, so each function would restate them. Expanded in
+//! the store crate, which has the driver, the same text is ordinary code on concrete types.
+//!
+//! The SQL is one text for both dialects: `$N` placeholders (sqlx-sqlite binds them by number),
+//! `on conflict`, `returning`, and timestamps always bound from Rust, never `now()`, so both
+//! backends see the caller's clock. Only the row locks differ, and those are constants of the
+//! dialect: a statement that needs one is formatted once, on first use, from fixed text and
+//! that constant (never from a value: values are always bound).
+
+mod executions;
+mod queue;
+mod users;
+mod workflows;
+
+#[doc(hidden)]
+pub use queue::{check_step_belongs_to, lease_lost};
+#[doc(hidden)]
+pub use users::email_taken;
+
+/// What the shared SQL needs from a store, and what differs between the dialects.
+///
+/// The lock clauses start with a space (` for update`) or are empty: on SQLite every
+/// read-then-write transaction begins with `begin immediate`, which holds the one write lock of
+/// the database from its first statement, so there is nothing to lock row by row (and no
+/// syntax for it).
+pub trait Dialect: Send + Sync {
+    /// The sqlx driver.
+    type Database: sqlx::Database;
+
+    /// What [`Store::backend`](crate::Store::backend) reports: `sqlite` or `postgres`.
+    const BACKEND: &'static str;
+    /// Ends the select of the row a transaction is about to update (` for update`), so that
+    /// concurrent updates of that row take turns instead of both working from the same read.
+    const LOCK_FOR_UPDATE: &'static str;
+    /// Ends the lease check of a worker's write (` for share`): the job row stays locked until
+    /// commit, so a re-claim cannot slip in between the check and the commit.
+    const LOCK_FOR_SHARE: &'static str;
+    /// Ends the claim's choice of a job (` for update skip locked`), so that concurrent
+    /// claimers pass over each other's candidate rows instead of queueing on them.
+    const LOCK_FOR_CLAIM: &'static str;
+    /// Whether the claim runs in a [`begin_write`](Self::begin_write) transaction rather than
+    /// on its own. SQLite takes the write lock up front for it, as for every write that reads
+    /// first (the claim's subselect does); PostgreSQL runs the lone statement, whose row lock
+    /// on the job it picks is enough, and saves the round trips of `begin` and `commit`.
+    const CLAIM_IN_WRITE_TRANSACTION: bool;
+    /// The store crate's embedded `migrations/`.
+    const MIGRATOR: &'static sqlx::migrate::Migrator;
+
+    /// The store's connection pool.
+    fn pool(&self) -> &sqlx::Pool<Self::Database>;
+
+    /// Begins a transaction that reads and then writes: on SQLite `begin immediate`, which
+    /// takes the write lock up front; on PostgreSQL a plain `begin`, the row locks above doing
+    /// that job.
+    fn begin_write(&self) -> impl Future<Output = sqlx::Result<WriteTransaction<Self>>> + Send;
+}
+
+/// The transaction [`Dialect::begin_write`] begins.
+pub type WriteTransaction<D> = sqlx::Transaction<'static, <D as Dialect>::Database>;
+
+/// Implements [`Store`](crate::Store), [`UserStore`](crate::UserStore),
+/// [`WorkflowStore`](crate::WorkflowStore), [`ExecutionStore`](crate::ExecutionStore) and
+/// [`QueueStore`](crate::QueueStore) for a store type that implements
+/// [`Dialect`](crate::sql::Dialect), with the SQL of [`crate::sql`]; and gives the type the
+/// inherent `open`, `migrate` and `close` that every store has around its own `connect`.
+///
+/// Expand it once, in the store crate (which enables the sqlx driver), next to the type:
+///
+/// ```ignore
+/// automatrix_store::impl_sql_store!(SqliteStore);
+/// ```
+#[macro_export]
+macro_rules! impl_sql_store {
+    ($store:ty) => {
+        impl $store {
+            /// [`connect`](Self::connect), then [`migrate`](Self::migrate).
+            pub async fn open(url: &str) -> $crate::StoreResult<Self> {
+                let store = Self::connect(url).await?;
+                store.migrate().await?;
+                Ok(store)
+            }
+
+            /// Applies the pending migrations of `migrations/`. (On PostgreSQL sqlx takes an
+            /// advisory lock, so processes starting together apply them once.)
+            pub async fn migrate(&self) -> $crate::StoreResult<()> {
+                let pool = $crate::sql::Dialect::pool(self);
+                <$store as $crate::sql::Dialect>::MIGRATOR.run(pool).await?;
+                Ok(())
+            }
+
+            /// Closes every connection; later calls fail with `Unavailable`.
+            pub async fn close(&self) {
+                $crate::sql::Dialect::pool(self).close().await;
+            }
+        }
+
+        const _: () = {
+            use $crate::__private::async_trait;
+            use $crate::sql::Dialect;
+            use $crate::{Store, StoreResult};
+
+            #[async_trait]
+            impl Store for $store {
+                async fn ping(&self) -> StoreResult<()> {
+                    $crate::__private::sqlx::query("select 1")
+                        .execute(self.pool())
+                        .await?;
+                    Ok(())
+                }
+
+                fn backend(&self) -> &'static str {
+                    <$store as Dialect>::BACKEND
+                }
+            }
+        };
+        $crate::__impl_user_store!($store);
+        $crate::__impl_workflow_store!($store);
+        $crate::__impl_execution_store!($store);
+        $crate::__impl_queue_store!($store);
+    };
+}

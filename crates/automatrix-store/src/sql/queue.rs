@@ -1,0 +1,294 @@
+//! [`QueueStore`](crate::QueueStore): the job queue and the worker-side writes, each fenced by
+//! the job's lease token.
+//!
+//! A claim is one `update … where id = (select …) returning …` statement that commits before
+//! the caller does any work. A worker's later write goes through only while `jobs.lease_token`
+//! still equals the token of its claim: once the lease expired and another worker re-claimed
+//! the job, the old holder gets `Stale` and its transaction rolls back. The check and the write
+//! share one [`begin_write`](crate::sql::Dialect::begin_write) transaction, so no claim can
+//! slip in between: on SQLite it holds the write lock; on PostgreSQL the check locks the job
+//! row (`for share`) until commit, which a re-claim (`for update skip locked`) passes over.
+//!
+//! Lock order (PostgreSQL): every transaction that touches an execution and its job locks the
+//! execution first (an update, or the foreign-key check of a step insert) and the job second,
+//! like the cascade of a workflow delete does, so these transactions cannot deadlock each
+//! other. That is why the lease is checked after the write.
+
+use crate::{ClaimedJob, StepWrite, StoreError, StoreResult};
+
+/// Implements [`QueueStore`](crate::QueueStore) for `$store`; part of
+/// [`impl_sql_store!`](crate::impl_sql_store).
+#[doc(hidden)]
+#[macro_export]
+macro_rules! __impl_queue_store {
+    ($store:ty) => {
+        const _: () = {
+            use std::sync::LazyLock;
+
+            use $crate::__private::async_trait;
+            use $crate::__private::automatrix_core::ExecutionStatus;
+            use $crate::__private::chrono::{DateTime, Utc};
+            use $crate::__private::sqlx::{self, types::Json};
+            use $crate::__private::uuid::Uuid;
+            use $crate::sql::{Dialect, check_step_belongs_to, lease_lost};
+            use $crate::{
+                ClaimedJob, Execution, ExecutionOutcome, QueueStore, Step, StepWrite, StoreError,
+                StoreResult, WorkflowVersion,
+            };
+
+            type Connection = <<$store as Dialect>::Database as sqlx::Database>::Connection;
+
+            /// Leases the oldest due job: never leased and due, or leased with an expired lease.
+            static CLAIM: LazyLock<String> = LazyLock::new(|| {
+                format!(
+                    "update jobs set locked_by = $1, locked_until = $3, lease_token = $4, \
+                         claims = claims + 1, updated_at = $2 \
+                     where id = (select id from jobs \
+                                 where (locked_until is null and run_at <= $2) \
+                                    or locked_until < $2 \
+                                 order by run_at, id limit 1{}) \
+                     returning id, execution_id, organization_id, lease_token, locked_until, \
+                         claims",
+                    <$store as Dialect>::LOCK_FOR_CLAIM,
+                )
+            });
+
+            /// Finds the job only while the caller's lease token is still its token.
+            static HOLDS_LEASE: LazyLock<String> = LazyLock::new(|| {
+                format!(
+                    "select id from jobs where id = $1 and lease_token = $2{}",
+                    <$store as Dialect>::LOCK_FOR_SHARE,
+                )
+            });
+
+            #[async_trait]
+            impl QueueStore for $store {
+                async fn claim_job(
+                    &self,
+                    worker: &str,
+                    now: DateTime<Utc>,
+                    lease_until: DateTime<Utc>,
+                ) -> StoreResult<Option<ClaimedJob>> {
+                    let claim = sqlx::query_as::<_, ClaimedJob>(CLAIM.as_str())
+                        .bind(worker)
+                        .bind(now)
+                        .bind(lease_until)
+                        .bind(Uuid::now_v7());
+                    if !<$store as Dialect>::CLAIM_IN_WRITE_TRANSACTION {
+                        return Ok(claim.fetch_optional(self.pool()).await?);
+                    }
+                    let mut tx = self.begin_write().await?;
+                    let job = claim.fetch_optional(&mut *tx).await?;
+                    tx.commit().await?;
+                    Ok(job)
+                }
+
+                async fn heartbeat_job(
+                    &self,
+                    job: &ClaimedJob,
+                    lease_until: DateTime<Utc>,
+                ) -> StoreResult<()> {
+                    // The trait passes no clock here; the lease end is the caller's, the audit
+                    // time ours.
+                    let done = sqlx::query(
+                        "update jobs set locked_until = $3, updated_at = $4 \
+                         where id = $1 and lease_token = $2",
+                    )
+                    .bind(job.id)
+                    .bind(job.lease_token)
+                    .bind(lease_until)
+                    .bind(Utc::now())
+                    .execute(self.pool())
+                    .await?;
+                    if done.rows_affected() == 0 {
+                        return Err(lease_lost());
+                    }
+                    Ok(())
+                }
+
+                async fn load_execution(&self, id: Uuid) -> StoreResult<Option<Execution>> {
+                    Ok(
+                        sqlx::query_as::<_, Execution>("select * from executions where id = $1")
+                            .bind(id)
+                            .fetch_optional(self.pool())
+                            .await?,
+                    )
+                }
+
+                async fn start_execution(
+                    &self,
+                    job: &ClaimedJob,
+                    now: DateTime<Utc>,
+                ) -> StoreResult<Option<Execution>> {
+                    let mut tx = self.begin_write().await?;
+                    // Anything not finished is runnable: `pending`, a `running` one whose
+                    // worker died, and a `waiting` one whose resume time has come.
+                    let execution = sqlx::query_as::<_, Execution>(
+                        "update executions set status = 'running', \
+                             started_at = coalesce(started_at, $2), updated_at = $2 \
+                         where id = $1 and status in ('pending', 'running', 'waiting') \
+                         returning *",
+                    )
+                    .bind(job.execution_id)
+                    .bind(now)
+                    .fetch_optional(&mut *tx)
+                    .await?;
+                    check_lease(&mut tx, job).await?;
+                    tx.commit().await?;
+                    Ok(execution)
+                }
+
+                async fn load_workflow_version(
+                    &self,
+                    workflow_id: Uuid,
+                    version: i64,
+                ) -> StoreResult<Option<WorkflowVersion>> {
+                    Ok(sqlx::query_as::<_, WorkflowVersion>(
+                        "select * from workflow_versions where workflow_id = $1 and version = $2",
+                    )
+                    .bind(workflow_id)
+                    .bind(version)
+                    .fetch_optional(self.pool())
+                    .await?)
+                }
+
+                async fn load_steps(&self, execution_id: Uuid) -> StoreResult<Vec<Step>> {
+                    Ok(sqlx::query_as::<_, Step>(
+                        "select * from steps where execution_id = $1 \
+                         order by coalesce(started_at, created_at), created_at, node_id",
+                    )
+                    .bind(execution_id)
+                    .fetch_all(self.pool())
+                    .await?)
+                }
+
+                async fn write_step(&self, job: &ClaimedJob, step: StepWrite) -> StoreResult<()> {
+                    check_step_belongs_to(job, &step)?;
+                    let mut tx = self.begin_write().await?;
+                    sqlx::query(
+                        "insert into steps (execution_id, organization_id, node_id, node_type, \
+                             status, attempt, input_data, output_data, output_port, \
+                             error_message, started_at, completed_at, duration_ms, created_at, \
+                             updated_at) \
+                         values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, \
+                             $14) \
+                         on conflict (execution_id, node_id) do update set \
+                             node_type = excluded.node_type, status = excluded.status, \
+                             attempt = excluded.attempt, input_data = excluded.input_data, \
+                             output_data = excluded.output_data, \
+                             output_port = excluded.output_port, \
+                             error_message = excluded.error_message, \
+                             started_at = excluded.started_at, \
+                             completed_at = excluded.completed_at, \
+                             duration_ms = excluded.duration_ms, \
+                             updated_at = excluded.updated_at",
+                    )
+                    .bind(step.execution_id)
+                    .bind(step.organization_id)
+                    .bind(&step.node_id)
+                    .bind(&step.node_type)
+                    .bind(step.status.as_str())
+                    .bind(step.attempt)
+                    .bind(step.input_data.as_ref().map(Json))
+                    .bind(step.output_data.as_ref().map(Json))
+                    .bind(&step.output_port)
+                    .bind(&step.error_message)
+                    .bind(step.started_at)
+                    .bind(step.completed_at)
+                    .bind(step.duration_ms)
+                    .bind(step.now)
+                    .execute(&mut *tx)
+                    .await?;
+                    // Fenced after the write, as everywhere here: a stale holder's transaction
+                    // rolls back.
+                    check_lease(&mut tx, job).await?;
+                    tx.commit().await?;
+                    Ok(())
+                }
+
+                async fn execution_status(&self, id: Uuid) -> StoreResult<Option<ExecutionStatus>> {
+                    let status: Option<String> =
+                        sqlx::query_scalar("select status from executions where id = $1")
+                            .bind(id)
+                            .fetch_optional(self.pool())
+                            .await?;
+                    status
+                        .map(|s| s.parse().map_err(|e| StoreError::Other(format!("{e}"))))
+                        .transpose()
+                }
+
+                async fn finish_execution(
+                    &self,
+                    job: &ClaimedJob,
+                    outcome: ExecutionOutcome,
+                ) -> StoreResult<()> {
+                    let mut tx = self.begin_write().await?;
+                    // A finished execution (typically one cancelled meanwhile) keeps its state.
+                    sqlx::query(
+                        "update executions set status = $2, output_data = $3, \
+                             error_message = $4, completed_at = $5, updated_at = $6 \
+                         where id = $1 and status not in ('completed', 'failed', 'cancelled')",
+                    )
+                    .bind(job.execution_id)
+                    .bind(outcome.status.as_str())
+                    .bind(outcome.output.as_ref().map(Json))
+                    .bind(&outcome.error)
+                    .bind(outcome.status.is_terminal().then_some(outcome.now))
+                    .bind(outcome.now)
+                    .execute(&mut *tx)
+                    .await?;
+                    delete_job(&mut tx, job).await?;
+                    tx.commit().await?;
+                    Ok(())
+                }
+
+                async fn drop_job(&self, job: &ClaimedJob) -> StoreResult<()> {
+                    let mut conn = self.pool().acquire().await?;
+                    delete_job(&mut conn, job).await
+                }
+            }
+
+            /// `Stale` unless `job` still holds its lease. The answer holds until the
+            /// transaction ends: under SQLite's write lock nothing else writes, and on
+            /// PostgreSQL the row lock makes a claimer skip the row (or, if it got there first,
+            /// makes us wait and then see its new token).
+            async fn check_lease(conn: &mut Connection, job: &ClaimedJob) -> StoreResult<()> {
+                let held: Option<Uuid> = sqlx::query_scalar(HOLDS_LEASE.as_str())
+                    .bind(job.id)
+                    .bind(job.lease_token)
+                    .fetch_optional(conn)
+                    .await?;
+                held.map(|_| ()).ok_or_else(lease_lost)
+            }
+
+            /// Deletes the job if `job` still holds its lease, `Stale` otherwise.
+            async fn delete_job(conn: &mut Connection, job: &ClaimedJob) -> StoreResult<()> {
+                let done = sqlx::query("delete from jobs where id = $1 and lease_token = $2")
+                    .bind(job.id)
+                    .bind(job.lease_token)
+                    .execute(conn)
+                    .await?;
+                if done.rows_affected() == 0 {
+                    return Err(lease_lost());
+                }
+                Ok(())
+            }
+        };
+    };
+}
+
+/// A worker writes steps of the execution it claimed, in that execution's organization.
+pub fn check_step_belongs_to(job: &ClaimedJob, step: &StepWrite) -> StoreResult<()> {
+    if step.execution_id != job.execution_id || step.organization_id != job.organization_id {
+        return Err(StoreError::Other(format!(
+            "step {} is not part of the claimed execution {}",
+            step.node_id, job.execution_id
+        )));
+    }
+    Ok(())
+}
+
+/// The error of a write whose lease another worker holds now.
+pub fn lease_lost() -> StoreError {
+    StoreError::Stale("the job's lease is held by another worker".to_owned())
+}

@@ -1,0 +1,196 @@
+//! [`UserStore`](crate::UserStore): users, their organizations and refresh tokens.
+
+use crate::StoreError;
+
+/// Implements [`UserStore`](crate::UserStore) for `$store`; part of
+/// [`impl_sql_store!`](crate::impl_sql_store).
+#[doc(hidden)]
+#[macro_export]
+macro_rules! __impl_user_store {
+    ($store:ty) => {
+        const _: () = {
+            use $crate::__private::async_trait;
+            use $crate::__private::chrono::{DateTime, Utc};
+            use $crate::__private::sqlx;
+            use $crate::__private::uuid::Uuid;
+            use $crate::sql::Dialect;
+            use $crate::{
+                NewRefreshToken, NewUser, RefreshToken, StoreError, StoreResult, User, UserStore,
+            };
+
+            #[async_trait]
+            impl UserStore for $store {
+                async fn create_user_with_organization(&self, new: NewUser) -> StoreResult<User> {
+                    let mut tx = self.begin_write().await?;
+                    sqlx::query(
+                        "insert into organizations (id, name, created_at, updated_at) \
+                         values ($1, $2, $3, $3)",
+                    )
+                    .bind(new.organization_id)
+                    .bind(&new.organization_name)
+                    .bind(new.now)
+                    .execute(&mut *tx)
+                    .await?;
+                    let user = sqlx::query_as::<_, User>(
+                        "insert into users \
+                             (id, organization_id, email, name, password_hash, created_at, \
+                              updated_at) \
+                         values ($1, $2, $3, $4, $5, $6, $6) \
+                         returning *",
+                    )
+                    .bind(new.id)
+                    .bind(new.organization_id)
+                    .bind(&new.email)
+                    .bind(&new.name)
+                    .bind(&new.password_hash)
+                    .bind(new.now)
+                    .fetch_one(&mut *tx)
+                    .await
+                    .map_err($crate::sql::email_taken)?;
+                    tx.commit().await?;
+                    Ok(user)
+                }
+
+                async fn find_user_by_email(&self, email: &str) -> StoreResult<Option<User>> {
+                    Ok(sqlx::query_as::<_, User>(
+                        "select * from users where lower(email) = lower($1)",
+                    )
+                    .bind(email)
+                    .fetch_optional(self.pool())
+                    .await?)
+                }
+
+                async fn get_user(&self, id: Uuid) -> StoreResult<Option<User>> {
+                    Ok(
+                        sqlx::query_as::<_, User>("select * from users where id = $1")
+                            .bind(id)
+                            .fetch_optional(self.pool())
+                            .await?,
+                    )
+                }
+
+                async fn update_user_password(
+                    &self,
+                    id: Uuid,
+                    password_hash: &str,
+                    now: DateTime<Utc>,
+                ) -> StoreResult<()> {
+                    let done = sqlx::query(
+                        "update users set password_hash = $2, updated_at = $3 where id = $1",
+                    )
+                    .bind(id)
+                    .bind(password_hash)
+                    .bind(now)
+                    .execute(self.pool())
+                    .await?;
+                    if done.rows_affected() == 0 {
+                        return Err(StoreError::NotFound);
+                    }
+                    Ok(())
+                }
+
+                async fn insert_refresh_token(&self, new: NewRefreshToken) -> StoreResult<()> {
+                    sqlx::query(
+                        "insert into refresh_tokens \
+                             (id, user_id, family_id, token_hash, expires_at, created_at, \
+                              updated_at) \
+                         values ($1, $2, $3, $4, $5, $6, $6)",
+                    )
+                    .bind(new.id)
+                    .bind(new.user_id)
+                    .bind(new.family_id)
+                    .bind(&new.token_hash)
+                    .bind(new.expires_at)
+                    .bind(new.now)
+                    .execute(self.pool())
+                    .await?;
+                    Ok(())
+                }
+
+                async fn find_refresh_token(
+                    &self,
+                    token_hash: &str,
+                ) -> StoreResult<Option<RefreshToken>> {
+                    Ok(sqlx::query_as::<_, RefreshToken>(
+                        "select * from refresh_tokens where token_hash = $1",
+                    )
+                    .bind(token_hash)
+                    .fetch_optional(self.pool())
+                    .await?)
+                }
+
+                async fn spend_refresh_token(
+                    &self,
+                    id: Uuid,
+                    now: DateTime<Utc>,
+                ) -> StoreResult<bool> {
+                    // One conditional statement: of two concurrent refreshes, exactly one
+                    // changes the row.
+                    let done = sqlx::query(
+                        "update refresh_tokens set used_at = $2, updated_at = $2 \
+                         where id = $1 and used_at is null and revoked_at is null",
+                    )
+                    .bind(id)
+                    .bind(now)
+                    .execute(self.pool())
+                    .await?;
+                    Ok(done.rows_affected() == 1)
+                }
+
+                async fn revoke_refresh_family(
+                    &self,
+                    family_id: Uuid,
+                    now: DateTime<Utc>,
+                ) -> StoreResult<()> {
+                    revoke_tokens(
+                        self,
+                        "update refresh_tokens set revoked_at = $2, updated_at = $2 \
+                         where family_id = $1 and revoked_at is null",
+                        family_id,
+                        now,
+                    )
+                    .await
+                }
+
+                async fn revoke_user_refresh_tokens(
+                    &self,
+                    user_id: Uuid,
+                    now: DateTime<Utc>,
+                ) -> StoreResult<()> {
+                    revoke_tokens(
+                        self,
+                        "update refresh_tokens set revoked_at = $2, updated_at = $2 \
+                         where user_id = $1 and revoked_at is null",
+                        user_id,
+                        now,
+                    )
+                    .await
+                }
+            }
+
+            /// Runs `revoke`, an update that revokes the tokens matching `$1` as of `$2`.
+            async fn revoke_tokens(
+                store: &$store,
+                revoke: &'static str,
+                id: Uuid,
+                now: DateTime<Utc>,
+            ) -> StoreResult<()> {
+                sqlx::query(revoke)
+                    .bind(id)
+                    .bind(now)
+                    .execute(store.pool())
+                    .await?;
+                Ok(())
+            }
+        };
+    };
+}
+
+/// A unique violation on `users` can only be the email (the id is a fresh UUIDv7); say so
+/// rather than pass on the database's wording.
+pub fn email_taken(e: sqlx::Error) -> StoreError {
+    match StoreError::from(e) {
+        StoreError::Conflict(_) => StoreError::Conflict("email already registered".to_owned()),
+        other => other,
+    }
+}

@@ -1,0 +1,213 @@
+//! Promises of [`ExecutionStore`](crate::ExecutionStore): executions, their steps, cancelling.
+
+use automatrix_core::{ExecutionStatus, StepStatus};
+use chrono::Duration;
+use serde_json::json;
+use uuid::Uuid;
+
+use super::fixtures::{
+    ClaimedScene, LEASE, Scene, claim_own, claimed_scene, clean_up, ids, new_execution, new_tenant,
+    new_workflow, now, scene, step,
+};
+use crate::{ExecutionFilter, NewExecution, StepWrite, Store, StoreError};
+
+pub async fn creating_an_execution_enqueues_its_job(store: &dyn Store) {
+    let Scene { org, workflow, t } = scene(store).await;
+    let created = new_execution(store, &workflow, t).await;
+    assert_eq!(
+        (created.status, created.workflow_version),
+        (ExecutionStatus::Pending, 1)
+    );
+    assert_eq!(
+        created.input_data.0,
+        json!({"body": {"email": "lead@example.test"}})
+    );
+    assert!(created.output_data.is_none() && created.started_at.is_none());
+    assert_eq!((created.created_at, created.dry_run), (t, false));
+    let read = ok!(store.get_execution(org, created.id)).expect("execution");
+    assert_eq!((read.workflow_id, read.organization_id), (workflow.id, org));
+    let loaded = ok!(store.load_execution(created.id)).expect("execution");
+    assert_eq!(loaded.input_data.0, created.input_data.0);
+    let status = ok!(store.execution_status(created.id));
+    assert_eq!(status, Some(ExecutionStatus::Pending));
+    assert!(ok!(store.execution_status(Uuid::now_v7())).is_none());
+
+    let job = claim_own(store, &created, t).await;
+    assert_eq!(
+        (job.organization_id, job.claims, job.locked_until),
+        (org, 1, t + LEASE)
+    );
+
+    let unknown_version = store
+        .create_execution(NewExecution {
+            id: Uuid::now_v7(),
+            organization_id: org,
+            workflow_id: workflow.id,
+            workflow_version: 7,
+            input: json!({}),
+            dry_run: true,
+            now: t,
+        })
+        .await;
+    assert!(
+        matches!(unknown_version, Err(StoreError::NotFound)),
+        "{unknown_version:?}"
+    );
+    clean_up(store, &[&workflow]).await;
+}
+
+pub async fn executions_are_filtered_and_paged_newest_first(store: &dyn Store) {
+    let user = new_tenant(store).await;
+    let org = user.organization_id;
+    let (first, second) = (
+        new_workflow(store, &user).await,
+        new_workflow(store, &user).await,
+    );
+    let base = now() - Duration::hours(1);
+    let mut made = Vec::new();
+    for (i, workflow) in [&first, &first, &first, &second, &second, &first]
+        .into_iter()
+        .enumerate()
+    {
+        let at = base + Duration::minutes(i as i64);
+        made.push(new_execution(store, workflow, at).await.id);
+    }
+    for i in [1, 4] {
+        ok!(store.cancel_execution(org, made[i], now())).expect("cancelled");
+    }
+    let list =
+        |filter: ExecutionFilter| async move { ids(&ok!(store.list_executions(org, &filter))) };
+    let all = ExecutionFilter {
+        limit: 100,
+        ..ExecutionFilter::default()
+    };
+    let pick = |i: &[usize]| i.iter().map(|&i| made[i]).collect::<Vec<_>>();
+
+    assert_eq!(
+        list(all.clone()).await,
+        pick(&[5, 4, 3, 2, 1, 0]),
+        "newest first"
+    );
+    let cancelled = ExecutionFilter {
+        status: Some(ExecutionStatus::Cancelled),
+        ..all.clone()
+    };
+    assert_eq!(list(cancelled).await, pick(&[4, 1]));
+    let pending_first = ExecutionFilter {
+        status: Some(ExecutionStatus::Pending),
+        workflow_id: Some(first.id),
+        ..all.clone()
+    };
+    assert_eq!(list(pending_first).await, pick(&[5, 2, 0]));
+    let window = ExecutionFilter {
+        since: Some(base + Duration::minutes(2)),
+        until: Some(base + Duration::minutes(4)),
+        ..all.clone()
+    };
+    assert_eq!(
+        list(window).await,
+        pick(&[3, 2]),
+        "since is inclusive, until exclusive"
+    );
+
+    let mut pages = Vec::new();
+    let mut page = ExecutionFilter {
+        limit: 2,
+        ..ExecutionFilter::default()
+    };
+    loop {
+        let got = list(page.clone()).await;
+        let Some(&last) = got.last() else { break };
+        pages.push(got);
+        page.before = Some(last);
+    }
+    assert_eq!(
+        pages,
+        vec![pick(&[5, 4]), pick(&[3, 2]), pick(&[1, 0])],
+        "keyset pages"
+    );
+    let first_before = ExecutionFilter {
+        workflow_id: Some(first.id),
+        before: Some(made[5]),
+        limit: 2,
+        ..ExecutionFilter::default()
+    };
+    assert_eq!(
+        list(first_before).await,
+        pick(&[2, 1]),
+        "filters and cursor combine"
+    );
+    clean_up(store, &[&first, &second]).await;
+}
+
+pub async fn steps_are_upserted_and_listed_in_start_order(store: &dyn Store) {
+    let ClaimedScene {
+        org,
+        workflow,
+        t,
+        execution,
+        job,
+    } = claimed_scene(store).await;
+    let at = |s: i64| t + Duration::seconds(s);
+
+    ok!(store.write_step(&job, step(&job, "b", StepStatus::Running, at(2))));
+    ok!(store.write_step(&job, step(&job, "a", StepStatus::Running, at(1))));
+    let pending = StepWrite {
+        started_at: None,
+        ..step(&job, "c", StepStatus::Pending, at(3))
+    };
+    ok!(store.write_step(&job, pending));
+    let done = StepWrite {
+        status: StepStatus::Completed,
+        attempt: 2,
+        input_data: None,
+        output_data: Some(json!({"ok": true})),
+        output_port: Some("main".to_owned()),
+        completed_at: Some(at(5)),
+        duration_ms: Some(4000),
+        now: at(5),
+        ..step(&job, "a", StepStatus::Completed, at(1))
+    };
+    ok!(store.write_step(&job, done));
+
+    let steps = ok!(store.list_steps(org, execution.id));
+    let order: Vec<_> = steps.iter().map(|s| s.node_id.as_str()).collect();
+    assert_eq!(order, ["a", "b", "c"], "in the order they started");
+    let a = &steps[0];
+    assert_eq!(
+        (a.status, a.attempt, a.duration_ms),
+        (StepStatus::Completed, 2, Some(4000))
+    );
+    assert_eq!(
+        a.output_data.as_ref().map(|v| &v.0),
+        Some(&json!({"ok": true}))
+    );
+    assert!(a.input_data.is_none(), "every field is replaced");
+    assert_eq!(a.output_port.as_deref(), Some("main"));
+    assert_eq!(
+        (a.completed_at, a.created_at, a.updated_at),
+        (Some(at(5)), at(1), at(5))
+    );
+    assert_eq!(
+        (a.organization_id, a.node_type.as_str()),
+        (org, "transform.set")
+    );
+    let loaded = ok!(store.load_steps(execution.id));
+    assert_eq!(
+        loaded
+            .iter()
+            .map(|s| s.node_id.as_str())
+            .collect::<Vec<_>>(),
+        order
+    );
+
+    let stray = StepWrite {
+        execution_id: Uuid::now_v7(),
+        ..step(&job, "x", StepStatus::Running, t)
+    };
+    assert!(
+        store.write_step(&job, stray).await.is_err(),
+        "a step of another execution"
+    );
+    clean_up(store, &[&workflow]).await;
+}

@@ -1,0 +1,177 @@
+//! Conformance suite: the promises every [`Store`] keeps, checked the same way on every backend.
+//!
+//! Each public `async fn` here asserts one promise of the contract of [`Store`] and its
+//! super-traits, and panics with a message naming it when the store breaks it:
+//!
+//! - users: an organization and its first user are created together; an email (any case) is
+//!   registered once; a refresh token is spent once, even by two concurrent refreshes, and
+//!   revoking a family or a user's tokens revokes exactly those;
+//! - workflows: version 1 is stored on create; only a changed definition makes a new version,
+//!   and concurrent changes get consecutive ones; lists are newest first with keyset pages;
+//!   deleting removes versions, executions, steps and jobs; a webhook token names one workflow;
+//! - tenancy: every tenant row belongs to an existing organization, and another organization
+//!   can neither see nor change it;
+//! - executions: creating one enqueues its job; lists filter and page by keyset; steps are
+//!   upserted per node and listed in the order they started;
+//! - queue: a due job is claimed once, concurrent claimers never share a job, an expired lease
+//!   is re-claimed and fences the old holder (`Stale`), finishing never overwrites a cancelled
+//!   execution, and cancelling a pending execution leaves nothing to claim.
+//!
+//! The promises live in one file per store trait (`users`, `workflows`, `executions`, `queue`),
+//! plus `tenancy` for the rules that cut across them; `fixtures` builds what they start from.
+//!
+//! Store crates run the suite with [`conformance_tests!`](crate::conformance_tests) and a
+//! [`StoreFixture`] that makes a fresh database per test. The functions clean up the jobs they
+//! create, so [`run_all`] can also run them one after another on one store; they must not run
+//! concurrently on one store, because a claim takes any tenant's due job.
+
+use std::future::Future;
+use std::sync::Arc;
+
+use crate::Store;
+
+/// Awaits a store call that must succeed; a failure names the call and the line it is on.
+macro_rules! ok {
+    ($call:expr) => {
+        $call.await.expect(stringify!($call))
+    };
+}
+
+mod executions;
+mod fixtures;
+mod queue;
+mod tenancy;
+mod users;
+mod workflows;
+
+pub use executions::*;
+pub use fixtures::{new_execution, new_tenant, new_workflow, now};
+pub use queue::*;
+pub use tenancy::*;
+pub use users::*;
+pub use workflows::*;
+
+/// Makes a fresh, migrated store for one test and removes it afterwards.
+pub trait StoreFixture: Sized + Send {
+    /// A fresh store, or `None` when the backend is not available here (the test is skipped;
+    /// the fixture says why on stdout).
+    fn create() -> impl Future<Output = Option<Self>> + Send;
+    fn store(&self) -> Arc<dyn Store>;
+    /// Closes the store and deletes its database.
+    fn destroy(self) -> impl Future<Output = ()> + Send;
+}
+
+/// Runs `test` against a fresh store from `F`, and destroys the store even when `test` panics.
+pub async fn run_with_fixture<F, T, Fut>(test: T)
+where
+    F: StoreFixture,
+    T: FnOnce(Arc<dyn Store>) -> Fut,
+    Fut: Future<Output = ()> + Send + 'static,
+{
+    let Some(fixture) = F::create().await else {
+        return;
+    };
+    // A panic inside a spawned task comes back as an error instead of unwinding past cleanup.
+    let outcome = tokio::spawn(test(fixture.store())).await;
+    fixture.destroy().await;
+    if let Err(e) = outcome {
+        match e.try_into_panic() {
+            Ok(panic) => std::panic::resume_unwind(panic),
+            Err(e) => panic!("conformance test did not finish: {e}"),
+        }
+    }
+}
+
+/// One `#[tokio::test]` per promise (plus one for [`run_all`] on a shared store), each on a
+/// fresh store from the [`StoreFixture`] type given. The calling crate needs `tokio` with
+/// `macros` and `rt`.
+///
+/// ```ignore
+/// automatrix_store::conformance_tests!(SqliteFixture);
+/// ```
+#[macro_export]
+macro_rules! conformance_tests {
+    ($fixture:ty) => {
+        $crate::conformance_tests!(@each $fixture;
+            user_and_organization_are_created_together,
+            an_email_is_registered_once,
+            a_password_update_is_persisted,
+            a_refresh_token_is_spent_once,
+            revoking_tokens_revokes_exactly_those,
+            a_new_workflow_is_stored_as_version_one,
+            a_webhook_token_names_one_workflow,
+            workflows_are_listed_newest_first_in_pages,
+            only_a_changed_definition_makes_a_new_version,
+            concurrent_updates_make_consecutive_versions,
+            deleting_a_workflow_removes_everything_under_it,
+            another_organization_cannot_reach_tenant_rows,
+            tenant_rows_need_an_existing_organization,
+            creating_an_execution_enqueues_its_job,
+            executions_are_filtered_and_paged_newest_first,
+            steps_are_upserted_and_listed_in_start_order,
+            a_due_job_is_claimed_once,
+            concurrent_claimers_never_share_a_job,
+            an_expired_lease_is_reclaimed_and_fences_the_old_holder,
+            starting_keeps_the_first_start_time_and_skips_finished_executions,
+            finishing_records_the_outcome_and_removes_the_job,
+            finishing_leaves_a_cancelled_execution_cancelled,
+            cancelling_leaves_nothing_to_claim,
+            the_store_answers_a_ping,
+        );
+
+        #[tokio::test]
+        async fn all_promises_hold_one_after_another_on_one_store() {
+            $crate::testing::run_with_fixture::<$fixture, _, _>($crate::testing::run_all).await;
+        }
+    };
+    (@each $fixture:ty; $($name:ident),+ $(,)?) => {
+        $(
+            #[tokio::test]
+            async fn $name() {
+                $crate::testing::run_with_fixture::<$fixture, _, _>(|store| async move {
+                    $crate::testing::$name(&*store).await
+                })
+                .await;
+            }
+        )+
+    };
+}
+
+/// Runs every promise, one after another, on `store` (keep in step with
+/// [`conformance_tests!`](crate::conformance_tests)).
+pub async fn run_all(store: Arc<dyn Store>) {
+    let s = &*store;
+    user_and_organization_are_created_together(s).await;
+    an_email_is_registered_once(s).await;
+    a_password_update_is_persisted(s).await;
+    a_refresh_token_is_spent_once(s).await;
+    revoking_tokens_revokes_exactly_those(s).await;
+    a_new_workflow_is_stored_as_version_one(s).await;
+    a_webhook_token_names_one_workflow(s).await;
+    workflows_are_listed_newest_first_in_pages(s).await;
+    only_a_changed_definition_makes_a_new_version(s).await;
+    concurrent_updates_make_consecutive_versions(s).await;
+    deleting_a_workflow_removes_everything_under_it(s).await;
+    another_organization_cannot_reach_tenant_rows(s).await;
+    tenant_rows_need_an_existing_organization(s).await;
+    creating_an_execution_enqueues_its_job(s).await;
+    executions_are_filtered_and_paged_newest_first(s).await;
+    steps_are_upserted_and_listed_in_start_order(s).await;
+    a_due_job_is_claimed_once(s).await;
+    concurrent_claimers_never_share_a_job(s).await;
+    an_expired_lease_is_reclaimed_and_fences_the_old_holder(s).await;
+    starting_keeps_the_first_start_time_and_skips_finished_executions(s).await;
+    finishing_records_the_outcome_and_removes_the_job(s).await;
+    finishing_leaves_a_cancelled_execution_cancelled(s).await;
+    cancelling_leaves_nothing_to_claim(s).await;
+    the_store_answers_a_ping(s).await;
+}
+
+pub async fn the_store_answers_a_ping(store: &dyn Store) {
+    ok!(store.ping());
+    assert!(
+        ["sqlite", "postgres"].contains(&store.backend()),
+        "backend {}",
+        store.backend()
+    );
+}
