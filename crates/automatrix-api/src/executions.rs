@@ -14,7 +14,7 @@ use uuid::Uuid;
 
 use crate::auth::AuthUser;
 use crate::error::{ApiError, ErrorBody};
-use crate::extract::{ApiPath, ApiQuery};
+use crate::extract::{ApiPath, ApiQuery, OptionalJson};
 use crate::state::AppState;
 use crate::workflows::{page_limit, parse_cursor};
 
@@ -24,6 +24,16 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(get_execution))
         .routes(routes!(execution_logs))
         .routes(routes!(cancel_execution))
+        .routes(routes!(retry_execution))
+        .routes(routes!(approve_step))
+        .routes(routes!(reject_step))
+}
+
+#[derive(Deserialize, Default, ToSchema)]
+pub struct DecisionRequest {
+    /// Approve: becomes the step's output. Reject: attached to the step's error.
+    #[serde(default)]
+    pub data: Value,
 }
 
 #[derive(Serialize, ToSchema)]
@@ -224,4 +234,62 @@ async fn cancel_execution(
 ) -> Result<Json<ExecutionResponse>, ApiError> {
     let e = state.engine.cancel(auth.org_id, id).await?;
     Ok(Json(e.into()))
+}
+
+/// Re-run a failed execution from its failed steps; completed steps are reused.
+#[utoipa::path(post, path = "/api/executions/{id}/retry", tag = "executions", params(("id" = Uuid, Path)),
+    responses((status = 202, body = ExecutionResponse), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody, description = "not failed")), security(("bearer" = [])))]
+async fn retry_execution(
+    State(state): State<AppState>,
+    auth: AuthUser,
+    ApiPath(id): ApiPath<Uuid>,
+) -> Result<(axum::http::StatusCode, Json<ExecutionResponse>), ApiError> {
+    let e = state.engine.retry(auth.org_id, id).await?;
+    Ok((axum::http::StatusCode::ACCEPTED, Json(e.into())))
+}
+
+async fn decide(
+    state: &AppState,
+    auth: AuthUser,
+    id: Uuid,
+    node_id: &str,
+    approved: bool,
+    data: Value,
+) -> Result<Json<ExecutionResponse>, ApiError> {
+    let decision = automatrix_engine::Decision {
+        approved,
+        data,
+        decided_by: Some(auth.user_id),
+    };
+    let e = state
+        .engine
+        .decide(auth.org_id, id, node_id, decision)
+        .await?;
+    Ok(Json(e.into()))
+}
+
+/// Approve a waiting `flow.approval` step; the execution resumes with `data` as its output.
+#[utoipa::path(post, path = "/api/executions/{id}/steps/{node_id}/approve", tag = "executions",
+    params(("id" = Uuid, Path), ("node_id" = String, Path)), request_body(content = DecisionRequest, description = "optional"),
+    responses((status = 200, body = ExecutionResponse), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody, description = "the step is not waiting for a decision")), security(("bearer" = [])))]
+async fn approve_step(
+    State(state): State<AppState>,
+    auth: AuthUser,
+    ApiPath((id, node_id)): ApiPath<(Uuid, String)>,
+    OptionalJson(req): OptionalJson<DecisionRequest>,
+) -> Result<Json<ExecutionResponse>, ApiError> {
+    decide(&state, auth, id, &node_id, true, req.data).await
+}
+
+/// Reject a waiting `flow.approval` step; it fails (or routes to `error`) with `data` attached.
+#[utoipa::path(post, path = "/api/executions/{id}/steps/{node_id}/reject", tag = "executions",
+    params(("id" = Uuid, Path), ("node_id" = String, Path)), request_body(content = DecisionRequest, description = "optional"),
+    responses((status = 200, body = ExecutionResponse), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody, description = "the step is not waiting for a decision")), security(("bearer" = [])))]
+async fn reject_step(
+    State(state): State<AppState>,
+    auth: AuthUser,
+    ApiPath((id, node_id)): ApiPath<(Uuid, String)>,
+    OptionalJson(req): OptionalJson<DecisionRequest>,
+) -> Result<Json<ExecutionResponse>, ApiError> {
+    decide(&state, auth, id, &node_id, false, req.data).await
 }

@@ -23,6 +23,10 @@ pub struct Settings {
     /// Upper bound for the whole execution.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub timeout_ms: Option<u64>,
+    /// A workflow (same organization) started with the failure details when an execution of
+    /// this one fails.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub error_workflow_id: Option<uuid::Uuid>,
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]

@@ -16,7 +16,7 @@ pub mod validate;
 pub use definition::{EdgeDef, NodeDef, OnError, RetryPolicy, WorkflowDefinition};
 pub use graph::Graph;
 pub use ids::{ExecutionId, OrganizationId, UserId, WorkflowId};
-pub use node::{Node, NodeContext, NodeError, NodeOutput, NodeSpec};
+pub use node::{Node, NodeContext, NodeError, NodeOutput, NodeSpec, Wait};
 pub use registry::NodeRegistry;
 pub use status::{ExecutionStatus, StepStatus};
 pub use validate::{Problem, ValidatedWorkflow, validate_definition};

@@ -7,8 +7,9 @@
 use std::sync::Arc;
 
 use async_trait::async_trait;
-use serde::Serialize;
+use chrono::{DateTime, Utc};
 use serde::de::DeserializeOwned;
+use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use tokio_util::sync::CancellationToken;
 
@@ -82,6 +83,9 @@ pub struct NodeContext {
     pub expressions: Expressions,
     /// The data expressions see (`$json`, `$trigger`, `$node`, ...), for code nodes.
     pub scope: Arc<Scope>,
+    /// When the step suspended earlier ([`NodeError::suspend`]) and the execution resumed:
+    /// what the step recorded then (`{"wait": …}`, plus `"decision"` once someone decided).
+    pub resume: Option<Value>,
 }
 
 impl NodeContext {
@@ -132,6 +136,33 @@ pub enum ErrorClass {
     Retryable,
     /// Trying again gives the same result (bad config, 4xx, script error): fail now.
     Fatal,
+    /// Not a failure: the step waits (see [`Wait`]) and runs again when the execution resumes.
+    Suspended,
+}
+
+/// What a suspended step waits for. The execution is parked (no worker, no connection held)
+/// until the earliest resume time of its waiting steps, or until a decision makes it due.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum Wait {
+    /// Resume at `until` (`flow.delay`).
+    Delay { until: DateTime<Utc> },
+    /// Resume when someone approves or rejects (`flow.approval`); at `expires_at`, if given,
+    /// resume anyway so the node can time out.
+    Approval {
+        message: String,
+        expires_at: Option<DateTime<Utc>>,
+    },
+}
+
+impl Wait {
+    /// When the execution must run again without outside help (`None`: only a decision).
+    pub fn resume_at(&self) -> Option<DateTime<Utc>> {
+        match self {
+            Self::Delay { until } => Some(*until),
+            Self::Approval { expires_at, .. } => *expires_at,
+        }
+    }
 }
 
 /// A failed step.
@@ -142,6 +173,8 @@ pub struct NodeError {
     pub message: String,
     /// Structured detail (e.g. the HTTP response) kept in the step log.
     pub data: Option<Value>,
+    /// Set when the class is [`ErrorClass::Suspended`].
+    pub wait: Option<Wait>,
 }
 
 impl NodeError {
@@ -150,6 +183,7 @@ impl NodeError {
             class: ErrorClass::Fatal,
             message: message.into(),
             data: None,
+            wait: None,
         }
     }
 
@@ -158,6 +192,22 @@ impl NodeError {
             class: ErrorClass::Retryable,
             message: message.into(),
             data: None,
+            wait: None,
+        }
+    }
+
+    /// Suspends the step until `wait` is over; the node runs again then, with
+    /// [`NodeContext::resume`] set.
+    pub fn suspend(wait: Wait) -> Self {
+        let message = match &wait {
+            Wait::Delay { until } => format!("waiting until {}", until.to_rfc3339()),
+            Wait::Approval { .. } => "waiting for approval".to_owned(),
+        };
+        Self {
+            class: ErrorClass::Suspended,
+            message,
+            data: None,
+            wait: Some(wait),
         }
     }
 

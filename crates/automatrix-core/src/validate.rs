@@ -468,6 +468,12 @@ impl<'r> Validator<'r> {
                     {
                         self.push("settings.timeout_ms", "must be a positive integer");
                     }
+                    let id = s.get("error_workflow_id").filter(|v| !v.is_null());
+                    if id.is_some_and(|v| {
+                        v.as_str().is_none_or(|t| uuid::Uuid::parse_str(t).is_err())
+                    }) {
+                        self.push("settings.error_workflow_id", "must be a workflow id (UUID)");
+                    }
                 }
             }
         }

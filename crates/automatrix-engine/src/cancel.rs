@@ -13,9 +13,14 @@ pub struct CancelRegistry {
 }
 
 impl CancelRegistry {
-    /// Registers a running execution; the guard unregisters it when dropped.
-    pub fn register(&self, id: Uuid) -> (CancellationToken, CancelGuard) {
-        let token = CancellationToken::new();
+    /// Registers a running execution with a token that `parent` (the worker's shutdown
+    /// interrupt) also cancels; the guard unregisters it when dropped.
+    pub fn register(
+        &self,
+        id: Uuid,
+        parent: &CancellationToken,
+    ) -> (CancellationToken, CancelGuard) {
+        let token = parent.child_token();
         self.lock().insert(id, token.clone());
         (
             token,

@@ -8,11 +8,12 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use automatrix_core::expr::{Expressions, Scope};
-use automatrix_core::node::NodeOutput;
+use automatrix_core::node::{NodeOutput, Wait};
 use automatrix_core::{ExecutionId, NodeRegistry, StepStatus, ValidatedWorkflow, WorkflowId};
 use futures::StreamExt;
 use futures::stream::FuturesUnordered;
 use serde_json::{Map, Value, json};
+use tokio::sync::Semaphore;
 use tokio_util::sync::CancellationToken;
 
 use crate::checkpoint::{Checkpoint, CheckpointError, StepRecord};
@@ -22,6 +23,8 @@ use crate::step::{StepCall, StepEnd, StepEnv, run_step};
 pub struct ExecutorConfig {
     /// Steps of one execution that may run at the same time.
     pub max_parallel_steps: usize,
+    /// Steps of all executions of this executor (a worker process) that may run at once.
+    pub max_steps_in_flight: usize,
     /// Step timeout when a node sets none.
     pub default_step_timeout: Duration,
 }
@@ -29,7 +32,8 @@ pub struct ExecutorConfig {
 impl Default for ExecutorConfig {
     fn default() -> Self {
         Self {
-            max_parallel_steps: 8,
+            max_parallel_steps: 16,
+            max_steps_in_flight: 64,
             default_step_timeout: Duration::from_secs(300),
         }
     }
@@ -41,13 +45,28 @@ pub struct Executor {
     registry: Arc<NodeRegistry>,
     expressions: Expressions,
     config: ExecutorConfig,
+    slots: Arc<Semaphore>,
 }
 
-/// A step finished in an earlier run of the same execution.
+/// What an earlier run of the same execution left of a step.
 #[derive(Clone, Debug)]
 pub enum PriorStep {
-    Completed { port: String, output: Value },
+    /// Done: reused, never run again.
+    Completed {
+        port: String,
+        output: Value,
+    },
     Skipped,
+    /// Suspended: run again as the same attempt, with what it recorded.
+    Resume {
+        attempt: u32,
+        state: Value,
+    },
+    /// Started but not finished (the worker died: run the same attempt again) or failed or
+    /// cancelled (run again from `attempt`, the next number).
+    Rerun {
+        attempt: u32,
+    },
 }
 
 /// One run of one execution.
@@ -61,10 +80,43 @@ pub struct RunPlan {
     pub prior: HashMap<String, PriorStep>,
 }
 
+impl PriorStep {
+    /// What a new run does with a node whose latest recorded attempt is `attempt`, ended in
+    /// `status`. `None` for a node that never got a row.
+    pub fn from_latest(
+        status: StepStatus,
+        attempt: u32,
+        port: Option<String>,
+        output: Option<Value>,
+    ) -> Self {
+        let attempt = attempt.max(1);
+        match status {
+            StepStatus::Completed => Self::Completed {
+                port: port.unwrap_or_else(|| automatrix_core::node::MAIN_PORT.to_owned()),
+                output: output.unwrap_or_default(),
+            },
+            StepStatus::Skipped => Self::Skipped,
+            StepStatus::Waiting => Self::Resume {
+                attempt,
+                state: output.unwrap_or_default(),
+            },
+            // The run stopped mid-step (its worker died): run that attempt again.
+            StepStatus::Running | StepStatus::Pending => Self::Rerun { attempt },
+            StepStatus::Failed | StepStatus::Cancelled => Self::Rerun {
+                attempt: attempt + 1,
+            },
+        }
+    }
+}
+
 #[derive(Debug, Clone, PartialEq)]
 pub enum RunOutcome {
     Completed(Value),
     Failed(String),
+    /// Some steps wait; run the execution again at `resume_at` (or when a decision arrives).
+    Waiting {
+        resume_at: Option<chrono::DateTime<chrono::Utc>>,
+    },
     Cancelled,
     /// The lease was lost: another worker owns the execution; write nothing more.
     Abandoned,
@@ -76,6 +128,7 @@ enum State {
     Running,
     Done(NodeOutput),
     Skipped,
+    Waiting(Wait),
 }
 
 impl Executor {
@@ -84,10 +137,12 @@ impl Executor {
         expressions: Expressions,
         config: ExecutorConfig,
     ) -> Self {
+        let slots = Arc::new(Semaphore::new(config.max_steps_in_flight.max(1)));
         Self {
             registry,
             expressions,
             config,
+            slots,
         }
     }
 
@@ -144,7 +199,7 @@ impl Executor {
                     data: output.clone(),
                 }),
                 Some(PriorStep::Skipped) => State::Skipped,
-                None => State::Pending,
+                Some(PriorStep::Resume { .. } | PriorStep::Rerun { .. }) | None => State::Pending,
             })
             .collect();
         let env = StepEnv {
@@ -154,6 +209,7 @@ impl Executor {
             checkpoint,
             cancel,
             default_timeout: self.config.default_step_timeout,
+            slots: &self.slots,
         };
         let vars = Value::Object(def.variables.clone());
         let execution = json!({"id": plan.execution_id, "workflow_id": plan.workflow_id, "attempt": plan.attempt});
@@ -201,11 +257,20 @@ impl Executor {
                             .to_rfc3339_opts(chrono::SecondsFormat::Millis, true),
                     });
                     state[i] = State::Running;
+                    let (first_attempt, resume) = match plan.prior.get(&node.id) {
+                        Some(PriorStep::Resume { attempt, state }) => {
+                            (*attempt, Some(state.clone()))
+                        }
+                        Some(PriorStep::Rerun { attempt }) => (*attempt, None),
+                        _ => (1, None),
+                    };
                     let call = StepCall {
                         def: node,
                         reg,
                         input,
                         scope,
+                        first_attempt,
+                        resume,
                     };
                     let env = &env;
                     running.push(async move { (i, run_step(env, call).await) });
@@ -216,6 +281,7 @@ impl Executor {
             };
             match end {
                 StepEnd::Done(out) => state[i] = State::Done(out),
+                StepEnd::Waiting(wait) => state[i] = State::Waiting(wait),
                 StepEnd::Failed(msg) => {
                     state[i] = State::Skipped;
                     failure.get_or_insert(RunOutcome::Failed(msg));
@@ -235,6 +301,18 @@ impl Executor {
         }
         if cancel.is_cancelled() {
             return RunOutcome::Cancelled;
+        }
+        let waits: Vec<&Wait> = state
+            .iter()
+            .filter_map(|s| match s {
+                State::Waiting(w) => Some(w),
+                _ => None,
+            })
+            .collect();
+        if !waits.is_empty() {
+            return RunOutcome::Waiting {
+                resume_at: waits.iter().filter_map(|w| w.resume_at()).min(),
+            };
         }
         RunOutcome::Completed(sink_output(plan, &state))
     }

@@ -6,12 +6,14 @@ use std::sync::Arc;
 use automatrix_core::expr::Expressions;
 use automatrix_core::{NodeRegistry, Problem, ValidatedWorkflow, validate_definition};
 use automatrix_store::{
-    CancelOutcome, Execution, NewExecution, NewWorkflow, Store, Workflow, WorkflowUpdate,
+    CancelOutcome, DecideOutcome, Execution, NewExecution, NewWorkflow, RetryOutcome, Store,
+    Workflow, WorkflowUpdate,
 };
 use chrono::Utc;
 use rand::RngCore;
 use serde_json::Value;
 use tokio::sync::Notify;
+use tokio_util::sync::CancellationToken;
 use uuid::Uuid;
 
 use crate::cache::DefinitionCache;
@@ -36,6 +38,15 @@ pub struct NewWorkflowRequest {
     pub description: String,
     pub definition: Value,
     pub is_active: bool,
+}
+
+/// An approval decision.
+#[derive(Clone, Debug)]
+pub struct Decision {
+    pub approved: bool,
+    /// Becomes the step's output when approved; attached to the error when rejected.
+    pub data: Value,
+    pub decided_by: Option<Uuid>,
 }
 
 /// A change to a workflow; `None` leaves the field alone.
@@ -85,6 +96,7 @@ impl Engine {
             cancels: self.cancels.clone(),
             wake: self.wake.clone(),
             config,
+            interrupt: CancellationToken::new(),
         }
     }
 
@@ -101,6 +113,7 @@ impl Engine {
         let validated = self
             .validate(&req.definition)
             .map_err(EngineError::Invalid)?;
+        self.check_error_workflow(org, &validated).await?;
         let new = NewWorkflow {
             id: Uuid::now_v7(),
             organization_id: org,
@@ -136,6 +149,7 @@ impl Engine {
         };
         if let Some(definition) = change.definition {
             let validated = self.validate(&definition).map_err(EngineError::Invalid)?;
+            self.check_error_workflow(org, &validated).await?;
             let token = self.webhook_token_for(&validated, current.webhook_token.clone());
             if token != current.webhook_token {
                 update.webhook_token = Some(token);
@@ -189,6 +203,71 @@ impl Engine {
                 Ok(e)
             }
         }
+    }
+
+    /// Records an approval decision on a waiting step and wakes a worker to resume the
+    /// execution. `Conflict` when the step is not waiting for a decision.
+    pub async fn decide(
+        &self,
+        org: Uuid,
+        execution_id: Uuid,
+        node_id: &str,
+        decision: Decision,
+    ) -> Result<Execution, EngineError> {
+        let now = Utc::now();
+        let record = serde_json::json!({
+            "approved": decision.approved,
+            "data": decision.data,
+            "decided_by": decision.decided_by,
+            "decided_at": now,
+        });
+        match self
+            .store
+            .decide_waiting_step(org, execution_id, node_id, record, now)
+            .await?
+        {
+            None => Err(EngineError::NotFound),
+            Some(DecideOutcome::NotWaiting(_)) => Err(EngineError::Conflict(format!(
+                "step `{node_id}` is not waiting for a decision"
+            ))),
+            Some(DecideOutcome::Decided(e)) => {
+                self.wake.notify_one();
+                Ok(e)
+            }
+        }
+    }
+
+    /// Re-runs a failed execution from its failed steps, reusing what completed.
+    pub async fn retry(&self, org: Uuid, id: Uuid) -> Result<Execution, EngineError> {
+        match self.store.retry_execution(org, id, Utc::now()).await? {
+            None => Err(EngineError::NotFound),
+            Some(RetryOutcome::NotFailed(e)) => Err(EngineError::Conflict(format!(
+                "only failed executions can be retried; this one is {}",
+                e.status
+            ))),
+            Some(RetryOutcome::Retried(e)) => {
+                self.wake.notify_one();
+                Ok(e)
+            }
+        }
+    }
+
+    /// A named error workflow must exist in the organization.
+    async fn check_error_workflow(
+        &self,
+        org: Uuid,
+        wf: &ValidatedWorkflow,
+    ) -> Result<(), EngineError> {
+        let Some(target) = wf.definition.settings.error_workflow_id else {
+            return Ok(());
+        };
+        if self.store.get_workflow(org, target).await?.is_none() {
+            return Err(EngineError::Invalid(vec![Problem {
+                path: "settings.error_workflow_id".into(),
+                issue: format!("no workflow {target} in this organization"),
+            }]));
+        }
+        Ok(())
     }
 
     /// Keeps an existing token while the trigger stays a webhook; mints one when it becomes one.

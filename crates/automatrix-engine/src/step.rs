@@ -1,17 +1,19 @@
 //! One step: expand the config, run the node with its timeout, retry retryable failures with
-//! backoff, apply `on_error`, and checkpoint every state change.
+//! backoff, apply `on_error`, suspend when the node waits, and checkpoint every state change.
+//! Each attempt is its own step-log row.
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use automatrix_core::definition::{NodeDef, OnError};
 use automatrix_core::expr::{Expressions, Scope};
-use automatrix_core::node::{ERROR_PORT, NodeContext, NodeError, NodeOutput};
+use automatrix_core::node::{ERROR_PORT, ErrorClass, NodeContext, NodeError, NodeOutput, Wait};
 use automatrix_core::registry::RegisteredNode;
 use automatrix_core::{ExecutionId, StepStatus, WorkflowId};
 use chrono::Utc;
 use rand::Rng;
-use serde_json::Value;
+use serde_json::{Value, json};
+use tokio::sync::Semaphore;
 use tokio_util::sync::CancellationToken;
 
 use crate::checkpoint::{Checkpoint, CheckpointError, StepRecord};
@@ -21,6 +23,8 @@ pub(crate) enum StepEnd {
     Done(NodeOutput),
     /// The step failed and its `on_error` is `fail`.
     Failed(String),
+    /// The step waits; the execution is parked until the wait is over.
+    Waiting(Wait),
     Cancelled,
     Checkpoint(CheckpointError),
 }
@@ -33,6 +37,8 @@ pub(crate) struct StepEnv<'a> {
     pub checkpoint: &'a dyn Checkpoint,
     pub cancel: &'a CancellationToken,
     pub default_timeout: Duration,
+    /// Bounds the steps running at once across every execution of the worker.
+    pub slots: &'a Semaphore,
 }
 
 pub(crate) struct StepCall<'a> {
@@ -40,14 +46,20 @@ pub(crate) struct StepCall<'a> {
     pub reg: &'a RegisteredNode,
     pub input: Value,
     pub scope: Arc<Scope>,
+    /// The attempt number of the first try (later than 1 when an earlier run tried already).
+    pub first_attempt: u32,
+    /// What the step recorded when it suspended, if this run resumes it.
+    pub resume: Option<Value>,
 }
 
-pub(crate) async fn run_step(env: &StepEnv<'_>, call: StepCall<'_>) -> StepEnd {
-    let max_attempts = call.def.retry.as_ref().map_or(1, |r| r.max_attempts.max(1));
-    let mut attempt = 1;
+pub(crate) async fn run_step(env: &StepEnv<'_>, mut call: StepCall<'_>) -> StepEnd {
+    let Ok(_slot) = env.slots.acquire().await else {
+        return StepEnd::Cancelled;
+    };
+    let max_tries = call.def.retry.as_ref().map_or(1, |r| r.max_attempts.max(1));
+    let mut attempt = call.first_attempt.max(1);
+    let mut tries = 1;
     loop {
-        let started_at = Utc::now();
-        let clock = Instant::now();
         let mut record = StepRecord {
             node_id: call.def.id.clone(),
             node_type: call.def.kind.clone(),
@@ -57,67 +69,92 @@ pub(crate) async fn run_step(env: &StepEnv<'_>, call: StepCall<'_>) -> StepEnd {
             output: None,
             port: None,
             error: None,
-            started_at: Some(started_at),
+            started_at: Some(Utc::now()),
             completed_at: None,
             duration_ms: None,
         };
-        if let Err(e) = env.checkpoint.record(&record).await {
+        if call.resume.is_none()
+            && let Err(e) = env.checkpoint.record(&record).await
+        {
             return StepEnd::Checkpoint(e);
         }
+        let clock = Instant::now();
         let result = attempt_once(env, &call, attempt).await;
+        // A resumed step gets its state once; a retry after it starts afresh.
+        let resumed = call.resume.take();
         record.completed_at = Some(Utc::now());
         record.duration_ms = Some(clock.elapsed().as_millis() as i64);
-        let outcome = match result {
-            Attempt::Ok(out) => Ok(out),
+        let error = match result {
+            Attempt::Ok(out) => return complete(env, record, out, None).await,
             Attempt::Cancelled => {
                 record.status = StepStatus::Cancelled;
                 record.error = Some("cancelled".into());
                 return finish(env, &record, StepEnd::Cancelled).await;
             }
-            Attempt::Err(e) => Err(e),
+            Attempt::Err(e) => e,
         };
-        let out = match outcome {
-            Ok(out) => out,
-            Err(e) if e.is_retryable() && attempt < max_attempts => {
-                record.status = StepStatus::Failed;
-                record.error = Some(e.message.clone());
-                if let Err(e) = env.checkpoint.record(&record).await {
-                    return StepEnd::Checkpoint(e);
-                }
-                let delay = backoff(call.def, attempt + 1);
-                tokio::select! {
-                    () = tokio::time::sleep(delay) => {}
-                    () = env.cancel.cancelled() => {
-                        record.status = StepStatus::Cancelled;
-                        return finish(env, &record, StepEnd::Cancelled).await;
-                    }
-                }
-                attempt += 1;
-                continue;
+        if error.class == ErrorClass::Suspended
+            && let Some(wait) = error.wait.clone()
+        {
+            record.status = StepStatus::Waiting;
+            record.completed_at = None;
+            let mut state = json!({"wait": wait});
+            if let Some(previous) = resumed.as_ref().and_then(|r| r.get("wait"))
+                && previous == &state["wait"]
+            {
+                // Still the same wait: keep the row as it was (started_at included).
+                return StepEnd::Waiting(wait);
             }
-            Err(e) => match call.def.on_error {
-                OnError::Fail => {
-                    record.status = StepStatus::Failed;
-                    record.error = Some(e.message.clone());
-                    record.output = e.data.clone();
-                    let msg = format!("node `{}` failed: {}", call.def.id, e.message);
-                    return finish(env, &record, StepEnd::Failed(msg)).await;
-                }
-                OnError::Continue => {
-                    record.error = Some(e.message.clone());
-                    NodeOutput::main(e.to_value())
-                }
-                OnError::Route => {
-                    record.error = Some(e.message.clone());
-                    NodeOutput::on(ERROR_PORT, e.to_value())
-                }
-            },
+            state["message"] = json!(error.message);
+            record.output = Some(state);
+            return finish(env, &record, StepEnd::Waiting(wait)).await;
+        }
+        if error.is_retryable() && tries < max_tries {
+            record.status = StepStatus::Failed;
+            record.error = Some(error.message.clone());
+            record.output = error.data.clone();
+            if let Err(e) = env.checkpoint.record(&record).await {
+                return StepEnd::Checkpoint(e);
+            }
+            tokio::select! {
+                () = tokio::time::sleep(backoff(call.def, tries + 1)) => {}
+                () = env.cancel.cancelled() => return StepEnd::Cancelled,
+            }
+            attempt += 1;
+            tries += 1;
+            continue;
+        }
+        return match call.def.on_error {
+            OnError::Fail => {
+                record.status = StepStatus::Failed;
+                record.error = Some(error.message.clone());
+                record.output = error.data.clone();
+                let msg = format!("node `{}` failed: {}", call.def.id, error.message);
+                finish(env, &record, StepEnd::Failed(msg)).await
+            }
+            OnError::Continue => {
+                let out = NodeOutput::main(error.to_value());
+                complete(env, record, out, Some(error.message)).await
+            }
+            OnError::Route => {
+                let out = NodeOutput::on(ERROR_PORT, error.to_value());
+                complete(env, record, out, Some(error.message)).await
+            }
         };
-        record.status = StepStatus::Completed;
-        record.output = Some(out.data.clone());
-        record.port = Some(out.port.clone());
-        return finish(env, &record, StepEnd::Done(out)).await;
     }
+}
+
+async fn complete(
+    env: &StepEnv<'_>,
+    mut record: StepRecord,
+    out: NodeOutput,
+    error: Option<String>,
+) -> StepEnd {
+    record.status = StepStatus::Completed;
+    record.error = error;
+    record.output = Some(out.data.clone());
+    record.port = Some(out.port.clone());
+    finish(env, &record, StepEnd::Done(out)).await
 }
 
 async fn finish(env: &StepEnv<'_>, record: &StepRecord, end: StepEnd) -> StepEnd {
@@ -152,6 +189,7 @@ async fn attempt_once(env: &StepEnv<'_>, call: &StepCall<'_>, attempt: u32) -> A
         cancel: step_cancel.clone(),
         expressions: env.expressions.clone(),
         scope: call.scope.clone(),
+        resume: call.resume.clone(),
     };
     let timeout = call
         .def
@@ -171,11 +209,8 @@ async fn attempt_once(env: &StepEnv<'_>, call: &StepCall<'_>, attempt: u32) -> A
 }
 
 /// Policy delay plus up to 20 % jitter, so retries of many executions do not align.
-fn backoff(def: &NodeDef, next_attempt: u32) -> Duration {
-    let base = def
-        .retry
-        .as_ref()
-        .map_or(0, |r| r.base_delay_ms(next_attempt));
+fn backoff(def: &NodeDef, next_try: u32) -> Duration {
+    let base = def.retry.as_ref().map_or(0, |r| r.base_delay_ms(next_try));
     let jitter = if base > 0 {
         rand::rng().random_range(0..=base / 5)
     } else {

@@ -1,4 +1,5 @@
-//! Built-in node types, one module per family: triggers, transforms, logic, code and HTTP.
+//! Built-in node types, one module per family: triggers, transforms, logic, flow, code and
+//! HTTP.
 //!
 //! The binary calls [`register_builtin`] once at start-up with the [`NodesConfig`] it loaded;
 //! the engine then only sees the nodes through [`NodeRegistry`]. Every node keeps its typed
@@ -6,6 +7,7 @@
 //! are generated from it) and exposes its durable type name as a `KIND` constant.
 
 mod code;
+mod flow;
 mod http;
 mod logic;
 mod transform;
@@ -18,6 +20,7 @@ use automatrix_core::NodeRegistry;
 use serde::Deserialize;
 
 pub use code::CodeJs;
+pub use flow::{FlowApproval, FlowDelay};
 pub use http::{HttpPolicy, HttpRequest};
 pub use logic::{LogicIf, LogicMerge};
 pub use transform::TransformSet;
@@ -44,6 +47,8 @@ pub fn register_builtin(registry: &mut NodeRegistry, config: &NodesConfig) {
         .register(LogicIf)
         .register(LogicMerge)
         .register(CodeJs)
+        .register(FlowDelay)
+        .register(FlowApproval)
         .register(HttpRequest::new(config.http.clone()));
 }
 
@@ -52,7 +57,7 @@ mod tests {
     use super::*;
 
     #[test]
-    fn register_builtin_registers_all_seven_node_kinds_with_compiling_schemas() {
+    fn register_builtin_registers_every_node_kind_with_compiling_schemas() {
         let mut registry = NodeRegistry::new();
 
         register_builtin(&mut registry, &NodesConfig::default());
@@ -62,6 +67,8 @@ mod tests {
             kinds,
             [
                 "code.js",
+                "flow.approval",
+                "flow.delay",
                 "http.request",
                 "logic.if",
                 "logic.merge",

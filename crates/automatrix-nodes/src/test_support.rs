@@ -34,6 +34,7 @@ pub fn ctx_with_input(node_id: &str, input: &Value) -> NodeContext {
         cancel: CancellationToken::new(),
         expressions: EXPRESSIONS.clone(),
         scope: Arc::new(scope),
+        resume: None,
     }
 }
 

@@ -12,12 +12,14 @@ use automatrix_nodes::{NodesConfig, register_builtin};
 use serde_json::{Value, json};
 
 /// Reference order: how a workflow reads, not alphabetical.
-const ORDER: [&str; 7] = [
+const ORDER: [&str; 9] = [
     "trigger.manual",
     "trigger.webhook",
     "transform.set",
     "logic.if",
     "logic.merge",
+    "flow.delay",
+    "flow.approval",
     "code.js",
     "http.request",
 ];

@@ -116,14 +116,16 @@ create table steps (
     duration_ms bigint,
     created_at timestamptz not null,
     updated_at timestamptz not null,
-    primary key (execution_id, node_id)
+    -- One row per attempt: a retried step keeps the history of every try.
+    primary key (execution_id, node_id, attempt)
 );
 
 create table jobs (
     id uuid primary key,
     execution_id uuid not null unique references executions (id) on delete cascade,
     organization_id uuid not null references organizations (id) on delete cascade,
-    run_at timestamptz not null,
+    -- Null while the execution waits for an approval with no deadline: never due.
+    run_at timestamptz,
     locked_by text,
     locked_until timestamptz,
     lease_token uuid,

@@ -119,14 +119,16 @@ create table steps (
     duration_ms integer,
     created_at text not null,
     updated_at text not null,
-    primary key (execution_id, node_id)
+    -- One row per attempt: a retried step keeps the history of every try.
+    primary key (execution_id, node_id, attempt)
 ) strict;
 
 create table jobs (
     id blob primary key,
     execution_id blob not null unique references executions (id) on delete cascade,
     organization_id blob not null references organizations (id) on delete cascade,
-    run_at text not null,
+    -- Null while the execution waits for an approval with no deadline: never due.
+    run_at text,
     locked_by text,
     locked_until text,
     lease_token blob,

@@ -177,6 +177,26 @@ pub struct ExecutionOutcome {
     pub output: Option<Value>,
     pub error: Option<String>,
     pub now: DateTime<Utc>,
+    /// An execution to start in the same transaction (the workflow's error workflow).
+    pub follow_up: Option<NewExecution>,
+}
+
+/// Result of deciding a waiting step (an approval).
+#[derive(Clone, Debug)]
+pub enum DecideOutcome {
+    /// The decision is recorded and the execution is due again.
+    Decided(Execution),
+    /// The step is not waiting for a decision (never was, or already decided).
+    NotWaiting(Execution),
+}
+
+/// Result of a retry request.
+#[derive(Clone, Debug)]
+pub enum RetryOutcome {
+    /// The execution is pending again and queued.
+    Retried(Execution),
+    /// Only failed executions can be retried.
+    NotFailed(Execution),
 }
 
 /// Result of a cancel request.

@@ -92,6 +92,26 @@ pub trait ExecutionStore: Send + Sync {
         id: Uuid,
         now: DateTime<Utc>,
     ) -> StoreResult<Option<CancelOutcome>>;
+    /// Records a decision on the latest attempt of a `waiting` step of a `waiting` execution:
+    /// `decision` is stored under `"decision"` in the step's output (which must be an object
+    /// without one) and the execution's job becomes due now. `Ok(None)` when there is no such
+    /// execution in the organization.
+    async fn decide_waiting_step(
+        &self,
+        org: Uuid,
+        execution_id: Uuid,
+        node_id: &str,
+        decision: serde_json::Value,
+        now: DateTime<Utc>,
+    ) -> StoreResult<Option<DecideOutcome>>;
+    /// Makes a failed execution pending again and queues it; its step history stays (completed
+    /// steps are reused, the rest run again). `Ok(None)` when there is no such execution.
+    async fn retry_execution(
+        &self,
+        org: Uuid,
+        id: Uuid,
+        now: DateTime<Utc>,
+    ) -> StoreResult<Option<RetryOutcome>>;
 }
 
 /// What workers use: no organization filter, because a worker serves every tenant; every
@@ -138,6 +158,18 @@ pub trait QueueStore: Send + Sync {
         job: &ClaimedJob,
         outcome: ExecutionOutcome,
     ) -> StoreResult<()>;
+    /// Puts a running execution to sleep: status `waiting`, the job unleased and due at
+    /// `resume_at` (never, when `None`, until a decision makes it due). `Stale` when the lease
+    /// was lost.
+    async fn suspend_execution(
+        &self,
+        job: &ClaimedJob,
+        resume_at: Option<DateTime<Utc>>,
+        now: DateTime<Utc>,
+    ) -> StoreResult<()>;
+    /// Gives a job back unfinished (graceful shutdown): unleased and due now, so another
+    /// worker resumes it at once instead of after the lease expires. `Stale` when lost.
+    async fn release_job(&self, job: &ClaimedJob, now: DateTime<Utc>) -> StoreResult<()>;
     /// Deletes a job whose execution needs no more work (e.g. cancelled before it started).
     async fn drop_job(&self, job: &ClaimedJob) -> StoreResult<()>;
 }

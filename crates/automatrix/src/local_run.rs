@@ -1,15 +1,17 @@
 //! `automatrix run` and `automatrix validate`: a workflow file, in-process, no database.
 
+use std::collections::HashMap;
 use std::path::Path;
 use std::process::ExitCode;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 use std::time::Instant;
 
 use anyhow::Context;
 use async_trait::async_trait;
 use automatrix_core::{ExecutionId, StepStatus, WorkflowId, validate_definition};
 use automatrix_engine::{
-    Checkpoint, CheckpointError, Executor, ExecutorConfig, RunOutcome, RunPlan, StepRecord,
+    Checkpoint, CheckpointError, Executor, ExecutorConfig, PriorStep, RunOutcome, RunPlan,
+    StepRecord,
 };
 use serde_json::Value;
 use tokio_util::sync::CancellationToken;
@@ -67,14 +69,8 @@ pub async fn run(config: &Config, file: &Path, input: Option<&str>) -> anyhow::R
         }
     };
     let executor = Executor::new(registry, expressions(), ExecutorConfig::default());
-    let plan = RunPlan {
-        execution_id: ExecutionId::new(),
-        workflow_id: WorkflowId::new(),
-        workflow: Arc::new(workflow),
-        input,
-        attempt: 1,
-        prior: Default::default(),
-    };
+    let workflow = Arc::new(workflow);
+    let (execution_id, workflow_id) = (ExecutionId::new(), WorkflowId::new());
     let cancel = CancellationToken::new();
     let stop = cancel.clone();
     tokio::spawn(async move {
@@ -82,8 +78,37 @@ pub async fn run(config: &Config, file: &Path, input: Option<&str>) -> anyhow::R
             stop.cancel();
         }
     });
+    let progress = Progress::default();
     let started = Instant::now();
-    let outcome = executor.run(plan, &Progress, cancel).await;
+    let mut prior = HashMap::new();
+    let outcome = loop {
+        let plan = RunPlan {
+            execution_id,
+            workflow_id,
+            workflow: workflow.clone(),
+            input: input.clone(),
+            attempt: 1,
+            prior,
+        };
+        match executor.run(plan, &progress, cancel.clone()).await {
+            // A durable wait: there is no store here, so wait in-process and resume.
+            RunOutcome::Waiting {
+                resume_at: Some(at),
+            } => {
+                eprintln!("… waiting until {}", at.to_rfc3339());
+                let wait = (at - chrono::Utc::now()).to_std().unwrap_or_default();
+                tokio::select! {
+                    () = tokio::time::sleep(wait) => {}
+                    () = cancel.cancelled() => break RunOutcome::Cancelled,
+                }
+                prior = progress.prior();
+            }
+            RunOutcome::Waiting { resume_at: None } => {
+                break RunOutcome::Failed("the workflow waits for an approval; run it on a server (`automatrix serve`) to decide".into());
+            }
+            other => break other,
+        }
+    };
     let elapsed = started.elapsed().as_millis();
     match outcome {
         RunOutcome::Completed(output) => {
@@ -95,19 +120,45 @@ pub async fn run(config: &Config, file: &Path, input: Option<&str>) -> anyhow::R
             eprintln!("failed after {elapsed} ms: {msg}");
             Ok(ExitCode::from(1))
         }
-        RunOutcome::Cancelled | RunOutcome::Abandoned => {
+        RunOutcome::Waiting { .. } | RunOutcome::Cancelled | RunOutcome::Abandoned => {
             eprintln!("cancelled after {elapsed} ms");
             Ok(ExitCode::from(130))
         }
     }
 }
 
-/// Prints one line per step state to stderr.
-struct Progress;
+/// Prints one line per step state to stderr and keeps each node's latest state, so a run
+/// that waited can resume.
+#[derive(Default)]
+struct Progress {
+    latest: Mutex<HashMap<String, StepRecord>>,
+}
+
+impl Progress {
+    fn prior(&self) -> HashMap<String, PriorStep> {
+        let latest = self
+            .latest
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        latest
+            .iter()
+            .map(|(id, r)| {
+                (
+                    id.clone(),
+                    PriorStep::from_latest(r.status, r.attempt, r.port.clone(), r.output.clone()),
+                )
+            })
+            .collect()
+    }
+}
 
 #[async_trait]
 impl Checkpoint for Progress {
     async fn record(&self, s: &StepRecord) -> Result<(), CheckpointError> {
+        self.latest
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .insert(s.node_id.clone(), s.clone());
         let ms = s
             .duration_ms
             .map(|d| format!(" ({d} ms)"))

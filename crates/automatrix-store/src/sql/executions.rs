@@ -12,49 +12,28 @@ macro_rules! __impl_execution_store {
             use $crate::__private::chrono::{DateTime, Utc};
             use $crate::__private::sqlx::{self, types::Json};
             use $crate::__private::uuid::Uuid;
-            use $crate::sql::Dialect;
+            use $crate::sql::{Dialect, INSERT_JOB};
             use $crate::{
-                CancelOutcome, Execution, ExecutionFilter, ExecutionStore, NewExecution, Step,
-                StoreError, StoreResult,
+                CancelOutcome, DecideOutcome, Execution, ExecutionFilter, ExecutionStore,
+                NewExecution, RetryOutcome, Step, StoreError, StoreResult,
             };
+
+            type Connection = <<$store as Dialect>::Database as sqlx::Database>::Connection;
+
+            static LATEST_WAITING_STEP: std::sync::LazyLock<String> =
+                std::sync::LazyLock::new(|| {
+                    format!(
+                        "select * from steps where organization_id = $1 and execution_id = $2 \
+                           and node_id = $3 order by attempt desc limit 1{}",
+                        <$store as Dialect>::LOCK_FOR_UPDATE,
+                    )
+                });
 
             #[async_trait]
             impl ExecutionStore for $store {
                 async fn create_execution(&self, new: NewExecution) -> StoreResult<Execution> {
                     let mut tx = self.begin_write().await?;
-                    // Inserts nothing unless the pinned version exists in the caller's
-                    // organization.
-                    let execution = sqlx::query_as::<_, Execution>(
-                        "insert into executions (id, organization_id, workflow_id, \
-                             workflow_version, status, input_data, dry_run, created_at, \
-                             updated_at) \
-                         select $1, $2, $3, $4, 'pending', $5, $6, $7, $7 \
-                         where exists (select 1 from workflow_versions \
-                                       where organization_id = $2 and workflow_id = $3 \
-                                         and version = $4) \
-                         returning *",
-                    )
-                    .bind(new.id)
-                    .bind(new.organization_id)
-                    .bind(new.workflow_id)
-                    .bind(new.workflow_version)
-                    .bind(Json(&new.input))
-                    .bind(new.dry_run)
-                    .bind(new.now)
-                    .fetch_optional(&mut *tx)
-                    .await?
-                    .ok_or(StoreError::NotFound)?;
-                    sqlx::query(
-                        "insert into jobs (id, execution_id, organization_id, run_at, \
-                             created_at, updated_at) \
-                         values ($1, $2, $3, $4, $4, $4)",
-                    )
-                    .bind(Uuid::now_v7())
-                    .bind(execution.id)
-                    .bind(execution.organization_id)
-                    .bind(new.now)
-                    .execute(&mut *tx)
-                    .await?;
+                    let execution = $crate::__insert_execution!(&mut *tx, &new);
                     tx.commit().await?;
                     Ok(execution)
                 }
@@ -108,7 +87,7 @@ macro_rules! __impl_execution_store {
                 ) -> StoreResult<Vec<Step>> {
                     Ok(sqlx::query_as::<_, Step>(
                         "select * from steps where organization_id = $1 and execution_id = $2 \
-                         order by coalesce(started_at, created_at), created_at, node_id",
+                         order by coalesce(started_at, created_at), created_at, node_id, attempt",
                     )
                     .bind(org)
                     .bind(execution_id)
@@ -162,7 +141,145 @@ macro_rules! __impl_execution_store {
                     tx.commit().await?;
                     Ok(outcome)
                 }
+
+                async fn decide_waiting_step(
+                    &self,
+                    org: Uuid,
+                    execution_id: Uuid,
+                    node_id: &str,
+                    decision: $crate::__private::serde_json::Value,
+                    now: DateTime<Utc>,
+                ) -> StoreResult<Option<DecideOutcome>> {
+                    let mut tx = self.begin_write().await?;
+                    let Some(execution) = select_execution(&mut tx, org, execution_id).await?
+                    else {
+                        return Ok(None);
+                    };
+                    let step = sqlx::query_as::<_, Step>(LATEST_WAITING_STEP.as_str())
+                        .bind(org)
+                        .bind(execution_id)
+                        .bind(node_id)
+                        .fetch_optional(&mut *tx)
+                        .await?;
+                    let waiting = execution.status == $crate::__private::automatrix_core::ExecutionStatus::Waiting;
+                    let output = step.as_ref().filter(|s| {
+                        waiting
+                            && s.status == $crate::__private::automatrix_core::StepStatus::Waiting
+                    }).and_then(|s| s.output_data.as_ref()).and_then(|o| o.0.as_object())
+                        .filter(|o| !o.contains_key("decision"))
+                        .cloned();
+                    let (Some(step), Some(mut output)) = (step, output) else {
+                        return Ok(Some(DecideOutcome::NotWaiting(execution)));
+                    };
+                    output.insert("decision".to_owned(), decision);
+                    sqlx::query(
+                        "update steps set output_data = $4, updated_at = $5 \
+                         where execution_id = $1 and node_id = $2 and attempt = $3",
+                    )
+                    .bind(execution_id)
+                    .bind(node_id)
+                    .bind(step.attempt)
+                    .bind(Json(&output))
+                    .bind(now)
+                    .execute(&mut *tx)
+                    .await?;
+                    sqlx::query(
+                        "update jobs set run_at = $2, updated_at = $2 \
+                         where execution_id = $1 and locked_until is null",
+                    )
+                    .bind(execution_id)
+                    .bind(now)
+                    .execute(&mut *tx)
+                    .await?;
+                    tx.commit().await?;
+                    Ok(Some(DecideOutcome::Decided(execution)))
+                }
+
+                async fn retry_execution(
+                    &self,
+                    org: Uuid,
+                    id: Uuid,
+                    now: DateTime<Utc>,
+                ) -> StoreResult<Option<RetryOutcome>> {
+                    let mut tx = self.begin_write().await?;
+                    let retried = sqlx::query_as::<_, Execution>(
+                        "update executions set status = 'pending', output_data = null, \
+                             error_message = null, completed_at = null, updated_at = $3 \
+                         where organization_id = $1 and id = $2 and status = 'failed' \
+                         returning *",
+                    )
+                    .bind(org)
+                    .bind(id)
+                    .bind(now)
+                    .fetch_optional(&mut *tx)
+                    .await?;
+                    let outcome = match retried {
+                        Some(execution) => {
+                            sqlx::query(INSERT_JOB)
+                                .bind(Uuid::now_v7())
+                                .bind(execution.id)
+                                .bind(execution.organization_id)
+                                .bind(now)
+                                .execute(&mut *tx)
+                                .await?;
+                            Some(RetryOutcome::Retried(execution))
+                        }
+                        None => select_execution(&mut tx, org, id)
+                            .await?
+                            .map(RetryOutcome::NotFailed),
+                    };
+                    tx.commit().await?;
+                    Ok(outcome)
+                }
             }
+
+            async fn select_execution(
+                conn: &mut Connection,
+                org: Uuid,
+                id: Uuid,
+            ) -> StoreResult<Option<Execution>> {
+                Ok(sqlx::query_as::<_, Execution>(
+                    "select * from executions where organization_id = $1 and id = $2",
+                )
+                .bind(org)
+                .bind(id)
+                .fetch_optional(conn)
+                .await?)
+            }
+
         };
     };
+}
+
+/// Inserts an execution and its job on `$conn` (inside the caller's transaction), evaluating to
+/// the new [`Execution`](crate::Execution); `NotFound` unless the pinned version exists in the
+/// execution's organization. Used by `create_execution` and by `finish_execution` for a
+/// follow-up execution, so both queue work the same way.
+#[doc(hidden)]
+#[macro_export]
+macro_rules! __insert_execution {
+    ($conn:expr, $new:expr) => {{
+        let new: &$crate::NewExecution = $new;
+        let execution = $crate::__private::sqlx::query_as::<_, $crate::Execution>(
+            $crate::sql::INSERT_EXECUTION,
+        )
+        .bind(new.id)
+        .bind(new.organization_id)
+        .bind(new.workflow_id)
+        .bind(new.workflow_version)
+        .bind($crate::__private::sqlx::types::Json(&new.input))
+        .bind(new.dry_run)
+        .bind(new.now)
+        .fetch_optional(&mut *$conn)
+        .await?
+        .ok_or($crate::StoreError::NotFound)?;
+        $crate::__private::sqlx::query($crate::sql::INSERT_JOB)
+            .bind($crate::__private::uuid::Uuid::now_v7())
+            .bind(execution.id)
+            .bind(execution.organization_id)
+            .bind(new.now)
+            .execute(&mut *$conn)
+            .await?;
+        execution
+    }};
 }

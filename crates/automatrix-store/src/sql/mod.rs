@@ -28,6 +28,22 @@ pub use queue::{check_step_belongs_to, lease_lost};
 #[doc(hidden)]
 pub use users::email_taken;
 
+/// Enqueues an execution: `$1` job id, `$2` execution id, `$3` organization, `$4` due time
+/// (also the creation time). Shared by every path that queues work.
+#[doc(hidden)]
+pub const INSERT_JOB: &str = "insert into jobs (id, execution_id, organization_id, run_at, \
+         created_at, updated_at) values ($1, $2, $3, $4, $4, $4)";
+
+/// Inserts a pending execution only if its pinned version exists in its organization:
+/// `$1` id, `$2` organization, `$3` workflow, `$4` version, `$5` input, `$6` dry run, `$7` now.
+#[doc(hidden)]
+pub const INSERT_EXECUTION: &str = "insert into executions (id, organization_id, workflow_id, \
+         workflow_version, status, input_data, dry_run, created_at, updated_at) \
+     select $1, $2, $3, $4, 'pending', $5, $6, $7, $7 \
+     where exists (select 1 from workflow_versions \
+                   where organization_id = $2 and workflow_id = $3 and version = $4) \
+     returning *";
+
 /// What the shared SQL needs from a store, and what differs between the dialects.
 ///
 /// The lock clauses start with a space (` for update`) or are empty: on SQLite every

@@ -155,7 +155,7 @@ macro_rules! __impl_queue_store {
                 async fn load_steps(&self, execution_id: Uuid) -> StoreResult<Vec<Step>> {
                     Ok(sqlx::query_as::<_, Step>(
                         "select * from steps where execution_id = $1 \
-                         order by coalesce(started_at, created_at), created_at, node_id",
+                         order by coalesce(started_at, created_at), created_at, node_id, attempt",
                     )
                     .bind(execution_id)
                     .fetch_all(self.pool())
@@ -172,7 +172,7 @@ macro_rules! __impl_queue_store {
                              updated_at) \
                          values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, \
                              $14) \
-                         on conflict (execution_id, node_id) do update set \
+                         on conflict (execution_id, node_id, attempt) do update set \
                              node_type = excluded.node_type, status = excluded.status, \
                              attempt = excluded.attempt, input_data = excluded.input_data, \
                              output_data = excluded.output_data, \
@@ -238,8 +238,36 @@ macro_rules! __impl_queue_store {
                     .execute(&mut *tx)
                     .await?;
                     delete_job(&mut tx, job).await?;
+                    if let Some(next) = &outcome.follow_up {
+                        $crate::__insert_execution!(&mut *tx, next);
+                    }
                     tx.commit().await?;
                     Ok(())
+                }
+
+                async fn suspend_execution(
+                    &self,
+                    job: &ClaimedJob,
+                    resume_at: Option<DateTime<Utc>>,
+                    now: DateTime<Utc>,
+                ) -> StoreResult<()> {
+                    let mut tx = self.begin_write().await?;
+                    sqlx::query(
+                        "update executions set status = 'waiting', updated_at = $2 \
+                         where id = $1 and status = 'running'",
+                    )
+                    .bind(job.execution_id)
+                    .bind(now)
+                    .execute(&mut *tx)
+                    .await?;
+                    unlease(&mut tx, job, resume_at, now).await?;
+                    tx.commit().await?;
+                    Ok(())
+                }
+
+                async fn release_job(&self, job: &ClaimedJob, now: DateTime<Utc>) -> StoreResult<()> {
+                    let mut conn = self.pool().acquire().await?;
+                    unlease(&mut conn, job, Some(now), now).await
                 }
 
                 async fn drop_job(&self, job: &ClaimedJob) -> StoreResult<()> {
@@ -259,6 +287,30 @@ macro_rules! __impl_queue_store {
                     .fetch_optional(conn)
                     .await?;
                 held.map(|_| ()).ok_or_else(lease_lost)
+            }
+
+            /// Gives up the lease (fenced by it) and makes the job due at `run_at`.
+            async fn unlease(
+                conn: &mut Connection,
+                job: &ClaimedJob,
+                run_at: Option<DateTime<Utc>>,
+                now: DateTime<Utc>,
+            ) -> StoreResult<()> {
+                let done = sqlx::query(
+                    "update jobs set locked_by = null, locked_until = null, lease_token = null, \
+                         run_at = $3, updated_at = $4 \
+                     where id = $1 and lease_token = $2",
+                )
+                .bind(job.id)
+                .bind(job.lease_token)
+                .bind(run_at)
+                .bind(now)
+                .execute(conn)
+                .await?;
+                if done.rows_affected() == 0 {
+                    return Err(lease_lost());
+                }
+                Ok(())
             }
 
             /// Deletes the job if `job` still holds its lease, `Stale` otherwise.

@@ -140,7 +140,7 @@ pub async fn executions_are_filtered_and_paged_newest_first(store: &dyn Store) {
     clean_up(store, &[&first, &second]).await;
 }
 
-pub async fn steps_are_upserted_and_listed_in_start_order(store: &dyn Store) {
+pub async fn steps_are_kept_per_attempt_and_listed_in_start_order(store: &dyn Store) {
     let ClaimedScene {
         org,
         workflow,
@@ -159,7 +159,6 @@ pub async fn steps_are_upserted_and_listed_in_start_order(store: &dyn Store) {
     ok!(store.write_step(&job, pending));
     let done = StepWrite {
         status: StepStatus::Completed,
-        attempt: 2,
         input_data: None,
         output_data: Some(json!({"ok": true})),
         output_port: Some("main".to_owned()),
@@ -169,14 +168,27 @@ pub async fn steps_are_upserted_and_listed_in_start_order(store: &dyn Store) {
         ..step(&job, "a", StepStatus::Completed, at(1))
     };
     ok!(store.write_step(&job, done));
+    // A retry is a row of its own: every attempt stays visible.
+    let retry = StepWrite {
+        attempt: 2,
+        ..step(&job, "a", StepStatus::Running, at(6))
+    };
+    ok!(store.write_step(&job, retry));
 
     let steps = ok!(store.list_steps(org, execution.id));
-    let order: Vec<_> = steps.iter().map(|s| s.node_id.as_str()).collect();
-    assert_eq!(order, ["a", "b", "c"], "in the order they started");
+    let order: Vec<_> = steps
+        .iter()
+        .map(|s| (s.node_id.as_str(), s.attempt))
+        .collect();
+    assert_eq!(
+        order,
+        [("a", 1), ("b", 1), ("c", 1), ("a", 2)],
+        "one row per attempt, in the order they started"
+    );
     let a = &steps[0];
     assert_eq!(
         (a.status, a.attempt, a.duration_ms),
-        (StepStatus::Completed, 2, Some(4000))
+        (StepStatus::Completed, 1, Some(4000))
     );
     assert_eq!(
         a.output_data.as_ref().map(|v| &v.0),
@@ -196,7 +208,7 @@ pub async fn steps_are_upserted_and_listed_in_start_order(store: &dyn Store) {
     assert_eq!(
         loaded
             .iter()
-            .map(|s| s.node_id.as_str())
+            .map(|s| (s.node_id.as_str(), s.attempt))
             .collect::<Vec<_>>(),
         order
     );

@@ -120,6 +120,7 @@ pub(super) fn step(
 
 pub(super) fn outcome(status: ExecutionStatus, at: DateTime<Utc>) -> ExecutionOutcome {
     ExecutionOutcome {
+        follow_up: None,
         status,
         output: None,
         error: None,

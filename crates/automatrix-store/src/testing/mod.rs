@@ -108,7 +108,7 @@ macro_rules! conformance_tests {
             tenant_rows_need_an_existing_organization,
             creating_an_execution_enqueues_its_job,
             executions_are_filtered_and_paged_newest_first,
-            steps_are_upserted_and_listed_in_start_order,
+            steps_are_kept_per_attempt_and_listed_in_start_order,
             a_due_job_is_claimed_once,
             concurrent_claimers_never_share_a_job,
             an_expired_lease_is_reclaimed_and_fences_the_old_holder,
@@ -156,7 +156,7 @@ pub async fn run_all(store: Arc<dyn Store>) {
     tenant_rows_need_an_existing_organization(s).await;
     creating_an_execution_enqueues_its_job(s).await;
     executions_are_filtered_and_paged_newest_first(s).await;
-    steps_are_upserted_and_listed_in_start_order(s).await;
+    steps_are_kept_per_attempt_and_listed_in_start_order(s).await;
     a_due_job_is_claimed_once(s).await;
     concurrent_claimers_never_share_a_job(s).await;
     an_expired_lease_is_reclaimed_and_fences_the_old_holder(s).await;

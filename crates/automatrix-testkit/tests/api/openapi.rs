@@ -28,6 +28,9 @@ const ROUTES: &[(&str, &str)] = &[
     ("get", "/api/executions/{id}"),
     ("get", "/api/executions/{id}/logs"),
     ("post", "/api/executions/{id}/cancel"),
+    ("post", "/api/executions/{id}/retry"),
+    ("post", "/api/executions/{id}/steps/{node_id}/approve"),
+    ("post", "/api/executions/{id}/steps/{node_id}/reject"),
     ("get", "/api/node-types"),
     ("get", "/health"),
     ("get", "/health/live"),
@@ -59,7 +62,7 @@ both_backends! {
 
     async fn every_listed_route_is_served(app) {
         for (method, path) in ROUTES {
-            let concrete = path.replace("{id}", &uuid::Uuid::now_v7().to_string()).replace("{version}", "1");
+            let concrete = path.replace("{id}", &uuid::Uuid::now_v7().to_string()).replace("{version}", "1").replace("{node_id}", "n");
             let res = app.request(method.to_uppercase().parse().unwrap(), &concrete, None, None).await;
             assert_ne!(res.status, 405, "{method} {path} is documented but not routed");
             if res.status == 404 {

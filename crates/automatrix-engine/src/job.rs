@@ -1,0 +1,281 @@
+//! Running one claimed job: start the execution, load its pinned definition and what earlier
+//! runs left, heartbeat the lease, run the graph with a store-backed checkpoint, and record the
+//! outcome (finished, waiting, or given back on shutdown).
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use async_trait::async_trait;
+use automatrix_core::{ExecutionStatus, StepStatus, ValidatedWorkflow, validate_definition};
+use automatrix_store::{
+    ClaimedJob, Execution, ExecutionOutcome, NewExecution, Step, StepWrite, Store, StoreError,
+};
+use chrono::Utc;
+use serde_json::json;
+use tokio_util::sync::CancellationToken;
+use tracing::warn;
+use uuid::Uuid;
+
+use crate::checkpoint::{Checkpoint, CheckpointError, StepRecord};
+use crate::error::EngineError;
+use crate::executor::{PriorStep, RunOutcome, RunPlan};
+use crate::worker::Worker;
+
+impl Worker {
+    pub(crate) async fn run_job(&self, job: ClaimedJob) -> Result<(), EngineError> {
+        let Some(execution) = self.store.start_execution(&job, Utc::now()).await? else {
+            return ignore_stale(self.store.drop_job(&job).await);
+        };
+        let workflow = match self
+            .definition(execution.workflow_id, execution.workflow_version)
+            .await
+        {
+            Ok(wf) => wf,
+            Err(message) => return self.finish(&job, &execution, None, failed(message)).await,
+        };
+        let prior = prior_steps(self.store.load_steps(execution.id).await?);
+        let (cancel, _guard) = self.cancels.register(execution.id, &self.interrupt);
+        let heartbeat = self.heartbeat(job.clone(), cancel.clone());
+        let plan = RunPlan {
+            execution_id: execution.id.into(),
+            workflow_id: execution.workflow_id.into(),
+            workflow: workflow.clone(),
+            input: execution.input_data.0.clone(),
+            attempt: u32::try_from(job.claims).unwrap_or(u32::MAX),
+            prior,
+        };
+        let checkpoint = StoreCheckpoint {
+            store: self.store.clone(),
+            job: job.clone(),
+            organization_id: execution.organization_id,
+        };
+        let outcome = self.executor.run(plan, &checkpoint, cancel).await;
+        heartbeat.cancel();
+        let now = Utc::now();
+        let outcome = match outcome {
+            RunOutcome::Completed(v) => ExecutionOutcome {
+                status: ExecutionStatus::Completed,
+                output: Some(v),
+                error: None,
+                now,
+                follow_up: None,
+            },
+            RunOutcome::Failed(msg) => failed(msg),
+            RunOutcome::Waiting { resume_at } => {
+                return ignore_stale(self.store.suspend_execution(&job, resume_at, now).await);
+            }
+            RunOutcome::Cancelled if self.interrupt.is_cancelled() => {
+                return ignore_stale(self.store.release_job(&job, now).await);
+            }
+            RunOutcome::Cancelled => ExecutionOutcome {
+                status: ExecutionStatus::Cancelled,
+                output: None,
+                error: Some("cancelled".to_owned()),
+                now,
+                follow_up: None,
+            },
+            RunOutcome::Abandoned => return Ok(()),
+        };
+        self.finish(&job, &execution, Some(&workflow), outcome)
+            .await
+    }
+
+    /// Records the outcome; a failure also starts the workflow's error workflow, if it names
+    /// one, in the same transaction.
+    async fn finish(
+        &self,
+        job: &ClaimedJob,
+        execution: &Execution,
+        workflow: Option<&ValidatedWorkflow>,
+        mut outcome: ExecutionOutcome,
+    ) -> Result<(), EngineError> {
+        if outcome.status == ExecutionStatus::Failed {
+            let target = workflow.and_then(|w| w.definition.settings.error_workflow_id);
+            if let Some(target) = target.filter(|t| *t != execution.workflow_id) {
+                outcome.follow_up = self.error_run(execution, target, &outcome).await?;
+            }
+        }
+        ignore_stale(self.store.finish_execution(job, outcome).await)
+    }
+
+    async fn error_run(
+        &self,
+        failed: &Execution,
+        target: Uuid,
+        outcome: &ExecutionOutcome,
+    ) -> Result<Option<NewExecution>, EngineError> {
+        let org = failed.organization_id;
+        let Some(workflow) = self.store.get_workflow(org, target).await? else {
+            warn!(error_workflow_id = %target, "the error workflow no longer exists");
+            return Ok(None);
+        };
+        Ok(Some(NewExecution {
+            id: Uuid::now_v7(),
+            organization_id: org,
+            workflow_id: workflow.id,
+            workflow_version: workflow.version,
+            input: json!({
+                "error": {
+                    "message": outcome.error,
+                    "execution_id": failed.id,
+                    "workflow_id": failed.workflow_id,
+                    "workflow_version": failed.workflow_version,
+                    "input": failed.input_data.0,
+                    "failed_at": outcome.now,
+                }
+            }),
+            dry_run: false,
+            now: outcome.now,
+        }))
+    }
+
+    /// The pinned definition, compiled once per version.
+    async fn definition(
+        &self,
+        workflow: Uuid,
+        version: i64,
+    ) -> Result<Arc<ValidatedWorkflow>, String> {
+        if let Some(wf) = self.cache.get(workflow, version) {
+            return Ok(wf);
+        }
+        let row = self
+            .store
+            .load_workflow_version(workflow, version)
+            .await
+            .map_err(|e| format!("loading workflow version {version}: {e}"))?
+            .ok_or_else(|| format!("workflow version {version} no longer exists"))?;
+        let validated = validate_definition(&row.definition.0, self.executor.registry()).map_err(
+            |problems| {
+                let list: Vec<String> = problems
+                    .iter()
+                    .map(|p| format!("{}: {}", p.path, p.issue))
+                    .collect();
+                format!(
+                    "workflow definition is no longer valid: {}",
+                    list.join("; ")
+                )
+            },
+        )?;
+        let wf = Arc::new(validated);
+        self.cache.insert(workflow, version, wf.clone());
+        Ok(wf)
+    }
+
+    /// Extends the lease every third of its length; a lost lease cancels the run.
+    fn heartbeat(&self, job: ClaimedJob, run: CancellationToken) -> CancellationToken {
+        let stop = CancellationToken::new();
+        let (store, every, lease, done) = (
+            self.store.clone(),
+            self.config.lease / 3,
+            self.config.lease,
+            stop.clone(),
+        );
+        tokio::spawn(async move {
+            loop {
+                tokio::select! {
+                    () = tokio::time::sleep(every) => {}
+                    () = done.cancelled() => return,
+                }
+                match store.heartbeat_job(&job, Utc::now() + lease).await {
+                    Ok(()) => {}
+                    Err(StoreError::Stale(_)) => {
+                        warn!(execution_id = %job.execution_id, "lease lost; stopping");
+                        run.cancel();
+                        return;
+                    }
+                    Err(e) => warn!(error = %e, "heartbeat failed"),
+                }
+            }
+        });
+        stop
+    }
+}
+
+fn failed(message: String) -> ExecutionOutcome {
+    ExecutionOutcome {
+        status: ExecutionStatus::Failed,
+        output: None,
+        error: Some(message),
+        now: Utc::now(),
+        follow_up: None,
+    }
+}
+
+/// What earlier runs left, from the latest attempt of each node.
+fn prior_steps(steps: Vec<Step>) -> HashMap<String, PriorStep> {
+    let mut latest: HashMap<String, Step> = HashMap::new();
+    for s in steps {
+        match latest.get(&s.node_id) {
+            Some(l) if l.attempt >= s.attempt => {}
+            _ => {
+                latest.insert(s.node_id.clone(), s);
+            }
+        }
+    }
+    latest
+        .into_iter()
+        .map(|(id, s)| {
+            let attempt = u32::try_from(s.attempt).unwrap_or(1);
+            let output = s.output_data.map(|j| j.0);
+            (
+                id,
+                PriorStep::from_latest(s.status, attempt, s.output_port, output),
+            )
+        })
+        .collect()
+}
+
+/// A lost lease means another worker owns the execution: nothing more to do here.
+fn ignore_stale(r: Result<(), StoreError>) -> Result<(), EngineError> {
+    match r {
+        Ok(()) | Err(StoreError::Stale(_)) => Ok(()),
+        Err(e) => Err(e.into()),
+    }
+}
+
+/// Persists steps, fenced by the job's lease; notices cancellation between steps.
+struct StoreCheckpoint {
+    store: Arc<dyn Store>,
+    job: ClaimedJob,
+    organization_id: Uuid,
+}
+
+#[async_trait]
+impl Checkpoint for StoreCheckpoint {
+    async fn record(&self, step: &StepRecord) -> Result<(), CheckpointError> {
+        let write = StepWrite {
+            execution_id: self.job.execution_id,
+            organization_id: self.organization_id,
+            node_id: step.node_id.clone(),
+            node_type: step.node_type.clone(),
+            status: step.status,
+            attempt: i64::from(step.attempt),
+            input_data: step.input.clone(),
+            output_data: step.output.clone(),
+            output_port: step.port.clone(),
+            error_message: step.error.clone(),
+            started_at: step.started_at,
+            completed_at: step.completed_at,
+            duration_ms: step.duration_ms,
+            now: Utc::now(),
+        };
+        self.store
+            .write_step(&self.job, write)
+            .await
+            .map_err(|e| match e {
+                StoreError::Stale(_) => CheckpointError::LeaseLost,
+                other => CheckpointError::Failed(other.to_string()),
+            })?;
+        if step.status != StepStatus::Running {
+            let status = self
+                .store
+                .execution_status(self.job.execution_id)
+                .await
+                .map_err(|e| CheckpointError::Failed(e.to_string()))?;
+            if status == Some(ExecutionStatus::Cancelled) {
+                return Err(CheckpointError::Cancelled);
+            }
+        }
+        Ok(())
+    }
+}
