@@ -325,10 +325,12 @@ impl Executor {
             return Some(Some(plan.input.clone()));
         }
         let incoming = graph.incoming(i);
-        if incoming
-            .iter()
-            .any(|l| matches!(state[l.from], State::Pending | State::Running))
-        {
+        if incoming.iter().any(|l| {
+            matches!(
+                state[l.from],
+                State::Pending | State::Running | State::Waiting(_)
+            )
+        }) {
             return None;
         }
         let mut active: Vec<(usize, &Value)> = Vec::new();
