@@ -23,6 +23,9 @@ use crate::worker::Worker;
 
 impl Worker {
     pub(crate) async fn run_job(&self, job: ClaimedJob) -> Result<(), EngineError> {
+        // Registered before the start: a cancel that commits after the start is relayed to
+        // this token (one before it makes the start fail), however early it arrives.
+        let (cancel, _guard) = self.cancels.register(job.execution_id, &self.interrupt);
         let Some(execution) = self.store.start_execution(&job, Utc::now()).await? else {
             return ignore_stale(self.store.drop_job(&job).await);
         };
@@ -34,7 +37,6 @@ impl Worker {
             Err(message) => return self.finish(&job, &execution, None, failed(message)).await,
         };
         let prior = prior_steps(self.store.load_steps(execution.id).await?);
-        let (cancel, _guard) = self.cancels.register(execution.id, &self.interrupt);
         let heartbeat = self.heartbeat(job.clone(), cancel.clone());
         let plan = RunPlan {
             execution_id: execution.id.into(),

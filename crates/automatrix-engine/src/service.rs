@@ -190,7 +190,8 @@ impl Engine {
     }
 
     /// Cancels an execution; a running one stops its in-flight steps at once when it runs in
-    /// this process, otherwise at its next checkpoint.
+    /// this process, or in another one that hears the store's queue events (PostgreSQL);
+    /// otherwise at its next checkpoint.
     pub async fn cancel(&self, org: Uuid, id: Uuid) -> Result<Execution, EngineError> {
         match self.store.cancel_execution(org, id, Utc::now()).await? {
             None => Err(EngineError::NotFound),

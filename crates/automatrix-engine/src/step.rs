@@ -196,13 +196,17 @@ async fn attempt_once(env: &StepEnv<'_>, call: &StepCall<'_>, attempt: u32) -> A
         .timeout_ms
         .map_or(env.default_timeout, Duration::from_millis);
     let run = call.reg.node.execute(&ctx, config, call.input.clone());
+    // Cancel first: a node that sees the cancel (through `ctx.cancel`) and returns an error is
+    // ready in the same poll, and that error must not turn a cancelled step into a failed one
+    // (or, at shutdown, fail an execution that should be given back).
     let result = tokio::select! {
+        biased;
+        () = env.cancel.cancelled() => Attempt::Cancelled,
         r = tokio::time::timeout(timeout, run) => match r {
             Ok(Ok(out)) => Attempt::Ok(out),
             Ok(Err(e)) => Attempt::Err(e),
             Err(_) => Attempt::Err(NodeError::retryable(format!("step timed out after {} ms", timeout.as_millis()))),
         },
-        () = env.cancel.cancelled() => Attempt::Cancelled,
     };
     step_cancel.cancel();
     result

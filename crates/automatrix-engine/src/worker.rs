@@ -2,6 +2,10 @@
 //! [`crate::job`]), repeat. `process_next` runs exactly one job, so tests drive workers
 //! deterministically; `run` is the long-lived loop with bounded concurrency, wake-ups with a
 //! polling fallback, and a bounded drain on shutdown that gives unfinished jobs back.
+//!
+//! Wake-ups come from this process (the [`Engine`](crate::Engine) queued work) and, through
+//! the store's queue events (PostgreSQL `LISTEN/NOTIFY`, see [`crate::events`]), from every
+//! other process on the database, which also relay cancellations to running executions.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -11,11 +15,12 @@ use chrono::Utc;
 use tokio::sync::{Notify, Semaphore};
 use tokio::task::JoinSet;
 use tokio_util::sync::CancellationToken;
-use tracing::{Instrument, info_span, warn};
+use tracing::{Instrument, debug, info_span, warn};
 
 use crate::cache::DefinitionCache;
 use crate::cancel::CancelRegistry;
 use crate::error::EngineError;
+use crate::events::Relay;
 use crate::executor::Executor;
 
 #[derive(Clone, Debug)]
@@ -78,6 +83,14 @@ impl Worker {
     /// the drain timeout, and gives the jobs of the rest back so another worker resumes them
     /// at once.
     pub async fn run(self, shutdown: CancellationToken) {
+        // Relays until the drain is over: a cancellation still stops a draining execution.
+        let stop_relay = CancellationToken::new();
+        let relay = Relay {
+            store: self.store.clone(),
+            wake: self.wake.clone(),
+            cancels: self.cancels.clone(),
+        };
+        let relay = tokio::spawn(relay.run(stop_relay.clone()));
         let slots = Arc::new(Semaphore::new(self.config.concurrency.max(1)));
         let mut tasks = JoinSet::new();
         loop {
@@ -93,6 +106,7 @@ impl Worker {
                 .await
             {
                 Ok(Some(job)) => {
+                    debug!(execution_id = %job.execution_id, claims = job.claims, worker = %self.id, "claimed a job");
                     let me = self.clone();
                     let span = info_span!("execution", execution_id = %job.execution_id, worker = %self.id);
                     tasks.spawn(
@@ -135,6 +149,8 @@ impl Worker {
                 tasks.abort_all();
             }
         }
+        stop_relay.cancel();
+        let _ = relay.await;
     }
 }
 

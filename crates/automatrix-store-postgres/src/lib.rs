@@ -6,14 +6,21 @@
 //! rows, and every later worker write is fenced by the claim's lease token. Creating an
 //! execution and enqueueing its job share one transaction.
 //!
+//! It is the event bus too: whatever makes a job due or cancels an execution sends a `NOTIFY`
+//! in the same transaction, and workers `LISTEN` (see [`events`]).
+//!
 //! The SQL is shared with `automatrix-store-sqlite` (see `automatrix_store::sql`); this crate
-//! holds the connection setup, the migrations and its [`Dialect`]: the row locks.
+//! holds the connection setup, the migrations and its [`Dialect`]: the row locks and the
+//! notifications.
 
+mod events;
 #[cfg(feature = "testing")]
 pub mod testing;
 
-use automatrix_store::StoreResult;
+pub use events::{CANCELS_CHANNEL, JOBS_CHANNEL};
+
 use automatrix_store::sql::Dialect;
+use automatrix_store::{QueueEvents, StoreResult};
 use sqlx::migrate::Migrator;
 use sqlx::postgres::{PgPool, PgPoolOptions};
 use sqlx::{Postgres, Transaction};
@@ -54,6 +61,10 @@ impl Dialect for PgStore {
     const LOCK_FOR_SHARE: &'static str = " for share";
     const LOCK_FOR_CLAIM: &'static str = " for update skip locked";
     const CLAIM_IN_WRITE_TRANSACTION: bool = false;
+    const RECLAIM_SPACE: Option<&'static str> = None;
+    const NOTIFY_JOB_DUE: Option<&'static str> = Some(events::NOTIFY_JOB_DUE);
+    const NOTIFY_EXECUTION_CANCELLED: Option<&'static str> =
+        Some(events::NOTIFY_EXECUTION_CANCELLED);
     const MIGRATOR: &'static Migrator = &MIGRATOR;
 
     /// The underlying pool (for `LISTEN/NOTIFY`, say).
@@ -64,5 +75,10 @@ impl Dialect for PgStore {
     /// A plain `begin`: the row locks above keep a read true until the write.
     async fn begin_write(&self) -> Result<Transaction<'static, Postgres>, sqlx::Error> {
         self.pool.begin().await
+    }
+
+    /// `LISTEN` on the queue's channels (see [`events`]).
+    async fn listen_for_queue_events(&self) -> StoreResult<Option<QueueEvents>> {
+        events::subscribe(&self.pool).await.map(Some)
     }
 }

@@ -99,6 +99,8 @@ create table executions (
 create index executions_organization_idx on executions (organization_id, id desc);
 create index executions_organization_workflow_idx on executions (organization_id, workflow_id, id);
 create index executions_organization_status_idx on executions (organization_id, status, id);
+-- Retention: finished executions oldest first.
+create index executions_completed_idx on executions (completed_at) where completed_at is not null;
 -- Serves the foreign keys when a workflow is deleted.
 create index executions_workflow_version_idx on executions (workflow_id, workflow_version);
 

@@ -19,7 +19,8 @@ use automatrix_store::sql::Dialect;
 use automatrix_store::{StoreError, StoreResult};
 use sqlx::migrate::Migrator;
 use sqlx::sqlite::{
-    SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous,
+    SqliteAutoVacuum, SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions,
+    SqliteSynchronous,
 };
 use sqlx::{Sqlite, Transaction};
 
@@ -49,6 +50,9 @@ impl SqliteStore {
             .journal_mode(SqliteJournalMode::Wal)
             .synchronous(SqliteSynchronous::Normal)
             .foreign_keys(true)
+            // Takes effect when the file is created (before the first table): pruned rows'
+            // pages can then be handed back with `pragma incremental_vacuum`.
+            .auto_vacuum(SqliteAutoVacuum::Incremental)
             .busy_timeout(BUSY_TIMEOUT);
         let pool = if is_in_memory(url) {
             SqlitePoolOptions::new()
@@ -84,6 +88,10 @@ impl Dialect for SqliteStore {
     const LOCK_FOR_SHARE: &'static str = "";
     const LOCK_FOR_CLAIM: &'static str = "";
     const CLAIM_IN_WRITE_TRANSACTION: bool = true;
+    const RECLAIM_SPACE: Option<&'static str> = Some("pragma incremental_vacuum");
+    // One process: its in-process wake-ups and cancel registry reach every worker there is.
+    const NOTIFY_JOB_DUE: Option<&'static str> = None;
+    const NOTIFY_EXECUTION_CANCELLED: Option<&'static str> = None;
     const MIGRATOR: &'static Migrator = &MIGRATOR;
 
     fn pool(&self) -> &SqlitePool {

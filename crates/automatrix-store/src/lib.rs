@@ -7,6 +7,7 @@
 //! filters by it. The conformance suite in [`testing`] (feature `testing`) runs against both.
 
 mod error;
+mod events;
 mod models;
 pub mod sql;
 #[cfg(feature = "testing")]
@@ -14,6 +15,7 @@ pub mod testing;
 mod traits;
 
 pub use error::StoreError;
+pub use events::{QueueEvent, QueueEvents};
 pub use models::*;
 pub use traits::*;
 

@@ -118,8 +118,8 @@ pub trait ExecutionStore: Send + Sync {
 /// write is fenced by the job's lease.
 #[async_trait]
 pub trait QueueStore: Send + Sync {
-    /// Claims the oldest due job: unlocked, or locked with an expired lease. The claim commits
-    /// before any work runs.
+    /// Claims a job whose lease expired (its worker died), else the oldest due unleased one.
+    /// The claim commits before any work runs.
     async fn claim_job(
         &self,
         worker: &str,
@@ -172,6 +172,12 @@ pub trait QueueStore: Send + Sync {
     async fn release_job(&self, job: &ClaimedJob, now: DateTime<Utc>) -> StoreResult<()>;
     /// Deletes a job whose execution needs no more work (e.g. cancelled before it started).
     async fn drop_job(&self, job: &ClaimedJob) -> StoreResult<()>;
+    /// Subscribes to the [`QueueEvent`](crate::QueueEvent)s of every process sharing the
+    /// database: a job became due, an execution was cancelled. Each is sent in the transaction
+    /// that caused it, so it arrives only after (and only if) that commits. `Ok(None)` when
+    /// the store has no cross-process events (SQLite: one process, whose in-process wake-ups
+    /// suffice). Events may be lost; they only spare workers the wait for their next poll.
+    async fn subscribe_queue_events(&self) -> StoreResult<Option<crate::QueueEvents>>;
 }
 
 /// Everything a process needs from storage.
@@ -181,4 +187,14 @@ pub trait Store: UserStore + WorkflowStore + ExecutionStore + QueueStore + Send 
     async fn ping(&self) -> StoreResult<()>;
     /// Which database this is: `sqlite` or `postgres`.
     fn backend(&self) -> &'static str;
+    /// Deletes up to `batch` finished (completed, failed, cancelled) executions that finished
+    /// before `finished_before`, with their step logs; returns how many went.
+    async fn prune_executions(
+        &self,
+        finished_before: DateTime<Utc>,
+        batch: u32,
+    ) -> StoreResult<u64>;
+    /// Gives the space of deleted rows back to the file system where the database does not do
+    /// that by itself (SQLite's incremental vacuum).
+    async fn reclaim_space(&self) -> StoreResult<()>;
 }

@@ -26,6 +26,19 @@ pub struct Config {
     pub http_allow_hosts: Vec<String>,
     /// `text` or `json` log lines.
     pub log_format: String,
+    /// How long a worker's claim on an execution lasts without a heartbeat (it heartbeats
+    /// every third of it): after a crash, another worker resumes the execution this long after
+    /// the last heartbeat at most.
+    pub lease_secs: u64,
+    /// On shutdown, how long running executions may go on before they are stopped and their
+    /// jobs given back to the queue.
+    pub drain_secs: u64,
+    /// How often an idle worker looks for due work when nothing wakes it (the fallback for
+    /// missed PostgreSQL notifications, and what resumes timers such as `flow.delay`).
+    pub poll_ms: u64,
+    /// Finished executions (with their step logs) are deleted this many days after they
+    /// finished; `0` keeps them forever.
+    pub retention_days: u32,
 }
 
 impl Default for Config {
@@ -39,6 +52,10 @@ impl Default for Config {
             http_allow_private: false,
             http_allow_hosts: Vec::new(),
             log_format: "text".into(),
+            lease_secs: 30,
+            drain_secs: 10,
+            poll_ms: 500,
+            retention_days: 30,
         }
     }
 }
@@ -67,6 +84,14 @@ struct EnvOnly {
     http_allow_hosts: Option<Vec<String>>,
     #[serde(skip_serializing_if = "Option::is_none")]
     log_format: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    lease_secs: Option<u64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    drain_secs: Option<u64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    poll_ms: Option<u64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    retention_days: Option<u64>,
 }
 
 impl EnvOnly {
@@ -81,6 +106,14 @@ impl EnvOnly {
                 })
                 .transpose()
         };
+        let number = |k: &str| -> anyhow::Result<Option<u64>> {
+            var(k)
+                .map(|v| {
+                    v.parse()
+                        .with_context(|| format!("{k} must be a whole number, got `{v}`"))
+                })
+                .transpose()
+        };
         Ok(Self {
             secret_key: var("AUTOMATRIX_SECRET_KEY"),
             http_allow_private: flag("AUTOMATRIX_HTTP_ALLOW_PRIVATE")?,
@@ -91,6 +124,10 @@ impl EnvOnly {
                     .collect()
             }),
             log_format: var("AUTOMATRIX_LOG_FORMAT"),
+            lease_secs: number("AUTOMATRIX_LEASE_SECS")?,
+            drain_secs: number("AUTOMATRIX_DRAIN_SECS")?,
+            poll_ms: number("AUTOMATRIX_POLL_MS")?,
+            retention_days: number("AUTOMATRIX_RETENTION_DAYS")?,
         })
     }
 }
@@ -114,6 +151,8 @@ impl Config {
             matches!(config.log_format.as_str(), "text" | "json"),
             "log_format must be text or json"
         );
+        anyhow::ensure!(config.lease_secs >= 1, "lease_secs must be at least 1");
+        anyhow::ensure!(config.poll_ms >= 1, "poll_ms must be at least 1");
         Ok(config)
     }
 

@@ -2,12 +2,13 @@
 //! registry, the engine, the HTTP server and workers, and signal-driven shutdown.
 
 use std::sync::Arc;
+use std::time::Duration;
 
 use anyhow::Context;
 use automatrix_api::{ApiConfig, AppState, AuthConfig};
 use automatrix_core::NodeRegistry;
 use automatrix_core::expr::{Expressions, Limits};
-use automatrix_engine::{Engine, ExecutorConfig, WorkerConfig};
+use automatrix_engine::{Engine, ExecutorConfig, RetentionPolicy, WorkerConfig, run_retention};
 use automatrix_nodes::{HttpPolicy, NodesConfig, register_builtin};
 use automatrix_store::Store;
 use automatrix_store_postgres::PgStore;
@@ -88,6 +89,7 @@ fn worker_id() -> String {
 
 fn spawn_workers(
     engine: &Engine,
+    config: &Config,
     concurrency: usize,
     shutdown: &CancellationToken,
 ) -> Option<tokio::task::JoinHandle<()>> {
@@ -98,10 +100,24 @@ fn spawn_workers(
         worker_id(),
         WorkerConfig {
             concurrency,
-            ..WorkerConfig::default()
+            lease: Duration::from_secs(config.lease_secs),
+            poll_interval: Duration::from_millis(config.poll_ms),
+            drain_timeout: Duration::from_secs(config.drain_secs),
         },
     );
     Some(tokio::spawn(worker.run(shutdown.clone())))
+}
+
+/// Prunes finished executions past the retention age, until shutdown (not at all with 0 days).
+fn spawn_retention(engine: &Engine, config: &Config, shutdown: &CancellationToken) {
+    if config.retention_days > 0 {
+        let policy = RetentionPolicy::days(config.retention_days);
+        tokio::spawn(run_retention(
+            engine.store().clone(),
+            policy,
+            shutdown.clone(),
+        ));
+    }
 }
 
 pub async fn serve(config: Config) -> anyhow::Result<()> {
@@ -113,7 +129,8 @@ pub async fn serve(config: Config) -> anyhow::Result<()> {
         ApiConfig::new(AuthConfig::from_master_secret(secret.bytes())),
     );
     let shutdown = shutdown_signal();
-    let workers = spawn_workers(&engine, config.workers, &shutdown);
+    let workers = spawn_workers(&engine, &config, config.workers, &shutdown);
+    spawn_retention(&engine, &config, &shutdown);
     let listener = tokio::net::TcpListener::bind(config.bind)
         .await
         .with_context(|| format!("binding {}", config.bind))?;
@@ -136,7 +153,8 @@ pub async fn worker(config: Config) -> anyhow::Result<()> {
         workers = config.workers.max(1),
         "worker started"
     );
-    if let Some(w) = spawn_workers(&engine, config.workers.max(1), &shutdown) {
+    spawn_retention(&engine, &config, &shutdown);
+    if let Some(w) = spawn_workers(&engine, &config, config.workers.max(1), &shutdown) {
         let _ = w.await;
     }
     tracing::info!("stopped");

@@ -17,6 +17,8 @@ struct If;
 struct Flaky(AtomicU32);
 struct Fail;
 struct Slow;
+/// Stops with an error as soon as it is cancelled, like `code.js` and `http.request` do.
+struct Heeds;
 
 #[async_trait]
 impl Node for Trigger {
@@ -121,6 +123,22 @@ impl Node for Slow {
     }
 }
 
+#[async_trait]
+impl Node for Heeds {
+    fn spec(&self) -> NodeSpec {
+        NodeSpec::new("t.heeds", "Heeds", "test")
+    }
+    async fn execute(
+        &self,
+        ctx: &NodeContext,
+        _: Value,
+        _: Value,
+    ) -> Result<NodeOutput, NodeError> {
+        ctx.cancel.cancelled().await;
+        Err(NodeError::retryable("stopped: cancelled"))
+    }
+}
+
 fn executor() -> Executor {
     let mut r = NodeRegistry::new();
     r.register(Trigger)
@@ -128,7 +146,8 @@ fn executor() -> Executor {
         .register(If)
         .register(Flaky(AtomicU32::new(0)))
         .register(Fail)
-        .register(Slow);
+        .register(Slow)
+        .register(Heeds);
     Executor::new(
         Arc::new(r),
         Expressions::new(1, Limits::default()),
@@ -374,6 +393,30 @@ async fn cancelling_stops_an_in_flight_step_promptly() {
     assert_eq!(out, RunOutcome::Cancelled);
     assert!(started.elapsed() < Duration::from_secs(30));
     assert_eq!(rec.status("slow"), Some(StepStatus::Cancelled));
+}
+
+#[tokio::test]
+async fn a_node_that_errors_because_it_was_cancelled_is_cancelled_not_failed() {
+    let def = json!({
+        "nodes": [{"id": "s", "type": "t.trigger"}, {"id": "heeds", "type": "t.heeds"}],
+        "edges": [{"from": "s", "to": "heeds"}]
+    });
+    let ex = executor();
+    // The node's error and the cancel are ready together; which wins must not be chance.
+    for _ in 0..20 {
+        let rec = Recorder::default();
+        let cancel = CancellationToken::new();
+        let stopper = cancel.clone();
+        tokio::spawn(async move {
+            tokio::time::sleep(Duration::from_millis(5)).await;
+            stopper.cancel();
+        });
+        let out = ex
+            .run(plan(&ex, def.clone(), json!(null)), &rec, cancel)
+            .await;
+        assert_eq!(out, RunOutcome::Cancelled);
+        assert_eq!(rec.status("heeds"), Some(StepStatus::Cancelled));
+    }
 }
 
 #[tokio::test]

@@ -33,7 +33,7 @@ macro_rules! __impl_execution_store {
             impl ExecutionStore for $store {
                 async fn create_execution(&self, new: NewExecution) -> StoreResult<Execution> {
                     let mut tx = self.begin_write().await?;
-                    let execution = $crate::__insert_execution!(&mut *tx, &new);
+                    let execution = $crate::__insert_execution!($store, &mut *tx, &new);
                     tx.commit().await?;
                     Ok(execution)
                 }
@@ -127,6 +127,8 @@ macro_rules! __impl_execution_store {
                             .bind(now)
                             .execute(&mut *tx)
                             .await?;
+                            // A worker of another process running it stops at once.
+                            $crate::__notify_execution_cancelled!($store, &mut *tx, id);
                             Some(CancelOutcome::Cancelled(execution))
                         }
                         None => sqlx::query_as::<_, Execution>(
@@ -191,6 +193,7 @@ macro_rules! __impl_execution_store {
                     .bind(now)
                     .execute(&mut *tx)
                     .await?;
+                    $crate::__notify_job_due!($store, &mut *tx);
                     tx.commit().await?;
                     Ok(Some(DecideOutcome::Decided(execution)))
                 }
@@ -222,6 +225,7 @@ macro_rules! __impl_execution_store {
                                 .bind(now)
                                 .execute(&mut *tx)
                                 .await?;
+                            $crate::__notify_job_due!($store, &mut *tx);
                             Some(RetryOutcome::Retried(execution))
                         }
                         None => select_execution(&mut tx, org, id)
@@ -251,14 +255,15 @@ macro_rules! __impl_execution_store {
     };
 }
 
-/// Inserts an execution and its job on `$conn` (inside the caller's transaction), evaluating to
-/// the new [`Execution`](crate::Execution); `NotFound` unless the pinned version exists in the
-/// execution's organization. Used by `create_execution` and by `finish_execution` for a
-/// follow-up execution, so both queue work the same way.
+/// Inserts an execution and its job on `$conn` (inside the caller's transaction) and tells
+/// other processes the job is due, evaluating to the new [`Execution`](crate::Execution);
+/// `NotFound` unless the pinned version exists in the execution's organization. Used by
+/// `create_execution` and by `finish_execution` for a follow-up execution, so both queue work
+/// the same way.
 #[doc(hidden)]
 #[macro_export]
 macro_rules! __insert_execution {
-    ($conn:expr, $new:expr) => {{
+    ($store:ty, $conn:expr, $new:expr) => {{
         let new: &$crate::NewExecution = $new;
         let execution = $crate::__private::sqlx::query_as::<_, $crate::Execution>(
             $crate::sql::INSERT_EXECUTION,
@@ -280,6 +285,7 @@ macro_rules! __insert_execution {
             .bind(new.now)
             .execute(&mut *$conn)
             .await?;
+        $crate::__notify_job_due!($store, &mut *$conn);
         execution
     }};
 }

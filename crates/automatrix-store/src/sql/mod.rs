@@ -24,7 +24,7 @@ mod users;
 mod workflows;
 
 #[doc(hidden)]
-pub use queue::{check_step_belongs_to, lease_lost};
+pub use queue::{check_step_belongs_to, claim_job_sql, lease_lost};
 #[doc(hidden)]
 pub use users::email_taken;
 
@@ -70,6 +70,16 @@ pub trait Dialect: Send + Sync {
     /// first (the claim's subselect does); PostgreSQL runs the lone statement, whose row lock
     /// on the job it picks is enough, and saves the round trips of `begin` and `commit`.
     const CLAIM_IN_WRITE_TRANSACTION: bool;
+    /// What gives the space of deleted rows back to the file system after pruning
+    /// (SQLite: `pragma incremental_vacuum`); `None` where the database does it itself
+    /// (PostgreSQL's autovacuum).
+    const RECLAIM_SPACE: Option<&'static str>;
+    /// The statement that tells the other processes, inside the caller's transaction, that a
+    /// job is due now (PostgreSQL: `select pg_notify(…)`, delivered at commit); `None` where
+    /// there are no other processes to tell (SQLite). See [`crate::QueueEvent`].
+    const NOTIFY_JOB_DUE: Option<&'static str>;
+    /// Likewise for a cancelled execution, whose id (as text) is bound to `$1`.
+    const NOTIFY_EXECUTION_CANCELLED: Option<&'static str>;
     /// The store crate's embedded `migrations/`.
     const MIGRATOR: &'static sqlx::migrate::Migrator;
 
@@ -80,6 +90,41 @@ pub trait Dialect: Send + Sync {
     /// takes the write lock up front; on PostgreSQL a plain `begin`, the row locks above doing
     /// that job.
     fn begin_write(&self) -> impl Future<Output = sqlx::Result<WriteTransaction<Self>>> + Send;
+
+    /// What [`QueueStore::subscribe_queue_events`](crate::QueueStore::subscribe_queue_events)
+    /// returns: by default nothing, for a dialect whose `NOTIFY_*` statements are `None`.
+    fn listen_for_queue_events(
+        &self,
+    ) -> impl Future<Output = crate::StoreResult<Option<crate::QueueEvents>>> + Send {
+        async { Ok(None) }
+    }
+}
+
+/// Runs [`Dialect::NOTIFY_JOB_DUE`] of `$store` on `$conn` (inside the caller's transaction),
+/// if the dialect has one; `?` on failure.
+#[doc(hidden)]
+#[macro_export]
+macro_rules! __notify_job_due {
+    ($store:ty, $conn:expr) => {
+        if let Some(sql) = <$store as $crate::sql::Dialect>::NOTIFY_JOB_DUE {
+            $crate::__private::sqlx::query(sql).execute($conn).await?;
+        }
+    };
+}
+
+/// Runs [`Dialect::NOTIFY_EXECUTION_CANCELLED`] of `$store` for execution `$id` on `$conn`
+/// (inside the caller's transaction), if the dialect has one; `?` on failure.
+#[doc(hidden)]
+#[macro_export]
+macro_rules! __notify_execution_cancelled {
+    ($store:ty, $conn:expr, $id:expr) => {
+        if let Some(sql) = <$store as $crate::sql::Dialect>::NOTIFY_EXECUTION_CANCELLED {
+            $crate::__private::sqlx::query(sql)
+                .bind($id.to_string())
+                .execute($conn)
+                .await?;
+        }
+    };
 }
 
 /// The transaction [`Dialect::begin_write`] begins.
@@ -137,6 +182,37 @@ macro_rules! impl_sql_store {
 
                 fn backend(&self) -> &'static str {
                     <$store as Dialect>::BACKEND
+                }
+
+                async fn prune_executions(
+                    &self,
+                    finished_before: $crate::__private::chrono::DateTime<
+                        $crate::__private::chrono::Utc,
+                    >,
+                    batch: u32,
+                ) -> StoreResult<u64> {
+                    // Steps go with their execution (cascade).
+                    let done = $crate::__private::sqlx::query(
+                        "delete from executions where id in (\
+                             select id from executions \
+                             where status in ('completed', 'failed', 'cancelled') \
+                               and completed_at < $1 \
+                             order by completed_at limit $2)",
+                    )
+                    .bind(finished_before)
+                    .bind(i64::from(batch))
+                    .execute(self.pool())
+                    .await?;
+                    Ok(done.rows_affected())
+                }
+
+                async fn reclaim_space(&self) -> StoreResult<()> {
+                    if let Some(sql) = <$store as Dialect>::RECLAIM_SPACE {
+                        $crate::__private::sqlx::query(sql)
+                            .execute(self.pool())
+                            .await?;
+                    }
+                    Ok(())
                 }
             }
         };

@@ -13,6 +13,11 @@
 //! execution first (an update, or the foreign-key check of a step insert) and the job second,
 //! like the cascade of a workflow delete does, so these transactions cannot deadlock each
 //! other. That is why the lease is checked after the write.
+//!
+//! Every write that makes a job due now (create, retry, decision, release) or cancels an
+//! execution also sends a [`QueueEvent`](crate::QueueEvent) in its own transaction
+//! ([`Dialect::NOTIFY_JOB_DUE`](crate::sql::Dialect::NOTIFY_JOB_DUE)), so workers of other
+//! processes hear of it at commit, and never of work that rolled back.
 
 use crate::{ClaimedJob, StepWrite, StoreError, StoreResult};
 
@@ -38,20 +43,9 @@ macro_rules! __impl_queue_store {
 
             type Connection = <<$store as Dialect>::Database as sqlx::Database>::Connection;
 
-            /// Leases the oldest due job: never leased and due, or leased with an expired lease.
-            static CLAIM: LazyLock<String> = LazyLock::new(|| {
-                format!(
-                    "update jobs set locked_by = $1, locked_until = $3, lease_token = $4, \
-                         claims = claims + 1, updated_at = $2 \
-                     where id = (select id from jobs \
-                                 where (locked_until is null and run_at <= $2) \
-                                    or locked_until < $2 \
-                                 order by run_at, id limit 1{}) \
-                     returning id, execution_id, organization_id, lease_token, locked_until, \
-                         claims",
-                    <$store as Dialect>::LOCK_FOR_CLAIM,
-                )
-            });
+            /// See [`claim_job_sql`]($crate::sql::claim_job_sql).
+            static CLAIM: LazyLock<String> =
+                LazyLock::new(|| $crate::sql::claim_job_sql(<$store as Dialect>::LOCK_FOR_CLAIM));
 
             /// Finds the job only while the caller's lease token is still its token.
             static HOLDS_LEASE: LazyLock<String> = LazyLock::new(|| {
@@ -239,7 +233,7 @@ macro_rules! __impl_queue_store {
                     .await?;
                     delete_job(&mut tx, job).await?;
                     if let Some(next) = &outcome.follow_up {
-                        $crate::__insert_execution!(&mut *tx, next);
+                        $crate::__insert_execution!($store, &mut *tx, next);
                     }
                     tx.commit().await?;
                     Ok(())
@@ -266,13 +260,23 @@ macro_rules! __impl_queue_store {
                 }
 
                 async fn release_job(&self, job: &ClaimedJob, now: DateTime<Utc>) -> StoreResult<()> {
-                    let mut conn = self.pool().acquire().await?;
-                    unlease(&mut conn, job, Some(now), now).await
+                    let mut tx = self.begin_write().await?;
+                    unlease(&mut tx, job, Some(now), now).await?;
+                    // A worker of another process resumes it now rather than at its next poll.
+                    $crate::__notify_job_due!($store, &mut *tx);
+                    tx.commit().await?;
+                    Ok(())
                 }
 
                 async fn drop_job(&self, job: &ClaimedJob) -> StoreResult<()> {
                     let mut conn = self.pool().acquire().await?;
                     delete_job(&mut conn, job).await
+                }
+
+                async fn subscribe_queue_events(
+                    &self,
+                ) -> StoreResult<Option<$crate::QueueEvents>> {
+                    <$store as Dialect>::listen_for_queue_events(self).await
                 }
             }
 
@@ -327,6 +331,30 @@ macro_rules! __impl_queue_store {
             }
         };
     };
+}
+
+/// The claim, with the dialect's `lock_for_claim` clause
+/// ([`Dialect::LOCK_FOR_CLAIM`](crate::sql::Dialect::LOCK_FOR_CLAIM)): `$1` worker, `$2` now,
+/// `$3` lease end, `$4` the new lease token.
+///
+/// It leases a job whose lease expired (its worker died; the longest expired first), else the
+/// oldest due job that was never leased. Each of the two candidates is the first row of its
+/// partial index (`jobs_lease_idx`, `jobs_due_idx`) that no other claimer holds, so a claim
+/// reads a few index entries however long the queue is. (One `where … or …` over both sets,
+/// ordered by `run_at`, made PostgreSQL scan and sort every due job on each claim.) The second
+/// candidate is only looked up when there is no first: `coalesce` stops at its first value.
+#[doc(hidden)]
+pub fn claim_job_sql(lock_for_claim: &str) -> String {
+    format!(
+        "update jobs set locked_by = $1, locked_until = $3, lease_token = $4, \
+             claims = claims + 1, updated_at = $2 \
+         where id = coalesce( \
+             (select id from jobs where locked_until < $2 \
+              order by locked_until limit 1{lock_for_claim}), \
+             (select id from jobs where locked_until is null and run_at <= $2 \
+              order by run_at, id limit 1{lock_for_claim})) \
+         returning id, execution_id, organization_id, lease_token, locked_until, claims"
+    )
 }
 
 /// A worker writes steps of the execution it claimed, in that execution's organization.

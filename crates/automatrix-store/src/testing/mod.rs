@@ -12,10 +12,14 @@
 //! - tenancy: every tenant row belongs to an existing organization, and another organization
 //!   can neither see nor change it;
 //! - executions: creating one enqueues its job; lists filter and page by keyset; steps are
-//!   upserted per node and listed in the order they started;
+//!   kept per attempt and listed in the order they started;
 //! - queue: a due job is claimed once, concurrent claimers never share a job, an expired lease
 //!   is re-claimed and fences the old holder (`Stale`), finishing never overwrites a cancelled
-//!   execution, and cancelling a pending execution leaves nothing to claim.
+//!   execution, and cancelling a pending execution leaves nothing to claim;
+//! - lifecycle: a suspended execution is due at its time or once decided (and a decision is
+//!   taken once), a released job is claimable at once, only failed executions are retried, a
+//!   follow-up execution is queued with the outcome, and old finished executions are pruned
+//!   in batches with their steps while unfinished ones stay.
 //!
 //! The promises live in one file per store trait (`users`, `workflows`, `executions`, `queue`),
 //! plus `tenancy` for the rules that cut across them; `fixtures` builds what they start from.
@@ -39,6 +43,7 @@ macro_rules! ok {
 
 mod executions;
 mod fixtures;
+mod lifecycle;
 mod queue;
 mod tenancy;
 mod users;
@@ -46,6 +51,7 @@ mod workflows;
 
 pub use executions::*;
 pub use fixtures::{new_execution, new_tenant, new_workflow, now};
+pub use lifecycle::*;
 pub use queue::*;
 pub use tenancy::*;
 pub use users::*;
@@ -116,6 +122,11 @@ macro_rules! conformance_tests {
             finishing_records_the_outcome_and_removes_the_job,
             finishing_leaves_a_cancelled_execution_cancelled,
             cancelling_leaves_nothing_to_claim,
+            a_suspended_execution_waits_until_due_or_decided,
+            a_released_job_is_claimable_at_once,
+            only_a_failed_execution_is_retried,
+            a_follow_up_is_queued_with_the_outcome,
+            old_finished_executions_are_pruned_in_batches,
             the_store_answers_a_ping,
         );
 
@@ -164,6 +175,11 @@ pub async fn run_all(store: Arc<dyn Store>) {
     finishing_records_the_outcome_and_removes_the_job(s).await;
     finishing_leaves_a_cancelled_execution_cancelled(s).await;
     cancelling_leaves_nothing_to_claim(s).await;
+    a_suspended_execution_waits_until_due_or_decided(s).await;
+    a_released_job_is_claimable_at_once(s).await;
+    only_a_failed_execution_is_retried(s).await;
+    a_follow_up_is_queued_with_the_outcome(s).await;
+    old_finished_executions_are_pruned_in_batches(s).await;
     the_store_answers_a_ping(s).await;
 }
 

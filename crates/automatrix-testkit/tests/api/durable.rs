@@ -295,4 +295,19 @@ both_backends! {
         let bad = json!({"nodes": [{"id": "t", "type": "trigger.manual"}], "settings": {"error_workflow_id": "nope"}});
         app.post("/api/workflows", &s.access_token, &json!({"name": "x", "definition": bad})).await.assert_error(422, "VALIDATION_ERROR");
     }
+
+    async fn finished_executions_past_retention_are_pruned_and_waiting_ones_kept(app) {
+        let s = app.signup().await;
+        let quick = app.create_workflow(&s, "Quick", crate::fixtures::code("return 1;")).await;
+        let done = app.execute_and_wait(&s, quick["id"].as_str().unwrap(), json!({})).await;
+        let slow = app.create_workflow(&s, "Discount", approval_flow("fail")).await;
+        let waiting = start(&app, &s, &slow, json!({"discount": 1})).await;
+        app.run_jobs().await;
+        // Keep nothing: every finished execution is past the cutoff.
+        let policy = automatrix_engine::RetentionPolicy { keep_for: chrono::Duration::seconds(-60), ..automatrix_engine::RetentionPolicy::days(0) };
+        let pruned = automatrix_engine::prune_once(&**app.store(), &policy).await.unwrap();
+        assert_eq!(pruned, 1);
+        app.get(&format!("/api/executions/{}", done["id"].as_str().unwrap()), &s.access_token).await.assert_error(404, "NOT_FOUND");
+        assert_eq!(status(&app, &s, &waiting).await["status"], "waiting");
+    }
 }
