@@ -27,6 +27,10 @@ pub struct ExecutorConfig {
     pub max_steps_in_flight: usize,
     /// Step timeout when a node sets none.
     pub default_step_timeout: Duration,
+    /// A step's `running` record is written only once it has run this long: a quick step goes
+    /// straight to its result (one checkpoint write instead of two); a crash re-runs it either
+    /// way, since it never completed. Zero records every start (the CLI's progress lines).
+    pub show_running_after: Duration,
 }
 
 impl Default for ExecutorConfig {
@@ -35,6 +39,7 @@ impl Default for ExecutorConfig {
             max_parallel_steps: 16,
             max_steps_in_flight: 64,
             default_step_timeout: Duration::from_secs(300),
+            show_running_after: Duration::from_millis(25),
         }
     }
 }
@@ -210,6 +215,7 @@ impl Executor {
             cancel,
             default_timeout: self.config.default_step_timeout,
             slots: &self.slots,
+            show_running_after: self.config.show_running_after,
         };
         let vars = Value::Object(def.variables.clone());
         let execution = json!({"id": plan.execution_id, "workflow_id": plan.workflow_id, "attempt": plan.attempt});

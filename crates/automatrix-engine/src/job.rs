@@ -261,22 +261,17 @@ impl Checkpoint for StoreCheckpoint {
             duration_ms: step.duration_ms,
             now: Utc::now(),
         };
-        self.store
+        let status = self
+            .store
             .write_step(&self.job, write)
             .await
             .map_err(|e| match e {
                 StoreError::Stale(_) => CheckpointError::LeaseLost,
                 other => CheckpointError::Failed(other.to_string()),
             })?;
-        if step.status != StepStatus::Running {
-            let status = self
-                .store
-                .execution_status(self.job.execution_id)
-                .await
-                .map_err(|e| CheckpointError::Failed(e.to_string()))?;
-            if status == Some(ExecutionStatus::Cancelled) {
-                return Err(CheckpointError::Cancelled);
-            }
+        // A cancel from anywhere is seen here at the latest (notifications make it sooner).
+        if status == ExecutionStatus::Cancelled && step.status != StepStatus::Running {
+            return Err(CheckpointError::Cancelled);
         }
         Ok(())
     }

@@ -39,6 +39,8 @@ pub(crate) struct StepEnv<'a> {
     pub default_timeout: Duration,
     /// Bounds the steps running at once across every execution of the worker.
     pub slots: &'a Semaphore,
+    /// How long a step runs before its `running` record is written.
+    pub show_running_after: Duration,
 }
 
 pub(crate) struct StepCall<'a> {
@@ -73,13 +75,25 @@ pub(crate) async fn run_step(env: &StepEnv<'_>, mut call: StepCall<'_>) -> StepE
             completed_at: None,
             duration_ms: None,
         };
-        if call.resume.is_none()
-            && let Err(e) = env.checkpoint.record(&record).await
-        {
-            return StepEnd::Checkpoint(e);
-        }
         let clock = Instant::now();
-        let result = attempt_once(env, &call, attempt).await;
+        // The `running` row is written only once a step has run for a while: a quick step
+        // goes straight to its result row (one write instead of two), a slow one shows up as
+        // running. Either way a crash re-runs the step, since it never completed.
+        let show_running = call.resume.is_none();
+        let result = {
+            let run = attempt_once(env, &call, attempt);
+            tokio::pin!(run);
+            tokio::select! {
+                biased;
+                r = &mut run => r,
+                () = tokio::time::sleep(env.show_running_after), if show_running => {
+                    if let Err(e) = env.checkpoint.record(&record).await {
+                        return StepEnd::Checkpoint(e);
+                    }
+                    run.await
+                }
+            }
+        };
         // A resumed step gets its state once; a retry after it starts afresh.
         let resumed = call.resume.take();
         record.completed_at = Some(Utc::now());

@@ -145,7 +145,13 @@ pub trait QueueStore: Send + Sync {
     ) -> StoreResult<Option<WorkflowVersion>>;
     async fn load_steps(&self, execution_id: Uuid) -> StoreResult<Vec<Step>>;
     /// The checkpoint: inserts or replaces the step row. `Stale` when the lease was lost.
-    async fn write_step(&self, job: &ClaimedJob, step: StepWrite) -> StoreResult<()>;
+    /// Returns the execution's status as of the write, so the caller notices a cancel
+    /// without another round trip.
+    async fn write_step(
+        &self,
+        job: &ClaimedJob,
+        step: StepWrite,
+    ) -> StoreResult<automatrix_core::ExecutionStatus>;
     /// Current status (cancellation is checked between steps).
     async fn execution_status(
         &self,

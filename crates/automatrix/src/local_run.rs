@@ -68,7 +68,12 @@ pub async fn run(config: &Config, file: &Path, input: Option<&str>) -> anyhow::R
             );
         }
     };
-    let executor = Executor::new(registry, expressions(), ExecutorConfig::default());
+    // Every step start is shown, however quick.
+    let config = ExecutorConfig {
+        show_running_after: std::time::Duration::ZERO,
+        ..ExecutorConfig::default()
+    };
+    let executor = Executor::new(registry, expressions(), config);
     let workflow = Arc::new(workflow);
     let (execution_id, workflow_id) = (ExecutionId::new(), WorkflowId::new());
     let cancel = CancellationToken::new();

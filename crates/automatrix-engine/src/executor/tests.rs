@@ -295,15 +295,41 @@ async fn a_retryable_failure_is_retried_until_it_succeeds() {
     });
     let (out, rec) = run(def, json!(null)).await;
     assert_eq!(out, RunOutcome::Completed(json!({"attempt": 3})));
-    let attempts: Vec<u32> = rec
+    let attempts: Vec<(u32, StepStatus)> = rec
         .0
         .lock()
         .unwrap()
         .iter()
-        .filter(|r| r.node_id == "f" && r.status == StepStatus::Running)
-        .map(|r| r.attempt)
+        .filter(|r| r.node_id == "f")
+        .map(|r| (r.attempt, r.status))
         .collect();
-    assert_eq!(attempts, vec![1, 2, 3]);
+    assert_eq!(
+        attempts,
+        vec![
+            (1, StepStatus::Failed),
+            (2, StepStatus::Failed),
+            (3, StepStatus::Completed)
+        ],
+        "each attempt ends in its own record; quick steps get no `running` record"
+    );
+}
+
+#[tokio::test]
+async fn a_slow_step_is_recorded_running_before_it_finishes() {
+    let def = json!({
+        "nodes": [{"id": "s", "type": "t.trigger"}, {"id": "slow", "type": "t.slow", "timeout_ms": 200}],
+        "edges": [{"from": "s", "to": "slow"}]
+    });
+    let (_, rec) = run(def, json!(null)).await;
+    let states: Vec<StepStatus> = rec
+        .0
+        .lock()
+        .unwrap()
+        .iter()
+        .filter(|r| r.node_id == "slow")
+        .map(|r| r.status)
+        .collect();
+    assert_eq!(states, vec![StepStatus::Running, StepStatus::Failed]);
 }
 
 #[tokio::test]

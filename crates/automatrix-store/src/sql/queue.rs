@@ -156,7 +156,7 @@ macro_rules! __impl_queue_store {
                     .await?)
                 }
 
-                async fn write_step(&self, job: &ClaimedJob, step: StepWrite) -> StoreResult<()> {
+                async fn write_step(&self, job: &ClaimedJob, step: StepWrite) -> StoreResult<ExecutionStatus> {
                     check_step_belongs_to(job, &step)?;
                     let mut tx = self.begin_write().await?;
                     sqlx::query(
@@ -196,8 +196,13 @@ macro_rules! __impl_queue_store {
                     // Fenced after the write, as everywhere here: a stale holder's transaction
                     // rolls back.
                     check_lease(&mut tx, job).await?;
+                    let status: String =
+                        sqlx::query_scalar("select status from executions where id = $1")
+                            .bind(job.execution_id)
+                            .fetch_one(&mut *tx)
+                            .await?;
                     tx.commit().await?;
-                    Ok(())
+                    status.parse().map_err(|e| StoreError::Other(format!("{e}")))
                 }
 
                 async fn execution_status(&self, id: Uuid) -> StoreResult<Option<ExecutionStatus>> {
