@@ -1,17 +1,19 @@
 //! In-process engine benchmarks: expression evaluation (through the sandbox pool and on a
-//! sandbox directly), definition validation, and an in-memory 10-step run.
+//! sandbox directly), definition validation, and in-memory runs (a 10-step chain; a 100-wide
+//! fan-out joined by a merge), no checkpoint.
 //!
-//! Run: `cargo bench -p automatrix-bench` (results in target/criterion).
+//! Run: `cargo bench -p automatrix-bench --bench engine` (results in target/criterion). The
+//! durable (checkpointed) runs are in `drain.rs`.
 
 use std::sync::Arc;
 use std::time::Duration;
 
+use automatrix_bench::{chain, fan_out, registry};
 use automatrix_core::expr::{Expressions, Limits, Sandbox, Scope, SourceKind};
-use automatrix_core::{ExecutionId, NodeRegistry, WorkflowId, validate_definition};
+use automatrix_core::{ExecutionId, WorkflowId, validate_definition};
 use automatrix_engine::{Executor, ExecutorConfig, NoCheckpoint, RunOutcome, RunPlan};
-use automatrix_nodes::{HttpPolicy, NodesConfig, register_builtin};
 use criterion::{Criterion, criterion_group, criterion_main};
-use serde_json::{Value, json};
+use serde_json::json;
 use tokio_util::sync::CancellationToken;
 
 const EXPR: &str =
@@ -22,36 +24,6 @@ fn scope() -> Arc<Scope> {
         json: json!({"score": 72, "name": "ada lovelace"}),
         ..Scope::default()
     })
-}
-
-fn registry() -> Arc<NodeRegistry> {
-    let mut r = NodeRegistry::new();
-    register_builtin(
-        &mut r,
-        &NodesConfig {
-            http: HttpPolicy {
-                allow_private: false,
-                allow_hosts: Vec::new(),
-            },
-        },
-    );
-    Arc::new(r)
-}
-
-/// A trigger and nine `transform.set` steps in a chain; `with_expr` puts an expression in each.
-fn ten_steps(with_expr: bool) -> Value {
-    let mut nodes = vec![json!({"id": "n0", "type": "trigger.manual"})];
-    let mut edges = Vec::new();
-    for i in 1..10 {
-        let value = if with_expr {
-            json!("{{ $json.score + 1 }}")
-        } else {
-            json!(i)
-        };
-        nodes.push(json!({"id": format!("n{i}"), "type": "transform.set", "config": {"fields": {"score": value, format!("step{i}"): true}}}));
-        edges.push(json!({"from": format!("n{}", i - 1), "to": format!("n{i}")}));
-    }
-    json!({"nodes": nodes, "edges": edges})
 }
 
 fn expressions(c: &mut Criterion) {
@@ -81,7 +53,7 @@ fn expressions(c: &mut Criterion) {
 
 fn validation(c: &mut Criterion) {
     let reg = registry();
-    let def = ten_steps(true);
+    let def = chain(10, true);
     c.bench_function("validate/10_nodes_with_expressions", |b| {
         b.iter(|| validate_definition(&def, &reg).unwrap());
     });
@@ -95,11 +67,14 @@ fn runs(c: &mut Criterion) {
         Expressions::new(2, Limits::default()),
         ExecutorConfig::default(),
     );
-    for (name, with_expr) in [
-        ("run/10_steps_in_memory", false),
-        ("run/10_steps_in_memory_with_expressions", true),
+    for (name, def) in [
+        ("run/10_steps_in_memory", chain(10, false)),
+        ("run/10_steps_in_memory_with_expressions", chain(10, true)),
+        // 1 trigger -> 100 parallel `transform.set` -> `logic.merge`, at most
+        // `max_parallel_steps` (16 by default) running at once.
+        ("run/fan_out_100_in_memory", fan_out(100)),
     ] {
-        let wf = Arc::new(validate_definition(&ten_steps(with_expr), &reg).unwrap());
+        let wf = Arc::new(validate_definition(&def, &reg).unwrap());
         c.bench_function(name, |b| {
             b.iter(|| {
                 let plan = RunPlan {

@@ -26,7 +26,8 @@ impl Worker {
         // Registered before the start: a cancel that commits after the start is relayed to
         // this token (one before it makes the start fail), however early it arrives.
         let (cancel, _guard) = self.cancels.register(job.execution_id, &self.interrupt);
-        let Some(execution) = self.store.start_execution(&job, Utc::now()).await? else {
+        let started = Utc::now();
+        let Some(execution) = self.store.start_execution(&job, started).await? else {
             return ignore_stale(self.store.drop_job(&job).await);
         };
         let workflow = match self
@@ -36,7 +37,15 @@ impl Worker {
             Ok(wf) => wf,
             Err(message) => return self.finish(&job, &execution, None, failed(message)).await,
         };
-        let prior = prior_steps(self.store.load_steps(execution.id).await?);
+        // The execution's first start (its start time is ours) has no steps yet: skip the read.
+        let first_start = execution
+            .started_at
+            .is_some_and(|t| t.timestamp_micros() == started.timestamp_micros());
+        let prior = if first_start {
+            HashMap::new()
+        } else {
+            prior_steps(self.store.load_steps(execution.id).await?)
+        };
         let heartbeat = self.heartbeat(job.clone(), cancel.clone());
         let plan = RunPlan {
             execution_id: execution.id.into(),

@@ -39,7 +39,13 @@ impl PgStore {
     /// Connects a pool to `url`, e.g. `postgres://user:pass@host:5432/automatrix`. Does not
     /// migrate: see [`migrate`](Self::migrate) or [`open`](Self::open).
     pub async fn connect(url: &str) -> StoreResult<Self> {
-        let pool = PgPoolOptions::new().connect(url).await?;
+        // No ping before each checkout: it doubled the round trips of every store call. A
+        // connection that died surfaces as one failed call (503 or a worker retry), and the
+        // pool drops it.
+        let pool = PgPoolOptions::new()
+            .test_before_acquire(false)
+            .connect(url)
+            .await?;
         Ok(Self { pool })
     }
 

@@ -64,7 +64,11 @@ impl SqliteStore {
                 .await?
         } else {
             create_parent_dir(options.get_filename()).await?;
-            SqlitePoolOptions::new().connect_with(options).await?
+            // A local file connection does not go stale: no ping before each checkout.
+            SqlitePoolOptions::new()
+                .test_before_acquire(false)
+                .connect_with(options)
+                .await?
         };
         Ok(Self { pool })
     }
