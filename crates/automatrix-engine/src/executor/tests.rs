@@ -486,3 +486,17 @@ async fn a_step_that_exceeds_its_timeout_fails() {
         RunOutcome::Failed("node `slow` failed: step timed out after 20 ms".into())
     );
 }
+
+#[tokio::test]
+async fn an_execution_that_exceeds_its_own_timeout_fails() {
+    let def = json!({
+        "nodes": [{"id": "s", "type": "t.trigger"}, {"id": "slow", "type": "t.slow"}],
+        "edges": [{"from": "s", "to": "slow"}],
+        "settings": {"timeout_ms": 30}
+    });
+    let (out, _) = run(def, json!(null)).await;
+    assert_eq!(
+        out,
+        RunOutcome::Failed("execution timed out after 30 ms".into())
+    );
+}
