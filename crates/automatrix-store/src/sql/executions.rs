@@ -43,13 +43,8 @@ macro_rules! __impl_execution_store {
                     org: Uuid,
                     id: Uuid,
                 ) -> StoreResult<Option<Execution>> {
-                    Ok(sqlx::query_as::<_, Execution>(
-                        "select * from executions where organization_id = $1 and id = $2",
-                    )
-                    .bind(org)
-                    .bind(id)
-                    .fetch_optional(self.pool())
-                    .await?)
+                    let mut conn = self.pool().acquire().await?;
+                    select_execution(&mut conn, org, id).await
                 }
 
                 async fn list_executions(
@@ -131,14 +126,9 @@ macro_rules! __impl_execution_store {
                             $crate::__notify_execution_cancelled!($store, &mut *tx, id);
                             Some(CancelOutcome::Cancelled(execution))
                         }
-                        None => sqlx::query_as::<_, Execution>(
-                            "select * from executions where organization_id = $1 and id = $2",
-                        )
-                        .bind(org)
-                        .bind(id)
-                        .fetch_optional(&mut *tx)
-                        .await?
-                        .map(CancelOutcome::AlreadyFinished),
+                        None => select_execution(&mut tx, org, id)
+                            .await?
+                            .map(CancelOutcome::AlreadyFinished),
                     };
                     tx.commit().await?;
                     Ok(outcome)
