@@ -91,6 +91,12 @@ pub trait Dialect: Send + Sync {
     /// that job.
     fn begin_write(&self) -> impl Future<Output = sqlx::Result<WriteTransaction<Self>>> + Send;
 
+    /// Closes every connection of the store (more than [`pool`](Self::pool) when the store
+    /// keeps a separate writer).
+    fn close_pools(&self) -> impl Future<Output = ()> + Send {
+        self.pool().close()
+    }
+
     /// What [`QueueStore::subscribe_queue_events`](crate::QueueStore::subscribe_queue_events)
     /// returns: by default nothing, for a dialect whose `NOTIFY_*` statements are `None`.
     fn listen_for_queue_events(
@@ -162,7 +168,7 @@ macro_rules! impl_sql_store {
 
             /// Closes every connection; later calls fail with `Unavailable`.
             pub async fn close(&self) {
-                $crate::sql::Dialect::pool(self).close().await;
+                $crate::sql::Dialect::close_pools(self).await;
             }
         }
 
