@@ -79,7 +79,14 @@ pub(crate) async fn run_step(env: &StepEnv<'_>, mut call: StepCall<'_>) -> StepE
         // The `running` row is written only once a step has run for a while: a quick step
         // goes straight to its result row (one write instead of two), a slow one shows up as
         // running. Either way a crash re-runs the step, since it never completed.
-        let show_running = call.resume.is_none();
+        let mut show_running = call.resume.is_none();
+        if show_running && env.show_running_after.is_zero() {
+            // Every start is shown: record it before the step runs, not on a timer.
+            if let Err(e) = env.checkpoint.record(&record).await {
+                return StepEnd::Checkpoint(e);
+            }
+            show_running = false;
+        }
         let result = {
             let run = attempt_once(env, &call, attempt);
             tokio::pin!(run);
