@@ -12,7 +12,7 @@ macro_rules! __impl_execution_store {
             use $crate::__private::chrono::{DateTime, Utc};
             use $crate::__private::sqlx::{self, types::Json};
             use $crate::__private::uuid::Uuid;
-            use $crate::sql::{Dialect, INSERT_JOB};
+            use $crate::sql::Dialect;
             use $crate::{
                 CancelOutcome, DecideOutcome, Execution, ExecutionFilter, ExecutionStore,
                 NewExecution, RetryOutcome, Step, StoreError, StoreResult,
@@ -208,14 +208,13 @@ macro_rules! __impl_execution_store {
                     .await?;
                     let outcome = match retried {
                         Some(execution) => {
-                            sqlx::query(INSERT_JOB)
-                                .bind(Uuid::now_v7())
-                                .bind(execution.id)
-                                .bind(execution.organization_id)
-                                .bind(now)
-                                .execute(&mut *tx)
-                                .await?;
-                            $crate::__notify_job_due!($store, &mut *tx);
+                            $crate::__enqueue_job!(
+                                $store,
+                                &mut *tx,
+                                execution.id,
+                                execution.organization_id,
+                                now
+                            );
                             Some(RetryOutcome::Retried(execution))
                         }
                         None => select_execution(&mut tx, org, id)
@@ -268,14 +267,31 @@ macro_rules! __insert_execution {
         .fetch_optional(&mut *$conn)
         .await?
         .ok_or($crate::StoreError::NotFound)?;
+        $crate::__enqueue_job!(
+            $store,
+            $conn,
+            execution.id,
+            execution.organization_id,
+            new.now
+        );
+        execution
+    }};
+}
+
+/// Queues a job for an execution, due at `$at`, on `$conn` (inside the caller's transaction),
+/// and tells other processes' workers (PostgreSQL) at commit. Every path that makes an
+/// execution runnable from scratch goes through here.
+#[doc(hidden)]
+#[macro_export]
+macro_rules! __enqueue_job {
+    ($store:ty, $conn:expr, $execution:expr, $org:expr, $at:expr) => {{
         $crate::__private::sqlx::query($crate::sql::INSERT_JOB)
             .bind($crate::__private::uuid::Uuid::now_v7())
-            .bind(execution.id)
-            .bind(execution.organization_id)
-            .bind(new.now)
+            .bind($execution)
+            .bind($org)
+            .bind($at)
             .execute(&mut *$conn)
             .await?;
         $crate::__notify_job_due!($store, &mut *$conn);
-        execution
     }};
 }
