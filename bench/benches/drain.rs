@@ -22,13 +22,9 @@
 //! - `AUTOMATRIX_BENCH_REPEAT`: runs of each drain case, each on a fresh database; the median
 //!   run (by executions/s) is reported with the range (default 1)
 //! - `AUTOMATRIX_BENCH_BACKENDS`: any of `sqlite`, `postgres` (the product's stores, opened as
-//!   the server opens them; default `sqlite,postgres`) and the what-ifs, which are not the
-//!   product's settings but show what a setting costs: `sqlite-noping` and `postgres-noping`
-//!   (pools built with `test_before_acquire(false)`: no liveness ping each time a connection
-//!   is taken from the pool), `sqlite-1conn` (a pool of one connection: writers wait their
-//!   turn in the pool instead of polling SQLite's lock from its busy handler),
-//!   `postgres-async` (`synchronous_commit = off` on the database: commits do not wait for
-//!   the WAL flush).
+//!   the server opens them; default `sqlite,postgres`) and a what-if, which is not the
+//!   product's setting but shows what the setting costs: `postgres-async`
+//!   (`synchronous_commit = off` on the database: commits do not wait for the WAL flush).
 //! - `AUTOMATRIX_BENCH_POSTGRES_URL`, else `AUTOMATRIX_TEST_POSTGRES_URL`: a server on which
 //!   a throwaway database may be created; PostgreSQL is skipped when neither is set.
 
@@ -69,13 +65,6 @@ const POLL: Duration = Duration::from_millis(5);
 enum Backend {
     Sqlite,
     Postgres,
-    /// What-if: SQLite with pools that do not ping a connection before handing it out.
-    SqliteNoPing,
-    /// What-if: SQLite through a pool of one connection, so writers queue in the pool (in
-    /// order, woken when it is free) instead of sleeping in SQLite's busy handler.
-    SqliteOneConnection,
-    /// What-if: PostgreSQL with pools that do not ping a connection before handing it out.
-    PostgresNoPing,
     /// What-if: PostgreSQL with `synchronous_commit = off` on the benchmark's database.
     PostgresAsync,
 }
@@ -85,24 +74,12 @@ impl Backend {
         match self {
             Self::Sqlite => "sqlite",
             Self::Postgres => "postgres",
-            Self::SqliteNoPing => "sqlite-noping",
-            Self::SqliteOneConnection => "sqlite-1conn",
-            Self::PostgresNoPing => "postgres-noping",
             Self::PostgresAsync => "postgres-async",
         }
     }
 
     fn is_sqlite(self) -> bool {
-        matches!(
-            self,
-            Self::Sqlite | Self::SqliteNoPing | Self::SqliteOneConnection
-        )
-    }
-
-    /// Whether pools ping an idle connection before handing it out (sqlx's default,
-    /// `test_before_acquire`; the product's stores keep it).
-    fn ping_before_acquire(self) -> bool {
-        !matches!(self, Self::SqliteNoPing | Self::PostgresNoPing)
+        self == Self::Sqlite
     }
 }
 
@@ -154,9 +131,6 @@ impl Settings {
             .map(|b| match b.as_str() {
                 "sqlite" => Backend::Sqlite,
                 "postgres" => Backend::Postgres,
-                "sqlite-noping" => Backend::SqliteNoPing,
-                "sqlite-1conn" => Backend::SqliteOneConnection,
-                "postgres-noping" => Backend::PostgresNoPing,
                 "postgres-async" => Backend::PostgresAsync,
                 other => panic!("AUTOMATRIX_BENCH_BACKENDS: unknown backend `{other}`"),
             })
@@ -232,13 +206,12 @@ enum Raw {
 
 impl Db {
     async fn open(backend: Backend, postgres_url: Option<&str>) -> Self {
-        let ping = backend.ping_before_acquire();
         if backend.is_sqlite() {
             let dir = tempfile::tempdir().expect("temp dir");
             let path = dir.path().join("bench.db");
             let url = format!("sqlite://{}", path.display());
-            // The connection settings of `SqliteStore::connect`, for the raw pool (so raw
-            // timings compare) and for the what-if store built from its own pool.
+            // The connection settings of `SqliteStore::connect`, for the raw pool, so that
+            // raw timings compare.
             let options = SqliteConnectOptions::from_str(&url)
                 .expect("sqlite url")
                 .create_if_missing(true)
@@ -247,23 +220,10 @@ impl Db {
                 .foreign_keys(true)
                 .auto_vacuum(SqliteAutoVacuum::Incremental)
                 .busy_timeout(Duration::from_secs(5));
-            let store = if backend == Backend::Sqlite {
-                SqliteStore::open(&url).await.expect("open sqlite")
-            } else {
-                let one = backend == Backend::SqliteOneConnection;
-                let pool = SqlitePoolOptions::new()
-                    .max_connections(if one { 1 } else { 10 })
-                    .test_before_acquire(ping)
-                    .connect_with(options.clone())
-                    .await
-                    .expect("sqlite pool");
-                let store = SqliteStore::from_pool(pool);
-                store.migrate().await.expect("migrate");
-                store
-            };
+            let store = SqliteStore::open(&url).await.expect("open sqlite");
             let raw = SqlitePoolOptions::new()
                 .max_connections(1)
-                .test_before_acquire(ping)
+                .test_before_acquire(false)
                 .connect_with(options)
                 .await
                 .expect("raw sqlite pool");
@@ -287,21 +247,10 @@ impl Db {
                 .expect("synchronous_commit");
             conn.close().await.expect("close");
         }
-        let store = if ping {
-            PgStore::open(&temp.url).await.expect("open postgres")
-        } else {
-            let pool = PgPoolOptions::new()
-                .test_before_acquire(false)
-                .connect(&temp.url)
-                .await
-                .expect("postgres pool");
-            let store = PgStore::from_pool(pool);
-            store.migrate().await.expect("migrate");
-            store
-        };
+        let store = PgStore::open(&temp.url).await.expect("open postgres");
         let raw = PgPoolOptions::new()
             .max_connections(1)
-            .test_before_acquire(ping)
+            .test_before_acquire(false)
             .connect(&temp.url)
             .await
             .expect("raw postgres pool");

@@ -22,6 +22,7 @@ pub use events::{CANCELS_CHANNEL, JOBS_CHANNEL};
 use automatrix_store::sql::Dialect;
 use automatrix_store::{QueueEvents, StoreResult};
 use sqlx::migrate::Migrator;
+use sqlx::pool::PoolConnection;
 use sqlx::postgres::{PgPool, PgPoolOptions};
 use sqlx::{Postgres, Transaction};
 
@@ -61,12 +62,13 @@ automatrix_store::impl_sql_store!(PgStore);
 /// Row locks let transactions on different rows run side by side; see the constants' docs.
 impl Dialect for PgStore {
     type Database = Postgres;
+    type Writer = PoolConnection<Postgres>;
+    type WriteTransaction = Transaction<'static, Postgres>;
 
     const BACKEND: &'static str = "postgres";
     const LOCK_FOR_UPDATE: &'static str = " for update";
     const LOCK_FOR_SHARE: &'static str = " for share";
     const LOCK_FOR_CLAIM: &'static str = " for update skip locked";
-    const CLAIM_IN_WRITE_TRANSACTION: bool = false;
     const RECLAIM_SPACE: Option<&'static str> = None;
     const NOTIFY_JOB_DUE: Option<&'static str> = Some(events::NOTIFY_JOB_DUE);
     const NOTIFY_EXECUTION_CANCELLED: Option<&'static str> =
@@ -76,6 +78,11 @@ impl Dialect for PgStore {
     /// The underlying pool (for `LISTEN/NOTIFY`, say).
     fn pool(&self) -> &PgPool {
         &self.pool
+    }
+
+    /// Any connection of the pool: PostgreSQL takes writers side by side.
+    async fn writer(&self) -> Result<PoolConnection<Postgres>, sqlx::Error> {
+        self.pool.acquire().await
     }
 
     /// A plain `begin`: the row locks above keep a read true until the write.

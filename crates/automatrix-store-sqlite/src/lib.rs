@@ -11,18 +11,22 @@
 //! holds the connection setup, the migrations and its [`Dialect`]. Timestamps are bound from
 //! Rust and stored as RFC 3339 UTC text, which orders the same as the instants it encodes.
 
+use std::ops::{Deref, DerefMut};
 use std::path::Path;
 use std::str::FromStr;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
-use automatrix_store::sql::Dialect;
+use automatrix_store::sql::{CommitWrite, Dialect};
 use automatrix_store::{StoreError, StoreResult};
 use sqlx::migrate::Migrator;
 use sqlx::sqlite::{
-    SqliteAutoVacuum, SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions,
-    SqliteSynchronous,
+    SqliteAutoVacuum, SqliteConnectOptions, SqliteConnection, SqliteJournalMode, SqlitePool,
+    SqlitePoolOptions, SqliteSynchronous,
 };
-use sqlx::{Sqlite, Transaction};
+use sqlx::{ConnectOptions, Connection, Sqlite};
+use tokio::sync::{Mutex, OwnedMappedMutexGuard, OwnedMutexGuard};
 
 /// The embedded migrations of `migrations/`.
 static MIGRATOR: Migrator = sqlx::sqlx_macros::migrate!("./migrations");
@@ -31,25 +35,45 @@ static MIGRATOR: Migrator = sqlx::sqlx_macros::migrate!("./migrations");
 const BUSY_TIMEOUT: Duration = Duration::from_secs(5);
 
 /// A [`Store`](automatrix_store::Store) on one SQLite database. Cheap to clone: clones share
-/// the pool.
+/// the pool and the writer.
 #[derive(Clone, Debug)]
 pub struct SqliteStore {
+    /// The connections that read.
     pool: SqlitePool,
-    /// One connection for the write transactions: writers queue for it in the process, in
-    /// order, instead of sleeping in SQLite's busy handler while the write lock sits free
-    /// (measured: p99 of a drain at concurrency 8 went from about 100 ms to about 10 ms).
-    writer: SqlitePool,
+    /// The one connection that writes, a transaction or a lone statement, held by one writer
+    /// at a time (`None` once closed). Writers queue for it in the process, in order, instead
+    /// of sleeping in SQLite's busy handler while the write lock sits free (measured: p99 of a
+    /// drain at concurrency 8 went from about 100 ms to about 10 ms). It is not a pool's
+    /// connection because a pool tests a connection each time it comes back (a `ping`, one more
+    /// round trip to the connection's thread per write). A lone statement that reads before it
+    /// writes (the claim) needs no `begin immediate` here: no other connection of the process
+    /// writes between its read and its write.
+    writer: Arc<Mutex<Option<SqliteConnection>>>,
+    /// Set when a write transaction was dropped uncommitted: the next writer rolls it back.
+    rollback_due: Arc<AtomicBool>,
+    /// The directory of a `sqlite::memory:` store's database file, removed with the last clone.
+    _scratch: Option<Arc<tempfile::TempDir>>,
 }
 
 impl SqliteStore {
     /// Opens (creating it and its directory if missing) the database at `url`, e.g.
-    /// `sqlite://./data/automatrix.db` or `sqlite::memory:`. Does not migrate: see
-    /// [`migrate`](Self::migrate) or [`open`](Self::open).
+    /// `sqlite://./data/automatrix.db`. Does not migrate: see [`migrate`](Self::migrate) or
+    /// [`open`](Self::open).
     ///
-    /// An in-memory database lives as long as its connection, so it gets exactly one that is
-    /// never recycled.
+    /// `sqlite::memory:` (or a `mode=memory` URL) asks for a database that lives as long as
+    /// the store: it is a file in a new temporary directory, removed when the last clone of the
+    /// store is dropped, so that the readers and the writer, separate connections, share it.
     pub async fn connect(url: &str) -> StoreResult<Self> {
-        let options = SqliteConnectOptions::from_str(url)?
+        let (options, scratch) = if is_in_memory(url) {
+            let dir = tempfile::tempdir().map_err(|e| {
+                StoreError::Unavailable(format!("cannot create a temporary directory: {e}"))
+            })?;
+            let options = SqliteConnectOptions::new().filename(dir.path().join("automatrix.db"));
+            (options, Some(Arc::new(dir)))
+        } else {
+            (SqliteConnectOptions::from_str(url)?, None)
+        };
+        let options = options
             .create_if_missing(true)
             .journal_mode(SqliteJournalMode::Wal)
             .synchronous(SqliteSynchronous::Normal)
@@ -58,52 +82,100 @@ impl SqliteStore {
             // pages can then be handed back with `pragma incremental_vacuum`.
             .auto_vacuum(SqliteAutoVacuum::Incremental)
             .busy_timeout(BUSY_TIMEOUT);
-        if is_in_memory(url) {
-            let pool = SqlitePoolOptions::new()
-                .max_connections(1)
-                .min_connections(1)
-                .idle_timeout(None)
-                .max_lifetime(None)
-                .connect_with(options)
-                .await?;
-            return Ok(Self::from_pool(pool));
-        }
         create_parent_dir(options.get_filename()).await?;
+        // The writer first: it creates the file in WAL mode before any reader opens it.
+        let writer = options.connect().await?;
         // A local file connection does not go stale: no ping before each checkout.
         let pool = SqlitePoolOptions::new()
             .test_before_acquire(false)
-            .connect_with(options.clone())
-            .await?;
-        let writer = SqlitePoolOptions::new()
-            .max_connections(1)
-            .test_before_acquire(false)
             .connect_with(options)
             .await?;
-        Ok(Self { pool, writer })
-    }
-
-    /// Wraps an existing pool (which must enable foreign keys); it serves reads and writes.
-    pub fn from_pool(pool: SqlitePool) -> Self {
-        Self {
-            writer: pool.clone(),
+        Ok(Self {
             pool,
-        }
+            writer: Arc::new(Mutex::new(Some(writer))),
+            rollback_due: Arc::new(AtomicBool::new(false)),
+            _scratch: scratch,
+        })
     }
 }
 
 // `open`, `migrate`, `close` and the store traits, in SQL shared with the PostgreSQL store.
 automatrix_store::impl_sql_store!(SqliteStore);
 
+/// The writer connection, held until dropped.
+pub type WriterConnection = OwnedMappedMutexGuard<Option<SqliteConnection>, SqliteConnection>;
+
+/// A write transaction (`begin immediate`) on the writer connection. Dropped before
+/// [`commit`](CommitWrite::commit), it is rolled back at once by a task that holds the writer
+/// connection until then (or, outside a runtime, by the next writer before anything else).
+#[derive(Debug)]
+pub struct SqliteWrite {
+    /// `Some` until dropped.
+    conn: Option<WriterConnection>,
+    open: bool,
+    rollback_due: Arc<AtomicBool>,
+}
+
+impl SqliteWrite {
+    fn conn(&mut self) -> &mut SqliteConnection {
+        self.conn
+            .as_mut()
+            .expect("a write transaction has its connection until dropped")
+    }
+}
+
+impl Deref for SqliteWrite {
+    type Target = SqliteConnection;
+    fn deref(&self) -> &SqliteConnection {
+        self.conn
+            .as_ref()
+            .expect("a write transaction has its connection until dropped")
+    }
+}
+
+impl DerefMut for SqliteWrite {
+    fn deref_mut(&mut self) -> &mut SqliteConnection {
+        self.conn()
+    }
+}
+
+impl CommitWrite for SqliteWrite {
+    async fn commit(mut self) -> sqlx::Result<()> {
+        sqlx::query("commit").execute(self.conn()).await?;
+        self.open = false;
+        Ok(())
+    }
+}
+
+impl Drop for SqliteWrite {
+    fn drop(&mut self) {
+        let Some(mut conn) = self.conn.take().filter(|_| self.open) else {
+            return;
+        };
+        match tokio::runtime::Handle::try_current() {
+            Ok(runtime) => {
+                runtime.spawn(async move {
+                    // Fails harmlessly when the transaction never began.
+                    let _ = sqlx::query("rollback").execute(&mut *conn).await;
+                });
+            }
+            // Set while the guard is held: the next writer sees it.
+            Err(_) => self.rollback_due.store(true, Ordering::SeqCst),
+        }
+    }
+}
+
 /// `begin immediate` serializes every read-then-write transaction on the database's one write
 /// lock, so no statement needs a row lock (SQLite has none to take).
 impl Dialect for SqliteStore {
     type Database = Sqlite;
+    type Writer = WriterConnection;
+    type WriteTransaction = SqliteWrite;
 
     const BACKEND: &'static str = "sqlite";
     const LOCK_FOR_UPDATE: &'static str = "";
     const LOCK_FOR_SHARE: &'static str = "";
     const LOCK_FOR_CLAIM: &'static str = "";
-    const CLAIM_IN_WRITE_TRANSACTION: bool = true;
     const RECLAIM_SPACE: Option<&'static str> = Some("pragma incremental_vacuum");
     // One process: its in-process wake-ups and cancel registry reach every worker there is.
     const NOTIFY_JOB_DUE: Option<&'static str> = None;
@@ -114,13 +186,35 @@ impl Dialect for SqliteStore {
         &self.pool
     }
 
+    /// Waits for the writer connection; rolls back first what a dropped transaction left.
+    async fn writer(&self) -> Result<WriterConnection, sqlx::Error> {
+        let guard = self.writer.clone().lock_owned().await;
+        let mut conn =
+            OwnedMutexGuard::try_map(guard, Option::as_mut).map_err(|_| sqlx::Error::PoolClosed)?;
+        if self.rollback_due.swap(false, Ordering::SeqCst) {
+            // Fails harmlessly when the transaction never began.
+            let _ = sqlx::query("rollback").execute(&mut *conn).await;
+        }
+        Ok(conn)
+    }
+
     /// A transaction that holds the write lock from its first statement.
-    async fn begin_write(&self) -> Result<Transaction<'static, Sqlite>, sqlx::Error> {
-        self.writer.begin_with("begin immediate").await
+    async fn begin_write(&self) -> Result<SqliteWrite, sqlx::Error> {
+        let conn = self.writer().await?;
+        // Open before `begin` runs: if this future is dropped meanwhile, the rollback is due.
+        let mut tx = SqliteWrite {
+            conn: Some(conn),
+            open: true,
+            rollback_due: self.rollback_due.clone(),
+        };
+        sqlx::query("begin immediate").execute(tx.conn()).await?;
+        Ok(tx)
     }
 
     async fn close_pools(&self) {
-        self.writer.close().await;
+        if let Some(conn) = self.writer.lock().await.take() {
+            let _ = conn.close().await;
+        }
         self.pool.close().await;
     }
 }

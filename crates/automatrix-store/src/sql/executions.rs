@@ -12,7 +12,7 @@ macro_rules! __impl_execution_store {
             use $crate::__private::chrono::{DateTime, Utc};
             use $crate::__private::sqlx::{self, types::Json};
             use $crate::__private::uuid::Uuid;
-            use $crate::sql::Dialect;
+            use $crate::sql::{CommitWrite as _, Dialect};
             use $crate::{
                 CancelOutcome, DecideOutcome, Execution, ExecutionFilter, ExecutionStore,
                 NewExecution, RetryOutcome, Step, StoreError, StoreResult,

@@ -18,13 +18,15 @@
 //! dialect: a statement that needs one is formatted once, on first use, from fixed text and
 //! that constant (never from a value: values are always bound).
 
+use std::ops::DerefMut;
+
 mod executions;
 mod queue;
 mod users;
 mod workflows;
 
 #[doc(hidden)]
-pub use queue::{check_step_belongs_to, claim_job_sql, lease_lost};
+pub use queue::{check_step_belongs_to, claim_job_sql, lease_held_sql, lease_lost};
 #[doc(hidden)]
 pub use users::email_taken;
 
@@ -65,11 +67,6 @@ pub trait Dialect: Send + Sync {
     /// Ends the claim's choice of a job (` for update skip locked`), so that concurrent
     /// claimers pass over each other's candidate rows instead of queueing on them.
     const LOCK_FOR_CLAIM: &'static str;
-    /// Whether the claim runs in a [`begin_write`](Self::begin_write) transaction rather than
-    /// on its own. SQLite takes the write lock up front for it, as for every write that reads
-    /// first (the claim's subselect does); PostgreSQL runs the lone statement, whose row lock
-    /// on the job it picks is enough, and saves the round trips of `begin` and `commit`.
-    const CLAIM_IN_WRITE_TRANSACTION: bool;
     /// What gives the space of deleted rows back to the file system after pruning
     /// (SQLite: `pragma incremental_vacuum`); `None` where the database does it itself
     /// (PostgreSQL's autovacuum).
@@ -86,10 +83,24 @@ pub trait Dialect: Send + Sync {
     /// The store's connection pool.
     fn pool(&self) -> &sqlx::Pool<Self::Database>;
 
-    /// Begins a transaction that reads and then writes: on SQLite `begin immediate`, which
-    /// takes the write lock up front; on PostgreSQL a plain `begin`, the row locks above doing
-    /// that job.
-    fn begin_write(&self) -> impl Future<Output = sqlx::Result<WriteTransaction<Self>>> + Send;
+    /// A connection that writes, held until it is dropped.
+    type Writer: DerefMut<Target = <Self::Database as sqlx::Database>::Connection> + Send;
+    /// What [`begin_write`](Self::begin_write) begins: used as a connection, ended with
+    /// [`CommitWrite::commit`], rolled back when dropped uncommitted.
+    type WriteTransaction: DerefMut<Target = <Self::Database as sqlx::Database>::Connection>
+        + CommitWrite
+        + Send;
+
+    /// The connection for a write that is one statement, outside any transaction: on
+    /// PostgreSQL a connection of the pool; on SQLite the one writer connection that
+    /// [`begin_write`](Self::begin_write) uses too, so that every write of the process takes
+    /// its turn there and none meets the write lock held by another of its own connections.
+    fn writer(&self) -> impl Future<Output = sqlx::Result<Self::Writer>> + Send;
+
+    /// Begins a transaction that reads and then writes: on SQLite `begin immediate` on the
+    /// writer connection, which takes the write lock up front; on PostgreSQL a plain `begin`,
+    /// the row locks above doing that job.
+    fn begin_write(&self) -> impl Future<Output = sqlx::Result<Self::WriteTransaction>> + Send;
 
     /// Closes every connection of the store (more than [`pool`](Self::pool) when the store
     /// keeps a separate writer).
@@ -133,8 +144,17 @@ macro_rules! __notify_execution_cancelled {
     };
 }
 
-/// The transaction [`Dialect::begin_write`] begins.
-pub type WriteTransaction<D> = sqlx::Transaction<'static, <D as Dialect>::Database>;
+/// Ends a [`Dialect::WriteTransaction`].
+pub trait CommitWrite {
+    fn commit(self) -> impl Future<Output = sqlx::Result<()>> + Send;
+}
+
+/// PostgreSQL's write transactions are sqlx's own, on a connection of the pool.
+impl<DB: sqlx::Database> CommitWrite for sqlx::Transaction<'static, DB> {
+    fn commit(self) -> impl Future<Output = sqlx::Result<()>> + Send {
+        sqlx::Transaction::commit(self)
+    }
+}
 
 /// Implements [`Store`](crate::Store), [`UserStore`](crate::UserStore),
 /// [`WorkflowStore`](crate::WorkflowStore), [`ExecutionStore`](crate::ExecutionStore) and
@@ -174,7 +194,7 @@ macro_rules! impl_sql_store {
 
         const _: () = {
             use $crate::__private::async_trait;
-            use $crate::sql::Dialect;
+            use $crate::sql::{CommitWrite as _, Dialect};
             use $crate::{Store, StoreResult};
 
             #[async_trait]
@@ -207,7 +227,7 @@ macro_rules! impl_sql_store {
                     )
                     .bind(finished_before)
                     .bind(i64::from(batch))
-                    .execute(self.pool())
+                    .execute(&mut *self.writer().await?)
                     .await?;
                     Ok(done.rows_affected())
                 }
@@ -215,7 +235,7 @@ macro_rules! impl_sql_store {
                 async fn reclaim_space(&self) -> StoreResult<()> {
                     if let Some(sql) = <$store as Dialect>::RECLAIM_SPACE {
                         $crate::__private::sqlx::query(sql)
-                            .execute(self.pool())
+                            .execute(&mut *self.writer().await?)
                             .await?;
                     }
                     Ok(())

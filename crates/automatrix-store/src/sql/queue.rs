@@ -4,15 +4,25 @@
 //! A claim is one `update … where id = (select …) returning …` statement that commits before
 //! the caller does any work. A worker's later write goes through only while `jobs.lease_token`
 //! still equals the token of its claim: once the lease expired and another worker re-claimed
-//! the job, the old holder gets `Stale` and its transaction rolls back. The check and the write
-//! share one [`begin_write`](crate::sql::Dialect::begin_write) transaction, so no claim can
-//! slip in between: on SQLite it holds the write lock; on PostgreSQL the check locks the job
-//! row (`for share`) until commit, which a re-claim (`for update skip locked`) passes over.
+//! the job, the old holder gets `Stale` and its write does not happen. The writes of a running
+//! execution (start, every step) are one statement each, fenced inside the statement
+//! ([`lease_held_sql`]), because each round trip to the database costs more than the work of
+//! a step; the writes that change two tables (finish, suspend, release) check the lease in the
+//! same [`begin_write`](crate::sql::Dialect::begin_write) transaction. Either way no claim can
+//! slip in between the check and the commit: on SQLite every write holds the one write lock;
+//! on PostgreSQL the check locks the job row (`for share`) until commit, which a re-claim
+//! (`for update skip locked`) passes over.
 //!
-//! Lock order (PostgreSQL): every transaction that touches an execution and its job locks the
+//! Lock order (PostgreSQL): the transactions that touch an execution and its job lock the
 //! execution first (an update, or the foreign-key check of a step insert) and the job second,
-//! like the cascade of a workflow delete does, so these transactions cannot deadlock each
-//! other. That is why the lease is checked after the write.
+//! like the cascade of a workflow delete does, so they cannot deadlock each other; that is why
+//! their lease check comes after the write. A one-statement write locks the job first (its
+//! fence is evaluated before the row it writes is locked), but it only ever waits for the
+//! execution row behind a delete (a workflow delete's cascade: the step insert's foreign-key
+//! check takes a key-share lock, which status updates do not block) or behind another update
+//! of the same execution, and no other transaction locks an execution and then a job under a
+//! live lease. Were it ever to happen, PostgreSQL breaks the cycle by failing one of the two,
+//! and the execution resumes from its last checkpoint after the lease expires.
 //!
 //! Every write that makes a job due now (create, retry, decision, release) or cancels an
 //! execution also sends a [`QueueEvent`](crate::QueueEvent) in its own transaction
@@ -35,7 +45,7 @@ macro_rules! __impl_queue_store {
             use $crate::__private::chrono::{DateTime, Utc};
             use $crate::__private::sqlx::{self, types::Json};
             use $crate::__private::uuid::Uuid;
-            use $crate::sql::{Dialect, check_step_belongs_to, lease_lost};
+            use $crate::sql::{CommitWrite as _, Dialect, check_step_belongs_to, lease_lost};
             use $crate::{
                 ClaimedJob, Execution, ExecutionOutcome, QueueStore, Step, StepWrite, StoreError,
                 StoreResult, WorkflowVersion,
@@ -55,6 +65,43 @@ macro_rules! __impl_queue_store {
                 )
             });
 
+            /// Starts the execution (`$1`, at `$2`) if it is runnable and the job `$3` still
+            /// has the lease token `$4`.
+            static START: LazyLock<String> = LazyLock::new(|| {
+                format!(
+                    "update executions set status = 'running', \
+                         started_at = coalesce(started_at, $2), updated_at = $2 \
+                     where id = $1 and status in ('pending', 'running', 'waiting') and {} \
+                     returning *",
+                    $crate::sql::lease_held_sql(<$store as Dialect>::LOCK_FOR_SHARE, 3, 4),
+                )
+            });
+
+            /// Upserts a step (`$1`…`$14`) if the job `$15` still has the lease token `$16`,
+            /// and returns its execution's status then: no row means the lease is lost.
+            static WRITE_STEP: LazyLock<String> = LazyLock::new(|| {
+                format!(
+                    "insert into steps (execution_id, organization_id, node_id, node_type, \
+                         status, attempt, input_data, output_data, output_port, \
+                         error_message, started_at, completed_at, duration_ms, created_at, \
+                         updated_at) \
+                     select $1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $14 \
+                     where {} \
+                     on conflict (execution_id, node_id, attempt) do update set \
+                         node_type = excluded.node_type, status = excluded.status, \
+                         input_data = excluded.input_data, \
+                         output_data = excluded.output_data, \
+                         output_port = excluded.output_port, \
+                         error_message = excluded.error_message, \
+                         started_at = excluded.started_at, \
+                         completed_at = excluded.completed_at, \
+                         duration_ms = excluded.duration_ms, \
+                         updated_at = excluded.updated_at \
+                     returning (select status from executions where id = $1)",
+                    $crate::sql::lease_held_sql(<$store as Dialect>::LOCK_FOR_SHARE, 15, 16),
+                )
+            });
+
             #[async_trait]
             impl QueueStore for $store {
                 async fn claim_job(
@@ -68,13 +115,7 @@ macro_rules! __impl_queue_store {
                         .bind(now)
                         .bind(lease_until)
                         .bind(Uuid::now_v7());
-                    if !<$store as Dialect>::CLAIM_IN_WRITE_TRANSACTION {
-                        return Ok(claim.fetch_optional(self.pool()).await?);
-                    }
-                    let mut tx = self.begin_write().await?;
-                    let job = claim.fetch_optional(&mut *tx).await?;
-                    tx.commit().await?;
-                    Ok(job)
+                    Ok(claim.fetch_optional(&mut *self.writer().await?).await?)
                 }
 
                 async fn heartbeat_job(
@@ -92,7 +133,7 @@ macro_rules! __impl_queue_store {
                     .bind(job.lease_token)
                     .bind(lease_until)
                     .bind(Utc::now())
-                    .execute(self.pool())
+                    .execute(&mut *self.writer().await?)
                     .await?;
                     if done.rows_affected() == 0 {
                         return Err(lease_lost());
@@ -114,21 +155,19 @@ macro_rules! __impl_queue_store {
                     job: &ClaimedJob,
                     now: DateTime<Utc>,
                 ) -> StoreResult<Option<Execution>> {
-                    let mut tx = self.begin_write().await?;
                     // Anything not finished is runnable: `pending`, a `running` one whose
                     // worker died, and a `waiting` one whose resume time has come.
-                    let execution = sqlx::query_as::<_, Execution>(
-                        "update executions set status = 'running', \
-                             started_at = coalesce(started_at, $2), updated_at = $2 \
-                         where id = $1 and status in ('pending', 'running', 'waiting') \
-                         returning *",
-                    )
-                    .bind(job.execution_id)
-                    .bind(now)
-                    .fetch_optional(&mut *tx)
-                    .await?;
-                    check_lease(&mut tx, job).await?;
-                    tx.commit().await?;
+                    let execution = sqlx::query_as::<_, Execution>(START.as_str())
+                        .bind(job.execution_id)
+                        .bind(now)
+                        .bind(job.id)
+                        .bind(job.lease_token)
+                        .fetch_optional(&mut *self.writer().await?)
+                        .await?;
+                    if execution.is_none() {
+                        // Not runnable, or not ours to start: tell which.
+                        check_lease(&mut *self.pool().acquire().await?, job).await?;
+                    }
                     Ok(execution)
                 }
 
@@ -158,50 +197,27 @@ macro_rules! __impl_queue_store {
 
                 async fn write_step(&self, job: &ClaimedJob, step: StepWrite) -> StoreResult<ExecutionStatus> {
                     check_step_belongs_to(job, &step)?;
-                    let mut tx = self.begin_write().await?;
-                    sqlx::query(
-                        "insert into steps (execution_id, organization_id, node_id, node_type, \
-                             status, attempt, input_data, output_data, output_port, \
-                             error_message, started_at, completed_at, duration_ms, created_at, \
-                             updated_at) \
-                         values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, \
-                             $14) \
-                         on conflict (execution_id, node_id, attempt) do update set \
-                             node_type = excluded.node_type, status = excluded.status, \
-                             attempt = excluded.attempt, input_data = excluded.input_data, \
-                             output_data = excluded.output_data, \
-                             output_port = excluded.output_port, \
-                             error_message = excluded.error_message, \
-                             started_at = excluded.started_at, \
-                             completed_at = excluded.completed_at, \
-                             duration_ms = excluded.duration_ms, \
-                             updated_at = excluded.updated_at",
-                    )
-                    .bind(step.execution_id)
-                    .bind(step.organization_id)
-                    .bind(&step.node_id)
-                    .bind(&step.node_type)
-                    .bind(step.status.as_str())
-                    .bind(step.attempt)
-                    .bind(step.input_data.as_ref().map(Json))
-                    .bind(step.output_data.as_ref().map(Json))
-                    .bind(&step.output_port)
-                    .bind(&step.error_message)
-                    .bind(step.started_at)
-                    .bind(step.completed_at)
-                    .bind(step.duration_ms)
-                    .bind(step.now)
-                    .execute(&mut *tx)
-                    .await?;
-                    // Fenced after the write, as everywhere here: a stale holder's transaction
-                    // rolls back.
-                    check_lease(&mut tx, job).await?;
-                    let status: String =
-                        sqlx::query_scalar("select status from executions where id = $1")
-                            .bind(job.execution_id)
-                            .fetch_one(&mut *tx)
-                            .await?;
-                    tx.commit().await?;
+                    let status: Option<String> = sqlx::query_scalar(WRITE_STEP.as_str())
+                        .bind(step.execution_id)
+                        .bind(step.organization_id)
+                        .bind(&step.node_id)
+                        .bind(&step.node_type)
+                        .bind(step.status.as_str())
+                        .bind(step.attempt)
+                        .bind(step.input_data.as_ref().map(Json))
+                        .bind(step.output_data.as_ref().map(Json))
+                        .bind(&step.output_port)
+                        .bind(&step.error_message)
+                        .bind(step.started_at)
+                        .bind(step.completed_at)
+                        .bind(step.duration_ms)
+                        .bind(step.now)
+                        .bind(job.id)
+                        .bind(job.lease_token)
+                        .fetch_optional(&mut *self.writer().await?)
+                        .await?;
+                    // No row: the fence held the write back.
+                    let status = status.ok_or_else(lease_lost)?;
                     status.parse().map_err(|e| StoreError::Other(format!("{e}")))
                 }
 
@@ -274,7 +290,7 @@ macro_rules! __impl_queue_store {
                 }
 
                 async fn drop_job(&self, job: &ClaimedJob) -> StoreResult<()> {
-                    let mut conn = self.pool().acquire().await?;
+                    let mut conn = self.writer().await?;
                     delete_job(&mut conn, job).await
                 }
 
@@ -359,6 +375,17 @@ pub fn claim_job_sql(lock_for_claim: &str) -> String {
              (select id from jobs where locked_until is null and run_at <= $2 \
               order by run_at, id limit 1{lock_for_claim})) \
          returning id, execution_id, organization_id, lease_token, locked_until, claims"
+    )
+}
+
+/// The fence of a worker's one-statement write: true while the job `$id` still has the lease
+/// token `$token`, with the dialect's `lock_for_share` clause
+/// ([`Dialect::LOCK_FOR_SHARE`](crate::sql::Dialect::LOCK_FOR_SHARE)), which on PostgreSQL
+/// keeps the job row locked until the statement commits, so no re-claim commits in between.
+#[doc(hidden)]
+pub fn lease_held_sql(lock_for_share: &str, id: u8, token: u8) -> String {
+    format!(
+        "exists (select 1 from jobs where id = ${id} and lease_token = ${token}{lock_for_share})"
     )
 }
 

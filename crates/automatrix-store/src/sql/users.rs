@@ -13,7 +13,7 @@ macro_rules! __impl_user_store {
             use $crate::__private::chrono::{DateTime, Utc};
             use $crate::__private::sqlx;
             use $crate::__private::uuid::Uuid;
-            use $crate::sql::Dialect;
+            use $crate::sql::{CommitWrite as _, Dialect};
             use $crate::{
                 NewRefreshToken, NewUser, RefreshToken, StoreError, StoreResult, User, UserStore,
             };
@@ -81,7 +81,7 @@ macro_rules! __impl_user_store {
                     .bind(id)
                     .bind(password_hash)
                     .bind(now)
-                    .execute(self.pool())
+                    .execute(&mut *self.writer().await?)
                     .await?;
                     if done.rows_affected() == 0 {
                         return Err(StoreError::NotFound);
@@ -102,7 +102,7 @@ macro_rules! __impl_user_store {
                     .bind(&new.token_hash)
                     .bind(new.expires_at)
                     .bind(new.now)
-                    .execute(self.pool())
+                    .execute(&mut *self.writer().await?)
                     .await?;
                     Ok(())
                 }
@@ -132,7 +132,7 @@ macro_rules! __impl_user_store {
                     )
                     .bind(id)
                     .bind(now)
-                    .execute(self.pool())
+                    .execute(&mut *self.writer().await?)
                     .await?;
                     Ok(done.rows_affected() == 1)
                 }

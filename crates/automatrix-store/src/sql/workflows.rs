@@ -14,7 +14,7 @@ macro_rules! __impl_workflow_store {
             use $crate::__private::serde_json::Value;
             use $crate::__private::sqlx::{self, types::Json};
             use $crate::__private::uuid::Uuid;
-            use $crate::sql::Dialect;
+            use $crate::sql::{CommitWrite as _, Dialect};
             use $crate::{
                 NewWorkflow, StoreError, StoreResult, Workflow, WorkflowStore, WorkflowUpdate,
                 WorkflowVersion,
@@ -137,7 +137,7 @@ macro_rules! __impl_workflow_store {
                         sqlx::query("delete from workflows where organization_id = $1 and id = $2")
                             .bind(org)
                             .bind(id)
-                            .execute(self.pool())
+                            .execute(&mut *self.writer().await?)
                             .await?;
                     Ok(done.rows_affected() > 0)
                 }
