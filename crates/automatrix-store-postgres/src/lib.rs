@@ -23,7 +23,7 @@ use automatrix_store::sql::Dialect;
 use automatrix_store::{QueueEvents, StoreResult};
 use sqlx::migrate::Migrator;
 use sqlx::pool::PoolConnection;
-use sqlx::postgres::{PgPool, PgPoolOptions};
+use sqlx::postgres::{PgArguments, PgPool, PgPoolOptions};
 use sqlx::{Postgres, Transaction};
 
 /// The embedded migrations of `migrations/`.
@@ -88,6 +88,24 @@ impl Dialect for PgStore {
     /// A plain `begin`: the row locks above keep a read true until the write.
     async fn begin_write(&self) -> Result<Transaction<'static, Postgres>, sqlx::Error> {
         self.pool.begin().await
+    }
+
+    /// The statements one by one in a transaction, each with every argument.
+    async fn write_unit(
+        &self,
+        unit: &'static [&'static str],
+        args: PgArguments,
+    ) -> Result<u64, sqlx::Error> {
+        let mut tx = self.pool.begin().await?;
+        let mut returned = 0;
+        for sql in unit {
+            let rows = sqlx::query_with(*sql, args.clone())
+                .fetch_all(&mut *tx)
+                .await?;
+            returned += rows.len() as u64;
+        }
+        tx.commit().await?;
+        Ok(returned)
     }
 
     /// `LISTEN` on the queue's channels (see [`events`]).

@@ -22,10 +22,10 @@ use automatrix_store::sql::{CommitWrite, Dialect};
 use automatrix_store::{StoreError, StoreResult};
 use sqlx::migrate::Migrator;
 use sqlx::sqlite::{
-    SqliteAutoVacuum, SqliteConnectOptions, SqliteConnection, SqliteJournalMode, SqlitePool,
-    SqlitePoolOptions, SqliteSynchronous,
+    SqliteArguments, SqliteAutoVacuum, SqliteConnectOptions, SqliteConnection, SqliteJournalMode,
+    SqlitePool, SqlitePoolOptions, SqliteSynchronous,
 };
-use sqlx::{ConnectOptions, Connection, Sqlite};
+use sqlx::{AssertSqlSafe, ConnectOptions, Connection, Sqlite};
 use tokio::sync::{Mutex, OwnedMappedMutexGuard, OwnedMutexGuard};
 
 /// The embedded migrations of `migrations/`.
@@ -209,6 +209,27 @@ impl Dialect for SqliteStore {
         };
         sqlx::query("begin immediate").execute(tx.conn()).await?;
         Ok(tx)
+    }
+
+    /// One round trip: `begin immediate; …; commit` as one text. Should a statement fail (or
+    /// this future be dropped), the transaction is rolled back like a dropped
+    /// [`SqliteWrite`].
+    async fn write_unit(
+        &self,
+        unit: &'static [&'static str],
+        args: SqliteArguments,
+    ) -> Result<u64, sqlx::Error> {
+        let sql = format!("begin immediate; {}; commit", unit.join("; "));
+        let mut tx = SqliteWrite {
+            conn: Some(self.writer().await?),
+            open: true,
+            rollback_due: self.rollback_due.clone(),
+        };
+        let rows = sqlx::query_with(AssertSqlSafe(sql), args)
+            .fetch_all(tx.conn())
+            .await?;
+        tx.open = false;
+        Ok(rows.len() as u64)
     }
 
     async fn close_pools(&self) {

@@ -102,6 +102,18 @@ pub trait Dialect: Send + Sync {
     /// the row locks above doing that job.
     fn begin_write(&self) -> impl Future<Output = sqlx::Result<Self::WriteTransaction>> + Send;
 
+    /// Runs the statements of `unit`, whose `$N` all number into `args`, as one transaction
+    /// and returns how many rows they returned (`returning …`), summed. (Not the rows they
+    /// changed: SQLite reports the last change count again for `begin` and `commit`.) SQLite sends them in one round trip
+    /// (`begin immediate; …; commit`, one hand-off to the connection's thread instead of one
+    /// per statement); PostgreSQL runs them one after the other in a transaction, each with
+    /// all of `args` (a parameter a statement does not use is still typed by its value).
+    fn write_unit(
+        &self,
+        unit: &'static [&'static str],
+        args: <Self::Database as sqlx::Database>::Arguments,
+    ) -> impl Future<Output = sqlx::Result<u64>> + Send;
+
     /// Closes every connection of the store (more than [`pool`](Self::pool) when the store
     /// keeps a separate writer).
     fn close_pools(&self) -> impl Future<Output = ()> + Send {
@@ -142,6 +154,22 @@ macro_rules! __notify_execution_cancelled {
                 .await?;
         }
     };
+}
+
+/// The arguments of a [`Dialect::write_unit`] for `$store`: `__unit_args!(Store; a, b, …)`
+/// binds `a` to `$1`, `b` to `$2`, …; `?` when a value cannot be encoded.
+#[doc(hidden)]
+#[macro_export]
+macro_rules! __unit_args {
+    ($store:ty; $($value:expr),+ $(,)?) => {{
+        use $crate::__private::sqlx::Arguments as _;
+        let mut args = <<$store as $crate::sql::Dialect>::Database as $crate::__private::sqlx::Database>::Arguments::default();
+        $(
+            args.add($value)
+                .map_err(|e| $crate::StoreError::Other(format!("binding a value: {e}")))?;
+        )+
+        args
+    }};
 }
 
 /// Ends a [`Dialect::WriteTransaction`].

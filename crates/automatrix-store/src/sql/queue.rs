@@ -102,6 +102,49 @@ macro_rules! __impl_queue_store {
                 )
             });
 
+            // The units below bind `$1` execution, `$2` job, `$3` the caller's lease token. Every
+            // statement is fenced by the lease, so a stale caller changes no row at all, and the
+            // one on the job returns a row when it went through.
+
+            /// Finishes the execution (a finished one, typically cancelled meanwhile, keeps its
+            /// state) and deletes its job: `$4` status, `$5` output, `$6` error, `$7` completion
+            /// time (null unless terminal), `$8` now.
+            static FINISH: LazyLock<[&'static str; 2]> = LazyLock::new(|| {
+                let fence = $crate::sql::lease_held_sql(<$store as Dialect>::LOCK_FOR_SHARE, 2, 3);
+                [
+                    format!(
+                        "update executions set status = $4, output_data = $5, \
+                             error_message = $6, completed_at = $7, updated_at = $8 \
+                         where id = $1 and status not in ('completed', 'failed', 'cancelled') \
+                           and {fence}"
+                    ).leak(),
+                    "delete from jobs where id = $2 and lease_token = $3 returning 1",
+                ]
+            });
+
+            /// Parks a running execution until `$4` (null: until a decision) and gives its job
+            /// up; `$5` now.
+            static SUSPEND: LazyLock<[&'static str; 2]> = LazyLock::new(|| {
+                let fence = $crate::sql::lease_held_sql(<$store as Dialect>::LOCK_FOR_SHARE, 2, 3);
+                [
+                    format!(
+                        "update executions set status = 'waiting', updated_at = $5 \
+                         where id = $1 and status = 'running' and {fence}"
+                    ).leak(),
+                    "update jobs set locked_by = null, locked_until = null, lease_token = null, \
+                         run_at = $4, updated_at = $5 \
+                     where id = $2 and lease_token = $3 returning 1",
+                ]
+            });
+
+            /// A unit's outcome: its job statement returns a row only under the caller's lease.
+            fn fenced(returned: u64) -> StoreResult<()> {
+                if returned == 0 {
+                    return Err(lease_lost());
+                }
+                Ok(())
+            }
+
             #[async_trait]
             impl QueueStore for $store {
                 async fn claim_job(
@@ -237,25 +280,35 @@ macro_rules! __impl_queue_store {
                     job: &ClaimedJob,
                     outcome: ExecutionOutcome,
                 ) -> StoreResult<()> {
+                    let Some(next) = &outcome.follow_up else {
+                        let args = $crate::__unit_args!($store;
+                            job.execution_id,
+                            job.id,
+                            job.lease_token,
+                            outcome.status.as_str(),
+                            outcome.output.as_ref().map(Json),
+                            outcome.error.as_deref(),
+                            outcome.status.is_terminal().then_some(outcome.now),
+                            outcome.now,
+                        );
+                        return fenced(self.write_unit(&FINISH[..], args).await?);
+                    };
+                    // A failure that starts an error workflow: the two dialects' units cannot
+                    // return the new execution, so this one is a transaction of its own.
                     let mut tx = self.begin_write().await?;
-                    // A finished execution (typically one cancelled meanwhile) keeps its state.
-                    sqlx::query(
-                        "update executions set status = $2, output_data = $3, \
-                             error_message = $4, completed_at = $5, updated_at = $6 \
-                         where id = $1 and status not in ('completed', 'failed', 'cancelled')",
-                    )
-                    .bind(job.execution_id)
-                    .bind(outcome.status.as_str())
-                    .bind(outcome.output.as_ref().map(Json))
-                    .bind(&outcome.error)
-                    .bind(outcome.status.is_terminal().then_some(outcome.now))
-                    .bind(outcome.now)
-                    .execute(&mut *tx)
-                    .await?;
+                    sqlx::query(FINISH[0])
+                        .bind(job.execution_id)
+                        .bind(job.id)
+                        .bind(job.lease_token)
+                        .bind(outcome.status.as_str())
+                        .bind(outcome.output.as_ref().map(Json))
+                        .bind(&outcome.error)
+                        .bind(outcome.status.is_terminal().then_some(outcome.now))
+                        .bind(outcome.now)
+                        .execute(&mut *tx)
+                        .await?;
                     delete_job(&mut tx, job).await?;
-                    if let Some(next) = &outcome.follow_up {
-                        $crate::__insert_execution!($store, &mut *tx, next);
-                    }
+                    $crate::__insert_execution!($store, &mut *tx, next);
                     tx.commit().await?;
                     Ok(())
                 }
@@ -266,18 +319,14 @@ macro_rules! __impl_queue_store {
                     resume_at: Option<DateTime<Utc>>,
                     now: DateTime<Utc>,
                 ) -> StoreResult<()> {
-                    let mut tx = self.begin_write().await?;
-                    sqlx::query(
-                        "update executions set status = 'waiting', updated_at = $2 \
-                         where id = $1 and status = 'running'",
-                    )
-                    .bind(job.execution_id)
-                    .bind(now)
-                    .execute(&mut *tx)
-                    .await?;
-                    unlease(&mut tx, job, resume_at, now).await?;
-                    tx.commit().await?;
-                    Ok(())
+                    let args = $crate::__unit_args!($store;
+                        job.execution_id,
+                        job.id,
+                        job.lease_token,
+                        resume_at,
+                        now,
+                    );
+                    fenced(self.write_unit(&SUSPEND[..], args).await?)
                 }
 
                 async fn release_job(&self, job: &ClaimedJob, now: DateTime<Utc>) -> StoreResult<()> {
