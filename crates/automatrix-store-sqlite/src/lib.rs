@@ -281,6 +281,44 @@ mod tests {
         assert_eq!(tables, 1);
     }
 
+    /// A unit whose second statement fails leaves nothing of its first, and the writer
+    /// connection is not left inside its transaction: the next unit begins and commits.
+    #[tokio::test]
+    async fn a_failed_unit_is_rolled_back_and_the_writer_goes_on() {
+        use sqlx::Arguments as _;
+
+        static TWICE: [&str; 2] = [
+            "insert into t (id) values ($1)",
+            "insert into t (id) values ($1) returning 1",
+        ];
+        static ONCE: [&str; 1] = ["insert into t (id) values ($1) returning 1"];
+        fn args(id: i64) -> SqliteArguments {
+            let mut args = SqliteArguments::default();
+            args.add(id).expect("bind");
+            args
+        }
+        async fn count(store: &SqliteStore) -> i64 {
+            sqlx::query_scalar("select count(*) from t")
+                .fetch_one(store.pool())
+                .await
+                .expect("count")
+        }
+
+        let store = SqliteStore::open("sqlite::memory:").await.expect("open");
+        sqlx::query("create table t (id integer primary key)")
+            .execute(&mut *store.writer().await.expect("writer"))
+            .await
+            .expect("create");
+
+        let failed = store.write_unit(&TWICE, args(1)).await;
+        assert!(failed.is_err(), "the second insert breaks the key");
+        assert_eq!(count(&store).await, 0, "the first insert is rolled back");
+
+        let returned = store.write_unit(&ONCE, args(2)).await.expect("next unit");
+        assert_eq!(returned, 1);
+        assert_eq!(count(&store).await, 1);
+    }
+
     #[tokio::test]
     async fn connect_creates_the_missing_directory_and_file() {
         let dir = tempfile::tempdir().expect("tempdir");
