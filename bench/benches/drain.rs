@@ -740,7 +740,9 @@ async fn call_latencies(s: &Settings, backend: Backend) -> Timings {
     let n = s.samples;
     let mut t = Timings::default();
 
-    for i in 0..n {
+    // Twice as many executions as samples: half taken by `claim_job` + `start_execution`, half
+    // by `claim_next` (both in one call), as the worker does.
+    for i in 0..2 * n {
         let new = NewExecution {
             id: Uuid::now_v7(),
             organization_id: org,
@@ -791,6 +793,24 @@ async fn call_latencies(s: &Settings, backend: Backend) -> Timings {
         };
         t.time("finish_execution", store.finish_execution(&job, outcome))
             .await;
+    }
+    for _ in 0..n {
+        let now = Utc::now();
+        let (job, _) = t
+            .time(
+                "claim_next (claim + start: what the worker calls)",
+                store.claim_next("bench", now, now + SECOND * 30),
+            )
+            .await
+            .expect("a queued job");
+        let outcome = ExecutionOutcome {
+            status: automatrix_core::ExecutionStatus::Completed,
+            output: None,
+            error: None,
+            now: Utc::now(),
+            follow_up: None,
+        };
+        store.finish_execution(&job, outcome).await.expect("finish");
     }
 
     // The parts of one checkpoint (`write_step`), one by one, on a job claimed and started

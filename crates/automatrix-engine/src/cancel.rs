@@ -4,19 +4,32 @@
 //! One process may briefly run the same execution twice (its own lease expired and it claimed
 //! the job again before the first run noticed); every run registers its own token and a cancel
 //! reaches them all, and a run that ends removes only its own.
+//!
+//! A run registers right after its claim has started the execution, so a cancel can commit and
+//! arrive in between. The registry remembers the last [`RECENT`] cancels that found no run, and
+//! a run registering for one of them starts cancelled. (A cancelled execution never runs again,
+//! so remembering one longer than needed costs nothing.)
 
-use std::collections::HashMap;
+use std::collections::{HashMap, VecDeque};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 
 use tokio_util::sync::CancellationToken;
 use uuid::Uuid;
 
-type Runs = HashMap<Uuid, Vec<(u64, CancellationToken)>>;
+/// How many cancels that found no run the registry remembers.
+pub const RECENT: usize = 1024;
+
+#[derive(Default)]
+struct Runs {
+    running: HashMap<Uuid, Vec<(u64, CancellationToken)>>,
+    /// Cancels that found no run, oldest first.
+    recent: VecDeque<Uuid>,
+}
 
 #[derive(Clone, Default)]
 pub struct CancelRegistry {
-    running: Arc<Mutex<Runs>>,
+    runs: Arc<Mutex<Runs>>,
     next: Arc<AtomicU64>,
 }
 
@@ -30,10 +43,15 @@ impl CancelRegistry {
     ) -> (CancellationToken, CancelGuard) {
         let token = parent.child_token();
         let run = self.next.fetch_add(1, Ordering::Relaxed);
-        self.lock()
+        let mut runs = self.lock();
+        if runs.recent.contains(&id) {
+            token.cancel();
+        }
+        runs.running
             .entry(id)
             .or_default()
             .push((run, token.clone()));
+        drop(runs);
         (
             token,
             CancelGuard {
@@ -44,17 +62,24 @@ impl CancelRegistry {
         )
     }
 
-    /// Cancels every run of the execution in this process; false when none runs here.
+    /// Cancels every run of the execution in this process; false when none runs here (then a
+    /// run that registers soon after starts cancelled).
     pub fn cancel(&self, id: Uuid) -> bool {
-        self.lock()
-            .get(&id)
-            .map(|runs| runs.iter().for_each(|(_, t)| t.cancel()))
-            .is_some()
+        let mut runs = self.lock();
+        if let Some(tokens) = runs.running.get(&id) {
+            tokens.iter().for_each(|(_, t)| t.cancel());
+            return true;
+        }
+        if runs.recent.len() == RECENT {
+            runs.recent.pop_front();
+        }
+        runs.recent.push_back(id);
+        false
     }
 
     fn lock(&self) -> std::sync::MutexGuard<'_, Runs> {
         // A panic while holding this lock cannot leave the map inconsistent.
-        self.running
+        self.runs
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner)
     }
@@ -68,11 +93,11 @@ pub struct CancelGuard {
 
 impl Drop for CancelGuard {
     fn drop(&mut self) {
-        let mut running = self.registry.lock();
-        if let Some(runs) = running.get_mut(&self.id) {
-            runs.retain(|(run, _)| *run != self.run);
-            if runs.is_empty() {
-                running.remove(&self.id);
+        let mut runs = self.registry.lock();
+        if let Some(tokens) = runs.running.get_mut(&self.id) {
+            tokens.retain(|(run, _)| *run != self.run);
+            if tokens.is_empty() {
+                runs.running.remove(&self.id);
             }
         }
     }
@@ -96,7 +121,30 @@ mod tests {
     }
 
     #[test]
-    fn cancelling_an_execution_that_runs_elsewhere_is_a_no_op() {
-        assert!(!CancelRegistry::default().cancel(Uuid::now_v7()));
+    fn a_run_that_registers_after_its_cancel_starts_cancelled() {
+        let registry = CancelRegistry::default();
+        let root = CancellationToken::new();
+        let (id, other) = (Uuid::now_v7(), Uuid::now_v7());
+        assert!(!registry.cancel(id), "nothing runs it here yet");
+        let (late, _guard) = registry.register(id, &root);
+        assert!(late.is_cancelled());
+        let (unrelated, _guard) = registry.register(other, &root);
+        assert!(!unrelated.is_cancelled());
+    }
+
+    #[test]
+    fn only_the_latest_cancels_are_remembered() {
+        let registry = CancelRegistry::default();
+        let root = CancellationToken::new();
+        let oldest = Uuid::now_v7();
+        registry.cancel(oldest);
+        for _ in 0..RECENT {
+            registry.cancel(Uuid::now_v7());
+        }
+        let (token, _guard) = registry.register(oldest, &root);
+        assert!(
+            !token.is_cancelled(),
+            "forgotten after {RECENT} newer cancels"
+        );
     }
 }

@@ -1,6 +1,6 @@
-//! Running one claimed job: start the execution, load its pinned definition and what earlier
-//! runs left, heartbeat the lease, run the graph with a store-backed checkpoint, and record the
-//! outcome (finished, waiting, or given back on shutdown).
+//! Running one claimed job (its execution already started by the claim): load its pinned
+//! definition and what earlier runs left, heartbeat the lease, run the graph with a store-backed
+//! checkpoint, and record the outcome (finished, waiting, or given back on shutdown).
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -10,7 +10,7 @@ use automatrix_core::{ExecutionStatus, StepStatus, ValidatedWorkflow, validate_d
 use automatrix_store::{
     ClaimedJob, Execution, ExecutionOutcome, NewExecution, Step, StepWrite, Store, StoreError,
 };
-use chrono::Utc;
+use chrono::{DateTime, Utc};
 use serde_json::json;
 use tokio_util::sync::CancellationToken;
 use tracing::warn;
@@ -22,14 +22,20 @@ use crate::executor::{PriorStep, RunOutcome, RunPlan};
 use crate::worker::Worker;
 
 impl Worker {
-    pub(crate) async fn run_job(&self, job: ClaimedJob) -> Result<(), EngineError> {
-        // Registered before the start: a cancel that commits after the start is relayed to
-        // this token (one before it makes the start fail), however early it arrives.
-        let (cancel, _guard) = self.cancels.register(job.execution_id, &self.interrupt);
-        let started = Utc::now();
-        let Some(execution) = self.store.start_execution(&job, started).await? else {
+    /// Runs the execution that [`claim_next`](automatrix_store::QueueStore::claim_next)
+    /// claimed and started at `started` (`None`: it was no longer runnable).
+    pub(crate) async fn run_job(
+        &self,
+        job: ClaimedJob,
+        execution: Option<Execution>,
+        started: DateTime<Utc>,
+    ) -> Result<(), EngineError> {
+        let Some(execution) = execution else {
             return ignore_stale(self.store.drop_job(&job).await);
         };
+        // A cancel that committed after the start reaches this token: through the registry's
+        // memory of recent cancels if it came before this registration.
+        let (cancel, _guard) = self.cancels.register(job.execution_id, &self.interrupt);
         let workflow = match self
             .definition(execution.workflow_id, execution.workflow_version)
             .await

@@ -1,5 +1,5 @@
-//! The worker: claim a job (the claim commits before any work runs), run its execution (see
-//! [`crate::job`]), repeat. `process_next` runs exactly one job, so tests drive workers
+//! The worker: claim a job and start its execution (one call; the claim commits before any
+//! work runs), run the execution (see [`crate::job`]), repeat. `process_next` runs exactly one job, so tests drive workers
 //! deterministically; `run` is the long-lived loop with bounded concurrency, wake-ups with a
 //! polling fallback, and a bounded drain on shutdown that gives unfinished jobs back.
 //!
@@ -67,15 +67,15 @@ impl Worker {
     /// Claims and runs one job. `Ok(false)` when no job was due.
     pub async fn process_next(&self) -> Result<bool, EngineError> {
         let now = Utc::now();
-        let Some(job) = self
+        let Some((job, execution)) = self
             .store
-            .claim_job(&self.id, now, now + self.config.lease)
+            .claim_next(&self.id, now, now + self.config.lease)
             .await?
         else {
             return Ok(false);
         };
         let span = info_span!("execution", execution_id = %job.execution_id, worker = %self.id);
-        self.run_job(job).instrument(span).await?;
+        self.run_job(job, execution, now).instrument(span).await?;
         Ok(true)
     }
 
@@ -102,16 +102,16 @@ impl Worker {
             let now = Utc::now();
             match self
                 .store
-                .claim_job(&self.id, now, now + self.config.lease)
+                .claim_next(&self.id, now, now + self.config.lease)
                 .await
             {
-                Ok(Some(job)) => {
+                Ok(Some((job, execution))) => {
                     debug!(execution_id = %job.execution_id, claims = job.claims, worker = %self.id, "claimed a job");
                     let me = self.clone();
                     let span = info_span!("execution", execution_id = %job.execution_id, worker = %self.id);
                     tasks.spawn(
                         async move {
-                            if let Err(e) = me.run_job(job).await {
+                            if let Err(e) = me.run_job(job, execution, now).await {
                                 warn!(error = %e, "execution could not be completed");
                             }
                             drop(permit);

@@ -23,7 +23,7 @@ use automatrix_store::sql::Dialect;
 use automatrix_store::{QueueEvents, StoreResult};
 use sqlx::migrate::Migrator;
 use sqlx::pool::PoolConnection;
-use sqlx::postgres::{PgArguments, PgPool, PgPoolOptions};
+use sqlx::postgres::{PgArguments, PgPool, PgPoolOptions, PgRow};
 use sqlx::{Postgres, Transaction};
 
 /// The embedded migrations of `migrations/`.
@@ -74,6 +74,7 @@ impl Dialect for PgStore {
     const NOTIFY_EXECUTION_CANCELLED: Option<&'static str> =
         Some(events::NOTIFY_EXECUTION_CANCELLED);
     const MIGRATOR: &'static Migrator = &MIGRATOR;
+    const ONE_TEXT_UNITS: bool = false;
 
     /// The underlying pool (for `LISTEN/NOTIFY`, say).
     fn pool(&self) -> &PgPool {
@@ -91,18 +92,18 @@ impl Dialect for PgStore {
     }
 
     /// The statements one by one in a transaction, each with every argument.
-    async fn write_unit(
+    async fn run_unit(
         &self,
         unit: &'static [&'static str],
         args: PgArguments,
-    ) -> Result<u64, sqlx::Error> {
+    ) -> Result<Vec<PgRow>, sqlx::Error> {
         let mut tx = self.pool.begin().await?;
-        let mut returned = 0;
+        let mut returned = Vec::new();
         for sql in unit {
             let rows = sqlx::query_with(*sql, args.clone())
                 .fetch_all(&mut *tx)
                 .await?;
-            returned += rows.len() as u64;
+            returned.extend(rows);
         }
         tx.commit().await?;
         Ok(returned)

@@ -23,7 +23,7 @@ use automatrix_store::{StoreError, StoreResult};
 use sqlx::migrate::Migrator;
 use sqlx::sqlite::{
     SqliteArguments, SqliteAutoVacuum, SqliteConnectOptions, SqliteConnection, SqliteJournalMode,
-    SqlitePool, SqlitePoolOptions, SqliteSynchronous,
+    SqlitePool, SqlitePoolOptions, SqliteRow, SqliteSynchronous,
 };
 use sqlx::{AssertSqlSafe, ConnectOptions, Connection, Sqlite};
 use tokio::sync::{Mutex, OwnedMappedMutexGuard, OwnedMutexGuard};
@@ -181,6 +181,7 @@ impl Dialect for SqliteStore {
     const NOTIFY_JOB_DUE: Option<&'static str> = None;
     const NOTIFY_EXECUTION_CANCELLED: Option<&'static str> = None;
     const MIGRATOR: &'static Migrator = &MIGRATOR;
+    const ONE_TEXT_UNITS: bool = true;
 
     fn pool(&self) -> &SqlitePool {
         &self.pool
@@ -214,11 +215,11 @@ impl Dialect for SqliteStore {
     /// One round trip: `begin immediate; …; commit` as one text. Should a statement fail (or
     /// this future be dropped), the transaction is rolled back like a dropped
     /// [`SqliteWrite`].
-    async fn write_unit(
+    async fn run_unit(
         &self,
         unit: &'static [&'static str],
         args: SqliteArguments,
-    ) -> Result<u64, sqlx::Error> {
+    ) -> Result<Vec<SqliteRow>, sqlx::Error> {
         let sql = format!("begin immediate; {}; commit", unit.join("; "));
         let mut tx = SqliteWrite {
             conn: Some(self.writer().await?),
@@ -229,7 +230,7 @@ impl Dialect for SqliteStore {
             .fetch_all(tx.conn())
             .await?;
         tx.open = false;
-        Ok(rows.len() as u64)
+        Ok(rows)
     }
 
     async fn close_pools(&self) {
@@ -310,12 +311,12 @@ mod tests {
             .await
             .expect("create");
 
-        let failed = store.write_unit(&TWICE, args(1)).await;
+        let failed = store.run_unit(&TWICE, args(1)).await;
         assert!(failed.is_err(), "the second insert breaks the key");
         assert_eq!(count(&store).await, 0, "the first insert is rolled back");
 
-        let returned = store.write_unit(&ONCE, args(2)).await.expect("next unit");
-        assert_eq!(returned, 1);
+        let returned = store.run_unit(&ONCE, args(2)).await.expect("next unit");
+        assert_eq!(returned.len(), 1);
         assert_eq!(count(&store).await, 1);
     }
 

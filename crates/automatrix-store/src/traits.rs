@@ -126,6 +126,16 @@ pub trait QueueStore: Send + Sync {
         now: DateTime<Utc>,
         lease_until: DateTime<Utc>,
     ) -> StoreResult<Option<ClaimedJob>>;
+    /// [`claim_job`](Self::claim_job), then [`start_execution`](Self::start_execution) of the
+    /// claimed job at `now`: what a worker does to take work, in one round trip where the
+    /// backend allows it (SQLite). `None` when no job was due; the execution is `None` when it
+    /// is no longer runnable (the caller drops the job).
+    async fn claim_next(
+        &self,
+        worker: &str,
+        now: DateTime<Utc>,
+        lease_until: DateTime<Utc>,
+    ) -> StoreResult<Option<(ClaimedJob, Option<Execution>)>>;
     /// Extends the lease. `Stale` when the lease was lost to another worker.
     async fn heartbeat_job(&self, job: &ClaimedJob, lease_until: DateTime<Utc>) -> StoreResult<()>;
     /// Loads the execution a job points at.

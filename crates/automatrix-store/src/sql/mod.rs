@@ -102,17 +102,22 @@ pub trait Dialect: Send + Sync {
     /// the row locks above doing that job.
     fn begin_write(&self) -> impl Future<Output = sqlx::Result<Self::WriteTransaction>> + Send;
 
+    /// Whether [`run_unit`](Self::run_unit) sends a unit as one text (SQLite). Then the claim
+    /// of a job and the start of its execution are one unit too; where units go statement by
+    /// statement (PostgreSQL) they stay two autocommitted statements, because a transaction of
+    /// both would lock the job before the execution (see the lock order in `queue.rs`).
+    const ONE_TEXT_UNITS: bool;
+
     /// Runs the statements of `unit`, whose `$N` all number into `args`, as one transaction
-    /// and returns how many rows they returned (`returning …`), summed. (Not the rows they
-    /// changed: SQLite reports the last change count again for `begin` and `commit`.) SQLite sends them in one round trip
-    /// (`begin immediate; …; commit`, one hand-off to the connection's thread instead of one
-    /// per statement); PostgreSQL runs them one after the other in a transaction, each with
-    /// all of `args` (a parameter a statement does not use is still typed by its value).
-    fn write_unit(
+    /// and returns the rows they returned (`returning …`), in order. SQLite sends them as one
+    /// text (`begin immediate; …; commit`: one hand-off to the connection's thread instead of
+    /// one per statement); PostgreSQL runs them one after the other in a transaction, each
+    /// with all of `args` (a parameter a statement does not use is still typed by its value).
+    fn run_unit(
         &self,
         unit: &'static [&'static str],
         args: <Self::Database as sqlx::Database>::Arguments,
-    ) -> impl Future<Output = sqlx::Result<u64>> + Send;
+    ) -> impl Future<Output = sqlx::Result<Vec<<Self::Database as sqlx::Database>::Row>>> + Send;
 
     /// Closes every connection of the store (more than [`pool`](Self::pool) when the store
     /// keeps a separate writer).
@@ -156,7 +161,7 @@ macro_rules! __notify_execution_cancelled {
     };
 }
 
-/// The arguments of a [`Dialect::write_unit`] for `$store`: `__unit_args!(Store; a, b, …)`
+/// The arguments of a [`Dialect::run_unit`] for `$store`: `__unit_args!(Store; a, b, …)`
 /// binds `a` to `$1`, `b` to `$2`, …; `?` when a value cannot be encoded.
 #[doc(hidden)]
 #[macro_export]

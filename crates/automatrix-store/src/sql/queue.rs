@@ -43,7 +43,7 @@ macro_rules! __impl_queue_store {
             use $crate::__private::async_trait;
             use $crate::__private::automatrix_core::ExecutionStatus;
             use $crate::__private::chrono::{DateTime, Utc};
-            use $crate::__private::sqlx::{self, types::Json};
+            use $crate::__private::sqlx::{self, FromRow as _, types::Json};
             use $crate::__private::uuid::Uuid;
             use $crate::sql::{CommitWrite as _, Dialect, check_step_belongs_to, lease_lost};
             use $crate::{
@@ -137,9 +137,24 @@ macro_rules! __impl_queue_store {
                 ]
             });
 
+            /// The claim ([`CLAIM`]: `$1` worker, `$2` now, `$3` lease end, `$4` lease token),
+            /// then the start of the claimed job's execution, found by its lease (the lease index
+            /// finds the few jobs whose lease ends at `$3`): one unit where units are one text.
+            static CLAIM_AND_START: LazyLock<[&'static str; 2]> = LazyLock::new(|| {
+                [
+                    CLAIM.as_str(),
+                    "update executions set status = 'running', \
+                         started_at = coalesce(started_at, $2), updated_at = $2 \
+                     where id = (select execution_id from jobs \
+                                 where locked_until = $3 and lease_token = $4) \
+                       and status in ('pending', 'running', 'waiting') \
+                     returning *",
+                ]
+            });
+
             /// A unit's outcome: its job statement returns a row only under the caller's lease.
-            fn fenced(returned: u64) -> StoreResult<()> {
-                if returned == 0 {
+            fn fenced<R>(returned: &[R]) -> StoreResult<()> {
+                if returned.is_empty() {
                     return Err(lease_lost());
                 }
                 Ok(())
@@ -159,6 +174,30 @@ macro_rules! __impl_queue_store {
                         .bind(lease_until)
                         .bind(Uuid::now_v7());
                     Ok(claim.fetch_optional(&mut *self.writer().await?).await?)
+                }
+
+                async fn claim_next(
+                    &self,
+                    worker: &str,
+                    now: DateTime<Utc>,
+                    lease_until: DateTime<Utc>,
+                ) -> StoreResult<Option<(ClaimedJob, Option<Execution>)>> {
+                    if !<$store as Dialect>::ONE_TEXT_UNITS {
+                        let Some(job) = self.claim_job(worker, now, lease_until).await? else {
+                            return Ok(None);
+                        };
+                        let execution = self.start_execution(&job, now).await?;
+                        return Ok(Some((job, execution)));
+                    }
+                    let args = $crate::__unit_args!($store; worker, now, lease_until, Uuid::now_v7());
+                    let rows = self.run_unit(&CLAIM_AND_START[..], args).await?;
+                    let mut rows = rows.iter();
+                    let Some(job) = rows.next() else {
+                        return Ok(None);
+                    };
+                    let job = ClaimedJob::from_row(job)?;
+                    let execution = rows.next().map(Execution::from_row).transpose()?;
+                    Ok(Some((job, execution)))
                 }
 
                 async fn heartbeat_job(
@@ -291,7 +330,7 @@ macro_rules! __impl_queue_store {
                             outcome.status.is_terminal().then_some(outcome.now),
                             outcome.now,
                         );
-                        return fenced(self.write_unit(&FINISH[..], args).await?);
+                        return fenced(&self.run_unit(&FINISH[..], args).await?);
                     };
                     // A failure that starts an error workflow: the two dialects' units cannot
                     // return the new execution, so this one is a transaction of its own.
@@ -326,7 +365,7 @@ macro_rules! __impl_queue_store {
                         resume_at,
                         now,
                     );
-                    fenced(self.write_unit(&SUSPEND[..], args).await?)
+                    fenced(&self.run_unit(&SUSPEND[..], args).await?)
                 }
 
                 async fn release_job(&self, job: &ClaimedJob, now: DateTime<Utc>) -> StoreResult<()> {

@@ -116,6 +116,7 @@ macro_rules! conformance_tests {
             executions_are_filtered_and_paged_newest_first,
             steps_are_kept_per_attempt_and_listed_in_start_order,
             a_due_job_is_claimed_once,
+            claiming_the_next_job_starts_its_execution,
             concurrent_claimers_never_share_a_job,
             an_expired_lease_is_reclaimed_and_fences_the_old_holder,
             starting_keeps_the_first_start_time_and_skips_finished_executions,
@@ -169,6 +170,7 @@ pub async fn run_all(store: Arc<dyn Store>) {
     executions_are_filtered_and_paged_newest_first(s).await;
     steps_are_kept_per_attempt_and_listed_in_start_order(s).await;
     a_due_job_is_claimed_once(s).await;
+    claiming_the_next_job_starts_its_execution(s).await;
     concurrent_claimers_never_share_a_job(s).await;
     an_expired_lease_is_reclaimed_and_fences_the_old_holder(s).await;
     starting_keeps_the_first_start_time_and_skips_finished_executions(s).await;

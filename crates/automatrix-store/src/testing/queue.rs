@@ -37,6 +37,41 @@ pub async fn a_due_job_is_claimed_once(store: &dyn Store) {
     clean_up(store, &[&workflow]).await;
 }
 
+pub async fn claiming_the_next_job_starts_its_execution(store: &dyn Store) {
+    let Scene { org, workflow, t } = scene(store).await;
+    let first = new_execution(store, &workflow, t).await;
+    let second = new_execution(store, &workflow, t).await;
+    let next = |at| store.claim_next("worker-a", at, at + LEASE);
+    assert!(
+        ok!(next(t - Duration::seconds(1))).is_none(),
+        "not due before run_at"
+    );
+
+    let (job, started) = ok!(next(t)).expect("a due job");
+    assert_eq!(job.execution_id, first.id, "the oldest job first");
+    assert_eq!((job.claims, job.locked_until), (1, t + LEASE));
+    let started = started.expect("runnable");
+    assert_eq!(
+        (started.id, started.status, started.started_at),
+        (first.id, ExecutionStatus::Running, Some(t))
+    );
+
+    // Cancelled under a live lease, the job stays; once the lease expires it is claimed again,
+    // with nothing to start.
+    ok!(store.cancel_execution(org, first.id, t));
+    let later = t + LEASE * 2;
+    let (again, none) = ok!(next(later)).expect("the expired lease");
+    assert_eq!((again.execution_id, again.claims), (first.id, 2));
+    assert!(none.is_none(), "a cancelled execution is not started");
+    ok!(store.drop_job(&again));
+
+    let (job, started) = ok!(next(later)).expect("the second job");
+    assert_eq!(job.execution_id, second.id);
+    assert_eq!(started.map(|e| e.id), Some(second.id));
+    assert!(ok!(next(later)).is_none(), "nothing left");
+    clean_up(store, &[&workflow]).await;
+}
+
 pub async fn concurrent_claimers_never_share_a_job(store: &dyn Store) {
     let Scene { workflow, t, .. } = scene(store).await;
     let mut expected = HashSet::new();
