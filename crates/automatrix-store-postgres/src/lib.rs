@@ -91,12 +91,18 @@ impl Dialect for PgStore {
         self.pool.begin().await
     }
 
-    /// The statements one by one in a transaction, each with every argument.
+    /// The statements one by one in a transaction, each with every argument (one statement
+    /// alone, without `begin` and `commit`).
     async fn run_unit(
         &self,
         unit: &'static [&'static str],
         args: PgArguments,
     ) -> Result<Vec<PgRow>, sqlx::Error> {
+        if let [statement] = unit {
+            return sqlx::query_with(*statement, args)
+                .fetch_all(&self.pool)
+                .await;
+        }
         let mut tx = self.pool.begin().await?;
         let mut returned = Vec::new();
         for sql in unit {

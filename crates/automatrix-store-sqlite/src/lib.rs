@@ -11,22 +11,24 @@
 //! holds the connection setup, the migrations and its [`Dialect`]. Timestamps are bound from
 //! Rust and stored as RFC 3339 UTC text, which orders the same as the instants it encodes.
 
-use std::ops::{Deref, DerefMut};
+mod writer;
+
 use std::path::Path;
 use std::str::FromStr;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
-use automatrix_store::sql::{CommitWrite, Dialect};
+use automatrix_store::sql::Dialect;
 use automatrix_store::{StoreError, StoreResult};
 use sqlx::migrate::Migrator;
 use sqlx::sqlite::{
-    SqliteArguments, SqliteAutoVacuum, SqliteConnectOptions, SqliteConnection, SqliteJournalMode,
-    SqlitePool, SqlitePoolOptions, SqliteRow, SqliteSynchronous,
+    SqliteArguments, SqliteAutoVacuum, SqliteConnectOptions, SqliteJournalMode, SqlitePool,
+    SqlitePoolOptions, SqliteRow, SqliteSynchronous,
 };
-use sqlx::{AssertSqlSafe, ConnectOptions, Connection, Sqlite};
-use tokio::sync::{Mutex, OwnedMappedMutexGuard, OwnedMutexGuard};
+use sqlx::{ConnectOptions, Sqlite};
+
+use writer::Writer;
+pub use writer::{SqliteWrite, WriterConnection};
 
 /// The embedded migrations of `migrations/`.
 static MIGRATOR: Migrator = sqlx::sqlx_macros::migrate!("./migrations");
@@ -40,17 +42,8 @@ const BUSY_TIMEOUT: Duration = Duration::from_secs(5);
 pub struct SqliteStore {
     /// The connections that read.
     pool: SqlitePool,
-    /// The one connection that writes, a transaction or a lone statement, held by one writer
-    /// at a time (`None` once closed). Writers queue for it in the process, in order, instead
-    /// of sleeping in SQLite's busy handler while the write lock sits free (measured: p99 of a
-    /// drain at concurrency 8 went from about 100 ms to about 10 ms). It is not a pool's
-    /// connection because a pool tests a connection each time it comes back (a `ping`, one more
-    /// round trip to the connection's thread per write). A lone statement that reads before it
-    /// writes (the claim) needs no `begin immediate` here: no other connection of the process
-    /// writes between its read and its write.
-    writer: Arc<Mutex<Option<SqliteConnection>>>,
-    /// Set when a write transaction was dropped uncommitted: the next writer rolls it back.
-    rollback_due: Arc<AtomicBool>,
+    /// The one connection that writes (see [`writer`]).
+    writer: Writer,
     /// The directory of a `sqlite::memory:` store's database file, removed with the last clone.
     _scratch: Option<Arc<tempfile::TempDir>>,
 }
@@ -92,8 +85,7 @@ impl SqliteStore {
             .await?;
         Ok(Self {
             pool,
-            writer: Arc::new(Mutex::new(Some(writer))),
-            rollback_due: Arc::new(AtomicBool::new(false)),
+            writer: Writer::start(writer),
             _scratch: scratch,
         })
     }
@@ -101,69 +93,6 @@ impl SqliteStore {
 
 // `open`, `migrate`, `close` and the store traits, in SQL shared with the PostgreSQL store.
 automatrix_store::impl_sql_store!(SqliteStore);
-
-/// The writer connection, held until dropped.
-pub type WriterConnection = OwnedMappedMutexGuard<Option<SqliteConnection>, SqliteConnection>;
-
-/// A write transaction (`begin immediate`) on the writer connection. Dropped before
-/// [`commit`](CommitWrite::commit), it is rolled back at once by a task that holds the writer
-/// connection until then (or, outside a runtime, by the next writer before anything else).
-#[derive(Debug)]
-pub struct SqliteWrite {
-    /// `Some` until dropped.
-    conn: Option<WriterConnection>,
-    open: bool,
-    rollback_due: Arc<AtomicBool>,
-}
-
-impl SqliteWrite {
-    fn conn(&mut self) -> &mut SqliteConnection {
-        self.conn
-            .as_mut()
-            .expect("a write transaction has its connection until dropped")
-    }
-}
-
-impl Deref for SqliteWrite {
-    type Target = SqliteConnection;
-    fn deref(&self) -> &SqliteConnection {
-        self.conn
-            .as_ref()
-            .expect("a write transaction has its connection until dropped")
-    }
-}
-
-impl DerefMut for SqliteWrite {
-    fn deref_mut(&mut self) -> &mut SqliteConnection {
-        self.conn()
-    }
-}
-
-impl CommitWrite for SqliteWrite {
-    async fn commit(mut self) -> sqlx::Result<()> {
-        sqlx::query("commit").execute(self.conn()).await?;
-        self.open = false;
-        Ok(())
-    }
-}
-
-impl Drop for SqliteWrite {
-    fn drop(&mut self) {
-        let Some(mut conn) = self.conn.take().filter(|_| self.open) else {
-            return;
-        };
-        match tokio::runtime::Handle::try_current() {
-            Ok(runtime) => {
-                runtime.spawn(async move {
-                    // Fails harmlessly when the transaction never began.
-                    let _ = sqlx::query("rollback").execute(&mut *conn).await;
-                });
-            }
-            // Set while the guard is held: the next writer sees it.
-            Err(_) => self.rollback_due.store(true, Ordering::SeqCst),
-        }
-    }
-}
 
 /// `begin immediate` serializes every read-then-write transaction on the database's one write
 /// lock, so no statement needs a row lock (SQLite has none to take).
@@ -187,56 +116,26 @@ impl Dialect for SqliteStore {
         &self.pool
     }
 
-    /// Waits for the writer connection; rolls back first what a dropped transaction left.
+    /// Waits for the writer connection.
     async fn writer(&self) -> Result<WriterConnection, sqlx::Error> {
-        let guard = self.writer.clone().lock_owned().await;
-        let mut conn =
-            OwnedMutexGuard::try_map(guard, Option::as_mut).map_err(|_| sqlx::Error::PoolClosed)?;
-        if self.rollback_due.swap(false, Ordering::SeqCst) {
-            // Fails harmlessly when the transaction never began.
-            let _ = sqlx::query("rollback").execute(&mut *conn).await;
-        }
-        Ok(conn)
+        self.writer.lock().await
     }
 
-    /// A transaction that holds the write lock from its first statement.
     async fn begin_write(&self) -> Result<SqliteWrite, sqlx::Error> {
-        let conn = self.writer().await?;
-        // Open before `begin` runs: if this future is dropped meanwhile, the rollback is due.
-        let mut tx = SqliteWrite {
-            conn: Some(conn),
-            open: true,
-            rollback_due: self.rollback_due.clone(),
-        };
-        sqlx::query("begin immediate").execute(tx.conn()).await?;
-        Ok(tx)
+        self.writer.begin().await
     }
 
-    /// One round trip: `begin immediate; …; commit` as one text. Should a statement fail (or
-    /// this future be dropped), the transaction is rolled back like a dropped
-    /// [`SqliteWrite`].
+    /// Queued for the writer task (see [`writer`]): one text, one round trip.
     async fn run_unit(
         &self,
         unit: &'static [&'static str],
         args: SqliteArguments,
     ) -> Result<Vec<SqliteRow>, sqlx::Error> {
-        let sql = format!("begin immediate; {}; commit", unit.join("; "));
-        let mut tx = SqliteWrite {
-            conn: Some(self.writer().await?),
-            open: true,
-            rollback_due: self.rollback_due.clone(),
-        };
-        let rows = sqlx::query_with(AssertSqlSafe(sql), args)
-            .fetch_all(tx.conn())
-            .await?;
-        tx.open = false;
-        Ok(rows)
+        self.writer.run_unit(unit, args).await
     }
 
     async fn close_pools(&self) {
-        if let Some(conn) = self.writer.lock().await.take() {
-            let _ = conn.close().await;
-        }
+        self.writer.close().await;
         self.pool.close().await;
     }
 }

@@ -113,6 +113,7 @@ pub trait Dialect: Send + Sync {
     /// text (`begin immediate; …; commit`: one hand-off to the connection's thread instead of
     /// one per statement); PostgreSQL runs them one after the other in a transaction, each
     /// with all of `args` (a parameter a statement does not use is still typed by its value).
+    /// A unit of one statement runs without `begin` and `commit`: it is a transaction itself.
     fn run_unit(
         &self,
         unit: &'static [&'static str],

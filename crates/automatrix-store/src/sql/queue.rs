@@ -43,7 +43,7 @@ macro_rules! __impl_queue_store {
             use $crate::__private::async_trait;
             use $crate::__private::automatrix_core::ExecutionStatus;
             use $crate::__private::chrono::{DateTime, Utc};
-            use $crate::__private::sqlx::{self, FromRow as _, types::Json};
+            use $crate::__private::sqlx::{self, FromRow as _, Row as _, types::Json};
             use $crate::__private::uuid::Uuid;
             use $crate::sql::{CommitWrite as _, Dialect, check_step_belongs_to, lease_lost};
             use $crate::{
@@ -79,8 +79,8 @@ macro_rules! __impl_queue_store {
 
             /// Upserts a step (`$1`…`$14`) if the job `$15` still has the lease token `$16`,
             /// and returns its execution's status then: no row means the lease is lost.
-            static WRITE_STEP: LazyLock<String> = LazyLock::new(|| {
-                format!(
+            static WRITE_STEP: LazyLock<[&'static str; 1]> = LazyLock::new(|| {
+                [format!(
                     "insert into steps (execution_id, organization_id, node_id, node_type, \
                          status, attempt, input_data, output_data, output_port, \
                          error_message, started_at, completed_at, duration_ms, created_at, \
@@ -100,6 +100,7 @@ macro_rules! __impl_queue_store {
                      returning (select status from executions where id = $1)",
                     $crate::sql::lease_held_sql(<$store as Dialect>::LOCK_FOR_SHARE, 15, 16),
                 )
+                .leak()]
             });
 
             // The units below bind `$1` execution, `$2` job, `$3` the caller's lease token. Every
@@ -279,27 +280,27 @@ macro_rules! __impl_queue_store {
 
                 async fn write_step(&self, job: &ClaimedJob, step: StepWrite) -> StoreResult<ExecutionStatus> {
                     check_step_belongs_to(job, &step)?;
-                    let status: Option<String> = sqlx::query_scalar(WRITE_STEP.as_str())
-                        .bind(step.execution_id)
-                        .bind(step.organization_id)
-                        .bind(&step.node_id)
-                        .bind(&step.node_type)
-                        .bind(step.status.as_str())
-                        .bind(step.attempt)
-                        .bind(step.input_data.as_ref().map(Json))
-                        .bind(step.output_data.as_ref().map(Json))
-                        .bind(&step.output_port)
-                        .bind(&step.error_message)
-                        .bind(step.started_at)
-                        .bind(step.completed_at)
-                        .bind(step.duration_ms)
-                        .bind(step.now)
-                        .bind(job.id)
-                        .bind(job.lease_token)
-                        .fetch_optional(&mut *self.writer().await?)
-                        .await?;
+                    let args = $crate::__unit_args!($store;
+                        step.execution_id,
+                        step.organization_id,
+                        step.node_id.as_str(),
+                        step.node_type.as_str(),
+                        step.status.as_str(),
+                        step.attempt,
+                        step.input_data.as_ref().map(Json),
+                        step.output_data.as_ref().map(Json),
+                        step.output_port.as_deref(),
+                        step.error_message.as_deref(),
+                        step.started_at,
+                        step.completed_at,
+                        step.duration_ms,
+                        step.now,
+                        job.id,
+                        job.lease_token,
+                    );
+                    let rows = self.run_unit(&WRITE_STEP[..], args).await?;
                     // No row: the fence held the write back.
-                    let status = status.ok_or_else(lease_lost)?;
+                    let status: String = rows.first().ok_or_else(lease_lost)?.try_get(0)?;
                     status.parse().map_err(|e| StoreError::Other(format!("{e}")))
                 }
 
