@@ -219,6 +219,58 @@ mod tests {
         assert_eq!(count(&store).await, 1);
     }
 
+    /// Units queued at once run back to back on the writer task: each succeeds or fails on its
+    /// own, and a failed one leaves nothing behind.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn units_queued_together_succeed_or_fail_each_on_its_own() {
+        use sqlx::Arguments as _;
+
+        static ONE: [&str; 1] = ["insert into t (id) values ($1) returning 1"];
+        static BROKEN: [&str; 2] = [
+            "insert into t (id) values ($1) returning 1",
+            "insert into t (id) values (1000)",
+        ];
+        let store = SqliteStore::open("sqlite::memory:").await.expect("open");
+        sqlx::query("create table t (id integer primary key); insert into t values (1000)")
+            .execute(&mut *store.writer().await.expect("writer"))
+            .await
+            .expect("create");
+
+        let units = (0..32_i64).map(|i| {
+            let store = store.clone();
+            tokio::spawn(async move {
+                let mut args = SqliteArguments::default();
+                args.add(i).expect("bind");
+                let unit: &'static [&'static str] = if i == 7 { &BROKEN } else { &ONE };
+                store.run_unit(unit, args).await.map(|rows| rows.len())
+            })
+        });
+        let results: Vec<_> = join_in_order(units).await;
+        for (i, result) in results.iter().enumerate() {
+            if i == 7 {
+                assert!(result.is_err(), "unit 7 breaks the key");
+            } else {
+                assert_eq!(result.as_ref().ok(), Some(&1), "unit {i}");
+            }
+        }
+        let ids: Vec<i64> = sqlx::query_scalar("select id from t order by id")
+            .fetch_all(store.pool())
+            .await
+            .expect("ids");
+        let expected: Vec<i64> = (0..32).filter(|i| *i != 7).chain([1000]).collect();
+        assert_eq!(ids, expected);
+    }
+
+    async fn join_in_order<T: Send + 'static>(
+        tasks: impl Iterator<Item = tokio::task::JoinHandle<T>>,
+    ) -> Vec<T> {
+        let mut out = Vec::new();
+        for task in tasks.collect::<Vec<_>>() {
+            out.push(task.await.expect("task"));
+        }
+        out
+    }
+
     #[tokio::test]
     async fn connect_creates_the_missing_directory_and_file() {
         let dir = tempfile::tempdir().expect("tempdir");
