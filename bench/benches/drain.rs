@@ -796,9 +796,9 @@ async fn call_latencies(s: &Settings, backend: Backend) -> Timings {
     }
     for _ in 0..n {
         let now = Utc::now();
-        let (job, _) = t
+        let (job, _start) = t
             .time(
-                "claim_next (claim + start: what the worker calls)",
+                "claim_next (the claim loop's call; on SQLite claim + start)",
                 store.claim_next("bench", now, now + SECOND * 30),
             )
             .await

@@ -8,7 +8,8 @@ use std::sync::Arc;
 use async_trait::async_trait;
 use automatrix_core::{ExecutionStatus, StepStatus, ValidatedWorkflow, validate_definition};
 use automatrix_store::{
-    ClaimedJob, Execution, ExecutionOutcome, NewExecution, Step, StepWrite, Store, StoreError,
+    ClaimedJob, Execution, ExecutionOutcome, NewExecution, Start, Step, StepWrite, Store,
+    StoreError,
 };
 use chrono::{DateTime, Utc};
 use serde_json::json;
@@ -22,20 +23,27 @@ use crate::executor::{PriorStep, RunOutcome, RunPlan};
 use crate::worker::Worker;
 
 impl Worker {
-    /// Runs the execution that [`claim_next`](automatrix_store::QueueStore::claim_next)
-    /// claimed and started at `started` (`None`: it was no longer runnable).
+    /// Runs the execution of a job that [`claim_next`](automatrix_store::QueueStore::claim_next)
+    /// claimed at `started`, starting it first if the claim did not.
     pub(crate) async fn run_job(
         &self,
         job: ClaimedJob,
-        execution: Option<Execution>,
+        start: Start,
         started: DateTime<Utc>,
     ) -> Result<(), EngineError> {
+        // Registered before a later start: a cancel that commits after the start is relayed to
+        // this token (one before it makes the start fail). A start made by the claim came
+        // before this: a cancel in between reaches the token through the registry's memory of
+        // recent cancels.
+        let (cancel, _guard) = self.cancels.register(job.execution_id, &self.interrupt);
+        let execution = match start {
+            Start::Started(execution) => Some(execution),
+            Start::NotRunnable => None,
+            Start::Later => self.store.start_execution(&job, started).await?,
+        };
         let Some(execution) = execution else {
             return ignore_stale(self.store.drop_job(&job).await);
         };
-        // A cancel that committed after the start reaches this token: through the registry's
-        // memory of recent cancels if it came before this registration.
-        let (cancel, _guard) = self.cancels.register(job.execution_id, &self.interrupt);
         let workflow = match self
             .definition(execution.workflow_id, execution.workflow_version)
             .await

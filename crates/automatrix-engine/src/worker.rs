@@ -1,5 +1,5 @@
-//! The worker: claim a job and start its execution (one call; the claim commits before any
-//! work runs), run the execution (see [`crate::job`]), repeat. `process_next` runs exactly one job, so tests drive workers
+//! The worker: claim a job (the claim commits before any work runs; on SQLite it starts the
+//! execution in the same round trip), run the execution (see [`crate::job`]), repeat. `process_next` runs exactly one job, so tests drive workers
 //! deterministically; `run` is the long-lived loop with bounded concurrency, wake-ups with a
 //! polling fallback, and a bounded drain on shutdown that gives unfinished jobs back.
 //!
@@ -67,7 +67,7 @@ impl Worker {
     /// Claims and runs one job. `Ok(false)` when no job was due.
     pub async fn process_next(&self) -> Result<bool, EngineError> {
         let now = Utc::now();
-        let Some((job, execution)) = self
+        let Some((job, start)) = self
             .store
             .claim_next(&self.id, now, now + self.config.lease)
             .await?
@@ -75,7 +75,7 @@ impl Worker {
             return Ok(false);
         };
         let span = info_span!("execution", execution_id = %job.execution_id, worker = %self.id);
-        self.run_job(job, execution, now).instrument(span).await?;
+        self.run_job(job, start, now).instrument(span).await?;
         Ok(true)
     }
 
@@ -105,13 +105,13 @@ impl Worker {
                 .claim_next(&self.id, now, now + self.config.lease)
                 .await
             {
-                Ok(Some((job, execution))) => {
+                Ok(Some((job, start))) => {
                     debug!(execution_id = %job.execution_id, claims = job.claims, worker = %self.id, "claimed a job");
                     let me = self.clone();
                     let span = info_span!("execution", execution_id = %job.execution_id, worker = %self.id);
                     tasks.spawn(
                         async move {
-                            if let Err(e) = me.run_job(job, execution, now).await {
+                            if let Err(e) = me.run_job(job, start, now).await {
                                 warn!(error = %e, "execution could not be completed");
                             }
                             drop(permit);

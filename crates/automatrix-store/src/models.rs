@@ -248,6 +248,18 @@ pub struct StepWrite {
     pub now: DateTime<Utc>,
 }
 
+/// What [`claim_next`](crate::QueueStore::claim_next) did about the claimed job's execution.
+#[derive(Clone, Debug)]
+pub enum Start {
+    /// Started: it is `running` now.
+    Started(Execution),
+    /// No longer runnable (finished or cancelled): the caller drops the job.
+    NotRunnable,
+    /// Not started in the same round trip (PostgreSQL, where the claim commits on its own):
+    /// the caller calls [`start_execution`](crate::QueueStore::start_execution).
+    Later,
+}
+
 /// A job a worker holds. `lease_token` fences every later write: once the lease has expired
 /// and another worker claimed the job, the old holder's writes are refused.
 #[derive(Clone, Debug, sqlx::FromRow)]

@@ -126,16 +126,17 @@ pub trait QueueStore: Send + Sync {
         now: DateTime<Utc>,
         lease_until: DateTime<Utc>,
     ) -> StoreResult<Option<ClaimedJob>>;
-    /// [`claim_job`](Self::claim_job), then [`start_execution`](Self::start_execution) of the
-    /// claimed job at `now`: what a worker does to take work, in one round trip where the
-    /// backend allows it (SQLite). `None` when no job was due; the execution is `None` when it
-    /// is no longer runnable (the caller drops the job).
+    /// [`claim_job`](Self::claim_job) and, where one round trip can do both (SQLite),
+    /// [`start_execution`](Self::start_execution) of the claimed job at `now`: what a worker
+    /// does to take work. `None` when no job was due. Where the claim must commit on its own
+    /// (PostgreSQL: see the lock order in `sql/queue.rs`) the start is [`Start::Later`], so
+    /// that the caller starts it off its claim loop.
     async fn claim_next(
         &self,
         worker: &str,
         now: DateTime<Utc>,
         lease_until: DateTime<Utc>,
-    ) -> StoreResult<Option<(ClaimedJob, Option<Execution>)>>;
+    ) -> StoreResult<Option<(ClaimedJob, Start)>>;
     /// Extends the lease. `Stale` when the lease was lost to another worker.
     async fn heartbeat_job(&self, job: &ClaimedJob, lease_until: DateTime<Utc>) -> StoreResult<()>;
     /// Loads the execution a job points at.

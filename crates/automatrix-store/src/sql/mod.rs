@@ -104,8 +104,9 @@ pub trait Dialect: Send + Sync {
 
     /// Whether [`run_unit`](Self::run_unit) sends a unit as one text (SQLite). Then the claim
     /// of a job and the start of its execution are one unit too; where units go statement by
-    /// statement (PostgreSQL) they stay two autocommitted statements, because a transaction of
-    /// both would lock the job before the execution (see the lock order in `queue.rs`).
+    /// statement (PostgreSQL) the claim commits alone and the worker starts the execution
+    /// later, off its claim loop, because a transaction of both would lock the job before the
+    /// execution (see the lock order in `queue.rs`).
     const ONE_TEXT_UNITS: bool;
 
     /// Runs the statements of `unit`, whose `$N` all number into `args`, as one transaction

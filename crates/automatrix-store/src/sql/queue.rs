@@ -47,8 +47,8 @@ macro_rules! __impl_queue_store {
             use $crate::__private::uuid::Uuid;
             use $crate::sql::{CommitWrite as _, Dialect, check_step_belongs_to, lease_lost};
             use $crate::{
-                ClaimedJob, Execution, ExecutionOutcome, QueueStore, Step, StepWrite, StoreError,
-                StoreResult, WorkflowVersion,
+                ClaimedJob, Execution, ExecutionOutcome, QueueStore, Start, Step, StepWrite,
+                StoreError, StoreResult, WorkflowVersion,
             };
 
             type Connection = <<$store as Dialect>::Database as sqlx::Database>::Connection;
@@ -182,13 +182,10 @@ macro_rules! __impl_queue_store {
                     worker: &str,
                     now: DateTime<Utc>,
                     lease_until: DateTime<Utc>,
-                ) -> StoreResult<Option<(ClaimedJob, Option<Execution>)>> {
+                ) -> StoreResult<Option<(ClaimedJob, Start)>> {
                     if !<$store as Dialect>::ONE_TEXT_UNITS {
-                        let Some(job) = self.claim_job(worker, now, lease_until).await? else {
-                            return Ok(None);
-                        };
-                        let execution = self.start_execution(&job, now).await?;
-                        return Ok(Some((job, execution)));
+                        let job = self.claim_job(worker, now, lease_until).await?;
+                        return Ok(job.map(|job| (job, Start::Later)));
                     }
                     let args = $crate::__unit_args!($store; worker, now, lease_until, Uuid::now_v7());
                     let rows = self.run_unit(&CLAIM_AND_START[..], args).await?;
@@ -197,8 +194,11 @@ macro_rules! __impl_queue_store {
                         return Ok(None);
                     };
                     let job = ClaimedJob::from_row(job)?;
-                    let execution = rows.next().map(Execution::from_row).transpose()?;
-                    Ok(Some((job, execution)))
+                    let start = match rows.next() {
+                        Some(row) => Start::Started(Execution::from_row(row)?),
+                        None => Start::NotRunnable,
+                    };
+                    Ok(Some((job, start)))
                 }
 
                 async fn heartbeat_job(
