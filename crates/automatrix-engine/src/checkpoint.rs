@@ -20,6 +20,10 @@ pub struct StepRecord {
     pub started_at: Option<DateTime<Utc>>,
     pub completed_at: Option<DateTime<Utc>>,
     pub duration_ms: Option<i64>,
+    /// The step has no effects and gives the same output for the same input (a trigger):
+    /// its completion may become durable with the next write, since running it again after a
+    /// crash changes nothing.
+    pub replayable: bool,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -37,7 +41,7 @@ pub enum CheckpointError {
 #[async_trait]
 pub trait Checkpoint: Send + Sync {
     /// Records a step state. A finished step must be durable before this returns, because
-    /// dependents start right after.
+    /// dependents start right after (a [`replayable`](StepRecord::replayable) one excepted).
     async fn record(&self, step: &StepRecord) -> Result<(), CheckpointError>;
 }
 

@@ -419,6 +419,7 @@ fn skipped(def: &automatrix_core::WorkflowDefinition, id: &str) -> StepRecord {
         started_at: None,
         completed_at: None,
         duration_ms: None,
+        replayable: false,
     }
 }
 

@@ -73,9 +73,14 @@ impl Worker {
             store: self.store.clone(),
             job: job.clone(),
             organization_id: execution.organization_id,
+            held: std::sync::Mutex::new(None),
         };
         let outcome = self.executor.run(plan, &checkpoint, cancel).await;
+        // Before the outcome: a held-back trigger step that nothing followed. (A failure leaves
+        // the job leased; it runs again when the lease expires.)
+        let flushed = checkpoint.flush().await;
         heartbeat.cancel();
+        ignore_stale(flushed)?;
         let now = Utc::now();
         let outcome = match outcome {
             RunOutcome::Completed(v) => ExecutionOutcome {
@@ -258,11 +263,32 @@ fn ignore_stale(r: Result<(), StoreError>) -> Result<(), EngineError> {
     }
 }
 
-/// Persists steps, fenced by the job's lease; notices cancellation between steps.
+/// Persists steps, fenced by the job's lease; notices cancellation between steps. A
+/// replayable step's completion (a trigger's) is held back and written with the next step, one
+/// round trip instead of two; [`flush`](Self::flush) writes it when no step follows.
 struct StoreCheckpoint {
     store: Arc<dyn Store>,
     job: ClaimedJob,
     organization_id: Uuid,
+    held: std::sync::Mutex<Option<StepWrite>>,
+}
+
+impl StoreCheckpoint {
+    fn held(&self) -> std::sync::MutexGuard<'_, Option<StepWrite>> {
+        // Nothing can panic while the lock is held.
+        self.held
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
+    /// Writes the step still held back, if any.
+    async fn flush(&self) -> Result<(), StoreError> {
+        let held = self.held().take();
+        match held {
+            Some(step) => self.store.write_step(&self.job, step).await.map(|_| ()),
+            None => Ok(()),
+        }
+    }
 }
 
 #[async_trait]
@@ -284,14 +310,19 @@ impl Checkpoint for StoreCheckpoint {
             duration_ms: step.duration_ms,
             now: Utc::now(),
         };
-        let status = self
-            .store
-            .write_step(&self.job, write)
-            .await
-            .map_err(|e| match e {
-                StoreError::Stale(_) => CheckpointError::LeaseLost,
-                other => CheckpointError::Failed(other.to_string()),
-            })?;
+        if step.replayable && step.status == StepStatus::Completed {
+            *self.held() = Some(write);
+            return Ok(());
+        }
+        let held = self.held().take();
+        let written = match held {
+            Some(earlier) => self.store.write_steps(&self.job, earlier, write).await,
+            None => self.store.write_step(&self.job, write).await,
+        };
+        let status = written.map_err(|e| match e {
+            StoreError::Stale(_) => CheckpointError::LeaseLost,
+            other => CheckpointError::Failed(other.to_string()),
+        })?;
         // A cancel from anywhere is seen here at the latest (notifications make it sooner).
         if status == ExecutionStatus::Cancelled && step.status != StepStatus::Running {
             return Err(CheckpointError::Cancelled);

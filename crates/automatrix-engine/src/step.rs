@@ -74,6 +74,7 @@ pub(crate) async fn run_step(env: &StepEnv<'_>, mut call: StepCall<'_>) -> StepE
             started_at: Some(Utc::now()),
             completed_at: None,
             duration_ms: None,
+            replayable: call.reg.spec.is_trigger,
         };
         let clock = Instant::now();
         // The `running` row is written only once a step has run for a while: a quick step

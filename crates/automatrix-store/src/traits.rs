@@ -163,6 +163,15 @@ pub trait QueueStore: Send + Sync {
         job: &ClaimedJob,
         step: StepWrite,
     ) -> StoreResult<automatrix_core::ExecutionStatus>;
+    /// [`write_step`](Self::write_step) of `earlier`, a step whose record was held back (a
+    /// trigger's: running it again changes nothing), then of `step`, in one round trip where
+    /// the backend allows it (SQLite). The status is the one after `step`.
+    async fn write_steps(
+        &self,
+        job: &ClaimedJob,
+        earlier: StepWrite,
+        step: StepWrite,
+    ) -> StoreResult<automatrix_core::ExecutionStatus>;
     /// Current status (cancellation is checked between steps).
     async fn execution_status(
         &self,

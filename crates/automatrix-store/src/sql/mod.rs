@@ -26,7 +26,7 @@ mod users;
 mod workflows;
 
 #[doc(hidden)]
-pub use queue::{check_step_belongs_to, claim_job_sql, lease_held_sql, lease_lost};
+pub use queue::{check_step_belongs_to, claim_job_sql, lease_held_sql, lease_lost, write_step_sql};
 #[doc(hidden)]
 pub use users::email_taken;
 

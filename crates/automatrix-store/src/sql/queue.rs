@@ -77,31 +77,56 @@ macro_rules! __impl_queue_store {
                 )
             });
 
-            /// Upserts a step (`$1`…`$14`) if the job `$15` still has the lease token `$16`,
-            /// and returns its execution's status then: no row means the lease is lost.
+            /// Upserts a step (`$3`…`$16`) if the job `$1` still has the lease token `$2`, and
+            /// returns its execution's status then: no row means the lease is lost.
             static WRITE_STEP: LazyLock<[&'static str; 1]> = LazyLock::new(|| {
-                [format!(
-                    "insert into steps (execution_id, organization_id, node_id, node_type, \
-                         status, attempt, input_data, output_data, output_port, \
-                         error_message, started_at, completed_at, duration_ms, created_at, \
-                         updated_at) \
-                     select $1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $14 \
-                     where {} \
-                     on conflict (execution_id, node_id, attempt) do update set \
-                         node_type = excluded.node_type, status = excluded.status, \
-                         input_data = excluded.input_data, \
-                         output_data = excluded.output_data, \
-                         output_port = excluded.output_port, \
-                         error_message = excluded.error_message, \
-                         started_at = excluded.started_at, \
-                         completed_at = excluded.completed_at, \
-                         duration_ms = excluded.duration_ms, \
-                         updated_at = excluded.updated_at \
-                     returning (select status from executions where id = $1)",
-                    $crate::sql::lease_held_sql(<$store as Dialect>::LOCK_FOR_SHARE, 15, 16),
-                )
-                .leak()]
+                [$crate::sql::write_step_sql(<$store as Dialect>::LOCK_FOR_SHARE, 3).leak()]
             });
+
+            /// Two steps, `$3`…`$16` then `$17`…`$30`, each like [`WRITE_STEP`].
+            static WRITE_TWO_STEPS: LazyLock<[&'static str; 2]> = LazyLock::new(|| {
+                let lock = <$store as Dialect>::LOCK_FOR_SHARE;
+                [
+                    $crate::sql::write_step_sql(lock, 3).leak(),
+                    $crate::sql::write_step_sql(lock, 17).leak(),
+                ]
+            });
+
+            type Arguments = <<$store as Dialect>::Database as sqlx::Database>::Arguments;
+
+            /// Adds the fourteen values of `step` to `args`, in the order of
+            /// [`write_step_sql`]($crate::sql::write_step_sql).
+            fn add_step(args: &mut Arguments, step: &StepWrite) -> StoreResult<()> {
+                use sqlx::Arguments as _;
+                fn bind(e: $crate::__private::sqlx::error::BoxDynError) -> StoreError {
+                    StoreError::Other(format!("binding a value: {e}"))
+                }
+                args.add(step.execution_id).map_err(bind)?;
+                args.add(step.organization_id).map_err(bind)?;
+                args.add(step.node_id.as_str()).map_err(bind)?;
+                args.add(step.node_type.as_str()).map_err(bind)?;
+                args.add(step.status.as_str()).map_err(bind)?;
+                args.add(step.attempt).map_err(bind)?;
+                args.add(step.input_data.as_ref().map(Json)).map_err(bind)?;
+                args.add(step.output_data.as_ref().map(Json)).map_err(bind)?;
+                args.add(step.output_port.as_deref()).map_err(bind)?;
+                args.add(step.error_message.as_deref()).map_err(bind)?;
+                args.add(step.started_at).map_err(bind)?;
+                args.add(step.completed_at).map_err(bind)?;
+                args.add(step.duration_ms).map_err(bind)?;
+                args.add(step.now).map_err(bind)?;
+                Ok(())
+            }
+
+            /// The status the last of a step unit's rows returned; no row: the lease is lost.
+            fn status_after_steps<R: sqlx::Row>(rows: &[R]) -> StoreResult<ExecutionStatus>
+            where
+                usize: sqlx::ColumnIndex<R>,
+                String: for<'r> sqlx::Decode<'r, R::Database> + sqlx::Type<R::Database>,
+            {
+                let status: String = rows.last().ok_or_else(lease_lost)?.try_get(0)?;
+                status.parse().map_err(|e| StoreError::Other(format!("{e}")))
+            }
 
             // The units below bind `$1` execution, `$2` job, `$3` the caller's lease token. Every
             // statement is fenced by the lease, so a stale caller changes no row at all, and the
@@ -280,28 +305,28 @@ macro_rules! __impl_queue_store {
 
                 async fn write_step(&self, job: &ClaimedJob, step: StepWrite) -> StoreResult<ExecutionStatus> {
                     check_step_belongs_to(job, &step)?;
-                    let args = $crate::__unit_args!($store;
-                        step.execution_id,
-                        step.organization_id,
-                        step.node_id.as_str(),
-                        step.node_type.as_str(),
-                        step.status.as_str(),
-                        step.attempt,
-                        step.input_data.as_ref().map(Json),
-                        step.output_data.as_ref().map(Json),
-                        step.output_port.as_deref(),
-                        step.error_message.as_deref(),
-                        step.started_at,
-                        step.completed_at,
-                        step.duration_ms,
-                        step.now,
-                        job.id,
-                        job.lease_token,
-                    );
-                    let rows = self.run_unit(&WRITE_STEP[..], args).await?;
-                    // No row: the fence held the write back.
-                    let status: String = rows.first().ok_or_else(lease_lost)?.try_get(0)?;
-                    status.parse().map_err(|e| StoreError::Other(format!("{e}")))
+                    let mut args = $crate::__unit_args!($store; job.id, job.lease_token);
+                    add_step(&mut args, &step)?;
+                    status_after_steps(&self.run_unit(&WRITE_STEP[..], args).await?)
+                }
+
+                async fn write_steps(
+                    &self,
+                    job: &ClaimedJob,
+                    earlier: StepWrite,
+                    step: StepWrite,
+                ) -> StoreResult<ExecutionStatus> {
+                    check_step_belongs_to(job, &earlier)?;
+                    check_step_belongs_to(job, &step)?;
+                    if !<$store as Dialect>::ONE_TEXT_UNITS {
+                        // Statement by statement, a transaction would only add its round trips.
+                        self.write_step(job, earlier).await?;
+                        return self.write_step(job, step).await;
+                    }
+                    let mut args = $crate::__unit_args!($store; job.id, job.lease_token);
+                    add_step(&mut args, &earlier)?;
+                    add_step(&mut args, &step)?;
+                    status_after_steps(&self.run_unit(&WRITE_TWO_STEPS[..], args).await?)
                 }
 
                 async fn execution_status(&self, id: Uuid) -> StoreResult<Option<ExecutionStatus>> {
@@ -464,6 +489,34 @@ pub fn claim_job_sql(lock_for_claim: &str) -> String {
              (select id from jobs where locked_until is null and run_at <= $2 \
               order by run_at, id limit 1{lock_for_claim})) \
          returning id, execution_id, organization_id, lease_token, locked_until, claims"
+    )
+}
+
+/// The upsert of a step whose fourteen values are `$first`…`$first + 13` (execution,
+/// organization, node, type, status, attempt, input, output, port, error, start, completion,
+/// duration, now), fenced by the lease of job `$1` with token `$2` (with the dialect's
+/// `lock_for_share` clause); it returns the execution's status, or no row when the lease is
+/// lost.
+#[doc(hidden)]
+pub fn write_step_sql(lock_for_share: &str, first: u8) -> String {
+    let p: Vec<String> = (first..first + 14).map(|n| format!("${n}")).collect();
+    format!(
+        "insert into steps (execution_id, organization_id, node_id, node_type, status, \
+             attempt, input_data, output_data, output_port, error_message, started_at, \
+             completed_at, duration_ms, created_at, updated_at) \
+         select {values}, {now} \
+         where {fence} \
+         on conflict (execution_id, node_id, attempt) do update set \
+             node_type = excluded.node_type, status = excluded.status, \
+             input_data = excluded.input_data, output_data = excluded.output_data, \
+             output_port = excluded.output_port, error_message = excluded.error_message, \
+             started_at = excluded.started_at, completed_at = excluded.completed_at, \
+             duration_ms = excluded.duration_ms, updated_at = excluded.updated_at \
+         returning (select status from executions where id = {execution})",
+        values = p.join(", "),
+        now = p[13],
+        fence = lease_held_sql(lock_for_share, 1, 2),
+        execution = p[0],
     )
 }
 

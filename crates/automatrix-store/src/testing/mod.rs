@@ -119,6 +119,7 @@ macro_rules! conformance_tests {
             claiming_the_next_job_starts_its_execution,
             concurrent_claimers_never_share_a_job,
             an_expired_lease_is_reclaimed_and_fences_the_old_holder,
+            a_held_back_step_is_written_with_the_next_and_fenced_alike,
             starting_keeps_the_first_start_time_and_skips_finished_executions,
             finishing_records_the_outcome_and_removes_the_job,
             finishing_leaves_a_cancelled_execution_cancelled,
@@ -173,6 +174,7 @@ pub async fn run_all(store: Arc<dyn Store>) {
     claiming_the_next_job_starts_its_execution(s).await;
     concurrent_claimers_never_share_a_job(s).await;
     an_expired_lease_is_reclaimed_and_fences_the_old_holder(s).await;
+    a_held_back_step_is_written_with_the_next_and_fenced_alike(s).await;
     starting_keeps_the_first_start_time_and_skips_finished_executions(s).await;
     finishing_records_the_outcome_and_removes_the_job(s).await;
     finishing_leaves_a_cancelled_execution_cancelled(s).await;

@@ -81,6 +81,49 @@ pub async fn claiming_the_next_job_starts_its_execution(store: &dyn Store) {
     clean_up(store, &[&workflow]).await;
 }
 
+pub async fn a_held_back_step_is_written_with_the_next_and_fenced_alike(store: &dyn Store) {
+    let ClaimedScene {
+        org,
+        workflow,
+        t,
+        execution,
+        job,
+    } = claimed_scene(store).await;
+    ok!(store.start_execution(&job, t)).expect("runnable");
+    let trigger = step(&job, "start", StepStatus::Completed, t);
+    let next = step(
+        &job,
+        "enrich",
+        StepStatus::Completed,
+        t + Duration::milliseconds(1),
+    );
+    let status = ok!(store.write_steps(&job, trigger, next));
+    assert_eq!(status, ExecutionStatus::Running);
+    let written: Vec<_> = ok!(store.list_steps(org, execution.id))
+        .into_iter()
+        .map(|s| (s.node_id, s.status))
+        .collect();
+    assert_eq!(
+        written,
+        [
+            ("start".to_owned(), StepStatus::Completed),
+            ("enrich".to_owned(), StepStatus::Completed)
+        ]
+    );
+
+    // Another worker holds the job now: neither step is written.
+    let later = t + LEASE * 2;
+    let new = claim_own(store, &execution, later).await;
+    let trigger = step(&job, "start", StepStatus::Failed, later);
+    let next = step(&job, "late", StepStatus::Completed, later);
+    assert!(is_stale(store.write_steps(&job, trigger, next).await));
+    let steps = ok!(store.list_steps(org, execution.id));
+    assert_eq!(steps.len(), 2, "nothing more");
+    assert!(steps.iter().all(|s| s.status == StepStatus::Completed));
+    ok!(store.drop_job(&new));
+    clean_up(store, &[&workflow]).await;
+}
+
 pub async fn concurrent_claimers_never_share_a_job(store: &dyn Store) {
     let Scene { workflow, t, .. } = scene(store).await;
     let mut expected = HashSet::new();

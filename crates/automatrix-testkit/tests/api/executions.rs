@@ -65,6 +65,18 @@ both_backends! {
         assert!(check["duration_ms"].as_i64().unwrap() >= 0);
     }
 
+    async fn a_trigger_alone_still_records_its_step(app) {
+        // A trigger's step is written with the next step's; here no step follows it.
+        let s = app.signup().await;
+        let alone = json!({"nodes": [{"id": "lead", "type": "trigger.manual"}], "edges": []});
+        let wf = app.create_workflow(&s, "Just the trigger", alone).await;
+        let exec = app.execute_and_wait(&s, wf["id"].as_str().unwrap(), json!({"email": "ann@buyer.example"})).await;
+        assert_eq!(exec["status"], "completed", "{exec}");
+        assert_eq!(exec["output_data"], json!({"email": "ann@buyer.example"}));
+        let logs = app.get(&format!("/api/executions/{}/logs", exec["id"].as_str().unwrap()), &s.access_token).await;
+        assert_eq!(steps(&logs.body), vec![("lead".into(), "completed".into())]);
+    }
+
     async fn an_execution_runs_the_version_it_started_with(app) {
         let s = app.signup().await;
         let wf = app.create_workflow(&s, "Pinned", fixtures::code("return 'v1';")).await;
