@@ -67,13 +67,15 @@ impl WebhookTrigger {
 /// The methods a webhook may accept.
 const METHODS: [&str; 5] = ["GET", "POST", "PUT", "PATCH", "DELETE"];
 
-const WEBHOOK_DOCS: &str = r#"Starts the workflow when an outside system (a lead form, a DMS, a CRM) calls the workflow's webhook URL, `/hooks/{token}` (the workflow's `webhook_url`).
+const WEBHOOK_DOCS: &str = r#"Starts the workflow when an outside system (a lead form, a lead provider, a DMS) calls the workflow's webhook URL, `/hooks/{token}` (the workflow's `webhook_url`; the token is unguessable, 128 bits or more). Calls reach the workflow only while it is active.
 
-**Output:** the request, as `{body, query, headers, method}`: `body` is the parsed JSON body (or the text when it is not JSON), `query` the query-string parameters, `headers` the request headers with lower-case names, `method` the HTTP method.
+**Output:** the request, as `{body, query, headers, method}`: `body` is the parsed JSON body, a map of the fields of a form post (`application/x-www-form-urlencoded`), or the text of any other body (an ADF/XML lead arrives as its XML text; null when empty); `query` the query-string parameters; `headers` the request headers with lower-case names; `method` the HTTP method.
 
-**Responding:** with `respond: "immediately"` (the default) the caller gets `202 Accepted` with the execution id at once; with `respond: "on_completion"` the call waits for the workflow to finish, for at most `response_timeout_ms` (default 30 s), and answers with its output.
+**Responding:** with `respond: "immediately"` (the default) the caller gets `202 Accepted` with `{execution_id}` as soon as the request is durably stored; with `respond: "on_completion"` the call waits for the workflow to finish, for at most `timeout_ms` (default 30 s), and answers `200` with its output (or `202` with the execution id when the time is up).
 
-**Authentication:** set `secret` to require callers to present a shared secret; add `hmac_header` to require an HMAC-SHA256 signature of the raw body, keyed with `secret`, in that header instead. Put the secret in a workflow variable rather than in the definition: `"secret": "{{ $vars.lead_form_secret }}"`.
+**Authentication:** with `secret`, every call must carry `X-Signature-256: sha256=<hex>`, the HMAC-SHA256 of the raw body keyed with the secret, else `401`. With `header`, every call must carry that header with that value. Both are compared in constant time.
+
+**Limits:** `methods` restricts the accepted HTTP methods (any of them when absent; others get `405`). A body over the server's webhook limit (`AUTOMATRIX_WEBHOOK_MAX_BYTES`, 1 MiB by default) gets `413`; malformed JSON sent as JSON gets `400`. An `Idempotency-Key` header makes a repeat within 24 hours answer with the first call's execution instead of starting another.
 
 **Example**
 
@@ -83,10 +85,9 @@ const WEBHOOK_DOCS: &str = r#"Starts the workflow when an outside system (a lead
   "type": "trigger.webhook",
   "config": {
     "respond": "on_completion",
-    "method": "POST",
-    "secret": "{{ $vars.lead_form_secret }}",
-    "hmac_header": "X-Signature",
-    "response_timeout_ms": 10000
+    "methods": ["POST"],
+    "secret": "a-long-random-secret",
+    "timeout_ms": 10000
   }
 }
 ```
@@ -107,29 +108,29 @@ impl Node for WebhookTrigger {
                         "enum": ["immediately", "on_completion"],
                         "default": "immediately",
                     },
-                    "method": {
-                        "description": "The HTTP method, or list of methods, the webhook accepts. Any of them when absent.",
-                        "oneOf": [
-                            {"enum": METHODS},
-                            {
-                                "type": "array",
-                                "items": {"enum": METHODS},
-                                "minItems": 1,
-                                "uniqueItems": true,
-                            },
-                        ],
+                    "methods": {
+                        "description": "The HTTP methods the webhook accepts; any of them when absent.",
+                        "type": "array",
+                        "items": {"enum": METHODS},
+                        "minItems": 1,
+                        "uniqueItems": true,
                     },
                     "secret": {
-                        "description": "Shared secret callers must present; the HMAC key when `hmac_header` is set.",
+                        "description": "Key of the HMAC-SHA256 signature of the raw body every call must carry in `X-Signature-256: sha256=<hex>`.",
                         "type": "string",
-                        "minLength": 1,
+                        "minLength": 16,
                     },
-                    "hmac_header": {
-                        "description": "Header carrying an HMAC-SHA256 signature of the raw request body, keyed with `secret`.",
-                        "type": "string",
-                        "pattern": "^[!#$%&'*+.^_`|~0-9A-Za-z-]+$",
+                    "header": {
+                        "description": "A header every call must carry, with this value.",
+                        "type": "object",
+                        "properties": {
+                            "name": {"type": "string", "pattern": "^[!#$%&'*+.^_`|~0-9A-Za-z-]+$"},
+                            "value": {"type": "string", "minLength": 1},
+                        },
+                        "required": ["name", "value"],
+                        "additionalProperties": false,
                     },
-                    "response_timeout_ms": {
+                    "timeout_ms": {
                         "description": "With `respond: on_completion`, the longest the caller waits for the workflow to finish.",
                         "type": "integer",
                         "minimum": 1,
@@ -137,7 +138,6 @@ impl Node for WebhookTrigger {
                         "default": 30_000,
                     },
                 },
-                "dependentRequired": {"hmac_header": ["secret"]},
                 "additionalProperties": false,
             }),
             is_trigger: true,
@@ -210,28 +210,30 @@ mod tests {
     fn webhook_schema_accepts_the_documented_settings() {
         let full = json!({
             "respond": "on_completion",
-            "method": ["POST", "PUT"],
-            "secret": "s3cret",
-            "hmac_header": "X-Signature",
-            "response_timeout_ms": 10_000,
+            "methods": ["POST", "PUT"],
+            "secret": "a-long-random-secret",
+            "header": {"name": "X-Dealer-Key", "value": "k1"},
+            "timeout_ms": 10_000,
         });
 
         assert!(WebhookTrigger.spec().is_trigger);
         assert!(schema_accepts(&WebhookTrigger, json!({})));
-        assert!(schema_accepts(&WebhookTrigger, json!({"method": "GET"})));
+        assert!(schema_accepts(&WebhookTrigger, json!({"methods": ["GET"]})));
         assert!(schema_accepts(&WebhookTrigger, full));
     }
 
     #[test]
-    fn webhook_schema_rejects_unknown_values_and_an_hmac_header_without_a_secret() {
+    fn webhook_schema_rejects_unknown_values_short_secrets_and_half_headers() {
         for bad in [
             json!({"respond": "later"}),
-            json!({"method": "FETCH"}),
-            json!({"method": []}),
-            json!({"hmac_header": "X-Signature"}),
-            json!({"response_timeout_ms": 0}),
-            json!({"response_timeout_ms": 1.5}),
-            json!({"secret": ""}),
+            json!({"methods": ["FETCH"]}),
+            json!({"methods": []}),
+            json!({"methods": "POST"}),
+            json!({"timeout_ms": 0}),
+            json!({"timeout_ms": 1.5}),
+            json!({"secret": "short"}),
+            json!({"header": {"name": "X-Key"}}),
+            json!({"header": {"name": "bad name", "value": "v"}}),
             json!({"path": "/leads"}),
         ] {
             assert!(!schema_accepts(&WebhookTrigger, bad.clone()), "{bad}");

@@ -156,6 +156,15 @@ pub struct NewExecution {
     pub now: DateTime<Utc>,
 }
 
+/// What [`create_execution_once`](crate::ExecutionStore::create_execution_once) did.
+#[derive(Clone, Debug)]
+pub enum CreateOnce {
+    /// A new execution (and its job); the key now names it.
+    Created(Execution),
+    /// The key is fresh and names this execution: nothing was started.
+    Existing(Execution),
+}
+
 /// Filters and keyset pagination for listing executions (newest first).
 #[derive(Clone, Debug, Default)]
 pub struct ExecutionFilter {

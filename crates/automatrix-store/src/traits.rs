@@ -39,6 +39,9 @@ pub trait WorkflowStore: Send + Sync {
     /// Inserts the workflow and its version 1 in one transaction.
     async fn create_workflow(&self, new: NewWorkflow) -> StoreResult<Workflow>;
     async fn get_workflow(&self, org: Uuid, id: Uuid) -> StoreResult<Option<Workflow>>;
+    /// The workflow whose webhook token is `token`, in any organization: the public
+    /// `/hooks/{token}` entry point, where the token is the caller's credential.
+    async fn find_webhook(&self, token: &str) -> StoreResult<Option<Workflow>>;
     /// Newest first; `before` is the last id of the previous page.
     async fn list_workflows(
         &self,
@@ -75,6 +78,15 @@ pub trait WorkflowStore: Send + Sync {
 pub trait ExecutionStore: Send + Sync {
     /// Inserts the execution (status `pending`) and its queue job in one transaction.
     async fn create_execution(&self, new: NewExecution) -> StoreResult<Execution>;
+    /// [`create_execution`](Self::create_execution) unless `key` already names an execution
+    /// of the same workflow created at or after `fresh_since`; then that one, and nothing is
+    /// started. Of concurrent calls with one key, exactly one creates.
+    async fn create_execution_once(
+        &self,
+        new: NewExecution,
+        key: &str,
+        fresh_since: DateTime<Utc>,
+    ) -> StoreResult<CreateOnce>;
     async fn get_execution(&self, org: Uuid, id: Uuid) -> StoreResult<Option<Execution>>;
     /// Newest first, at most `filter.limit` rows.
     async fn list_executions(

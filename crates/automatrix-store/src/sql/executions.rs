@@ -14,8 +14,8 @@ macro_rules! __impl_execution_store {
             use $crate::__private::uuid::Uuid;
             use $crate::sql::{CommitWrite as _, Dialect};
             use $crate::{
-                CancelOutcome, DecideOutcome, Execution, ExecutionFilter, ExecutionStore,
-                NewExecution, RetryOutcome, Step, StoreError, StoreResult,
+                CancelOutcome, CreateOnce, DecideOutcome, Execution, ExecutionFilter,
+                ExecutionStore, NewExecution, RetryOutcome, Step, StoreError, StoreResult,
             };
 
             type Connection = <<$store as Dialect>::Database as sqlx::Database>::Connection;
@@ -36,6 +36,53 @@ macro_rules! __impl_execution_store {
                     let execution = $crate::__insert_execution!($store, &mut *tx, &new);
                     tx.commit().await?;
                     Ok(execution)
+                }
+
+                async fn create_execution_once(
+                    &self,
+                    new: NewExecution,
+                    key: &str,
+                    fresh_since: DateTime<Utc>,
+                ) -> StoreResult<CreateOnce> {
+                    let mut tx = self.begin_write().await?;
+                    let execution = $crate::__insert_execution!($store, &mut *tx, &new);
+                    // Ours unless a fresh row holds the key. On PostgreSQL a concurrent holder
+                    // makes this wait for its commit, then see its row.
+                    let claimed: Option<Uuid> = sqlx::query_scalar(
+                        "insert into idempotency_keys (workflow_id, key, execution_id, created_at) \
+                         values ($1, $2, $3, $4) \
+                         on conflict (workflow_id, key) do update set \
+                             execution_id = excluded.execution_id, \
+                             created_at = excluded.created_at \
+                         where idempotency_keys.created_at < $5 \
+                         returning execution_id",
+                    )
+                    .bind(new.workflow_id)
+                    .bind(key)
+                    .bind(execution.id)
+                    .bind(new.now)
+                    .bind(fresh_since)
+                    .fetch_optional(&mut *tx)
+                    .await?;
+                    if claimed.is_some() {
+                        tx.commit().await?;
+                        return Ok(CreateOnce::Created(execution));
+                    }
+                    // The execution just inserted goes with the rollback.
+                    drop(tx);
+                    let existing = sqlx::query_as::<_, Execution>(
+                        "select e.* from idempotency_keys k \
+                         join executions e on e.id = k.execution_id \
+                         where k.workflow_id = $1 and k.key = $2",
+                    )
+                    .bind(new.workflow_id)
+                    .bind(key)
+                    .fetch_optional(self.pool())
+                    .await?
+                    .ok_or_else(|| {
+                        StoreError::Conflict("the idempotency key was released meanwhile".into())
+                    })?;
+                    Ok(CreateOnce::Existing(existing))
                 }
 
                 async fn get_execution(

@@ -69,6 +69,15 @@ macro_rules! __impl_workflow_store {
                     .await?)
                 }
 
+                async fn find_webhook(&self, token: &str) -> StoreResult<Option<Workflow>> {
+                    Ok(sqlx::query_as::<_, Workflow>(
+                        "select * from workflows where webhook_token = $1",
+                    )
+                    .bind(token)
+                    .fetch_optional(self.pool())
+                    .await?)
+                }
+
                 async fn list_workflows(
                     &self,
                     org: Uuid,

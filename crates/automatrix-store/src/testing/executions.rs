@@ -9,7 +9,80 @@ use super::fixtures::{
     ClaimedScene, LEASE, Scene, claim_own, claimed_scene, clean_up, ids, new_execution, new_tenant,
     new_workflow, now, scene, step,
 };
-use crate::{ExecutionFilter, NewExecution, StepWrite, Store, StoreError};
+use crate::{CreateOnce, ExecutionFilter, NewExecution, StepWrite, Store, StoreError};
+
+pub async fn an_idempotency_key_starts_one_execution_while_fresh(store: &dyn Store) {
+    let Scene { org, workflow, t } = scene(store).await;
+    let user = new_tenant(store).await;
+    let other = new_workflow(store, &user).await;
+    let run = |workflow: &crate::Workflow, at| NewExecution {
+        id: Uuid::now_v7(),
+        organization_id: workflow.organization_id,
+        workflow_id: workflow.id,
+        workflow_version: workflow.version,
+        input: json!({"lead": 1}),
+        dry_run: false,
+        now: at,
+    };
+    let day = Duration::hours(24);
+    let once = |new, at| store.create_execution_once(new, "lead-42", at - day);
+
+    let CreateOnce::Created(first) = ok!(once(run(&workflow, t), t)) else {
+        panic!("a new key creates");
+    };
+    let later = t + Duration::hours(23);
+    let CreateOnce::Existing(again) = ok!(once(run(&workflow, later), later)) else {
+        panic!("a fresh key answers with its execution");
+    };
+    assert_eq!(again.id, first.id);
+    let CreateOnce::Created(elsewhere) = ok!(once(run(&other, later), later)) else {
+        panic!("keys are per workflow");
+    };
+    assert_ne!(elsewhere.id, first.id);
+    let all = ExecutionFilter {
+        workflow_id: Some(workflow.id),
+        limit: 10,
+        ..ExecutionFilter::default()
+    };
+    assert_eq!(
+        ok!(store.list_executions(org, &all)).len(),
+        1,
+        "nothing more started"
+    );
+
+    // A day on, the key is free again and names the new execution.
+    let next_day = t + day + Duration::seconds(1);
+    let CreateOnce::Created(fresh) = ok!(once(run(&workflow, next_day), next_day)) else {
+        panic!("a stale key creates");
+    };
+    let CreateOnce::Existing(same) = ok!(once(run(&workflow, next_day), next_day)) else {
+        panic!("the key names the new execution");
+    };
+    assert_eq!(same.id, fresh.id);
+
+    // Callers racing with one new key: exactly one creates.
+    let racing = |_| async { ok!(store.create_execution_once(run(&workflow, t), "race", t - day)) };
+    let outcomes = futures_join4(racing(0), racing(1), racing(2), racing(3)).await;
+    let created: Vec<_> = outcomes
+        .iter()
+        .filter_map(|o| match o {
+            CreateOnce::Created(e) => Some(e.id),
+            CreateOnce::Existing(_) => None,
+        })
+        .collect();
+    assert_eq!(created.len(), 1, "one creates: {outcomes:?}");
+    for outcome in &outcomes {
+        let (CreateOnce::Created(e) | CreateOnce::Existing(e)) = outcome;
+        assert_eq!(e.id, created[0]);
+    }
+    assert_eq!(ok!(store.list_executions(org, &all)).len(), 3);
+    clean_up(store, &[&workflow, &other]).await;
+}
+
+async fn futures_join4<F: std::future::Future>(a: F, b: F, c: F, d: F) -> [F::Output; 4] {
+    let (a, b, c, d) = tokio::join!(a, b, c, d);
+    [a, b, c, d]
+}
 
 pub async fn creating_an_execution_enqueues_its_job(store: &dyn Store) {
     let Scene { org, workflow, t } = scene(store).await;

@@ -106,6 +106,7 @@ macro_rules! conformance_tests {
             revoking_tokens_revokes_exactly_those,
             a_new_workflow_is_stored_as_version_one,
             a_webhook_token_names_one_workflow,
+            a_webhook_token_finds_its_workflow_in_any_organization,
             workflows_are_listed_newest_first_in_pages,
             only_a_changed_definition_makes_a_new_version,
             concurrent_updates_make_consecutive_versions,
@@ -113,6 +114,7 @@ macro_rules! conformance_tests {
             another_organization_cannot_reach_tenant_rows,
             tenant_rows_need_an_existing_organization,
             creating_an_execution_enqueues_its_job,
+            an_idempotency_key_starts_one_execution_while_fresh,
             executions_are_filtered_and_paged_newest_first,
             steps_are_kept_per_attempt_and_listed_in_start_order,
             a_due_job_is_claimed_once,
@@ -161,6 +163,7 @@ pub async fn run_all(store: Arc<dyn Store>) {
     revoking_tokens_revokes_exactly_those(s).await;
     a_new_workflow_is_stored_as_version_one(s).await;
     a_webhook_token_names_one_workflow(s).await;
+    a_webhook_token_finds_its_workflow_in_any_organization(s).await;
     workflows_are_listed_newest_first_in_pages(s).await;
     only_a_changed_definition_makes_a_new_version(s).await;
     concurrent_updates_make_consecutive_versions(s).await;
@@ -168,6 +171,7 @@ pub async fn run_all(store: Arc<dyn Store>) {
     another_organization_cannot_reach_tenant_rows(s).await;
     tenant_rows_need_an_existing_organization(s).await;
     creating_an_execution_enqueues_its_job(s).await;
+    an_idempotency_key_starts_one_execution_while_fresh(s).await;
     executions_are_filtered_and_paged_newest_first(s).await;
     steps_are_kept_per_attempt_and_listed_in_start_order(s).await;
     a_due_job_is_claimed_once(s).await;

@@ -5,7 +5,7 @@ use serde_json::Value;
 use uuid::Uuid;
 
 use super::fixtures::{
-    claim, claim_own, definition, new_execution, new_tenant, new_workflow, now, step,
+    claim, claim_own, clean_up, definition, new_execution, new_tenant, new_workflow, now, step,
 };
 use crate::{NewWorkflow, Store, StoreError, WorkflowUpdate};
 use automatrix_core::StepStatus;
@@ -45,6 +45,24 @@ pub async fn a_new_workflow_is_stored_as_version_one(store: &dyn Store) {
         (definition("v1"), Some(user.id), t)
     );
     assert!(ok!(store.get_workflow(user.organization_id, Uuid::now_v7())).is_none());
+}
+
+pub async fn a_webhook_token_finds_its_workflow_in_any_organization(store: &dyn Store) {
+    let user = new_tenant(store).await;
+    let workflow = new_workflow(store, &user).await;
+    let token = format!("hook-{}", Uuid::now_v7().simple());
+    let update = WorkflowUpdate {
+        webhook_token: Some(Some(token.clone())),
+        ..WorkflowUpdate::default()
+    };
+    ok!(store.update_workflow(user.organization_id, workflow.id, update, now()));
+    let found = ok!(store.find_webhook(&token)).expect("the token names it");
+    assert_eq!(
+        (found.id, found.organization_id),
+        (workflow.id, user.organization_id)
+    );
+    assert!(ok!(store.find_webhook("hook-unknown")).is_none());
+    clean_up(store, &[&workflow]).await;
 }
 
 pub async fn a_webhook_token_names_one_workflow(store: &dyn Store) {
