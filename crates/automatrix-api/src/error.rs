@@ -50,6 +50,10 @@ pub enum ApiError {
     MethodNotAllowed,
     #[error("service unavailable")]
     Unavailable(String),
+    /// A webhook's workflow failed or was cancelled; the caller learns which execution, not
+    /// why (the error may name internal systems).
+    #[error("the workflow did not complete (execution {0})")]
+    ExecutionFailed(uuid::Uuid),
     /// An unexpected failure; the message is logged, the client sees a generic one.
     #[error("internal error")]
     Internal(String),
@@ -80,6 +84,7 @@ impl ApiError {
             Self::Validation { .. } => (StatusCode::UNPROCESSABLE_ENTITY, "VALIDATION_ERROR"),
             Self::MethodNotAllowed => (StatusCode::METHOD_NOT_ALLOWED, "METHOD_NOT_ALLOWED"),
             Self::Unavailable(_) => (StatusCode::SERVICE_UNAVAILABLE, "SERVICE_UNAVAILABLE"),
+            Self::ExecutionFailed(_) => (StatusCode::INTERNAL_SERVER_ERROR, "EXECUTION_FAILED"),
             Self::Internal(_) => (StatusCode::INTERNAL_SERVER_ERROR, "INTERNAL_ERROR"),
         }
     }

@@ -10,6 +10,7 @@ mod error;
 mod executions;
 mod extract;
 mod health;
+mod hooks;
 mod node_types;
 mod openapi;
 mod state;
@@ -27,6 +28,7 @@ use tower_http::trace::TraceLayer;
 
 pub use auth::AuthConfig;
 pub use error::{ApiError, ErrorBody};
+pub use hooks::{HookAccepted, IDEMPOTENCY_HEADER, REPLAYED_HEADER, SIGNATURE_HEADER};
 pub use openapi::openapi;
 pub use state::AppState;
 
@@ -36,6 +38,8 @@ pub struct ApiConfig {
     pub auth: AuthConfig,
     /// Largest accepted request body.
     pub max_body_bytes: usize,
+    /// Largest accepted webhook body (`AUTOMATRIX_WEBHOOK_MAX_BYTES`); over it: 413.
+    pub webhook_max_bytes: usize,
 }
 
 impl ApiConfig {
@@ -43,6 +47,7 @@ impl ApiConfig {
         Self {
             auth,
             max_body_bytes: 2 * 1024 * 1024,
+            webhook_max_bytes: 1024 * 1024,
         }
     }
 }

@@ -22,6 +22,7 @@ use crate::state::AppState;
         (name = "executions", description = "Execution history and control"),
         (name = "node-types", description = "The node catalog"),
         (name = "health", description = "Probes"),
+        (name = "webhooks", description = "Public entry points of webhook-triggered workflows"),
     )
 )]
 struct ApiDoc;
@@ -51,6 +52,7 @@ pub(crate) fn api_router() -> OpenApiRouter<AppState> {
         .merge(crate::executions::router())
         .merge(crate::node_types::router())
         .merge(crate::health::router())
+        .merge(crate::hooks::router())
 }
 
 /// The generated document (also used by tests and `automatrix` tooling).

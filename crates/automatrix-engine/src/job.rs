@@ -125,7 +125,10 @@ impl Worker {
                 outcome.follow_up = self.error_run(execution, target, &outcome).await?;
             }
         }
-        ignore_stale(self.store.finish_execution(job, outcome).await)
+        let id = execution.id;
+        ignore_stale(self.store.finish_execution(job, outcome).await)?;
+        self.finished.announce(id);
+        Ok(())
     }
 
     async fn error_run(

@@ -6,8 +6,8 @@ use std::sync::Arc;
 use automatrix_core::expr::Expressions;
 use automatrix_core::{NodeRegistry, Problem, ValidatedWorkflow, validate_definition};
 use automatrix_store::{
-    CancelOutcome, DecideOutcome, Execution, NewExecution, NewWorkflow, RetryOutcome, Store,
-    Workflow, WorkflowUpdate,
+    CancelOutcome, CreateOnce, DecideOutcome, Execution, NewExecution, NewWorkflow, RetryOutcome,
+    Store, Workflow, WorkflowUpdate,
 };
 use chrono::Utc;
 use rand::RngCore;
@@ -20,7 +20,11 @@ use crate::cache::DefinitionCache;
 use crate::cancel::CancelRegistry;
 use crate::error::EngineError;
 use crate::executor::{Executor, ExecutorConfig};
+use crate::finished::{Finished, next_hint};
 use crate::worker::{Worker, WorkerConfig};
+
+/// How long an `Idempotency-Key` names the execution it started.
+pub const IDEMPOTENCY_WINDOW: chrono::TimeDelta = chrono::TimeDelta::hours(24);
 
 #[derive(Clone)]
 pub struct Engine {
@@ -29,6 +33,7 @@ pub struct Engine {
     cache: DefinitionCache,
     cancels: CancelRegistry,
     wake: Arc<Notify>,
+    finished: Finished,
 }
 
 /// A workflow to create.
@@ -71,6 +76,7 @@ impl Engine {
             cache: DefinitionCache::default(),
             cancels: CancelRegistry::default(),
             wake: Arc::new(Notify::new()),
+            finished: Finished::default(),
         }
     }
 
@@ -95,6 +101,7 @@ impl Engine {
             cache: self.cache.clone(),
             cancels: self.cancels.clone(),
             wake: self.wake.clone(),
+            finished: self.finished.clone(),
             config,
             interrupt: CancellationToken::new(),
         }
@@ -187,6 +194,71 @@ impl Engine {
         let execution = self.store.create_execution(new).await?;
         self.wake.notify_one();
         Ok(execution)
+    }
+
+    /// Starts `workflow`'s current version with `input` (a webhook call), at most once per
+    /// `idempotency_key` within [`IDEMPOTENCY_WINDOW`]: a repeat gets the first execution and
+    /// `false`.
+    pub async fn start_workflow(
+        &self,
+        workflow: &Workflow,
+        input: Value,
+        idempotency_key: Option<&str>,
+    ) -> Result<(Execution, bool), EngineError> {
+        let now = Utc::now();
+        let new = NewExecution {
+            id: Uuid::now_v7(),
+            organization_id: workflow.organization_id,
+            workflow_id: workflow.id,
+            workflow_version: workflow.version,
+            input,
+            dry_run: false,
+            now,
+        };
+        let (execution, created) = match idempotency_key {
+            None => (self.store.create_execution(new).await?, true),
+            Some(key) => {
+                match self
+                    .store
+                    .create_execution_once(new, key, now - IDEMPOTENCY_WINDOW)
+                    .await?
+                {
+                    CreateOnce::Created(e) => (e, true),
+                    CreateOnce::Existing(e) => (e, false),
+                }
+            }
+        };
+        if created {
+            self.wake.notify_one();
+        }
+        Ok((execution, created))
+    }
+
+    /// The execution once it has finished, or `None` when `timeout` passed first.
+    pub async fn wait_for_finish(
+        &self,
+        org: Uuid,
+        id: Uuid,
+        timeout: std::time::Duration,
+    ) -> Result<Option<Execution>, EngineError> {
+        // Subscribed before the first read: an announcement after it is not missed.
+        let mut announcements = self.finished.subscribe();
+        let deadline = tokio::time::Instant::now() + timeout;
+        loop {
+            let execution = self
+                .store
+                .get_execution(org, id)
+                .await?
+                .ok_or(EngineError::NotFound)?;
+            if execution.status.is_terminal() {
+                return Ok(Some(execution));
+            }
+            let left = deadline.saturating_duration_since(tokio::time::Instant::now());
+            if left.is_zero() {
+                return Ok(None);
+            }
+            next_hint(&mut announcements, id, left).await;
+        }
     }
 
     /// Cancels an execution; a running one stops its in-flight steps at once when it runs in

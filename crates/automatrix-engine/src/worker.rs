@@ -54,6 +54,7 @@ pub struct Worker {
     pub(crate) cache: DefinitionCache,
     pub(crate) cancels: CancelRegistry,
     pub(crate) wake: Arc<Notify>,
+    pub(crate) finished: crate::finished::Finished,
     pub(crate) config: WorkerConfig,
     /// Cancelled when shutdown stops waiting: running executions give their jobs back.
     pub(crate) interrupt: CancellationToken,

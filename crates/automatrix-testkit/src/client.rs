@@ -88,6 +88,21 @@ impl TestApp {
         Self::read(req.send().await.expect("request")).await
     }
 
+    /// A call to a webhook path (no bearer token), with extra headers and a raw body.
+    pub async fn hook(
+        &self,
+        method: Method,
+        path: &str,
+        headers: &[(&str, &str)],
+        body: impl Into<reqwest::Body>,
+    ) -> Res {
+        let mut req = self.http.request(method, self.url(path)).body(body);
+        for (name, value) in headers {
+            req = req.header(*name, *value);
+        }
+        Self::read(req.send().await.expect("request")).await
+    }
+
     async fn read(res: reqwest::Response) -> Res {
         let status = res.status().as_u16();
         let headers = res.headers().clone();

@@ -39,6 +39,8 @@ pub struct Config {
     /// Finished executions (with their step logs) are deleted this many days after they
     /// finished; `0` keeps them forever.
     pub retention_days: u32,
+    /// The largest webhook body accepted; a larger one gets 413.
+    pub webhook_max_bytes: u64,
 }
 
 impl Default for Config {
@@ -56,6 +58,7 @@ impl Default for Config {
             drain_secs: 10,
             poll_ms: 500,
             retention_days: 30,
+            webhook_max_bytes: 1024 * 1024,
         }
     }
 }
@@ -92,6 +95,8 @@ struct EnvOnly {
     poll_ms: Option<u64>,
     #[serde(skip_serializing_if = "Option::is_none")]
     retention_days: Option<u64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    webhook_max_bytes: Option<u64>,
 }
 
 impl EnvOnly {
@@ -128,6 +133,7 @@ impl EnvOnly {
             drain_secs: number("AUTOMATRIX_DRAIN_SECS")?,
             poll_ms: number("AUTOMATRIX_POLL_MS")?,
             retention_days: number("AUTOMATRIX_RETENTION_DAYS")?,
+            webhook_max_bytes: number("AUTOMATRIX_WEBHOOK_MAX_BYTES")?,
         })
     }
 }
@@ -153,6 +159,10 @@ impl Config {
         );
         anyhow::ensure!(config.lease_secs >= 1, "lease_secs must be at least 1");
         anyhow::ensure!(config.poll_ms >= 1, "poll_ms must be at least 1");
+        anyhow::ensure!(
+            config.webhook_max_bytes >= 1,
+            "webhook_max_bytes must be at least 1"
+        );
         Ok(config)
     }
 

@@ -124,10 +124,11 @@ pub async fn serve(config: Config) -> anyhow::Result<()> {
     init_tracing(&config);
     let secret = secret::load_or_create(config.secret_key.as_ref(), &config.data_dir)?;
     let engine = engine(&config).await?;
-    let state = AppState::new(
-        engine.clone(),
-        ApiConfig::new(AuthConfig::from_master_secret(secret.bytes())),
-    );
+    let api = ApiConfig {
+        webhook_max_bytes: usize::try_from(config.webhook_max_bytes).unwrap_or(usize::MAX),
+        ..ApiConfig::new(AuthConfig::from_master_secret(secret.bytes()))
+    };
+    let state = AppState::new(engine.clone(), api);
     let shutdown = shutdown_signal();
     let workers = spawn_workers(&engine, &config, config.workers, &shutdown);
     spawn_retention(&engine, &config, &shutdown);

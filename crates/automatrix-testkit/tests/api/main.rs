@@ -6,6 +6,7 @@ mod errors;
 mod executions;
 mod fixtures;
 mod health;
+mod hooks;
 mod openapi;
 mod tenancy;
 mod workflows;

@@ -35,6 +35,11 @@ const ROUTES: &[(&str, &str)] = &[
     ("get", "/health"),
     ("get", "/health/live"),
     ("get", "/health/ready"),
+    ("get", "/hooks/{token}"),
+    ("post", "/hooks/{token}"),
+    ("put", "/hooks/{token}"),
+    ("patch", "/hooks/{token}"),
+    ("delete", "/hooks/{token}"),
 ];
 
 async fn documented(app: &TestApp) -> BTreeSet<(String, String)> {
@@ -62,7 +67,7 @@ both_backends! {
 
     async fn every_listed_route_is_served(app) {
         for (method, path) in ROUTES {
-            let concrete = path.replace("{id}", &uuid::Uuid::now_v7().to_string()).replace("{version}", "1").replace("{node_id}", "n");
+            let concrete = path.replace("{id}", &uuid::Uuid::now_v7().to_string()).replace("{version}", "1").replace("{node_id}", "n").replace("{token}", "no-such-token");
             let res = app.request(method.to_uppercase().parse().unwrap(), &concrete, None, None).await;
             assert_ne!(res.status, 405, "{method} {path} is documented but not routed");
             if res.status == 404 {

@@ -1,0 +1,268 @@
+//! `ANY /hooks/{token}`: the public entry point of workflows whose trigger is
+//! `trigger.webhook`. The token (128 bits or more) is the caller's credential; the trigger's
+//! config may demand more (an HMAC signature of the body, or a header), limits the methods, and
+//! says whether the caller waits for the workflow's output.
+
+use std::collections::BTreeMap;
+use std::time::Duration;
+
+use axum::Json;
+use axum::body::{Body, to_bytes};
+use axum::extract::{Path, Request, State};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use hmac::{Hmac, Mac};
+use serde::Deserialize;
+use serde_json::{Map, Value, json};
+use sha2::Sha256;
+use subtle::ConstantTimeEq;
+use utoipa::ToSchema;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
+use uuid::Uuid;
+
+use crate::error::ApiError;
+use crate::state::AppState;
+
+/// The signature header of a webhook with a `secret`.
+pub const SIGNATURE_HEADER: &str = "x-signature-256";
+/// The header that makes a call idempotent.
+pub const IDEMPOTENCY_HEADER: &str = "idempotency-key";
+/// Set on the answer to a repeated `Idempotency-Key`.
+pub const REPLAYED_HEADER: &str = "idempotent-replayed";
+
+/// What a `respond: immediately` call (or a call that waited too long) gets.
+#[derive(serde::Serialize, ToSchema)]
+pub struct HookAccepted {
+    pub execution_id: Uuid,
+}
+
+/// The config of `trigger.webhook` (see the node's schema; validated when the workflow was
+/// saved).
+#[derive(Deserialize, Default)]
+#[serde(default)]
+struct HookConfig {
+    respond: Respond,
+    methods: Option<Vec<String>>,
+    secret: Option<String>,
+    header: Option<RequiredHeader>,
+    timeout_ms: Option<u64>,
+}
+
+#[derive(Deserialize, Default, PartialEq, Eq)]
+#[serde(rename_all = "snake_case")]
+enum Respond {
+    #[default]
+    Immediately,
+    OnCompletion,
+}
+
+#[derive(Deserialize)]
+struct RequiredHeader {
+    name: String,
+    value: String,
+}
+
+/// How long `respond: on_completion` waits by default.
+const DEFAULT_WAIT: Duration = Duration::from_secs(30);
+
+/// Runs the workflow of a webhook with the request as its input: 202 with the execution id,
+/// or (`respond: on_completion`) 200 with its output once it finished.
+#[utoipa::path(
+    method(get, post, put, patch, delete), path = "/hooks/{token}", tag = "webhooks",
+    params(("token" = String, Path, description = "The webhook's token (from `webhook_url`)")),
+    request_body(content = String, description = "Any body: JSON is parsed, a form post becomes a map, anything else arrives as text", content_type = "application/json"),
+    responses(
+        (status = 200, description = "`respond: on_completion`: the workflow's output", body = Object),
+        (status = 202, description = "Stored; the workflow runs (or is still running)", body = HookAccepted),
+        (status = 400, description = "Malformed JSON sent as JSON", body = crate::ErrorBody),
+        (status = 401, description = "Missing or wrong signature or header", body = crate::ErrorBody),
+        (status = 404, description = "No active webhook has this token", body = crate::ErrorBody),
+        (status = 405, description = "The webhook does not accept this method", body = crate::ErrorBody),
+        (status = 413, description = "The body is over the webhook limit", body = crate::ErrorBody),
+        (status = 500, description = "`respond: on_completion`: the workflow failed", body = crate::ErrorBody),
+    ),
+    security(())
+)]
+pub async fn call_hook(
+    State(state): State<AppState>,
+    Path(token): Path<String>,
+    request: Request,
+) -> Result<Response, ApiError> {
+    let workflow = state
+        .store()
+        .find_webhook(&token)
+        .await?
+        .filter(|w| w.is_active)
+        .ok_or(ApiError::NotFound)?;
+    let config = hook_config(&workflow.definition.0);
+    let (parts, body) = request.into_parts();
+    if let Some(methods) = &config.methods
+        && !methods.iter().any(|m| m == parts.method.as_str())
+    {
+        return Err(ApiError::MethodNotAllowed);
+    }
+    let raw = read_body(body, state.config.webhook_max_bytes).await?;
+    authenticate(&config, &parts.headers, &raw)?;
+    let input = json!({
+        "body": parse_body(&parts.headers, &raw)?,
+        "query": query_map(parts.uri.query()),
+        "headers": header_map(&parts.headers),
+        "method": parts.method.as_str(),
+    });
+    let key = idempotency_key(&parts.headers)?;
+    let (execution, created) = state
+        .engine
+        .start_workflow(&workflow, input, key.as_deref())
+        .await?;
+    let replayed = !created;
+    if config.respond == Respond::OnCompletion {
+        let wait = config
+            .timeout_ms
+            .map_or(DEFAULT_WAIT, Duration::from_millis);
+        let finished = state
+            .engine
+            .wait_for_finish(workflow.organization_id, execution.id, wait)
+            .await?;
+        if let Some(done) = finished {
+            if done.status != automatrix_core::ExecutionStatus::Completed {
+                return Err(ApiError::ExecutionFailed(done.id));
+            }
+            let output = done.output_data.map_or(Value::Null, |o| o.0);
+            return Ok(answer(StatusCode::OK, Json(output), replayed));
+        }
+    }
+    let accepted = HookAccepted {
+        execution_id: execution.id,
+    };
+    Ok(answer(StatusCode::ACCEPTED, Json(accepted), replayed))
+}
+
+fn answer(status: StatusCode, body: impl IntoResponse, replayed: bool) -> Response {
+    let mut response = (status, body).into_response();
+    if replayed {
+        response
+            .headers_mut()
+            .insert(REPLAYED_HEADER, HeaderValue::from_static("true"));
+    }
+    response
+}
+
+/// The webhook trigger's config in the workflow's current definition.
+fn hook_config(definition: &Value) -> HookConfig {
+    definition["nodes"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .find(|n| n["type"] == "trigger.webhook")
+        .and_then(|n| n.get("config"))
+        .and_then(|c| serde_json::from_value(c.clone()).ok())
+        .unwrap_or_default()
+}
+
+async fn read_body(body: Body, limit: usize) -> Result<Vec<u8>, ApiError> {
+    to_bytes(body, limit)
+        .await
+        .map(|b| b.to_vec())
+        .map_err(|_| ApiError::PayloadTooLarge)
+}
+
+/// The signature (`X-Signature-256: sha256=<hex HMAC-SHA256 of the raw body>`) and the
+/// required header, each compared in constant time.
+fn authenticate(config: &HookConfig, headers: &HeaderMap, raw: &[u8]) -> Result<(), ApiError> {
+    if let Some(secret) = &config.secret {
+        let given = headers
+            .get(SIGNATURE_HEADER)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.strip_prefix("sha256="))
+            .and_then(|hex| hex::decode(hex).ok())
+            .ok_or(ApiError::Unauthorized(
+                "missing or malformed X-Signature-256",
+            ))?;
+        let mut mac = Hmac::<Sha256>::new_from_slice(secret.as_bytes())
+            .map_err(|e| ApiError::Internal(format!("hmac key: {e}")))?;
+        mac.update(raw);
+        mac.verify_slice(&given)
+            .map_err(|_| ApiError::Unauthorized("the signature does not match the body"))?;
+    }
+    if let Some(required) = &config.header {
+        let given = headers
+            .get(required.name.as_str())
+            .map(HeaderValue::as_bytes)
+            .unwrap_or_default();
+        if !bool::from(given.ct_eq(required.value.as_bytes())) {
+            return Err(ApiError::Unauthorized(
+                "missing or wrong authentication header",
+            ));
+        }
+    }
+    Ok(())
+}
+
+/// JSON (any `…/json` or `…+json` type) parsed, a form post as a map of its fields, anything
+/// else as text; null when empty.
+fn parse_body(headers: &HeaderMap, raw: &[u8]) -> Result<Value, ApiError> {
+    if raw.is_empty() {
+        return Ok(Value::Null);
+    }
+    let mime = headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.split(';').next())
+        .map(|v| v.trim().to_ascii_lowercase())
+        .unwrap_or_default();
+    if mime.ends_with("/json") || mime.ends_with("+json") {
+        return serde_json::from_slice(raw)
+            .map_err(|e| ApiError::BadRequest(format!("the body is not valid JSON: {e}")));
+    }
+    if mime == "application/x-www-form-urlencoded" {
+        return Ok(Value::Object(pairs(raw)));
+    }
+    Ok(Value::String(String::from_utf8_lossy(raw).into_owned()))
+}
+
+fn query_map(query: Option<&str>) -> Value {
+    Value::Object(pairs(query.unwrap_or_default().as_bytes()))
+}
+
+/// `a=1&b=2` as `{a, b}`; a repeated name keeps its last value.
+fn pairs(encoded: &[u8]) -> Map<String, Value> {
+    form_urlencoded::parse(encoded)
+        .map(|(k, v)| (k.into_owned(), Value::String(v.into_owned())))
+        .collect()
+}
+
+/// Lower-case names; a repeated header's values joined with `, `.
+fn header_map(headers: &HeaderMap) -> Value {
+    let mut map: BTreeMap<String, String> = BTreeMap::new();
+    for (name, value) in headers {
+        let value = String::from_utf8_lossy(value.as_bytes()).into_owned();
+        map.entry(name.as_str().to_owned())
+            .and_modify(|v| {
+                v.push_str(", ");
+                v.push_str(&value);
+            })
+            .or_insert(value);
+    }
+    json!(map)
+}
+
+fn idempotency_key(headers: &HeaderMap) -> Result<Option<String>, ApiError> {
+    let Some(value) = headers.get(IDEMPOTENCY_HEADER) else {
+        return Ok(None);
+    };
+    let key = value
+        .to_str()
+        .ok()
+        .map(str::trim)
+        .filter(|k| !k.is_empty() && k.len() <= 255)
+        .ok_or_else(|| {
+            ApiError::BadRequest("Idempotency-Key must be 1 to 255 visible characters".into())
+        })?;
+    Ok(Some(key.to_owned()))
+}
+
+/// The webhook route, for every method (a trigger's `methods` narrows them per workflow).
+pub(crate) fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new().routes(routes!(call_hook))
+}
