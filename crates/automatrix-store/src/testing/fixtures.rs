@@ -160,6 +160,13 @@ pub(super) async fn scene(store: &dyn Store) -> Scene {
     }
 }
 
+/// A [`ClaimedScene`] whose execution was started at `t`.
+pub(super) async fn started_scene(store: &dyn Store) -> ClaimedScene {
+    let scene = claimed_scene(store).await;
+    ok!(store.start_execution(&scene.job, scene.t)).expect("runnable");
+    scene
+}
+
 /// A [`Scene`] whose workflow has an execution, created at `t`, with its job claimed at `t`.
 pub(super) struct ClaimedScene {
     pub(super) org: Uuid,

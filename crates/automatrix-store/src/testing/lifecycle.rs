@@ -7,7 +7,7 @@ use uuid::Uuid;
 
 use super::fixtures::{
     ClaimedScene, Scene, claim, claim_own, claimed_scene, clean_up, is_stale, new_execution,
-    new_tenant, outcome, scene, step,
+    new_tenant, outcome, scene, started_scene, step,
 };
 use crate::{DecideOutcome, ExecutionOutcome, NewExecution, RetryOutcome, Store};
 use automatrix_core::{ExecutionStatus, StepStatus};
@@ -19,8 +19,7 @@ pub async fn a_suspended_execution_waits_until_due_or_decided(store: &dyn Store)
         t,
         execution,
         job,
-    } = claimed_scene(store).await;
-    ok!(store.start_execution(&job, t));
+    } = started_scene(store).await;
     let waiting = crate::StepWrite {
         output_data: Some(
             json!({"wait": {"kind": "approval", "message": "ok?", "expires_at": null}}),
@@ -122,8 +121,7 @@ pub async fn a_released_job_is_claimable_at_once(store: &dyn Store) {
         t,
         execution,
         job,
-    } = claimed_scene(store).await;
-    ok!(store.start_execution(&job, t));
+    } = started_scene(store).await;
     ok!(store.release_job(&job, t));
     let next = claim(store, "worker-b", t)
         .await
@@ -195,8 +193,7 @@ pub async fn a_follow_up_is_queued_with_the_outcome(store: &dyn Store) {
         t,
         job,
         ..
-    } = claimed_scene(store).await;
-    ok!(store.start_execution(&job, t));
+    } = started_scene(store).await;
     let follow_up = NewExecution {
         id: Uuid::now_v7(),
         organization_id: org,

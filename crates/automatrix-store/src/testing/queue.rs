@@ -9,7 +9,7 @@ use uuid::Uuid;
 
 use super::fixtures::{
     ClaimedScene, LEASE, Scene, claim, claim_own, claimed_scene, clean_up, is_stale, new_execution,
-    outcome, scene, step,
+    outcome, scene, started_scene, step,
 };
 use crate::{CancelOutcome, ExecutionOutcome, Start, Store};
 
@@ -88,8 +88,7 @@ pub async fn a_held_back_step_is_written_with_the_next_and_fenced_alike(store: &
         t,
         execution,
         job,
-    } = claimed_scene(store).await;
-    ok!(store.start_execution(&job, t)).expect("runnable");
+    } = started_scene(store).await;
     let trigger = step(&job, "start", StepStatus::Completed, t);
     let next = step(
         &job,
@@ -317,8 +316,7 @@ pub async fn finishing_leaves_a_cancelled_execution_cancelled(store: &dyn Store)
         t,
         execution,
         job,
-    } = claimed_scene(store).await;
-    ok!(store.start_execution(&job, t));
+    } = started_scene(store).await;
     let cancelled = ok!(store.cancel_execution(org, execution.id, t));
     assert!(
         matches!(cancelled, Some(CancelOutcome::Cancelled(ref e)) if e.status == ExecutionStatus::Cancelled)
