@@ -50,6 +50,8 @@ pub enum ApiError {
     MethodNotAllowed,
     #[error("service unavailable")]
     Unavailable(String),
+    #[error("too many requests; retry in {retry_after_secs} s")]
+    RateLimited { retry_after_secs: u64 },
     /// A webhook's workflow failed or was cancelled; the caller learns which execution, not
     /// why (the error may name internal systems).
     #[error("the workflow did not complete (execution {0})")]
@@ -85,6 +87,7 @@ impl ApiError {
             Self::MethodNotAllowed => (StatusCode::METHOD_NOT_ALLOWED, "METHOD_NOT_ALLOWED"),
             Self::Unavailable(_) => (StatusCode::SERVICE_UNAVAILABLE, "SERVICE_UNAVAILABLE"),
             Self::ExecutionFailed(_) => (StatusCode::INTERNAL_SERVER_ERROR, "EXECUTION_FAILED"),
+            Self::RateLimited { .. } => (StatusCode::TOO_MANY_REQUESTS, "RATE_LIMITED"),
             Self::Internal(_) => (StatusCode::INTERNAL_SERVER_ERROR, "INTERNAL_ERROR"),
         }
     }
@@ -104,6 +107,10 @@ impl IntoResponse for ApiError {
             }
             other => other.to_string(),
         };
+        let retry_after = match &self {
+            Self::RateLimited { retry_after_secs } => Some(*retry_after_secs),
+            _ => None,
+        };
         let details = match self {
             Self::Validation { details, .. } => details,
             _ => Vec::new(),
@@ -116,6 +123,10 @@ impl IntoResponse for ApiError {
             },
         };
         let mut res = (status, Json(body)).into_response();
+        if let Some(secs) = retry_after {
+            res.headers_mut()
+                .insert(header::RETRY_AFTER, header::HeaderValue::from(secs));
+        }
         if status == StatusCode::UNAUTHORIZED {
             res.headers_mut().insert(
                 header::WWW_AUTHENTICATE,

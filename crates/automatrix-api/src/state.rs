@@ -6,11 +6,14 @@ use automatrix_engine::Engine;
 use automatrix_store::Store;
 
 use crate::ApiConfig;
+use crate::hooks::RateLimits;
 
 #[derive(Clone)]
 pub struct AppState {
     pub engine: Engine,
     pub config: Arc<ApiConfig>,
+    /// The webhooks' rate-limit buckets.
+    pub hook_limits: Arc<RateLimits>,
 }
 
 impl AppState {
@@ -18,6 +21,7 @@ impl AppState {
         Self {
             engine,
             config: Arc::new(config),
+            hook_limits: Arc::new(RateLimits::default()),
         }
     }
 

@@ -75,7 +75,7 @@ const WEBHOOK_DOCS: &str = r#"Starts the workflow when an outside system (a lead
 
 **Authentication:** with `secret`, every call must carry `X-Signature-256: sha256=<hex>`, the HMAC-SHA256 of the raw body keyed with the secret, else `401`. With `header`, every call must carry that header with that value. Both are compared in constant time.
 
-**Limits:** `methods` restricts the accepted HTTP methods (any of them when absent; others get `405`). A body over the server's webhook limit (`AUTOMATRIX_WEBHOOK_MAX_BYTES`, 1 MiB by default) gets `413`; malformed JSON sent as JSON gets `400`. An `Idempotency-Key` header makes a repeat within 24 hours answer with the first call's execution instead of starting another.
+**Limits:** `methods` restricts the accepted HTTP methods (any of them when absent; others get `405`). `rate_limit: {requests, per_seconds}` caps the calls (each server process counts its own); more get `429` with `Retry-After`. A body over the server's webhook limit (`AUTOMATRIX_WEBHOOK_MAX_BYTES`, 1 MiB by default) gets `413`; malformed JSON sent as JSON gets `400`. An `Idempotency-Key` header makes a repeat within 24 hours answer with the first call's execution instead of starting another.
 
 **Example**
 
@@ -128,6 +128,16 @@ impl Node for WebhookTrigger {
                             "value": {"type": "string", "minLength": 1},
                         },
                         "required": ["name", "value"],
+                        "additionalProperties": false,
+                    },
+                    "rate_limit": {
+                        "description": "At most `requests` calls per `per_seconds` (in bursts of up to `requests`); more get `429` with `Retry-After`.",
+                        "type": "object",
+                        "properties": {
+                            "requests": {"type": "integer", "minimum": 1},
+                            "per_seconds": {"type": "integer", "minimum": 1, "maximum": 86_400},
+                        },
+                        "required": ["requests", "per_seconds"],
                         "additionalProperties": false,
                     },
                     "timeout_ms": {
@@ -213,6 +223,7 @@ mod tests {
             "methods": ["POST", "PUT"],
             "secret": "a-long-random-secret",
             "header": {"name": "X-Dealer-Key", "value": "k1"},
+            "rate_limit": {"requests": 100, "per_seconds": 60},
             "timeout_ms": 10_000,
         });
 
@@ -235,6 +246,8 @@ mod tests {
             json!({"header": {"name": "X-Key"}}),
             json!({"header": {"name": "bad name", "value": "v"}}),
             json!({"path": "/leads"}),
+            json!({"rate_limit": {"requests": 0, "per_seconds": 1}}),
+            json!({"rate_limit": {"requests": 5}}),
         ] {
             assert!(!schema_accepts(&WebhookTrigger, bad.clone()), "{bad}");
         }

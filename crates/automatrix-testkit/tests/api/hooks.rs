@@ -163,6 +163,21 @@ both_backends! {
         assert_eq!(executions(&app, &s, &wf).await.len(), 1);
     }
 
+    async fn calls_over_the_rate_limit_get_429_with_retry_after(app) {
+        let s = app.signup().await;
+        let (wf, path) = hook(&app, &s, json!({"rate_limit": {"requests": 2, "per_seconds": 3600}})).await;
+        let (_, other) = hook(&app, &s, json!({"rate_limit": {"requests": 2, "per_seconds": 3600}})).await;
+        for _ in 0..2 {
+            assert_eq!(app.hook(Method::POST, &path, &[JSON], "{}").await.status, 202);
+        }
+        let over = app.hook(Method::POST, &path, &[JSON], "{}").await;
+        over.assert_error(429, "RATE_LIMITED");
+        let retry: u64 = over.headers["retry-after"].to_str().unwrap().parse().unwrap();
+        assert!((1..=1800).contains(&retry), "one call per 30 min: {retry}");
+        assert_eq!(app.hook(Method::POST, &other, &[JSON], "{}").await.status, 202, "each webhook has its own");
+        assert_eq!(executions(&app, &s, &wf).await.len(), 2);
+    }
+
     async fn a_repeated_idempotency_key_starts_nothing_new(app) {
         let s = app.signup().await;
         let (wf, path) = hook(&app, &s, json!({})).await;

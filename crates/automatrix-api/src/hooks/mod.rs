@@ -24,6 +24,11 @@ use uuid::Uuid;
 use crate::error::ApiError;
 use crate::state::AppState;
 
+mod rate;
+
+use rate::RateLimit;
+pub use rate::RateLimits;
+
 /// The signature header of a webhook with a `secret`.
 pub const SIGNATURE_HEADER: &str = "x-signature-256";
 /// The header that makes a call idempotent.
@@ -47,6 +52,7 @@ struct HookConfig {
     secret: Option<String>,
     header: Option<RequiredHeader>,
     timeout_ms: Option<u64>,
+    rate_limit: Option<RateLimit>,
 }
 
 #[derive(Deserialize, Default, PartialEq, Eq)]
@@ -80,6 +86,7 @@ const DEFAULT_WAIT: Duration = Duration::from_secs(30);
         (status = 404, description = "No active webhook has this token", body = crate::ErrorBody),
         (status = 405, description = "The webhook does not accept this method", body = crate::ErrorBody),
         (status = 413, description = "The body is over the webhook limit", body = crate::ErrorBody),
+        (status = 429, description = "Over the webhook's rate limit; `Retry-After` says when to come back", body = crate::ErrorBody),
         (status = 500, description = "`respond: on_completion`: the workflow failed", body = crate::ErrorBody),
     ),
     security(())
@@ -96,6 +103,14 @@ pub async fn call_hook(
         .filter(|w| w.is_active)
         .ok_or(ApiError::NotFound)?;
     let config = hook_config(&workflow.definition.0);
+    if let Some(limit) = config.rate_limit {
+        state
+            .hook_limits
+            .take(workflow.id, limit, std::time::Instant::now())
+            .map_err(|wait| ApiError::RateLimited {
+                retry_after_secs: wait.as_secs() + u64::from(wait.subsec_nanos() > 0),
+            })?;
+    }
     let (parts, body) = request.into_parts();
     if let Some(methods) = &config.methods
         && !methods.iter().any(|m| m == parts.method.as_str())
