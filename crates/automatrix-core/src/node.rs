@@ -45,6 +45,9 @@ pub struct NodeSpec {
     pub code_fields: Vec<&'static str>,
     /// Longer documentation (Markdown) shown in the node reference and the canvas.
     pub docs: &'static str,
+    /// Its output (`{status, body, headers}`) answers the caller of a webhook that waits for
+    /// the workflow.
+    pub answers_webhook: bool,
 }
 
 impl NodeSpec {
@@ -61,6 +64,7 @@ impl NodeSpec {
             keyed_input: false,
             code_fields: Vec::new(),
             docs: "",
+            answers_webhook: false,
         }
     }
 

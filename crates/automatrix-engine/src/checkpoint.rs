@@ -24,6 +24,10 @@ pub struct StepRecord {
     /// its completion may become durable with the next write, since running it again after a
     /// crash changes nothing.
     pub replayable: bool,
+    /// Its output answers a waiting webhook caller ([`NodeSpec::answers_webhook`]).
+    ///
+    /// [`NodeSpec::answers_webhook`]: automatrix_core::NodeSpec::answers_webhook
+    pub answers_webhook: bool,
 }
 
 #[derive(Debug, thiserror::Error)]

@@ -420,6 +420,7 @@ fn skipped(def: &automatrix_core::WorkflowDefinition, id: &str) -> StepRecord {
         completed_at: None,
         duration_ms: None,
         replayable: false,
+        answers_webhook: false,
     }
 }
 

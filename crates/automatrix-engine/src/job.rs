@@ -74,6 +74,7 @@ impl Worker {
             job: job.clone(),
             organization_id: execution.organization_id,
             held: std::sync::Mutex::new(None),
+            finished: self.finished.clone(),
         };
         let outcome = self.executor.run(plan, &checkpoint, cancel).await;
         // Before the outcome: a held-back trigger step that nothing followed. (A failure leaves
@@ -274,6 +275,8 @@ struct StoreCheckpoint {
     job: ClaimedJob,
     organization_id: Uuid,
     held: std::sync::Mutex<Option<StepWrite>>,
+    /// Told when a step that answers a waiting webhook caller is written.
+    finished: crate::finished::Finished,
 }
 
 impl StoreCheckpoint {
@@ -326,6 +329,9 @@ impl Checkpoint for StoreCheckpoint {
             StoreError::Stale(_) => CheckpointError::LeaseLost,
             other => CheckpointError::Failed(other.to_string()),
         })?;
+        if step.answers_webhook && step.status == StepStatus::Completed {
+            self.finished.announce(self.job.execution_id);
+        }
         // A cancel from anywhere is seen here at the latest (notifications make it sooner).
         if status == ExecutionStatus::Cancelled && step.status != StepStatus::Running {
             return Err(CheckpointError::Cancelled);

@@ -24,5 +24,7 @@ pub use checkpoint::{Checkpoint, CheckpointError, NoCheckpoint, StepRecord};
 pub use error::EngineError;
 pub use executor::{Executor, ExecutorConfig, PriorStep, RunOutcome, RunPlan};
 pub use retention::{RetentionPolicy, prune_once, run_retention};
-pub use service::{Decision, Engine, IDEMPOTENCY_WINDOW, NewWorkflowRequest, WorkflowChange};
+pub use service::{
+    Awaited, Decision, Engine, IDEMPOTENCY_WINDOW, NewWorkflowRequest, WorkflowChange,
+};
 pub use worker::{Worker, WorkerConfig};

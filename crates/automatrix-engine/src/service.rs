@@ -4,7 +4,7 @@
 use std::sync::Arc;
 
 use automatrix_core::expr::Expressions;
-use automatrix_core::{NodeRegistry, Problem, ValidatedWorkflow, validate_definition};
+use automatrix_core::{NodeRegistry, Problem, StepStatus, ValidatedWorkflow, validate_definition};
 use automatrix_store::{
     CancelOutcome, CreateOnce, DecideOutcome, Execution, NewExecution, NewWorkflow, RetryOutcome,
     Store, Workflow, WorkflowUpdate,
@@ -22,6 +22,17 @@ use crate::error::EngineError;
 use crate::executor::{Executor, ExecutorConfig};
 use crate::finished::{Finished, next_hint};
 use crate::worker::{Worker, WorkerConfig};
+
+/// What [`Engine::wait_for_answer`] found.
+#[derive(Clone, Debug)]
+pub enum Awaited {
+    /// A step that answers webhooks completed: its output, `{status, body, headers}`.
+    Responded(Value),
+    /// The execution finished without such an answer.
+    Finished(Execution),
+    /// The time was up first.
+    Pending,
+}
 
 /// How long an `Idempotency-Key` names the execution it started.
 pub const IDEMPOTENCY_WINDOW: chrono::TimeDelta = chrono::TimeDelta::hours(24);
@@ -234,13 +245,17 @@ impl Engine {
         Ok((execution, created))
     }
 
-    /// The execution once it has finished, or `None` when `timeout` passed first.
-    pub async fn wait_for_finish(
+    /// Waits for what a webhook caller gets: the output of a step that answers webhooks, if
+    /// `look_for_answer` (the workflow has such a node), else the finished execution; or
+    /// [`Awaited::Pending`] when `timeout` passed first. Wakes when a worker of this process
+    /// announces the execution, and re-reads the store every 250 ms besides.
+    pub async fn wait_for_answer(
         &self,
         org: Uuid,
         id: Uuid,
+        look_for_answer: bool,
         timeout: std::time::Duration,
-    ) -> Result<Option<Execution>, EngineError> {
+    ) -> Result<Awaited, EngineError> {
         // Subscribed before the first read: an announcement after it is not missed.
         let mut announcements = self.finished.subscribe();
         let deadline = tokio::time::Instant::now() + timeout;
@@ -250,15 +265,47 @@ impl Engine {
                 .get_execution(org, id)
                 .await?
                 .ok_or(EngineError::NotFound)?;
+            if look_for_answer && let Some(answer) = self.answer_of(org, id).await? {
+                return Ok(Awaited::Responded(answer));
+            }
             if execution.status.is_terminal() {
-                return Ok(Some(execution));
+                return Ok(Awaited::Finished(execution));
             }
             let left = deadline.saturating_duration_since(tokio::time::Instant::now());
             if left.is_zero() {
-                return Ok(None);
+                return Ok(Awaited::Pending);
             }
             next_hint(&mut announcements, id, left).await;
         }
+    }
+
+    /// The output of the latest completed step that answers webhooks.
+    async fn answer_of(&self, org: Uuid, id: Uuid) -> Result<Option<Value>, EngineError> {
+        let registry = self.registry();
+        let answers = |kind: &str| registry.get(kind).is_some_and(|n| n.spec.answers_webhook);
+        Ok(self
+            .store
+            .list_steps(org, id)
+            .await?
+            .into_iter()
+            .rev()
+            .find(|s| s.status == StepStatus::Completed && answers(&s.node_type))
+            .and_then(|s| s.output_data.map(|o| o.0)))
+    }
+
+    /// Whether a definition has a node that answers webhooks.
+    pub fn answers_webhooks(&self, definition: &Value) -> bool {
+        let registry = self.registry();
+        definition["nodes"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .any(|n| {
+                n["type"]
+                    .as_str()
+                    .and_then(|kind| registry.get(kind))
+                    .is_some_and(|r| r.spec.answers_webhook)
+            })
     }
 
     /// Cancels an execution; a running one stops its in-flight steps at once when it runs in

@@ -75,6 +75,7 @@ pub(crate) async fn run_step(env: &StepEnv<'_>, mut call: StepCall<'_>) -> StepE
             completed_at: None,
             duration_ms: None,
             replayable: call.reg.spec.is_trigger,
+            answers_webhook: call.reg.spec.answers_webhook,
         };
         let clock = Instant::now();
         // The `running` row is written only once a step has run for a while: a quick step

@@ -10,6 +10,7 @@ mod code;
 mod flow;
 mod http;
 mod logic;
+mod respond;
 mod transform;
 mod trigger;
 
@@ -23,6 +24,7 @@ pub use code::CodeJs;
 pub use flow::{FlowApproval, FlowDelay};
 pub use http::{HttpPolicy, HttpRequest};
 pub use logic::{LogicIf, LogicMerge};
+pub use respond::RespondWebhook;
 pub use transform::TransformSet;
 pub use trigger::{ManualTrigger, WebhookTrigger};
 
@@ -49,6 +51,7 @@ pub fn register_builtin(registry: &mut NodeRegistry, config: &NodesConfig) {
         .register(CodeJs)
         .register(FlowDelay)
         .register(FlowApproval)
+        .register(RespondWebhook)
         .register(HttpRequest::new(config.http.clone()));
 }
 
@@ -72,6 +75,7 @@ mod tests {
                 "http.request",
                 "logic.if",
                 "logic.merge",
+                "respond.webhook",
                 "transform.set",
                 "trigger.manual",
                 "trigger.webhook"

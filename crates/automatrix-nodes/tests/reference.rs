@@ -12,9 +12,10 @@ use automatrix_nodes::{NodesConfig, register_builtin};
 use serde_json::{Value, json};
 
 /// Reference order: how a workflow reads, not alphabetical.
-const ORDER: [&str; 9] = [
+const ORDER: [&str; 10] = [
     "trigger.manual",
     "trigger.webhook",
+    "respond.webhook",
     "transform.set",
     "logic.if",
     "logic.merge",

@@ -21,6 +21,9 @@ use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 use uuid::Uuid;
 
+use automatrix_core::ExecutionStatus;
+use automatrix_engine::Awaited;
+
 use crate::error::ApiError;
 use crate::state::AppState;
 
@@ -79,7 +82,7 @@ const DEFAULT_WAIT: Duration = Duration::from_secs(30);
     params(("token" = String, Path, description = "The webhook's token (from `webhook_url`)")),
     request_body(content = String, description = "Any body: JSON is parsed, a form post becomes a map, anything else arrives as text", content_type = "application/json"),
     responses(
-        (status = 200, description = "`respond: on_completion`: the workflow's output", body = Object),
+        (status = 200, description = "`respond: on_completion`: the workflow's output, or what its `respond.webhook` step set (status, headers and body)", body = Object),
         (status = 202, description = "Stored; the workflow runs (or is still running)", body = HookAccepted),
         (status = 400, description = "Malformed JSON sent as JSON", body = crate::ErrorBody),
         (status = 401, description = "Missing or wrong signature or header", body = crate::ErrorBody),
@@ -135,16 +138,19 @@ pub async fn call_hook(
         let wait = config
             .timeout_ms
             .map_or(DEFAULT_WAIT, Duration::from_millis);
-        let finished = state
+        let look = state.engine.answers_webhooks(&workflow.definition.0);
+        let awaited = state
             .engine
-            .wait_for_finish(workflow.organization_id, execution.id, wait)
+            .wait_for_answer(workflow.organization_id, execution.id, look, wait)
             .await?;
-        if let Some(done) = finished {
-            if done.status != automatrix_core::ExecutionStatus::Completed {
-                return Err(ApiError::ExecutionFailed(done.id));
+        match awaited {
+            Awaited::Responded(answer) => return Ok(respond_with(&answer, replayed)),
+            Awaited::Finished(done) if done.status == ExecutionStatus::Completed => {
+                let output = done.output_data.map_or(Value::Null, |o| o.0);
+                return Ok(answer(StatusCode::OK, Json(output), replayed));
             }
-            let output = done.output_data.map_or(Value::Null, |o| o.0);
-            return Ok(answer(StatusCode::OK, Json(output), replayed));
+            Awaited::Finished(done) => return Err(ApiError::ExecutionFailed(done.id)),
+            Awaited::Pending => {}
         }
     }
     let accepted = HookAccepted {
@@ -159,6 +165,30 @@ fn answer(status: StatusCode, body: impl IntoResponse, replayed: bool) -> Respon
         response
             .headers_mut()
             .insert(REPLAYED_HEADER, HeaderValue::from_static("true"));
+    }
+    response
+}
+
+/// The answer a `respond.webhook`-style step set: `{status, body, headers}`; a string body
+/// goes as text, anything else as JSON; a header that is not a valid header is left out.
+fn respond_with(set: &Value, replayed: bool) -> Response {
+    let status = set["status"]
+        .as_u64()
+        .and_then(|s| u16::try_from(s).ok())
+        .and_then(|s| StatusCode::from_u16(s).ok())
+        .unwrap_or(StatusCode::OK);
+    let mut response = match &set["body"] {
+        Value::String(text) => answer(status, text.clone(), replayed),
+        body => answer(status, Json(body.clone()), replayed),
+    };
+    for (name, value) in set["headers"].as_object().into_iter().flatten() {
+        let (Ok(name), Some(Ok(value))) = (
+            header::HeaderName::from_bytes(name.as_bytes()),
+            value.as_str().map(HeaderValue::from_str),
+        ) else {
+            continue;
+        };
+        response.headers_mut().insert(name, value);
     }
     response
 }

@@ -216,6 +216,36 @@ both_backends! {
         res.assert_error(500, "EXECUTION_FAILED");
         assert!(!res.body.to_string().contains("secret-host"), "the workflow's error stays inside: {}", res.body);
 
+        // A respond.webhook step sets the answer: status, headers and body.
+        let replying = json!({
+            "nodes": [
+                {"id": "lead", "type": "trigger.webhook", "config": {"respond": "on_completion"}},
+                {"id": "reply", "type": "respond.webhook", "config": {"status": 201, "body": {"received": "{{ $trigger.body.email }}"}, "headers": {"X-Lead-Route": "bdc"}}},
+                {"id": "after", "type": "transform.set", "config": {"fields": {"done": true}}}
+            ],
+            "edges": [{"from": "lead", "to": "reply"}, {"from": "reply", "to": "after"}]
+        });
+        let wf = app.create_workflow(&s, "Replying", replying).await;
+        let path = wf["webhook_url"].as_str().unwrap().to_owned();
+        let call = app.hook(Method::POST, &path, &[JSON], json!({"email": "cy@buyer.example"}).to_string());
+        let (res, ()) = tokio::join!(call, run_one(&app));
+        assert_eq!(res.status, 201, "{}", res.body);
+        assert_eq!(res.body, json!({"received": "cy@buyer.example"}));
+        assert_eq!(res.headers["x-lead-route"], "bdc");
+
+        let text = json!({
+            "nodes": [
+                {"id": "lead", "type": "trigger.webhook", "config": {"respond": "on_completion"}},
+                {"id": "reply", "type": "respond.webhook", "config": {"body": "OK", "headers": {"Content-Type": "text/plain"}}}
+            ],
+            "edges": [{"from": "lead", "to": "reply"}]
+        });
+        let wf = app.create_workflow(&s, "Plain", text).await;
+        let path = wf["webhook_url"].as_str().unwrap().to_owned();
+        let (res, ()) = tokio::join!(app.hook(Method::POST, &path, &[JSON], "{}"), run_one(&app));
+        assert_eq!(res.status, 200);
+        assert_eq!(res.headers["content-type"], "text/plain");
+
         // Nobody runs it: the caller gets the id when its wait is over.
         let (_, path) = hook(&app, &s, json!({"respond": "on_completion", "timeout_ms": 50})).await;
         let res = app.hook(Method::POST, &path, &[JSON], "{}").await;
