@@ -10,7 +10,7 @@ macro_rules! __impl_execution_store {
         const _: () = {
             use $crate::__private::async_trait;
             use $crate::__private::chrono::{DateTime, Utc};
-            use $crate::__private::sqlx::{self, types::Json};
+            use $crate::__private::sqlx::{self, FromRow as _, types::Json};
             use $crate::__private::uuid::Uuid;
             use $crate::sql::{CommitWrite as _, Dialect};
             use $crate::{
@@ -29,9 +29,35 @@ macro_rules! __impl_execution_store {
                     )
                 });
 
+            /// [`INSERT_EXECUTION`]($crate::sql::INSERT_EXECUTION) (`$1`…`$7`), then its job
+            /// (`$8`, due at once) when the execution went in: the unit of
+            /// `create_execution` where units are one text (no notification to send there).
+            static CREATE: [&str; 2] = [
+                $crate::sql::INSERT_EXECUTION,
+                "insert into jobs (id, execution_id, organization_id, run_at, created_at, \
+                     updated_at) \
+                 select $8, $1, $2, $7, $7, $7 where exists (select 1 from executions where id = $1)",
+            ];
+
             #[async_trait]
             impl ExecutionStore for $store {
                 async fn create_execution(&self, new: NewExecution) -> StoreResult<Execution> {
+                    if <$store as Dialect>::ONE_TEXT_UNITS {
+                        // One round trip: the execution, then its job if it was inserted.
+                        let args = $crate::__unit_args!($store;
+                            new.id,
+                            new.organization_id,
+                            new.workflow_id,
+                            new.workflow_version,
+                            Json(&new.input),
+                            new.dry_run,
+                            new.now,
+                            Uuid::now_v7(),
+                        );
+                        let rows = self.run_unit(&CREATE[..], args).await?;
+                        let row = rows.first().ok_or(StoreError::NotFound)?;
+                        return Ok(Execution::from_row(row)?);
+                    }
                     let mut tx = self.begin_write().await?;
                     let execution = $crate::__insert_execution!($store, &mut *tx, &new);
                     tx.commit().await?;
