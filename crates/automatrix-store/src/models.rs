@@ -116,6 +116,14 @@ pub struct WorkflowUpdate {
     pub updated_by: Option<Uuid>,
 }
 
+/// The next tick of a workflow whose trigger is a schedule.
+#[derive(Clone, Debug, PartialEq, Eq, sqlx::FromRow)]
+pub struct ScheduledTick {
+    pub workflow_id: Uuid,
+    pub organization_id: Uuid,
+    pub next_run_at: DateTime<Utc>,
+}
+
 #[derive(Clone, Debug, sqlx::FromRow)]
 pub struct WorkflowVersion {
     pub workflow_id: Uuid,

@@ -60,6 +60,27 @@ pub trait WorkflowStore: Send + Sync {
     ) -> StoreResult<Workflow>;
     /// Deletes the workflow with its versions, executions, steps and jobs. False if missing.
     async fn delete_workflow(&self, org: Uuid, id: Uuid) -> StoreResult<bool>;
+    /// Plans the workflow's next scheduled tick, or (`None`) removes its schedule.
+    async fn set_schedule(
+        &self,
+        org: Uuid,
+        workflow_id: Uuid,
+        next_run_at: Option<DateTime<Utc>>,
+        now: DateTime<Utc>,
+    ) -> StoreResult<()>;
+    /// Ticks planned at or before `now`, the oldest first, at most `limit`.
+    async fn due_ticks(&self, now: DateTime<Utc>, limit: u32) -> StoreResult<Vec<ScheduledTick>>;
+    /// Takes the tick `tick`: moves the schedule to `next` (`None`: removes it) and, in the
+    /// same transaction, creates `fire` (an execution and its job) — only if the schedule is
+    /// still at `tick.next_run_at`. False when another scheduler took the tick first (nothing
+    /// is written).
+    async fn take_tick(
+        &self,
+        tick: &ScheduledTick,
+        next: Option<DateTime<Utc>>,
+        fire: Option<NewExecution>,
+        now: DateTime<Utc>,
+    ) -> StoreResult<bool>;
     async fn get_workflow_version(
         &self,
         org: Uuid,

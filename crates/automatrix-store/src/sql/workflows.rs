@@ -16,8 +16,8 @@ macro_rules! __impl_workflow_store {
             use $crate::__private::uuid::Uuid;
             use $crate::sql::{CommitWrite as _, Dialect};
             use $crate::{
-                NewWorkflow, StoreError, StoreResult, Workflow, WorkflowStore, WorkflowUpdate,
-                WorkflowVersion,
+                NewExecution, NewWorkflow, ScheduledTick, StoreError, StoreResult, Workflow,
+                WorkflowStore, WorkflowUpdate, WorkflowVersion,
             };
 
             type Connection = <<$store as Dialect>::Database as sqlx::Database>::Connection;
@@ -67,6 +67,99 @@ macro_rules! __impl_workflow_store {
                     .bind(id)
                     .fetch_optional(self.pool())
                     .await?)
+                }
+
+                async fn set_schedule(
+                    &self,
+                    org: Uuid,
+                    workflow_id: Uuid,
+                    next_run_at: Option<DateTime<Utc>>,
+                    now: DateTime<Utc>,
+                ) -> StoreResult<()> {
+                    let mut conn = self.writer().await?;
+                    let Some(next) = next_run_at else {
+                        sqlx::query(
+                            "delete from schedules where organization_id = $1 and workflow_id = $2",
+                        )
+                        .bind(org)
+                        .bind(workflow_id)
+                        .execute(&mut *conn)
+                        .await?;
+                        return Ok(());
+                    };
+                    // Only for a workflow of the organization: none is planned otherwise.
+                    let planned = sqlx::query(
+                        "insert into schedules (workflow_id, organization_id, next_run_at, \
+                             created_at, updated_at) \
+                         select $2, $1, $3, $4, $4 \
+                         where exists (select 1 from workflows \
+                                       where organization_id = $1 and id = $2) \
+                         on conflict (workflow_id) do update set \
+                             next_run_at = excluded.next_run_at, updated_at = excluded.updated_at",
+                    )
+                    .bind(org)
+                    .bind(workflow_id)
+                    .bind(next)
+                    .bind(now)
+                    .execute(&mut *conn)
+                    .await?;
+                    if planned.rows_affected() == 0 {
+                        return Err(StoreError::NotFound);
+                    }
+                    Ok(())
+                }
+
+                async fn due_ticks(
+                    &self,
+                    now: DateTime<Utc>,
+                    limit: u32,
+                ) -> StoreResult<Vec<ScheduledTick>> {
+                    Ok(sqlx::query_as::<_, ScheduledTick>(
+                        "select workflow_id, organization_id, next_run_at from schedules \
+                         where next_run_at <= $1 order by next_run_at limit $2",
+                    )
+                    .bind(now)
+                    .bind(i64::from(limit))
+                    .fetch_all(self.pool())
+                    .await?)
+                }
+
+                async fn take_tick(
+                    &self,
+                    tick: &ScheduledTick,
+                    next: Option<DateTime<Utc>>,
+                    fire: Option<NewExecution>,
+                    now: DateTime<Utc>,
+                ) -> StoreResult<bool> {
+                    let mut tx = self.begin_write().await?;
+                    // The compare-and-set on the planned time is the claim of the tick.
+                    let taken = match next {
+                        Some(next) => sqlx::query(
+                            "update schedules set next_run_at = $3, updated_at = $4 \
+                             where workflow_id = $1 and next_run_at = $2",
+                        )
+                        .bind(tick.workflow_id)
+                        .bind(tick.next_run_at)
+                        .bind(next)
+                        .bind(now)
+                        .execute(&mut *tx)
+                        .await?,
+                        None => sqlx::query(
+                            "delete from schedules where workflow_id = $1 and next_run_at = $2",
+                        )
+                        .bind(tick.workflow_id)
+                        .bind(tick.next_run_at)
+                        .execute(&mut *tx)
+                        .await?,
+                    };
+                    if taken.rows_affected() == 0 {
+                        return Ok(false);
+                    }
+                    if let Some(new) = &fire {
+                        $crate::__insert_execution!($store, &mut *tx, new);
+                    }
+                    tx.commit().await?;
+                    Ok(true)
                 }
 
                 async fn find_webhook(&self, token: &str) -> StoreResult<Option<Workflow>> {

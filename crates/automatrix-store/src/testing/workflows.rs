@@ -1,13 +1,15 @@
 //! Promises of [`WorkflowStore`](crate::WorkflowStore): workflows and their versions.
 
 use chrono::Duration;
-use serde_json::Value;
+use serde_json::{Value, json};
 use uuid::Uuid;
 
 use super::fixtures::{
     claim, claim_own, clean_up, definition, new_execution, new_tenant, new_workflow, now, step,
 };
-use crate::{NewWorkflow, Store, StoreError, WorkflowUpdate};
+use crate::{
+    ExecutionFilter, NewExecution, NewWorkflow, ScheduledTick, Store, StoreError, WorkflowUpdate,
+};
 use automatrix_core::StepStatus;
 
 pub async fn a_new_workflow_is_stored_as_version_one(store: &dyn Store) {
@@ -45,6 +47,64 @@ pub async fn a_new_workflow_is_stored_as_version_one(store: &dyn Store) {
         (definition("v1"), Some(user.id), t)
     );
     assert!(ok!(store.get_workflow(user.organization_id, Uuid::now_v7())).is_none());
+}
+
+pub async fn a_scheduled_tick_is_taken_once(store: &dyn Store) {
+    let user = new_tenant(store).await;
+    let org = user.organization_id;
+    let workflow = new_workflow(store, &user).await;
+    let t = now();
+    let at = t + Duration::minutes(1);
+    let next = at + Duration::hours(1);
+    ok!(store.set_schedule(org, workflow.id, Some(at), t));
+    assert!(ok!(store.due_ticks(t, 10)).is_empty(), "not due yet");
+    let due = ok!(store.due_ticks(at, 10));
+    let tick = ScheduledTick {
+        workflow_id: workflow.id,
+        organization_id: org,
+        next_run_at: at,
+    };
+    assert_eq!(due, std::slice::from_ref(&tick));
+
+    let fire = || NewExecution {
+        id: Uuid::now_v7(),
+        organization_id: org,
+        workflow_id: workflow.id,
+        workflow_version: workflow.version,
+        input: json!({"scheduled_for": at}),
+        dry_run: false,
+        now: at,
+    };
+    // Four schedulers race for the tick: one takes it and starts one execution.
+    let take = || store.take_tick(&tick, Some(next), Some(fire()), at);
+    let (a, b, c, d) = tokio::join!(take(), take(), take(), take());
+    let taken = [a, b, c, d]
+        .into_iter()
+        .map(|r| r.expect("take_tick"))
+        .filter(|t| *t);
+    assert_eq!(taken.count(), 1);
+    let all = ExecutionFilter {
+        workflow_id: Some(workflow.id),
+        limit: 10,
+        ..ExecutionFilter::default()
+    };
+    assert_eq!(ok!(store.list_executions(org, &all)).len(), 1);
+    assert!(ok!(store.due_ticks(at, 10)).is_empty(), "moved on");
+    assert_eq!(ok!(store.due_ticks(next, 10)).len(), 1);
+    assert!(
+        !ok!(store.take_tick(&tick, Some(next), Some(fire()), at)),
+        "a stale view of the tick takes nothing"
+    );
+
+    let intruder = new_tenant(store).await;
+    let foreign = store
+        .set_schedule(intruder.organization_id, workflow.id, Some(at), t)
+        .await;
+    assert!(matches!(foreign, Err(StoreError::NotFound)), "{foreign:?}");
+    ok!(store.set_schedule(org, workflow.id, None, t));
+    assert!(ok!(store.due_ticks(next + Duration::days(1), 10)).is_empty());
+    assert_eq!(ok!(store.list_executions(org, &all)).len(), 1);
+    clean_up(store, &[&workflow]).await;
 }
 
 pub async fn a_webhook_token_finds_its_workflow_in_any_organization(store: &dyn Store) {

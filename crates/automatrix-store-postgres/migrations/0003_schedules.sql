@@ -1,0 +1,12 @@
+-- The next tick of each workflow whose trigger is a schedule. A scheduler fires a tick by
+-- moving next_run_at from the tick it read to the following one: of several schedulers, the
+-- one whose update matched fires it.
+create table schedules (
+    workflow_id uuid primary key references workflows (id) on delete cascade,
+    organization_id uuid not null references organizations (id) on delete cascade,
+    next_run_at timestamptz not null,
+    created_at timestamptz not null,
+    updated_at timestamptz not null
+);
+
+create index schedules_due_idx on schedules (next_run_at);
