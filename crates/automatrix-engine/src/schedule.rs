@@ -79,13 +79,13 @@ impl Schedule {
     /// ([`ON_TIME`]) and no later tick is due too; otherwise ticks were missed, and
     /// `catch_up` decides. Either way the next tick is the first after `now`.
     pub fn plan(&self, planned: DateTime<Utc>, now: DateTime<Utc>, catch_up: CatchUp) -> Plan {
-        let next = self.next_after(now);
         if planned > now {
             return Plan {
                 fire: None,
                 next: Some(planned),
             };
         }
+        let next = self.next_after(now);
         let latest = self.latest_until(now).unwrap_or(planned);
         let on_time = latest == planned && now - planned <= ON_TIME;
         let fire = match (on_time, catch_up) {

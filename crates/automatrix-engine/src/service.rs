@@ -193,17 +193,7 @@ impl Engine {
             .get_workflow(org, workflow_id)
             .await?
             .ok_or(EngineError::NotFound)?;
-        let new = NewExecution {
-            id: Uuid::now_v7(),
-            organization_id: org,
-            workflow_id,
-            workflow_version: workflow.version,
-            input,
-            dry_run: false,
-            now: Utc::now(),
-        };
-        let execution = self.store.create_execution(new).await?;
-        self.wake.notify_one();
+        let (execution, _) = self.start_workflow(&workflow, input, None).await?;
         Ok(execution)
     }
 

@@ -11,6 +11,7 @@ use automatrix_store::sql::Dialect;
 use automatrix_store::testing::{new_execution, new_tenant, new_workflow, now};
 use automatrix_store::{
     ClaimedJob, ExecutionOutcome, ExecutionStore, QueueEvent, QueueEvents, QueueStore, StepWrite,
+    User, Workflow,
 };
 use automatrix_store_postgres::PgStore;
 use automatrix_store_postgres::testing::TempDatabase;
@@ -26,6 +27,37 @@ async fn next(events: &mut QueueEvents) -> QueueEvent {
         .expect("an event, not an error")
 }
 
+/// A fresh database, its store subscribed to queue events, and a tenant with a workflow.
+struct Scene {
+    db: TempDatabase,
+    store: PgStore,
+    events: QueueEvents,
+    user: User,
+    workflow: Workflow,
+}
+
+impl Scene {
+    /// `None` when PostgreSQL is not configured here.
+    async fn subscribed() -> Option<Self> {
+        let db = TempDatabase::create().await?;
+        let store = PgStore::open(&db.url).await.expect("open");
+        let events = store
+            .subscribe_queue_events()
+            .await
+            .expect("subscribe")
+            .expect("PostgreSQL offers queue events");
+        let user = new_tenant(&store).await;
+        let workflow = new_workflow(&store, &user).await;
+        Some(Self {
+            db,
+            store,
+            events,
+            user,
+            workflow,
+        })
+    }
+}
+
 async fn claim(store: &PgStore) -> ClaimedJob {
     let t = now();
     store
@@ -37,17 +69,16 @@ async fn claim(store: &PgStore) -> ClaimedJob {
 
 #[tokio::test]
 async fn due_jobs_and_cancellations_are_announced_at_commit() {
-    let Some(db) = TempDatabase::create().await else {
+    let Some(Scene {
+        db,
+        store,
+        mut events,
+        user,
+        workflow,
+    }) = Scene::subscribed().await
+    else {
         return;
     };
-    let store = PgStore::open(&db.url).await.expect("open");
-    let mut events = store
-        .subscribe_queue_events()
-        .await
-        .expect("subscribe")
-        .expect("PostgreSQL offers queue events");
-    let user = new_tenant(&store).await;
-    let workflow = new_workflow(&store, &user).await;
     let org = user.organization_id;
 
     let execution = new_execution(&store, &workflow, now()).await;
@@ -126,17 +157,16 @@ async fn due_jobs_and_cancellations_are_announced_at_commit() {
 
 #[tokio::test]
 async fn a_subscription_whose_connection_is_killed_reconnects_and_says_so() {
-    let Some(db) = TempDatabase::create().await else {
+    let Some(Scene {
+        db,
+        store,
+        mut events,
+        workflow,
+        ..
+    }) = Scene::subscribed().await
+    else {
         return;
     };
-    let store = PgStore::open(&db.url).await.expect("open");
-    let mut events = store
-        .subscribe_queue_events()
-        .await
-        .expect("subscribe")
-        .expect("PostgreSQL offers queue events");
-    let user = new_tenant(&store).await;
-    let workflow = new_workflow(&store, &user).await;
 
     // The listening backend is the one whose last statement was the LISTEN.
     let killed: Vec<bool> = sqlx::query_scalar(

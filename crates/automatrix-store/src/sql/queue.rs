@@ -119,11 +119,9 @@ macro_rules! __impl_queue_store {
             }
 
             /// The status the last of a step unit's rows returned; no row: the lease is lost.
-            fn status_after_steps<R: sqlx::Row>(rows: &[R]) -> StoreResult<ExecutionStatus>
-            where
-                usize: sqlx::ColumnIndex<R>,
-                String: for<'r> sqlx::Decode<'r, R::Database> + sqlx::Type<R::Database>,
-            {
+            fn status_after_steps(
+                rows: &[<<$store as Dialect>::Database as sqlx::Database>::Row],
+            ) -> StoreResult<ExecutionStatus> {
                 let status: String = rows.last().ok_or_else(lease_lost)?.try_get(0)?;
                 status.parse().map_err(|e| StoreError::Other(format!("{e}")))
             }
