@@ -186,7 +186,11 @@ fn grouped(t: String) -> String {
 
 #[test]
 fn node_reference_in_docs_matches_the_node_specs() {
-    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../docs/nodes.md");
+    // Read when the test runs (cargo sets it), not baked in at build time: a test binary built
+    // in another checkout that shares the target directory must not look there.
+    let manifest = std::env::var_os("CARGO_MANIFEST_DIR")
+        .map_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")), PathBuf::from);
+    let path = manifest.join("../../docs/nodes.md");
     let rendered = render(&registry());
 
     if std::env::var_os("AUTOMATRIX_BLESS").is_some() {
