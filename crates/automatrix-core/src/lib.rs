@@ -1,5 +1,6 @@
 //! Domain types of AutoMatrix, free of I/O: ids, the workflow definition and its validation,
-//! the expression sandbox, execution and step states, and the node trait with its registry.
+//! the expression sandbox, execution and step states, cron schedules, and the node trait with
+//! its registry.
 //!
 //! Everything here is shared by the engine (which runs workflows), the API (which validates and
 //! stores them) and the node crates (which implement node types against [`node::Node`]).
@@ -10,13 +11,15 @@ pub mod graph;
 pub mod ids;
 pub mod node;
 pub mod registry;
+pub mod schedule;
 pub mod status;
 pub mod validate;
 
 pub use definition::{EdgeDef, NodeDef, OnError, RetryPolicy, WorkflowDefinition};
 pub use graph::Graph;
 pub use ids::{ExecutionId, OrganizationId, UserId, WorkflowId};
-pub use node::{Node, NodeContext, NodeError, NodeOutput, NodeSpec, Wait};
+pub use node::{ConfigIssue, Node, NodeContext, NodeError, NodeOutput, NodeSpec, Wait};
 pub use registry::NodeRegistry;
+pub use schedule::{CatchUp, Plan, SCHEDULE_TRIGGER, Schedule, ScheduleError, schedule_of};
 pub use status::{ExecutionStatus, StepStatus};
 pub use validate::{Problem, ValidatedWorkflow, validate_definition};

@@ -239,12 +239,26 @@ pub fn parse_config<T: DeserializeOwned>(config: Value) -> Result<T, NodeError> 
     serde_json::from_value(config).map_err(|e| NodeError::fatal(format!("invalid config: {e}")))
 }
 
+/// A problem [`Node::check_config`] found: `field` is the path inside the config (`cron`).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ConfigIssue {
+    pub field: String,
+    pub issue: String,
+}
+
 /// A node type. Implementations keep their typed config private and parse it with
 /// [`parse_config`]; the engine only ever passes JSON.
 #[async_trait]
 pub trait Node: Send + Sync + 'static {
     /// Called once when the node is registered.
     fn spec(&self) -> NodeSpec;
+
+    /// What is wrong with a config that passed the schema, beyond what a schema can say (a
+    /// cron pattern, a time zone). Called at validation, only for configs without `{{ }}`
+    /// templates.
+    fn check_config(&self, _config: &Value) -> Vec<ConfigIssue> {
+        Vec::new()
+    }
 
     /// Runs one step. `config` has had its `{{ }}` templates expanded (except code fields);
     /// `input` is the predecessor's output (an object keyed by predecessor id when several).

@@ -104,6 +104,16 @@ pub fn validate_definition(
     }
 }
 
+/// Whether any string inside `v` holds a `{{ }}` template.
+fn holds_template(v: &Value) -> bool {
+    match v {
+        Value::String(s) => template::has_expression(s),
+        Value::Array(a) => a.iter().any(holds_template),
+        Value::Object(o) => o.values().any(holds_template),
+        _ => false,
+    }
+}
+
 /// What the edge checks need to know about a node.
 struct NodeInfo<'r> {
     id: String,
@@ -233,6 +243,7 @@ impl<'r> Validator<'r> {
             }
         };
         let Some(reg) = reg else { return };
+        let before = self.problems.len();
         for err in reg.schema.iter_errors(config) {
             let at = err.instance_path();
             if pointer(config, at.as_str())
@@ -251,6 +262,11 @@ impl<'r> Validator<'r> {
                 }
             }
             self.push(&p, &err.to_string());
+        }
+        if self.problems.len() == before && !holds_template(config) {
+            for found in reg.node.check_config(config) {
+                self.push(&format!("{path}.config.{}", found.field), &found.issue);
+            }
         }
         let code_fields = &reg.spec.code_fields;
         if let Value::Object(o) = config {

@@ -14,7 +14,7 @@ mod executor;
 mod finished;
 mod job;
 mod retention;
-mod schedule;
+mod scheduler;
 mod service;
 mod step;
 mod worker;
@@ -25,7 +25,6 @@ pub use checkpoint::{Checkpoint, CheckpointError, NoCheckpoint, StepRecord};
 pub use error::EngineError;
 pub use executor::{Executor, ExecutorConfig, PriorStep, RunOutcome, RunPlan};
 pub use retention::{RetentionPolicy, prune_once, run_retention};
-pub use schedule::{CatchUp, ON_TIME, Plan, Schedule};
 pub use service::{
     Awaited, Decision, Engine, IDEMPOTENCY_WINDOW, NewWorkflowRequest, WorkflowChange,
 };

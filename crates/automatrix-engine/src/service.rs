@@ -21,6 +21,7 @@ use crate::cancel::CancelRegistry;
 use crate::error::EngineError;
 use crate::executor::{Executor, ExecutorConfig};
 use crate::finished::{Finished, next_hint};
+use crate::scheduler::next_tick;
 use crate::worker::{Worker, WorkerConfig};
 
 /// What [`Engine::wait_for_answer`] found.
@@ -132,6 +133,8 @@ impl Engine {
             .validate(&req.definition)
             .map_err(EngineError::Invalid)?;
         self.check_error_workflow(org, &validated).await?;
+        let now = Utc::now();
+        let first_tick = next_tick(&req.definition, now);
         let new = NewWorkflow {
             id: Uuid::now_v7(),
             organization_id: org,
@@ -140,8 +143,9 @@ impl Engine {
             definition: req.definition,
             is_active: req.is_active,
             webhook_token: self.webhook_token_for(&validated, None),
+            next_tick: first_tick,
             created_by: user,
-            now: Utc::now(),
+            now,
         };
         Ok(self.store.create_workflow(new).await?)
     }
@@ -165,6 +169,9 @@ impl Engine {
             updated_by: user,
             ..WorkflowUpdate::default()
         };
+        let now = Utc::now();
+        let activation = change.is_active.is_some_and(|a| a != current.is_active);
+        let mut replan = activation;
         if let Some(definition) = change.definition {
             let validated = self.validate(&definition).map_err(EngineError::Invalid)?;
             self.check_error_workflow(org, &validated).await?;
@@ -172,10 +179,17 @@ impl Engine {
             if token != current.webhook_token {
                 update.webhook_token = Some(token);
             }
+            replan |= definition != current.definition.0;
             update.definition = Some(definition);
         }
+        // A schedule starts over from now when it changes or the workflow is switched on or
+        // off; any other change leaves a tick that is due alone.
+        if replan {
+            let definition = update.definition.as_ref().unwrap_or(&current.definition.0);
+            update.next_tick = Some(next_tick(definition, now));
+        }
         self.store
-            .update_workflow(org, id, update, Utc::now())
+            .update_workflow(org, id, update, now)
             .await
             .map_err(not_found)
     }
@@ -230,9 +244,14 @@ impl Engine {
             }
         };
         if created {
-            self.wake.notify_one();
+            self.wake_worker();
         }
         Ok((execution, created))
+    }
+
+    /// Wakes a worker of this process waiting for work.
+    pub(crate) fn wake_worker(&self) {
+        self.wake.notify_one();
     }
 
     /// Waits for what a webhook caller gets: the output of a step that answers webhooks, if

@@ -26,7 +26,7 @@ pub use http::{HttpPolicy, HttpRequest};
 pub use logic::{LogicIf, LogicMerge};
 pub use respond::RespondWebhook;
 pub use transform::TransformSet;
-pub use trigger::{ManualTrigger, WebhookTrigger};
+pub use trigger::{ManualTrigger, ScheduleTrigger, WebhookTrigger};
 
 /// Settings of the built-in nodes, loaded once by the binary and passed down explicitly.
 #[derive(Clone, Debug, Default, Deserialize)]
@@ -45,6 +45,7 @@ pub fn register_builtin(registry: &mut NodeRegistry, config: &NodesConfig) {
     registry
         .register(ManualTrigger)
         .register(WebhookTrigger)
+        .register(ScheduleTrigger)
         .register(TransformSet)
         .register(LogicIf)
         .register(LogicMerge)
@@ -78,6 +79,7 @@ mod tests {
                 "respond.webhook",
                 "transform.set",
                 "trigger.manual",
+                "trigger.schedule",
                 "trigger.webhook"
             ]
         );

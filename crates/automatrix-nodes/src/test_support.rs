@@ -39,7 +39,11 @@ pub fn ctx_with_input(node_id: &str, input: &Value) -> NodeContext {
 }
 
 /// Runs `node` once with `config` and `input`, in a fresh context.
-pub async fn run(node: &impl Node, config: Value, input: Value) -> Result<NodeOutput, NodeError> {
+pub async fn run(
+    node: &(impl Node + ?Sized),
+    config: Value,
+    input: Value,
+) -> Result<NodeOutput, NodeError> {
     let ctx = ctx_with_input("step", &input);
     node.execute(&ctx, config, input).await
 }

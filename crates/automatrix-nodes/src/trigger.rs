@@ -1,12 +1,15 @@
-//! Trigger nodes: `trigger.manual` and `trigger.webhook`.
+//! Trigger nodes: `trigger.manual`, `trigger.webhook` and `trigger.schedule`.
 //!
 //! A trigger does no work when it runs: the engine sets its input to the execution input and
 //! its output is that input, so the rest of the workflow reads it as `$trigger` or through
 //! `$node["<trigger id>"]`. What a trigger declares matters elsewhere: the webhook endpoint
-//! reads `trigger.webhook`'s config to authenticate and answer callers.
+//! reads `trigger.webhook`'s config to authenticate and answer callers, and the engine's
+//! scheduler reads `trigger.schedule`'s to know when to start the workflow.
 
 use async_trait::async_trait;
-use automatrix_core::{Node, NodeContext, NodeError, NodeOutput, NodeSpec};
+use automatrix_core::{
+    ConfigIssue, Node, NodeContext, NodeError, NodeOutput, NodeSpec, SCHEDULE_TRIGGER, schedule_of,
+};
 use serde_json::{Value, json};
 
 /// Starts a workflow from the UI, the API or `automatrix run`.
@@ -166,6 +169,92 @@ impl Node for WebhookTrigger {
     }
 }
 
+/// Starts a workflow on a cron schedule.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct ScheduleTrigger;
+
+impl ScheduleTrigger {
+    pub const KIND: &'static str = SCHEDULE_TRIGGER;
+}
+
+const SCHEDULE_DOCS: &str = r#"Starts the workflow on a cron schedule, in a time zone: service reminders every weekday at 9:00 in the dealership's zone, a parts reorder check every night, a lead follow-up sweep every 15 minutes. The schedule runs while the workflow is active.
+
+**Cron:** five fields, `minute hour day-of-month month day-of-week`, or six with seconds first. Ranges (`1-5`), lists (`1,15`), steps (`*/15`) and names (`MON-FRI`, `JAN`) are allowed; `L`, `W` and `#` too (last day, nearest weekday, nth weekday of the month). The pattern and the zone are checked when the workflow is saved.
+
+**Time zone:** an IANA name (`America/Chicago`; default `UTC`). Daylight saving is handled: a local time that does not exist on the day clocks spring forward fires when the gap ends; one that happens twice when they fall back fires once.
+
+**Exactly once:** every scheduled time starts one execution, however many `serve` and `worker` processes run against the database (the tick is claimed there), and none starts again after a restart.
+
+**Missed ticks:** ticks missed while no server ran (more than a minute late) are skipped with `catch_up: "none"` (the default); with `catch_up: "last"` the latest of them fires once. Never a burst.
+
+**Output:** `{scheduled_for}`, the scheduled time (ISO-8601, UTC) the execution is for.
+
+**Example**
+
+```json
+{
+  "id": "every_morning",
+  "type": "trigger.schedule",
+  "config": {"cron": "0 9 * * MON-FRI", "timezone": "America/Chicago"}
+}
+```
+
+A later node reads the time as `{{ $trigger.scheduled_for }}`.
+"#;
+
+#[async_trait]
+impl Node for ScheduleTrigger {
+    fn spec(&self) -> NodeSpec {
+        NodeSpec {
+            description: "Starts the workflow on a cron schedule in a time zone.",
+            config_schema: json!({
+                "type": "object",
+                "properties": {
+                    "cron": {
+                        "description": "When to fire: `minute hour day-of-month month day-of-week`, or six fields with seconds first.",
+                        "type": "string",
+                        "minLength": 1,
+                    },
+                    "timezone": {
+                        "description": "The IANA time zone the pattern is read in.",
+                        "type": "string",
+                        "default": "UTC",
+                    },
+                    "catch_up": {
+                        "description": "Ticks missed while no server ran: `none` skips them, `last` fires the latest once.",
+                        "enum": ["none", "last"],
+                        "default": "none",
+                    },
+                },
+                "required": ["cron"],
+                "additionalProperties": false,
+            }),
+            is_trigger: true,
+            docs: SCHEDULE_DOCS,
+            ..NodeSpec::new(Self::KIND, "Schedule", "trigger")
+        }
+    }
+
+    fn check_config(&self, config: &Value) -> Vec<ConfigIssue> {
+        match schedule_of(config) {
+            Ok(_) => Vec::new(),
+            Err(e) => vec![ConfigIssue {
+                field: e.field.to_owned(),
+                issue: e.issue,
+            }],
+        }
+    }
+
+    async fn execute(
+        &self,
+        _ctx: &NodeContext,
+        _config: Value,
+        input: Value,
+    ) -> Result<NodeOutput, NodeError> {
+        Ok(NodeOutput::main(input))
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -178,12 +267,34 @@ mod tests {
     }
 
     #[tokio::test]
-    async fn manual_trigger_outputs_the_execution_input_unchanged() {
-        let input = json!({"email": "ann@example.com", "score": 72});
+    async fn every_trigger_outputs_the_execution_input_unchanged() {
+        let cases: [(&dyn Node, Value, Value); 3] = [
+            (
+                &ManualTrigger,
+                json!({}),
+                json!({"email": "ann@example.com", "score": 72}),
+            ),
+            (
+                &WebhookTrigger,
+                json!({"respond": "on_completion"}),
+                json!({
+                    "body": {"email": "ann@example.com"},
+                    "query": {"source": "website"},
+                    "headers": {"content-type": "application/json"},
+                    "method": "POST",
+                }),
+            ),
+            (
+                &ScheduleTrigger,
+                json!({"cron": "0 9 * * *"}),
+                json!({"scheduled_for": "2026-11-23T15:00:00Z"}),
+            ),
+        ];
+        for (trigger, config, input) in cases {
+            let out = run(trigger, config, input.clone()).await.unwrap();
 
-        let out = run(&ManualTrigger, json!({}), input.clone()).await.unwrap();
-
-        assert_eq!(out, NodeOutput::main(input));
+            assert_eq!(out, NodeOutput::main(input), "{}", trigger.spec().kind);
+        }
     }
 
     #[test]
@@ -194,26 +305,6 @@ mod tests {
             &ManualTrigger,
             json!({"respond": "immediately"})
         ));
-    }
-
-    #[tokio::test]
-    async fn webhook_trigger_outputs_the_request_it_was_given() {
-        let input = json!({
-            "body": {"email": "ann@example.com"},
-            "query": {"source": "website"},
-            "headers": {"content-type": "application/json"},
-            "method": "POST",
-        });
-
-        let out = run(
-            &WebhookTrigger,
-            json!({"respond": "on_completion"}),
-            input.clone(),
-        )
-        .await
-        .unwrap();
-
-        assert_eq!(out, NodeOutput::main(input));
     }
 
     #[test]
@@ -251,5 +342,35 @@ mod tests {
         ] {
             assert!(!schema_accepts(&WebhookTrigger, bad.clone()), "{bad}");
         }
+    }
+
+    #[test]
+    fn schedule_config_is_checked_beyond_its_schema() {
+        let trigger = ScheduleTrigger;
+        assert!(trigger.spec().is_trigger);
+        let good =
+            json!({"cron": "0 9 * * MON-FRI", "timezone": "America/Chicago", "catch_up": "last"});
+        assert!(schema_accepts(&trigger, good.clone()));
+        assert_eq!(trigger.check_config(&good), vec![]);
+        for bad in [
+            json!({}),
+            json!({"cron": ""}),
+            json!({"cron": "* * * * *", "catch_up": "all"}),
+        ] {
+            assert!(!schema_accepts(&trigger, bad.clone()), "{bad}");
+        }
+        let fields = |config: Value| -> Vec<String> {
+            trigger
+                .check_config(&config)
+                .into_iter()
+                .map(|i| i.field)
+                .collect()
+        };
+        assert_eq!(fields(json!({"cron": "0 25 * * *"})), ["cron"]);
+        assert_eq!(fields(json!({"cron": "0 9 * *"})), ["cron"]);
+        assert_eq!(
+            fields(json!({"cron": "0 9 * * *", "timezone": "Mars/Olympus"})),
+            ["timezone"]
+        );
     }
 }

@@ -12,9 +12,10 @@ use automatrix_nodes::{NodesConfig, register_builtin};
 use serde_json::{Value, json};
 
 /// Reference order: how a workflow reads, not alphabetical.
-const ORDER: [&str; 10] = [
+const ORDER: [&str; 11] = [
     "trigger.manual",
     "trigger.webhook",
+    "trigger.schedule",
     "respond.webhook",
     "transform.set",
     "logic.if",

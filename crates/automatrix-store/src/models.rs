@@ -99,6 +99,9 @@ pub struct NewWorkflow {
     pub definition: Value,
     pub is_active: bool,
     pub webhook_token: Option<String>,
+    /// The first tick when the trigger is a schedule; planned only while the workflow is
+    /// active.
+    pub next_tick: Option<DateTime<Utc>>,
     pub created_by: Option<Uuid>,
     pub now: DateTime<Utc>,
 }
@@ -113,6 +116,9 @@ pub struct WorkflowUpdate {
     pub is_active: Option<bool>,
     /// `Some(None)` clears the webhook token.
     pub webhook_token: Option<Option<String>>,
+    /// Replans the schedule: `Some(Some(tick))` plans `tick` if the workflow is active after
+    /// the update (else removes the schedule); `Some(None)` removes it; `None` leaves it.
+    pub next_tick: Option<Option<DateTime<Utc>>>,
     pub updated_by: Option<Uuid>,
 }
 

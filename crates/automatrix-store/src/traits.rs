@@ -60,14 +60,6 @@ pub trait WorkflowStore: Send + Sync {
     ) -> StoreResult<Workflow>;
     /// Deletes the workflow with its versions, executions, steps and jobs. False if missing.
     async fn delete_workflow(&self, org: Uuid, id: Uuid) -> StoreResult<bool>;
-    /// Plans the workflow's next scheduled tick, or (`None`) removes its schedule.
-    async fn set_schedule(
-        &self,
-        org: Uuid,
-        workflow_id: Uuid,
-        next_run_at: Option<DateTime<Utc>>,
-        now: DateTime<Utc>,
-    ) -> StoreResult<()>;
     /// Ticks planned at or before `now`, the oldest first, at most `limit`.
     async fn due_ticks(&self, now: DateTime<Utc>, limit: u32) -> StoreResult<Vec<ScheduledTick>>;
     /// Takes the tick `tick`: moves the schedule to `next` (`None`: removes it) and, in the

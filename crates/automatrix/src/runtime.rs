@@ -108,6 +108,12 @@ fn spawn_workers(
     Some(tokio::spawn(worker.run(shutdown.clone())))
 }
 
+/// Starts scheduled workflows on their ticks, until shutdown. Every process runs one: the
+/// store lets exactly one of them take each tick.
+fn spawn_scheduler(engine: &Engine, shutdown: &CancellationToken) {
+    tokio::spawn(engine.clone().run_scheduler(shutdown.clone()));
+}
+
 /// Prunes finished executions past the retention age, until shutdown (not at all with 0 days).
 fn spawn_retention(engine: &Engine, config: &Config, shutdown: &CancellationToken) {
     if config.retention_days > 0 {
@@ -131,6 +137,7 @@ pub async fn serve(config: Config) -> anyhow::Result<()> {
     let state = AppState::new(engine.clone(), api);
     let shutdown = shutdown_signal();
     let workers = spawn_workers(&engine, &config, config.workers, &shutdown);
+    spawn_scheduler(&engine, &shutdown);
     spawn_retention(&engine, &config, &shutdown);
     let listener = tokio::net::TcpListener::bind(config.bind)
         .await
@@ -154,6 +161,7 @@ pub async fn worker(config: Config) -> anyhow::Result<()> {
         workers = config.workers.max(1),
         "worker started"
     );
+    spawn_scheduler(&engine, &shutdown);
     spawn_retention(&engine, &config, &shutdown);
     if let Some(w) = spawn_workers(&engine, &config, config.workers.max(1), &shutdown) {
         let _ = w.await;

@@ -4,7 +4,7 @@ use async_trait::async_trait;
 use serde_json::{Value, json};
 
 use super::*;
-use crate::node::{Node, NodeContext, NodeError, NodeOutput, NodeSpec};
+use crate::node::{ConfigIssue, Node, NodeContext, NodeError, NodeOutput, NodeSpec};
 
 struct Trigger;
 struct Http;
@@ -41,6 +41,16 @@ impl Node for Http {
             }),
             ..NodeSpec::new("http.request", "HTTP", "http")
         }
+    }
+    fn check_config(&self, config: &Value) -> Vec<ConfigIssue> {
+        let url = config["url"].as_str().unwrap_or_default();
+        if url.contains("@") {
+            return vec![ConfigIssue {
+                field: "url".into(),
+                issue: "credentials do not belong in a URL".into(),
+            }];
+        }
+        Vec::new()
     }
     async fn execute(
         &self,
@@ -153,6 +163,32 @@ fn schema_checks_skip_values_that_are_expressions() {
         "edges": [{"from": "t", "to": "h"}]
     });
     assert_eq!(problems(def), vec![]);
+}
+
+#[test]
+fn a_node_checks_what_its_schema_cannot_on_literal_configs_only() {
+    let with = |url: &str| {
+        json!({
+            "nodes": [{"id": "t", "type": "trigger.manual"}, {"id": "h", "type": "http.request", "config": {"url": url}}],
+            "edges": [{"from": "t", "to": "h"}]
+        })
+    };
+    assert_eq!(
+        problems(with("https://ann:pw@crm.example")),
+        vec![(
+            "nodes[1].config.url".to_owned(),
+            "credentials do not belong in a URL".to_owned()
+        )]
+    );
+    // Known only at run time, and not checked twice when the schema already refused it.
+    assert_eq!(
+        problems(with("https://{{ $json.user }}@crm.example")),
+        vec![]
+    );
+    assert_eq!(
+        paths(with("ftp://ann@crm.example")),
+        vec!["nodes[1].config.url"]
+    );
 }
 
 #[test]

@@ -55,6 +55,9 @@ macro_rules! __impl_workflow_store {
                     .await?;
                     insert_version(&mut tx, &workflow, &new.definition, new.created_by, new.now)
                         .await?;
+                    if new.next_tick.is_some() {
+                        plan_schedule(&mut tx, &workflow, new.next_tick, new.now).await?;
+                    }
                     tx.commit().await?;
                     Ok(workflow)
                 }
@@ -67,46 +70,6 @@ macro_rules! __impl_workflow_store {
                     .bind(id)
                     .fetch_optional(self.pool())
                     .await?)
-                }
-
-                async fn set_schedule(
-                    &self,
-                    org: Uuid,
-                    workflow_id: Uuid,
-                    next_run_at: Option<DateTime<Utc>>,
-                    now: DateTime<Utc>,
-                ) -> StoreResult<()> {
-                    let mut conn = self.writer().await?;
-                    let Some(next) = next_run_at else {
-                        sqlx::query(
-                            "delete from schedules where organization_id = $1 and workflow_id = $2",
-                        )
-                        .bind(org)
-                        .bind(workflow_id)
-                        .execute(&mut *conn)
-                        .await?;
-                        return Ok(());
-                    };
-                    // Only for a workflow of the organization: none is planned otherwise.
-                    let planned = sqlx::query(
-                        "insert into schedules (workflow_id, organization_id, next_run_at, \
-                             created_at, updated_at) \
-                         select $2, $1, $3, $4, $4 \
-                         where exists (select 1 from workflows \
-                                       where organization_id = $1 and id = $2) \
-                         on conflict (workflow_id) do update set \
-                             next_run_at = excluded.next_run_at, updated_at = excluded.updated_at",
-                    )
-                    .bind(org)
-                    .bind(workflow_id)
-                    .bind(next)
-                    .bind(now)
-                    .execute(&mut *conn)
-                    .await?;
-                    if planned.rows_affected() == 0 {
-                        return Err(StoreError::NotFound);
-                    }
-                    Ok(())
                 }
 
                 async fn due_ticks(
@@ -229,6 +192,9 @@ macro_rules! __impl_workflow_store {
                         insert_version(&mut tx, &workflow, definition, update.updated_by, now)
                             .await?;
                     }
+                    if let Some(tick) = update.next_tick {
+                        plan_schedule(&mut tx, &workflow, tick, now).await?;
+                    }
                     tx.commit().await?;
                     Ok(workflow)
                 }
@@ -276,6 +242,36 @@ macro_rules! __impl_workflow_store {
                     .fetch_all(self.pool())
                     .await?)
                 }
+            }
+
+            /// Plans `workflow`'s schedule at `tick` while it is active; removes it otherwise.
+            async fn plan_schedule(
+                conn: &mut Connection,
+                workflow: &Workflow,
+                tick: Option<DateTime<Utc>>,
+                now: DateTime<Utc>,
+            ) -> StoreResult<()> {
+                let Some(tick) = tick.filter(|_| workflow.is_active) else {
+                    sqlx::query("delete from schedules where workflow_id = $1")
+                        .bind(workflow.id)
+                        .execute(conn)
+                        .await?;
+                    return Ok(());
+                };
+                sqlx::query(
+                    "insert into schedules (workflow_id, organization_id, next_run_at, \
+                         created_at, updated_at) \
+                     values ($1, $2, $3, $4, $4) \
+                     on conflict (workflow_id) do update set \
+                         next_run_at = excluded.next_run_at, updated_at = excluded.updated_at",
+                )
+                .bind(workflow.id)
+                .bind(workflow.organization_id)
+                .bind(tick)
+                .bind(now)
+                .execute(conn)
+                .await?;
+                Ok(())
             }
 
             /// Stores `definition` as version `workflow.version` of `workflow`.

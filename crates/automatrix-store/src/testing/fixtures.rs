@@ -44,7 +44,12 @@ pub(super) fn definition(label: &str) -> Value {
 
 /// A new active workflow of `user`'s organization at version 1.
 pub async fn new_workflow(store: &dyn Store, user: &User) -> Workflow {
-    ok!(store.create_workflow(NewWorkflow {
+    ok!(store.create_workflow(new_workflow_request(user)))
+}
+
+/// What [`new_workflow`] creates.
+pub fn new_workflow_request(user: &User) -> NewWorkflow {
+    NewWorkflow {
         id: Uuid::now_v7(),
         organization_id: user.organization_id,
         name: "Follow up new leads".to_owned(),
@@ -52,9 +57,10 @@ pub async fn new_workflow(store: &dyn Store, user: &User) -> Workflow {
         definition: definition("v1"),
         is_active: true,
         webhook_token: None,
+        next_tick: None,
         created_by: Some(user.id),
         now: now(),
-    }))
+    }
 }
 
 /// A new pending execution of `workflow`'s current version, created (and due) at `at`.

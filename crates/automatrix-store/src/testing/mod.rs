@@ -108,6 +108,7 @@ macro_rules! conformance_tests {
             a_webhook_token_names_one_workflow,
             a_webhook_token_finds_its_workflow_in_any_organization,
             a_scheduled_tick_is_taken_once,
+            a_schedule_is_planned_only_while_its_workflow_is_active,
             workflows_are_listed_newest_first_in_pages,
             only_a_changed_definition_makes_a_new_version,
             concurrent_updates_make_consecutive_versions,
@@ -166,6 +167,7 @@ pub async fn run_all(store: Arc<dyn Store>) {
     a_webhook_token_names_one_workflow(s).await;
     a_webhook_token_finds_its_workflow_in_any_organization(s).await;
     a_scheduled_tick_is_taken_once(s).await;
+    a_schedule_is_planned_only_while_its_workflow_is_active(s).await;
     workflows_are_listed_newest_first_in_pages(s).await;
     only_a_changed_definition_makes_a_new_version(s).await;
     concurrent_updates_make_consecutive_versions(s).await;

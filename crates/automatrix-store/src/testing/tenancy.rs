@@ -85,6 +85,7 @@ pub async fn tenant_rows_need_an_existing_organization(store: &dyn Store) {
             definition: json!({"nodes": [], "edges": []}),
             is_active: true,
             webhook_token: None,
+            next_tick: None,
             created_by: Some(user.id),
             now: now(),
         })

@@ -1,11 +1,12 @@
 //! Promises of [`WorkflowStore`](crate::WorkflowStore): workflows and their versions.
 
-use chrono::Duration;
+use chrono::{DateTime, Duration, Utc};
 use serde_json::{Value, json};
 use uuid::Uuid;
 
 use super::fixtures::{
-    claim, claim_own, clean_up, definition, new_execution, new_tenant, new_workflow, now, step,
+    claim, claim_own, clean_up, definition, new_execution, new_tenant, new_workflow,
+    new_workflow_request, now, step,
 };
 use crate::{
     ExecutionFilter, NewExecution, NewWorkflow, ScheduledTick, Store, StoreError, WorkflowUpdate,
@@ -23,6 +24,7 @@ pub async fn a_new_workflow_is_stored_as_version_one(store: &dyn Store) {
         definition: definition("v1"),
         is_active: false,
         webhook_token: Some(format!("hook-{}", Uuid::now_v7().simple())),
+        next_tick: None,
         created_by: Some(user.id),
         now: t,
     }));
@@ -52,11 +54,14 @@ pub async fn a_new_workflow_is_stored_as_version_one(store: &dyn Store) {
 pub async fn a_scheduled_tick_is_taken_once(store: &dyn Store) {
     let user = new_tenant(store).await;
     let org = user.organization_id;
-    let workflow = new_workflow(store, &user).await;
     let t = now();
     let at = t + Duration::minutes(1);
     let next = at + Duration::hours(1);
-    ok!(store.set_schedule(org, workflow.id, Some(at), t));
+    let workflow = ok!(store.create_workflow(NewWorkflow {
+        next_tick: Some(at),
+        now: t,
+        ..new_workflow_request(&user)
+    }));
     assert!(ok!(store.due_ticks(t, 10)).is_empty(), "not due yet");
     let due = ok!(store.due_ticks(at, 10));
     let tick = ScheduledTick {
@@ -96,15 +101,65 @@ pub async fn a_scheduled_tick_is_taken_once(store: &dyn Store) {
         "a stale view of the tick takes nothing"
     );
 
-    let intruder = new_tenant(store).await;
-    let foreign = store
-        .set_schedule(intruder.organization_id, workflow.id, Some(at), t)
-        .await;
-    assert!(matches!(foreign, Err(StoreError::NotFound)), "{foreign:?}");
-    ok!(store.set_schedule(org, workflow.id, None, t));
-    assert!(ok!(store.due_ticks(next + Duration::days(1), 10)).is_empty());
     assert_eq!(ok!(store.list_executions(org, &all)).len(), 1);
     clean_up(store, &[&workflow]).await;
+}
+
+pub async fn a_schedule_is_planned_only_while_its_workflow_is_active(store: &dyn Store) {
+    let user = new_tenant(store).await;
+    let org = user.organization_id;
+    let workflow = new_workflow(store, &user).await;
+    let at = now() + Duration::minutes(5);
+    let later = now() + Duration::days(7);
+    // Other promises may share the store: only this workflow's ticks count.
+    let planned = || async {
+        let mut due = ok!(store.due_ticks(later, 100));
+        due.retain(|t| t.organization_id == org);
+        due
+    };
+    let update = |is_active: Option<bool>, next_tick: Option<Option<DateTime<Utc>>>| {
+        store.update_workflow(
+            org,
+            workflow.id,
+            WorkflowUpdate {
+                is_active,
+                next_tick,
+                ..WorkflowUpdate::default()
+            },
+            now(),
+        )
+    };
+    let at_tick = |next_run_at| ScheduledTick {
+        workflow_id: workflow.id,
+        organization_id: org,
+        next_run_at,
+    };
+
+    ok!(update(None, Some(Some(at))));
+    assert_eq!(planned().await, vec![at_tick(at)]);
+    ok!(update(Some(false), Some(Some(at + Duration::minutes(1)))));
+    assert!(
+        planned().await.is_empty(),
+        "an inactive workflow has no schedule"
+    );
+    ok!(update(Some(true), Some(Some(at + Duration::minutes(2)))));
+    assert_eq!(planned().await, vec![at_tick(at + Duration::minutes(2))]);
+    ok!(update(None, None));
+    assert_eq!(
+        planned().await,
+        vec![at_tick(at + Duration::minutes(2))],
+        "an update that does not replan leaves the tick"
+    );
+    ok!(update(None, Some(None)));
+    assert!(planned().await.is_empty(), "no longer a schedule");
+
+    let inactive = ok!(store.create_workflow(NewWorkflow {
+        is_active: false,
+        next_tick: Some(at),
+        ..new_workflow_request(&user)
+    }));
+    assert!(planned().await.is_empty(), "created inactive");
+    clean_up(store, &[&workflow, &inactive]).await;
 }
 
 pub async fn a_webhook_token_finds_its_workflow_in_any_organization(store: &dyn Store) {

@@ -8,5 +8,6 @@ mod fixtures;
 mod health;
 mod hooks;
 mod openapi;
+mod schedules;
 mod tenancy;
 mod workflows;

@@ -8,3 +8,4 @@
 mod helpers;
 mod recovery;
 mod scale_out;
+mod schedules;

@@ -1,6 +1,7 @@
-//! Cron schedules: when a scheduled trigger fires, in its time zone, and what a scheduler does
-//! about ticks it finds late. Pure functions of the schedule and the clock; the scheduler that
-//! claims ticks in the database builds on them.
+//! Cron schedules: when a `trigger.schedule` fires, in its time zone, and what a scheduler does
+//! about ticks it finds late. Pure functions of the schedule and the clock: the node checks its
+//! config with them, and the engine's scheduler, which claims ticks in the database, plans with
+//! them.
 
 use std::str::FromStr;
 
@@ -8,6 +9,10 @@ use chrono::{DateTime, TimeDelta, Utc};
 use chrono_tz::Tz;
 use croner::Cron;
 use serde::Deserialize;
+use serde_json::Value;
+
+/// The kind of the trigger node that starts a workflow on a schedule.
+pub const SCHEDULE_TRIGGER: &str = "trigger.schedule";
 
 /// How late a tick may fire and still count as on time (a scheduler polls; a server restarts).
 pub const ON_TIME: TimeDelta = TimeDelta::seconds(60);
@@ -30,6 +35,40 @@ pub struct Schedule {
     zone: Tz,
 }
 
+/// What is wrong with a schedule: `field` is the config field at fault.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+#[error("{issue}")]
+pub struct ScheduleError {
+    pub field: &'static str,
+    pub issue: String,
+}
+
+/// The config of a `trigger.schedule` node, as the schema admits it.
+#[derive(Clone, Debug, Deserialize)]
+struct ScheduleConfig {
+    cron: String,
+    #[serde(default = "utc")]
+    timezone: String,
+    #[serde(default)]
+    catch_up: CatchUp,
+}
+
+fn utc() -> String {
+    "UTC".to_owned()
+}
+
+/// A `trigger.schedule` node's schedule and catch-up rule, read from its config.
+pub fn schedule_of(config: &Value) -> Result<(Schedule, CatchUp), ScheduleError> {
+    let config = ScheduleConfig::deserialize(config).map_err(|e| ScheduleError {
+        field: "cron",
+        issue: format!("not a schedule: {e}"),
+    })?;
+    Ok((
+        Schedule::parse(&config.cron, &config.timezone)?,
+        config.catch_up,
+    ))
+}
+
 /// What a scheduler does about a schedule at some moment.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Plan {
@@ -42,16 +81,25 @@ pub struct Plan {
 impl Schedule {
     /// `cron`: `minute hour day-of-month month day-of-week`, optionally with seconds first;
     /// names (`MON-FRI`, `JAN`) allowed. `timezone`: an IANA name such as `America/Chicago`.
-    pub fn parse(cron: &str, timezone: &str) -> Result<Self, String> {
+    pub fn parse(cron: &str, timezone: &str) -> Result<Self, ScheduleError> {
+        let bad_cron = |issue| ScheduleError {
+            field: "cron",
+            issue,
+        };
         let fields = cron.split_whitespace().count();
         if !(5..=6).contains(&fields) {
-            return Err(format!(
+            return Err(bad_cron(format!(
                 "a cron pattern has 5 fields (or 6 with seconds first), not {fields}"
-            ));
+            )));
         }
-        let cron = Cron::from_str(cron).map_err(|e| format!("invalid cron pattern: {e}"))?;
-        let zone = Tz::from_str(timezone)
-            .map_err(|_| format!("unknown time zone `{timezone}` (use an IANA name)"))?;
+        let cron =
+            Cron::from_str(cron).map_err(|e| bad_cron(format!("invalid cron pattern: {e}")))?;
+        let zone = Tz::from_str(timezone).map_err(|_| ScheduleError {
+            field: "timezone",
+            issue: format!(
+                "unknown time zone `{timezone}` (use an IANA name such as America/Chicago)"
+            ),
+        })?;
         Ok(Self { cron, zone })
     }
 
@@ -168,22 +216,41 @@ mod tests {
     }
 
     #[test]
-    fn bad_patterns_and_zones_are_refused() {
+    fn bad_patterns_and_zones_are_refused_naming_the_field() {
+        let refusal = |cron, zone| {
+            let e = Schedule::parse(cron, zone).unwrap_err();
+            (e.field, e.issue)
+        };
+        let (field, issue) = refusal("0 9 * *", "UTC");
+        assert!(field == "cron" && issue.contains("5 fields"), "{issue}");
+        assert_eq!(refusal("0 0 9 * * * 2026", "UTC").0, "cron");
+        let (field, issue) = refusal("0 25 * * *", "UTC");
+        assert!(field == "cron" && issue.contains("invalid cron"), "{issue}");
+        let (field, issue) = refusal("0 9 * * *", "Mars/Olympus");
         assert!(
-            Schedule::parse("0 9 * *", "UTC")
-                .unwrap_err()
-                .contains("5 fields")
+            field == "timezone" && issue.contains("time zone"),
+            "{issue}"
         );
-        assert!(Schedule::parse("0 0 9 * * * 2026", "UTC").is_err());
-        assert!(
-            Schedule::parse("0 25 * * *", "UTC")
-                .unwrap_err()
-                .contains("invalid cron")
+    }
+
+    #[test]
+    fn a_trigger_config_gives_its_schedule_with_utc_and_no_catch_up_by_default() {
+        let (s, catch_up) = schedule_of(&serde_json::json!({"cron": "0 9 * * *"})).unwrap();
+        assert_eq!(catch_up, CatchUp::None);
+        assert_eq!(
+            s.next_after(utc(2026, 1, 1, 0, 0, 0)),
+            Some(utc(2026, 1, 1, 9, 0, 0))
         );
-        assert!(
-            Schedule::parse("0 9 * * *", "Mars/Olympus")
-                .unwrap_err()
-                .contains("time zone")
+        let config = serde_json::json!({"cron": "0 9 * * *", "timezone": "Europe/Berlin", "catch_up": "last"});
+        let (s, catch_up) = schedule_of(&config).unwrap();
+        assert_eq!(catch_up, CatchUp::Last);
+        assert_eq!(
+            s.next_after(utc(2026, 1, 1, 0, 0, 0)),
+            Some(utc(2026, 1, 1, 8, 0, 0))
+        );
+        assert_eq!(
+            schedule_of(&serde_json::json!({})).unwrap_err().field,
+            "cron"
         );
     }
 
