@@ -1,15 +1,17 @@
 #!/usr/bin/env bash
-# Webhook load benchmark (issue 4): the release server on a fresh SQLite database, two
-# workflows, and wrk against their webhook URLs.
+# Webhook load benchmark (issue 4): the release server on a fresh SQLite database, a workflow,
+# and wrk against its webhook URL.
 #
 #   W1 "webhook-echo": trigger.webhook (respond: on_completion) -> transform.set; the caller
 #       gets the result synchronously. Every execution and step is persisted.
 #   W1-async: the same workflow with respond: immediately (202 once the call is stored); the
 #       server's workers drain the executions meanwhile.
 #
-# For each, wrk runs at concurrency 1, 16 and 64 for $DURATION (default 10s) and the table gives
-# requests/s, p50/p99 latency and the server's peak resident memory (VmHWM) after the run.
-# Needs `wrk` (Debian: apt-get install wrk) and curl. Usage: bench/webhook.sh
+# For each, wrk runs at concurrency 1, 16 and 64 for $DURATION (default 10s), each row on a
+# server started afresh on an empty database (so a row does not pay for the rows the previous
+# ones left), and the table gives requests/s, p50/p99 latency and the server's peak resident
+# memory (VmHWM) after the run. Needs `wrk` (Debian: apt-get install wrk) and curl.
+# Usage: bench/webhook.sh
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -21,38 +23,46 @@ export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$HOME/.cache/automatrix-target}"
 command -v wrk >/dev/null || { echo "wrk is missing (apt-get install wrk)" >&2; exit 1; }
 cargo build --release -q -p automatrix
 bin="$CARGO_TARGET_DIR/release/automatrix"
-
-data=$(mktemp -d)
-trap 'kill "$server" 2>/dev/null || true; wait "$server" 2>/dev/null || true; rm -rf "$data"' EXIT
-AUTOMATRIX_SECRET_KEY="bench-secret-key-0123456789abcdef0123" AUTOMATRIX_LOG_FORMAT=json \
-  RUST_LOG=warn "$bin" serve --bind "127.0.0.1:$PORT" --data-dir "$data" --workers "$WORKERS" \
-  >"$data/server.log" 2>&1 &
-server=$!
 base="http://127.0.0.1:$PORT"
-for _ in $(seq 1 100); do curl -fs "$base/health/live" >/dev/null && break; sleep 0.1; done
+server=""
+data=""
+stop() {
+  [ -n "$server" ] && { kill "$server" 2>/dev/null || true; wait "$server" 2>/dev/null || true; }
+  [ -n "$data" ] && rm -rf "$data"
+  server=""
+  data=""
+}
+trap stop EXIT
 
 json() { python3 -c "import json,sys; print(json.load(sys.stdin)$1)"; }
-curl -fs -X POST "$base/api/auth/register" -H 'content-type: application/json' \
-  -d '{"email":"bench@dealer.example","password":"bench-password-123","name":"Bench"}' >/dev/null
-token=$(curl -fs -X POST "$base/api/auth/login" -H 'content-type: application/json' \
-  -d '{"email":"bench@dealer.example","password":"bench-password-123"}' | json '["access_token"]')
 
-workflow() { # name respond -> webhook path
-  curl -fs -X POST "$base/api/workflows" -H "authorization: Bearer $token" \
-    -H 'content-type: application/json' -d @- <<EOF | json '["webhook_url"]'
-{"name": "$1", "definition": {
+start() { # respond: a fresh server and database, its webhook path in $path
+  data=$(mktemp -d)
+  AUTOMATRIX_SECRET_KEY="bench-secret-key-0123456789abcdef0123" AUTOMATRIX_LOG_FORMAT=json \
+    RUST_LOG=warn "$bin" serve --bind "127.0.0.1:$PORT" --data-dir "$data" --workers "$WORKERS" \
+    >"$data/server.log" 2>&1 &
+  server=$!
+  for _ in $(seq 1 100); do curl -fs "$base/health/live" >/dev/null && break; sleep 0.1; done
+  curl -fs -X POST "$base/api/auth/register" -H 'content-type: application/json' \
+    -d '{"email":"bench@dealer.example","password":"bench-password-123","name":"Bench"}' >/dev/null
+  local token
+  token=$(curl -fs -X POST "$base/api/auth/login" -H 'content-type: application/json' \
+    -d '{"email":"bench@dealer.example","password":"bench-password-123"}' | json '["access_token"]')
+  path=$(curl -fs -X POST "$base/api/workflows" -H "authorization: Bearer $token" \
+    -H 'content-type: application/json' -d @- <<JSON | json '["webhook_url"]'
+{"name": "W1 webhook-echo", "definition": {
   "nodes": [
-    {"id": "lead", "type": "trigger.webhook", "config": {"respond": "$2"}},
+    {"id": "lead", "type": "trigger.webhook", "config": {"respond": "$1"}},
     {"id": "route", "type": "transform.set", "config": {"fields": {"email": "{{ \$trigger.body.email }}", "route": "bdc"}, "keep_input": false}}
   ],
   "edges": [{"from": "lead", "to": "route"}]}}
-EOF
+JSON
+)
 }
-sync_path=$(workflow "W1 webhook-echo" on_completion)
-async_path=$(workflow "W1 webhook-echo async" immediately)
 
-lua="$data/post.lua"
-cat >"$lua" <<'EOF'
+lua=$(mktemp)
+trap 'stop; rm -f "$lua"' EXIT
+cat >"$lua" <<'EOF_LUA'
 wrk.method = "POST"
 wrk.headers["Content-Type"] = "application/json"
 wrk.body = '{"email": "ann@buyer.example", "vehicle": "2024 Tacoma", "source": "website"}'
@@ -63,17 +73,19 @@ done = function(summary, latency, requests)
     summary.errors.status + summary.errors.connect + summary.errors.read + summary.errors.write + summary.errors.timeout,
     summary.requests))
 end
-EOF
+EOF_LUA
 
 echo "| case | concurrency | requests/s | p50 (ms) | p99 (ms) | errors | requests | server peak RSS (MiB) |"
 echo "|---|---|---|---|---|---|---|---|"
 for case in sync async; do
-  path=$sync_path; [ "$case" = async ] && path=$async_path
+  respond=on_completion; [ "$case" = async ] && respond=immediately
   for c in 1 16 64; do
+    start "$respond"
     threads=$(( c < 2 ? 1 : 2 ))
     line=$(wrk -t"$threads" -c"$c" -d"$DURATION" -s "$lua" "$base$path" | grep '^RESULT')
     read -r _ rps p50 p99 errors total <<<"$line"
     rss=$(awk '/VmHWM/ {printf "%.0f", $2/1024}' "/proc/$server/status")
     echo "| W1 $case | $c | $rps | $p50 | $p99 | $errors | $total | $rss |"
+    stop
   done
 done

@@ -751,6 +751,7 @@ async fn call_latencies(s: &Settings, backend: Backend) -> Timings {
             input: json!({"score": i}),
             dry_run: false,
             now: Utc::now(),
+            lease: None,
         };
         t.time("create_execution (enqueue: execution + job)", async {
             store.create_execution(new).await
@@ -785,6 +786,7 @@ async fn call_latencies(s: &Settings, backend: Backend) -> Timings {
             .await;
         }
         let outcome = ExecutionOutcome {
+            steps: Vec::new(),
             status: automatrix_core::ExecutionStatus::Completed,
             output: Some(json!({"score": 1})),
             error: None,
@@ -804,6 +806,7 @@ async fn call_latencies(s: &Settings, backend: Backend) -> Timings {
             .await
             .expect("a queued job");
         let outcome = ExecutionOutcome {
+            steps: Vec::new(),
             status: automatrix_core::ExecutionStatus::Completed,
             output: None,
             error: None,
@@ -823,6 +826,7 @@ async fn call_latencies(s: &Settings, backend: Backend) -> Timings {
         input: json!({}),
         dry_run: false,
         now: Utc::now(),
+        lease: None,
     };
     store.create_execution(new).await.expect("execution");
     let now = Utc::now();

@@ -250,7 +250,7 @@ async fn delete_workflow(
     auth: AuthUser,
     ApiPath(id): ApiPath<Uuid>,
 ) -> Result<StatusCode, ApiError> {
-    if state.store().delete_workflow(auth.org_id, id).await? {
+    if state.engine.delete_workflow(auth.org_id, id).await? {
         Ok(StatusCode::NO_CONTENT)
     } else {
         Err(ApiError::NotFound)

@@ -24,6 +24,10 @@ pub struct StepRecord {
     /// its completion may become durable with the next write, since running it again after a
     /// crash changes nothing.
     pub replayable: bool,
+    /// Nothing else of the execution was in flight when the step finished: its completion may
+    /// become durable when the next step starts ([`Checkpoint::before_step`]) or with the
+    /// outcome, since nothing runs in between.
+    pub deferrable: bool,
     /// Its output answers a waiting webhook caller ([`NodeSpec::answers_webhook`]).
     ///
     /// [`NodeSpec::answers_webhook`]: automatrix_core::NodeSpec::answers_webhook
@@ -44,9 +48,15 @@ pub enum CheckpointError {
 
 #[async_trait]
 pub trait Checkpoint: Send + Sync {
-    /// Records a step state. A finished step must be durable before this returns, because
-    /// dependents start right after (a [`replayable`](StepRecord::replayable) one excepted).
+    /// Records a step state. A finished step must be durable before this returns (or, when
+    /// [`replayable`](StepRecord::replayable), with the next write; when
+    /// [`deferrable`](StepRecord::deferrable), before the next step starts).
     async fn record(&self, step: &StepRecord) -> Result<(), CheckpointError>;
+
+    /// Called before a step runs its node: a deferred completion must be durable now.
+    async fn before_step(&self) -> Result<(), CheckpointError> {
+        Ok(())
+    }
 }
 
 /// Records nothing.

@@ -5,6 +5,7 @@
 
 use std::collections::HashMap;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
 use automatrix_core::expr::{Expressions, Scope};
@@ -207,6 +208,7 @@ impl Executor {
                 Some(PriorStep::Resume { .. } | PriorStep::Rerun { .. }) | None => State::Pending,
             })
             .collect();
+        let in_flight = AtomicUsize::new(0);
         let env = StepEnv {
             execution_id: plan.execution_id,
             workflow_id: plan.workflow_id,
@@ -216,12 +218,14 @@ impl Executor {
             default_timeout: self.config.default_step_timeout,
             slots: &self.slots,
             show_running_after: self.config.show_running_after,
+            in_flight: &in_flight,
         };
         let vars = Value::Object(def.variables.clone());
         let execution = json!({"id": plan.execution_id, "workflow_id": plan.workflow_id, "attempt": plan.attempt});
         let mut running = FuturesUnordered::new();
         let mut failure: Option<RunOutcome> = None;
         loop {
+            in_flight.store(running.len(), Ordering::Relaxed);
             if failure.is_none() && !cancel.is_cancelled() {
                 for &i in graph.order() {
                     if running.len() >= self.config.max_parallel_steps {
@@ -280,6 +284,7 @@ impl Executor {
                     };
                     let env = &env;
                     running.push(async move { (i, run_step(env, call).await) });
+                    in_flight.store(running.len(), Ordering::Relaxed);
                 }
             }
             let Some((i, end)) = running.next().await else {
@@ -419,7 +424,9 @@ fn skipped(def: &automatrix_core::WorkflowDefinition, id: &str) -> StepRecord {
         started_at: None,
         completed_at: None,
         duration_ms: None,
-        replayable: false,
+        // Skipping again changes nothing: the record may wait for the next write.
+        replayable: true,
+        deferrable: false,
         answers_webhook: false,
     }
 }

@@ -3,6 +3,7 @@
 //! checkpoint, and record the outcome (finished, waiting, or given back on shutdown).
 
 use std::collections::HashMap;
+use std::convert::Infallible;
 use std::sync::Arc;
 
 use async_trait::async_trait;
@@ -12,7 +13,7 @@ use automatrix_store::{
     StoreError,
 };
 use chrono::{DateTime, Utc};
-use serde_json::json;
+use serde_json::{Value, json};
 use tokio_util::sync::CancellationToken;
 use tracing::warn;
 use uuid::Uuid;
@@ -25,12 +26,13 @@ use crate::worker::Worker;
 impl Worker {
     /// Runs the execution of a job that [`claim_next`](automatrix_store::QueueStore::claim_next)
     /// claimed at `started`, starting it first if the claim did not.
+    /// `Some` when the execution finished here: how it ended.
     pub(crate) async fn run_job(
         &self,
         job: ClaimedJob,
         start: Start,
         started: DateTime<Utc>,
-    ) -> Result<(), EngineError> {
+    ) -> Result<Option<Ended>, EngineError> {
         // Registered before a later start: a cancel that commits after the start is relayed to
         // this token (one before it makes the start fail). A start made by the claim came
         // before this: a cancel in between reaches the token through the registry's memory of
@@ -42,7 +44,7 @@ impl Worker {
             Start::Later => self.store.start_execution(&job, started).await?,
         };
         let Some(execution) = execution else {
-            return ignore_stale(self.store.drop_job(&job).await);
+            return ignore_stale(self.store.drop_job(&job).await).map(|()| None);
         };
         let workflow = match self
             .definition(execution.workflow_id, execution.workflow_version)
@@ -60,7 +62,6 @@ impl Worker {
         } else {
             prior_steps(self.store.load_steps(execution.id).await?)
         };
-        let heartbeat = self.heartbeat(job.clone(), cancel.clone());
         let plan = RunPlan {
             execution_id: execution.id.into(),
             workflow_id: execution.workflow_id.into(),
@@ -73,39 +74,50 @@ impl Worker {
             store: self.store.clone(),
             job: job.clone(),
             organization_id: execution.organization_id,
-            held: std::sync::Mutex::new(None),
+            held: std::sync::Mutex::default(),
             finished: self.finished.clone(),
         };
-        let outcome = self.executor.run(plan, &checkpoint, cancel).await;
-        // Before the outcome: a held-back trigger step that nothing followed. (A failure leaves
-        // the job leased; it runs again when the lease expires.)
-        let flushed = checkpoint.flush().await;
-        heartbeat.cancel();
-        ignore_stale(flushed)?;
+        // The heartbeat runs beside the run in this task, and ends with it.
+        let outcome = tokio::select! {
+            biased;
+            outcome = self.executor.run(plan, &checkpoint, cancel.clone()) => outcome,
+            never = self.keep_lease(&job, &cancel) => match never {},
+        };
+        // The records still held go with the outcome; a wait or a hand-back writes them first.
+        // (A failure leaves the job leased; it runs again when the lease expires.)
         let now = Utc::now();
         let outcome = match outcome {
             RunOutcome::Completed(v) => ExecutionOutcome {
+                steps: checkpoint.take_held(),
                 status: ExecutionStatus::Completed,
                 output: Some(v),
                 error: None,
                 now,
                 follow_up: None,
             },
-            RunOutcome::Failed(msg) => failed(msg),
+            RunOutcome::Failed(msg) => ExecutionOutcome {
+                steps: checkpoint.take_held(),
+                ..failed(msg)
+            },
             RunOutcome::Waiting { resume_at } => {
-                return ignore_stale(self.store.suspend_execution(&job, resume_at, now).await);
+                ignore_stale(checkpoint.flush().await)?;
+                ignore_stale(self.store.suspend_execution(&job, resume_at, now).await)?;
+                return Ok(None);
             }
             RunOutcome::Cancelled if self.interrupt.is_cancelled() => {
-                return ignore_stale(self.store.release_job(&job, now).await);
+                ignore_stale(checkpoint.flush().await)?;
+                ignore_stale(self.store.release_job(&job, now).await)?;
+                return Ok(None);
             }
             RunOutcome::Cancelled => ExecutionOutcome {
+                steps: checkpoint.take_held(),
                 status: ExecutionStatus::Cancelled,
                 output: None,
                 error: Some("cancelled".to_owned()),
                 now,
                 follow_up: None,
             },
-            RunOutcome::Abandoned => return Ok(()),
+            RunOutcome::Abandoned => return Ok(None),
         };
         self.finish(&job, &execution, Some(&workflow), outcome)
             .await
@@ -119,17 +131,24 @@ impl Worker {
         execution: &Execution,
         workflow: Option<&ValidatedWorkflow>,
         mut outcome: ExecutionOutcome,
-    ) -> Result<(), EngineError> {
+    ) -> Result<Option<Ended>, EngineError> {
         if outcome.status == ExecutionStatus::Failed {
             let target = workflow.and_then(|w| w.definition.settings.error_workflow_id);
             if let Some(target) = target.filter(|t| *t != execution.workflow_id) {
                 outcome.follow_up = self.error_run(execution, target, &outcome).await?;
             }
         }
-        let id = execution.id;
-        ignore_stale(self.store.finish_execution(job, outcome).await)?;
-        self.finished.announce(id);
-        Ok(())
+        let ended = Ended {
+            status: outcome.status,
+            output: outcome.output.clone(),
+        };
+        match self.store.finish_execution(job, outcome).await {
+            Ok(()) => {}
+            Err(StoreError::Stale(_)) => return Ok(None),
+            Err(e) => return Err(e.into()),
+        }
+        self.finished.announce(execution.id);
+        Ok(Some(ended))
     }
 
     async fn error_run(
@@ -160,6 +179,7 @@ impl Worker {
             }),
             dry_run: false,
             now: outcome.now,
+            lease: None,
         }))
     }
 
@@ -195,38 +215,35 @@ impl Worker {
         Ok(wf)
     }
 
-    /// Extends the lease every third of its length; a lost lease cancels the run.
-    fn heartbeat(&self, job: ClaimedJob, run: CancellationToken) -> CancellationToken {
-        let stop = CancellationToken::new();
-        let (store, every, lease, done) = (
-            self.store.clone(),
-            self.config.lease / 3,
-            self.config.lease,
-            stop.clone(),
-        );
-        tokio::spawn(async move {
-            loop {
-                tokio::select! {
-                    () = tokio::time::sleep(every) => {}
-                    () = done.cancelled() => return,
+    /// Extends the lease every third of its length; a lost lease cancels the run. Never
+    /// returns: the run it keeps ends it by finishing first.
+    async fn keep_lease(&self, job: &ClaimedJob, run: &CancellationToken) -> Infallible {
+        let (every, lease) = (self.config.lease / 3, self.config.lease);
+        loop {
+            tokio::time::sleep(every).await;
+            match self.store.heartbeat_job(job, Utc::now() + lease).await {
+                Ok(()) => {}
+                Err(StoreError::Stale(_)) => {
+                    warn!(execution_id = %job.execution_id, "lease lost; stopping");
+                    run.cancel();
+                    return std::future::pending().await;
                 }
-                match store.heartbeat_job(&job, Utc::now() + lease).await {
-                    Ok(()) => {}
-                    Err(StoreError::Stale(_)) => {
-                        warn!(execution_id = %job.execution_id, "lease lost; stopping");
-                        run.cancel();
-                        return;
-                    }
-                    Err(e) => warn!(error = %e, "heartbeat failed"),
-                }
+                Err(e) => warn!(error = %e, "heartbeat failed"),
             }
-        });
-        stop
+        }
     }
+}
+
+/// How an execution that finished in this process ended.
+#[derive(Clone, Debug)]
+pub struct Ended {
+    pub status: ExecutionStatus,
+    pub output: Option<Value>,
 }
 
 fn failed(message: String) -> ExecutionOutcome {
     ExecutionOutcome {
+        steps: Vec::new(),
         status: ExecutionStatus::Failed,
         output: None,
         error: Some(message),
@@ -267,33 +284,67 @@ fn ignore_stale(r: Result<(), StoreError>) -> Result<(), EngineError> {
     }
 }
 
-/// Persists steps, fenced by the job's lease; notices cancellation between steps. A
-/// replayable step's completion (a trigger's) is held back and written with the next step, one
-/// round trip instead of two; [`flush`](Self::flush) writes it when no step follows.
+/// Persists steps, fenced by the job's lease; notices cancellation between steps.
+///
+/// Some records wait for the next write instead of taking a round trip of their own: a
+/// replayable one (a trigger's completion, a skip), whose loss in a crash costs nothing but
+/// running it again; and a completion nothing else was in flight beside
+/// ([`deferrable`](StepRecord::deferrable)), which is written before the next step starts
+/// ([`before_step`](Checkpoint::before_step)) or, when none follows, with the outcome.
 struct StoreCheckpoint {
     store: Arc<dyn Store>,
     job: ClaimedJob,
     organization_id: Uuid,
-    held: std::sync::Mutex<Option<StepWrite>>,
+    held: std::sync::Mutex<Held>,
     /// Told when a step that answers a waiting webhook caller is written.
     finished: crate::finished::Finished,
 }
 
+/// Records waiting for the next write.
+#[derive(Default)]
+struct Held {
+    steps: Vec<StepWrite>,
+    /// One of them must be durable before the next step starts.
+    owed: bool,
+}
+
 impl StoreCheckpoint {
-    fn held(&self) -> std::sync::MutexGuard<'_, Option<StepWrite>> {
+    fn held(&self) -> std::sync::MutexGuard<'_, Held> {
         // Nothing can panic while the lock is held.
         self.held
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner)
     }
 
-    /// Writes the step still held back, if any.
+    /// The records still held, for the outcome to write.
+    fn take_held(&self) -> Vec<StepWrite> {
+        std::mem::take(&mut *self.held()).steps
+    }
+
+    /// Writes the records still held, if any.
     async fn flush(&self) -> Result<(), StoreError> {
-        let held = self.held().take();
-        match held {
-            Some(step) => self.store.write_step(&self.job, step).await.map(|_| ()),
-            None => Ok(()),
+        let held = self.take_held();
+        if held.is_empty() {
+            return Ok(());
         }
+        self.store.write_steps(&self.job, held).await.map(|_| ())
+    }
+
+    /// Writes `steps` (the held ones first) and notices a cancel.
+    async fn write(&self, steps: Vec<StepWrite>, after: StepStatus) -> Result<(), CheckpointError> {
+        let status = self
+            .store
+            .write_steps(&self.job, steps)
+            .await
+            .map_err(|e| match e {
+                StoreError::Stale(_) => CheckpointError::LeaseLost,
+                other => CheckpointError::Failed(other.to_string()),
+            })?;
+        // A cancel from anywhere is seen here at the latest (notifications make it sooner).
+        if status == ExecutionStatus::Cancelled && after != StepStatus::Running {
+            return Err(CheckpointError::Cancelled);
+        }
+        Ok(())
     }
 }
 
@@ -316,26 +367,30 @@ impl Checkpoint for StoreCheckpoint {
             duration_ms: step.duration_ms,
             now: Utc::now(),
         };
-        if step.replayable && step.status == StepStatus::Completed {
-            *self.held() = Some(write);
+        let done = matches!(step.status, StepStatus::Completed | StepStatus::Skipped);
+        if done && (step.replayable || step.deferrable) && !step.answers_webhook {
+            let mut held = self.held();
+            held.steps.push(write);
+            held.owed |= !step.replayable;
             return Ok(());
         }
-        let held = self.held().take();
-        let written = match held {
-            Some(earlier) => self.store.write_steps(&self.job, earlier, write).await,
-            None => self.store.write_step(&self.job, write).await,
-        };
-        let status = written.map_err(|e| match e {
-            StoreError::Stale(_) => CheckpointError::LeaseLost,
-            other => CheckpointError::Failed(other.to_string()),
-        })?;
+        let mut steps = self.take_held();
+        steps.push(write);
+        self.write(steps, step.status).await?;
         if step.answers_webhook && step.status == StepStatus::Completed {
             self.finished.announce(self.job.execution_id);
         }
-        // A cancel from anywhere is seen here at the latest (notifications make it sooner).
-        if status == ExecutionStatus::Cancelled && step.status != StepStatus::Running {
-            return Err(CheckpointError::Cancelled);
-        }
         Ok(())
+    }
+
+    async fn before_step(&self) -> Result<(), CheckpointError> {
+        let steps = {
+            let mut held = self.held();
+            if !held.owed {
+                return Ok(());
+            }
+            std::mem::take(&mut *held).steps
+        };
+        self.write(steps, StepStatus::Completed).await
     }
 }

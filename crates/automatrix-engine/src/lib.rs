@@ -12,11 +12,13 @@ mod error;
 mod events;
 mod executor;
 mod finished;
+mod here;
 mod job;
 mod retention;
 mod scheduler;
 mod service;
 mod step;
+mod webhooks;
 mod worker;
 
 pub use cache::DefinitionCache;
@@ -24,8 +26,11 @@ pub use cancel::CancelRegistry;
 pub use checkpoint::{Checkpoint, CheckpointError, NoCheckpoint, StepRecord};
 pub use error::EngineError;
 pub use executor::{Executor, ExecutorConfig, PriorStep, RunOutcome, RunPlan};
+pub use here::{Run, Started};
+pub use job::Ended;
 pub use retention::{RetentionPolicy, prune_once, run_retention};
 pub use service::{
     Awaited, Decision, Engine, IDEMPOTENCY_WINDOW, NewWorkflowRequest, WorkflowChange,
 };
+pub use webhooks::FRESH_FOR as WEBHOOK_LOOKUP_FRESH_FOR;
 pub use worker::{Worker, WorkerConfig};

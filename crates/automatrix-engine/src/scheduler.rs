@@ -88,6 +88,7 @@ impl Engine {
             input: json!({"scheduled_for": at.to_rfc3339_opts(SecondsFormat::Secs, true)}),
             dry_run: false,
             now: created,
+            lease: None,
         });
         let fires = fire.is_some();
         if !fires {

@@ -21,7 +21,10 @@ use crate::cancel::CancelRegistry;
 use crate::error::EngineError;
 use crate::executor::{Executor, ExecutorConfig};
 use crate::finished::{Finished, next_hint};
+use crate::here::RunsHere;
+use crate::job::Ended;
 use crate::scheduler::next_tick;
+use crate::webhooks::WebhookCache;
 use crate::worker::{Worker, WorkerConfig};
 
 /// What [`Engine::wait_for_answer`] found.
@@ -30,7 +33,7 @@ pub enum Awaited {
     /// A step that answers webhooks completed: its output, `{status, body, headers}`.
     Responded(Value),
     /// The execution finished without such an answer.
-    Finished(Execution),
+    Finished(Ended),
     /// The time was up first.
     Pending,
 }
@@ -46,6 +49,8 @@ pub struct Engine {
     cancels: CancelRegistry,
     wake: Arc<Notify>,
     finished: Finished,
+    runs_here: Arc<std::sync::OnceLock<RunsHere>>,
+    webhooks: WebhookCache,
 }
 
 /// A workflow to create.
@@ -89,6 +94,8 @@ impl Engine {
             cancels: CancelRegistry::default(),
             wake: Arc::new(Notify::new()),
             finished: Finished::default(),
+            runs_here: Arc::default(),
+            webhooks: WebhookCache::default(),
         }
     }
 
@@ -116,6 +123,7 @@ impl Engine {
             finished: self.finished.clone(),
             config,
             interrupt: CancellationToken::new(),
+            tasks: tokio_util::task::TaskTracker::new(),
         }
     }
 
@@ -188,10 +196,29 @@ impl Engine {
             let definition = update.definition.as_ref().unwrap_or(&current.definition.0);
             update.next_tick = Some(next_tick(definition, now));
         }
-        self.store
-            .update_workflow(org, id, update, now)
-            .await
-            .map_err(not_found)
+        let updated = self.store.update_workflow(org, id, update, now).await;
+        self.webhooks.forget(id);
+        updated.map_err(not_found)
+    }
+
+    /// Deletes a workflow with its versions and executions. False when there was none.
+    pub async fn delete_workflow(&self, org: Uuid, id: Uuid) -> Result<bool, EngineError> {
+        let deleted = self.store.delete_workflow(org, id).await;
+        self.webhooks.forget(id);
+        Ok(deleted?)
+    }
+
+    /// The workflow whose webhook token is `token`, in any organization (the token is the
+    /// credential). A lookup is reused for up to a second
+    /// ([`FRESH_FOR`](crate::webhooks::FRESH_FOR)); this engine's own changes apply at once.
+    pub async fn find_webhook(&self, token: &str) -> Result<Option<Arc<Workflow>>, EngineError> {
+        let now = std::time::Instant::now();
+        if let Some(found) = self.webhooks.get(token, now) {
+            return Ok(found);
+        }
+        let found = self.store.find_webhook(token).await?.map(Arc::new);
+        self.webhooks.insert(token, found.clone(), now);
+        Ok(found)
     }
 
     /// Creates an execution of the workflow's current version and its job in one
@@ -220,8 +247,22 @@ impl Engine {
         input: Value,
         idempotency_key: Option<&str>,
     ) -> Result<(Execution, bool), EngineError> {
-        let now = Utc::now();
-        let new = NewExecution {
+        let new = self.new_execution(workflow, input, Utc::now());
+        let (execution, created) = self.create_execution(new, idempotency_key).await?;
+        if created {
+            self.wake_worker();
+        }
+        Ok((execution, created))
+    }
+
+    /// A new execution of `workflow`'s current version, queued.
+    pub(crate) fn new_execution(
+        &self,
+        workflow: &Workflow,
+        input: Value,
+        now: chrono::DateTime<Utc>,
+    ) -> NewExecution {
+        NewExecution {
             id: Uuid::now_v7(),
             organization_id: workflow.organization_id,
             workflow_id: workflow.id,
@@ -229,24 +270,36 @@ impl Engine {
             input,
             dry_run: false,
             now,
-        };
-        let (execution, created) = match idempotency_key {
-            None => (self.store.create_execution(new).await?, true),
-            Some(key) => {
-                match self
-                    .store
-                    .create_execution_once(new, key, now - IDEMPOTENCY_WINDOW)
-                    .await?
-                {
-                    CreateOnce::Created(e) => (e, true),
-                    CreateOnce::Existing(e) => (e, false),
-                }
-            }
-        };
-        if created {
-            self.wake_worker();
+            lease: None,
         }
-        Ok((execution, created))
+    }
+
+    /// Creates `new`, at most once per `idempotency_key` within [`IDEMPOTENCY_WINDOW`]: a
+    /// repeat gets the first execution and `false`.
+    pub(crate) async fn create_execution(
+        &self,
+        new: NewExecution,
+        idempotency_key: Option<&str>,
+    ) -> Result<(Execution, bool), EngineError> {
+        let Some(key) = idempotency_key else {
+            return Ok((self.store.create_execution(new).await?, true));
+        };
+        let fresh_since = new.now - IDEMPOTENCY_WINDOW;
+        Ok(
+            match self
+                .store
+                .create_execution_once(new, key, fresh_since)
+                .await?
+            {
+                CreateOnce::Created(e) => (e, true),
+                CreateOnce::Existing(e) => (e, false),
+            },
+        )
+    }
+
+    /// What [`run_here`](Self::run_here) set.
+    pub(crate) fn runs_here(&self) -> &std::sync::OnceLock<RunsHere> {
+        &self.runs_here
     }
 
     /// Wakes a worker of this process waiting for work.
@@ -278,7 +331,10 @@ impl Engine {
                 return Ok(Awaited::Responded(answer));
             }
             if execution.status.is_terminal() {
-                return Ok(Awaited::Finished(execution));
+                return Ok(Awaited::Finished(Ended {
+                    status: execution.status,
+                    output: execution.output_data.map(|o| o.0),
+                }));
             }
             let left = deadline.saturating_duration_since(tokio::time::Instant::now());
             if left.is_zero() {

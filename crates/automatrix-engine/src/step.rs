@@ -3,6 +3,7 @@
 //! Each attempt is its own step-log row.
 
 use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
 use automatrix_core::definition::{NodeDef, OnError};
@@ -41,6 +42,8 @@ pub(crate) struct StepEnv<'a> {
     pub slots: &'a Semaphore,
     /// How long a step runs before its `running` record is written.
     pub show_running_after: Duration,
+    /// Steps of the execution started and not yet taken back by the executor.
+    pub in_flight: &'a AtomicUsize,
 }
 
 pub(crate) struct StepCall<'a> {
@@ -58,6 +61,9 @@ pub(crate) async fn run_step(env: &StepEnv<'_>, mut call: StepCall<'_>) -> StepE
     let Ok(_slot) = env.slots.acquire().await else {
         return StepEnd::Cancelled;
     };
+    if let Err(e) = env.checkpoint.before_step().await {
+        return StepEnd::Checkpoint(e);
+    }
     let max_tries = call.def.retry.as_ref().map_or(1, |r| r.max_attempts.max(1));
     let mut attempt = call.first_attempt.max(1);
     let mut tries = 1;
@@ -75,6 +81,7 @@ pub(crate) async fn run_step(env: &StepEnv<'_>, mut call: StepCall<'_>) -> StepE
             completed_at: None,
             duration_ms: None,
             replayable: call.reg.spec.is_trigger,
+            deferrable: false,
             answers_webhook: call.reg.spec.answers_webhook,
         };
         let clock = Instant::now();
@@ -174,6 +181,9 @@ async fn complete(
     error: Option<String>,
 ) -> StepEnd {
     record.status = StepStatus::Completed;
+    // This step is the only one in flight: nothing else runs until the executor starts the
+    // next one.
+    record.deferrable = env.in_flight.load(Ordering::Relaxed) == 1;
     record.error = error;
     record.output = Some(out.data.clone());
     record.port = Some(out.port.clone());

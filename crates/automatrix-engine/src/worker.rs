@@ -15,6 +15,7 @@ use chrono::Utc;
 use tokio::sync::{Notify, Semaphore};
 use tokio::task::JoinSet;
 use tokio_util::sync::CancellationToken;
+use tokio_util::task::TaskTracker;
 use tracing::{Instrument, debug, info_span, warn};
 
 use crate::cache::DefinitionCache;
@@ -58,6 +59,9 @@ pub struct Worker {
     pub(crate) config: WorkerConfig,
     /// Cancelled when shutdown stops waiting: running executions give their jobs back.
     pub(crate) interrupt: CancellationToken,
+    /// Runs started here under this worker ([`Engine::run_here`](crate::Engine::run_here)):
+    /// its shutdown drains them with its own.
+    pub(crate) tasks: TaskTracker,
 }
 
 impl Worker {
@@ -134,7 +138,9 @@ impl Worker {
                 () = shutdown.cancelled() => break,
             }
         }
-        if tokio::time::timeout(self.config.drain_timeout, drain(&mut tasks))
+        self.tasks.close();
+        let both = async { tokio::join!(drain(&mut tasks), self.tasks.wait()) };
+        if tokio::time::timeout(self.config.drain_timeout, both)
             .await
             .is_err()
         {
@@ -143,7 +149,8 @@ impl Worker {
                 "shutdown: giving unfinished executions back to the queue"
             );
             self.interrupt.cancel();
-            if tokio::time::timeout(Duration::from_secs(5), drain(&mut tasks))
+            let both = async { tokio::join!(drain(&mut tasks), self.tasks.wait()) };
+            if tokio::time::timeout(Duration::from_secs(5), both)
                 .await
                 .is_err()
             {

@@ -91,6 +91,7 @@ async fn due_jobs_and_cancellations_are_announced_at_commit() {
 
     let job = claim(&store).await;
     let failed = ExecutionOutcome {
+        steps: Vec::new(),
         status: ExecutionStatus::Failed,
         output: None,
         error: Some("boom".to_owned()),

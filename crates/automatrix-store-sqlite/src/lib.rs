@@ -46,7 +46,13 @@ pub struct SqliteStore {
     writer: Writer,
     /// The directory of a `sqlite::memory:` store's database file, removed with the last clone.
     _scratch: Option<Arc<tempfile::TempDir>>,
+    /// Held by every clone; the checkpointer stops when the last one is gone.
+    _alive: Arc<()>,
 }
+
+/// How often the checkpointer copies the write-ahead log into the database (when something
+/// was written): small and often keeps each copy, and the file sync that ends it, short.
+const CHECKPOINT_EVERY: Duration = Duration::from_millis(25);
 
 impl SqliteStore {
     /// Opens (creating it and its directory if missing) the database at `url`, e.g.
@@ -74,6 +80,9 @@ impl SqliteStore {
             // Takes effect when the file is created (before the first table): pruned rows'
             // pages can then be handed back with `pragma incremental_vacuum`.
             .auto_vacuum(SqliteAutoVacuum::Incremental)
+            // Not at commit: the checkpointer does it, off the writer's path (a checkpoint
+            // copies pages and syncs the file, which would stall the write that triggered it).
+            .pragma("wal_autocheckpoint", "0")
             .busy_timeout(BUSY_TIMEOUT);
         create_parent_dir(options.get_filename()).await?;
         // The writer first: it creates the file in WAL mode before any reader opens it.
@@ -83,11 +92,50 @@ impl SqliteStore {
             .test_before_acquire(false)
             .connect_with(options)
             .await?;
+        let alive = Arc::new(());
+        let writer = Writer::start(writer);
+        tokio::spawn(checkpoint(
+            pool.clone(),
+            writer.turns(),
+            Arc::downgrade(&alive),
+        ));
         Ok(Self {
             pool,
-            writer: Writer::start(writer),
+            writer,
             _scratch: scratch,
+            _alive: alive,
         })
+    }
+}
+
+/// Copies the write-ahead log into the database every [`CHECKPOINT_EVERY`] when the writer
+/// wrote meanwhile (`turns` moved), on a reading connection, without waiting for the writer or
+/// the readers (`passive`), until the store is dropped or closed. The log starts over once a
+/// checkpoint caught up with it.
+async fn checkpoint(
+    pool: SqlitePool,
+    turns: Arc<std::sync::atomic::AtomicU64>,
+    alive: std::sync::Weak<()>,
+) {
+    let mut seen = u64::MAX;
+    loop {
+        tokio::time::sleep(CHECKPOINT_EVERY).await;
+        if alive.strong_count() == 0 || pool.is_closed() {
+            return;
+        }
+        // Once more after the last write: the one before may have run beside it.
+        let now = turns.load(std::sync::atomic::Ordering::Relaxed);
+        let idle = now == seen;
+        seen = now;
+        if idle {
+            continue;
+        }
+        if let Err(e) = sqlx::query("pragma wal_checkpoint(passive)")
+            .execute(&pool)
+            .await
+        {
+            tracing::warn!(error = %e, "checkpointing the write-ahead log failed");
+        }
     }
 }
 
@@ -167,6 +215,38 @@ mod tests {
         assert!(is_in_memory("sqlite::memory:"));
         assert!(is_in_memory("sqlite://file:x?mode=memory&cache=shared"));
         assert!(!is_in_memory("sqlite://./data/automatrix.db"));
+    }
+
+    /// Commits do not checkpoint (`wal_autocheckpoint` is off): only the checkpointer moves
+    /// the log into the database file, which therefore grows.
+    #[tokio::test]
+    async fn the_checkpointer_moves_the_log_into_the_database() {
+        let dir = tempfile::tempdir().expect("dir");
+        let file = dir.path().join("t.db");
+        let store = SqliteStore::open(&format!("sqlite://{}", file.display()))
+            .await
+            .expect("open");
+        let size = || std::fs::metadata(&file).expect("db file").len();
+        let before = size();
+        let mut writer = store.writer().await.expect("writer");
+        sqlx::query("create table t (id integer primary key, pad text)")
+            .execute(&mut *writer)
+            .await
+            .expect("create");
+        for id in 0..200 {
+            sqlx::query("insert into t values ($1, $2)")
+                .bind(id)
+                .bind("x".repeat(2000))
+                .execute(&mut *writer)
+                .await
+                .expect("insert");
+        }
+        drop(writer);
+        let deadline = std::time::Instant::now() + Duration::from_secs(10);
+        while size() <= before {
+            assert!(std::time::Instant::now() < deadline, "never checkpointed");
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
     }
 
     #[tokio::test]

@@ -17,7 +17,7 @@
 
 use std::ops::{Deref, DerefMut};
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 
 use automatrix_store::sql::CommitWrite;
 use sqlx::sqlite::{SqliteArguments, SqliteConnection, SqliteRow};
@@ -39,6 +39,9 @@ pub(crate) struct Writer {
     /// back.
     rollback_due: Arc<AtomicBool>,
     units: mpsc::UnboundedSender<Unit>,
+    /// Counts the times the connection was taken to write: the checkpointer skips a turn when
+    /// nothing was.
+    turns: Arc<AtomicU64>,
 }
 
 /// A unit queued for the writer task.
@@ -57,17 +60,25 @@ impl Writer {
             slot: Arc::new(Mutex::new(Some(conn))),
             rollback_due: Arc::new(AtomicBool::new(false)),
             units,
+            turns: Arc::new(AtomicU64::new(0)),
         };
         tokio::spawn(serve(
             writer.slot.clone(),
             writer.rollback_due.clone(),
+            writer.turns.clone(),
             queue,
         ));
         writer
     }
 
+    /// How many times the connection has been taken to write so far.
+    pub(crate) fn turns(&self) -> Arc<AtomicU64> {
+        self.turns.clone()
+    }
+
     /// Waits for the connection; rolls back first what a dropped transaction left.
     pub(crate) async fn lock(&self) -> sqlx::Result<WriterConnection> {
+        self.turns.fetch_add(1, Ordering::Relaxed);
         lock(&self.slot, &self.rollback_due).await
     }
 
@@ -132,9 +143,11 @@ async fn lock(
 async fn serve(
     slot: Arc<Mutex<Option<SqliteConnection>>>,
     rollback_due: Arc<AtomicBool>,
+    turns: Arc<AtomicU64>,
     mut queue: mpsc::UnboundedReceiver<Unit>,
 ) {
     while let Some(first) = queue.recv().await {
+        turns.fetch_add(1, Ordering::Relaxed);
         let mut conn = match lock(&slot, &rollback_due).await {
             Ok(conn) => conn,
             Err(e) => {

@@ -37,6 +37,7 @@ async fn pruned_executions_give_their_space_back() {
             .unwrap();
         store.start_execution(&job, old).await.unwrap();
         let outcome = ExecutionOutcome {
+            steps: Vec::new(),
             status: ExecutionStatus::Completed,
             output: Some(serde_json::json!("y".repeat(20_000))),
             error: None,

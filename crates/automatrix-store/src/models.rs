@@ -168,6 +168,33 @@ pub struct NewExecution {
     pub input: Value,
     pub dry_run: bool,
     pub now: DateTime<Utc>,
+    /// Created running, its job leased to its creator, who runs it at once (a webhook
+    /// answered on completion) instead of queueing it; a crash leaves the job to be reclaimed
+    /// when the lease expires, like any other.
+    pub lease: Option<NewLease>,
+}
+
+/// The lease an execution's creator takes on its job ([`NewExecution::lease`]).
+#[derive(Clone, Debug)]
+pub struct NewLease {
+    pub job_id: Uuid,
+    pub worker: String,
+    pub token: Uuid,
+    pub until: DateTime<Utc>,
+}
+
+impl NewExecution {
+    /// The job as its creator holds it, when created with a [`lease`](Self::lease).
+    pub fn claimed_job(&self) -> Option<ClaimedJob> {
+        self.lease.as_ref().map(|lease| ClaimedJob {
+            id: lease.job_id,
+            execution_id: self.id,
+            organization_id: self.organization_id,
+            lease_token: lease.token,
+            locked_until: lease.until,
+            claims: 1,
+        })
+    }
 }
 
 /// What [`create_execution_once`](crate::ExecutionStore::create_execution_once) did.
@@ -200,6 +227,9 @@ pub struct ExecutionOutcome {
     pub output: Option<Value>,
     pub error: Option<String>,
     pub now: DateTime<Utc>,
+    /// Steps to write first, in the same transaction where the backend allows it (SQLite):
+    /// the completions the run held back because nothing ran after them.
+    pub steps: Vec<StepWrite>,
     /// An execution to start in the same transaction (the workflow's error workflow).
     pub follow_up: Option<NewExecution>,
 }

@@ -188,22 +188,22 @@ pub trait QueueStore: Send + Sync {
         job: &ClaimedJob,
         step: StepWrite,
     ) -> StoreResult<automatrix_core::ExecutionStatus>;
-    /// [`write_step`](Self::write_step) of `earlier`, a step whose record was held back (a
-    /// trigger's: running it again changes nothing), then of `step`, in one round trip where
-    /// the backend allows it (SQLite). The status is the one after `step`.
+    /// [`write_step`](Self::write_step) of each of `steps` (at least one) in order: the
+    /// records a run held back, then the one it writes now; one round trip per two steps
+    /// where the backend allows it (SQLite). The status is the one after the last.
     async fn write_steps(
         &self,
         job: &ClaimedJob,
-        earlier: StepWrite,
-        step: StepWrite,
+        steps: Vec<StepWrite>,
     ) -> StoreResult<automatrix_core::ExecutionStatus>;
     /// Current status (cancellation is checked between steps).
     async fn execution_status(
         &self,
         id: Uuid,
     ) -> StoreResult<Option<automatrix_core::ExecutionStatus>>;
-    /// Records the outcome and deletes the job in one transaction. Leaves an execution that
-    /// was cancelled meanwhile as it is. `Stale` when the lease was lost.
+    /// Writes the outcome's steps, records the outcome and deletes the job; one transaction
+    /// (on PostgreSQL the steps go first, each on its own). Leaves an execution that was
+    /// cancelled meanwhile as it is. `Stale` when the lease was lost.
     async fn finish_execution(
         &self,
         job: &ClaimedJob,

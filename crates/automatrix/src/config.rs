@@ -41,6 +41,10 @@ pub struct Config {
     pub retention_days: u32,
     /// The largest webhook body accepted; a larger one gets 413.
     pub webhook_max_bytes: u64,
+    /// How many executions of webhooks answered on completion `serve` runs at once in the
+    /// request's process, skipping the queue; more (or all, with `0`, or without workers) go
+    /// through the queue.
+    pub webhook_inline: u64,
 }
 
 impl Default for Config {
@@ -59,6 +63,7 @@ impl Default for Config {
             poll_ms: 500,
             retention_days: 30,
             webhook_max_bytes: 1024 * 1024,
+            webhook_inline: 64,
         }
     }
 }
@@ -97,6 +102,8 @@ struct EnvOnly {
     retention_days: Option<u64>,
     #[serde(skip_serializing_if = "Option::is_none")]
     webhook_max_bytes: Option<u64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    webhook_inline: Option<u64>,
 }
 
 impl EnvOnly {
@@ -134,6 +141,7 @@ impl EnvOnly {
             poll_ms: number("AUTOMATRIX_POLL_MS")?,
             retention_days: number("AUTOMATRIX_RETENTION_DAYS")?,
             webhook_max_bytes: number("AUTOMATRIX_WEBHOOK_MAX_BYTES")?,
+            webhook_inline: number("AUTOMATRIX_WEBHOOK_INLINE")?,
         })
     }
 }

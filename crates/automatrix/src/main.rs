@@ -11,6 +11,11 @@ use std::process::ExitCode;
 
 use clap::Parser;
 
+/// mimalloc: a request allocates and frees many small JSON values across threads, which
+/// glibc's allocator serves with locks and consolidation passes.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 fn main() -> ExitCode {
     // One TLS provider for the whole process (ring); see DEPENDENCIES.md §5.
     let _ = rustls::crypto::ring::default_provider().install_default();

@@ -8,7 +8,9 @@ use anyhow::Context;
 use automatrix_api::{ApiConfig, AppState, AuthConfig};
 use automatrix_core::NodeRegistry;
 use automatrix_core::expr::{Expressions, Limits};
-use automatrix_engine::{Engine, ExecutorConfig, RetentionPolicy, WorkerConfig, run_retention};
+use automatrix_engine::{
+    Engine, ExecutorConfig, RetentionPolicy, Worker, WorkerConfig, run_retention,
+};
 use automatrix_nodes::{HttpPolicy, NodesConfig, register_builtin};
 use automatrix_store::Store;
 use automatrix_store_postgres::PgStore;
@@ -87,25 +89,19 @@ fn worker_id() -> String {
     )
 }
 
-fn spawn_workers(
-    engine: &Engine,
-    config: &Config,
-    concurrency: usize,
-    shutdown: &CancellationToken,
-) -> Option<tokio::task::JoinHandle<()>> {
-    if concurrency == 0 {
-        return None;
-    }
-    let worker = engine.worker(
-        worker_id(),
-        WorkerConfig {
-            concurrency,
-            lease: Duration::from_secs(config.lease_secs),
-            poll_interval: Duration::from_millis(config.poll_ms),
-            drain_timeout: Duration::from_secs(config.drain_secs),
-        },
-    );
-    Some(tokio::spawn(worker.run(shutdown.clone())))
+/// The workers of this process, or none with `concurrency` 0.
+fn workers(engine: &Engine, config: &Config, concurrency: usize) -> Option<Worker> {
+    (concurrency > 0).then(|| {
+        engine.worker(
+            worker_id(),
+            WorkerConfig {
+                concurrency,
+                lease: Duration::from_secs(config.lease_secs),
+                poll_interval: Duration::from_millis(config.poll_ms),
+                drain_timeout: Duration::from_secs(config.drain_secs),
+            },
+        )
+    })
 }
 
 /// Starts scheduled workflows on their ticks, until shutdown. Every process runs one: the
@@ -136,7 +132,13 @@ pub async fn serve(config: Config) -> anyhow::Result<()> {
     };
     let state = AppState::new(engine.clone(), api);
     let shutdown = shutdown_signal();
-    let workers = spawn_workers(&engine, &config, config.workers, &shutdown);
+    let workers = workers(&engine, &config, config.workers).map(|worker| {
+        if config.webhook_inline > 0 {
+            let at_once = usize::try_from(config.webhook_inline).unwrap_or(usize::MAX);
+            engine.run_here(&worker, at_once);
+        }
+        tokio::spawn(worker.run(shutdown.clone()))
+    });
     spawn_scheduler(&engine, &shutdown);
     spawn_retention(&engine, &config, &shutdown);
     let listener = tokio::net::TcpListener::bind(config.bind)
@@ -163,8 +165,8 @@ pub async fn worker(config: Config) -> anyhow::Result<()> {
     );
     spawn_scheduler(&engine, &shutdown);
     spawn_retention(&engine, &config, &shutdown);
-    if let Some(w) = spawn_workers(&engine, &config, config.workers.max(1), &shutdown) {
-        let _ = w.await;
+    if let Some(worker) = workers(&engine, &config, config.workers.max(1)) {
+        worker.run(shutdown).await;
     }
     tracing::info!("stopped");
     Ok(())

@@ -100,7 +100,7 @@ pub async fn call_hook(
     request: Request,
 ) -> Result<Response, ApiError> {
     let workflow = state
-        .store()
+        .engine
         .find_webhook(&token)
         .await?
         .filter(|w| w.is_active)
@@ -129,34 +129,50 @@ pub async fn call_hook(
         "method": parts.method.as_str(),
     });
     let key = idempotency_key(&parts.headers)?;
-    let (execution, created) = state
-        .engine
-        .start_workflow(&workflow, input, key.as_deref())
-        .await?;
-    let replayed = !created;
-    if config.respond == Respond::OnCompletion {
-        let wait = config
-            .timeout_ms
-            .map_or(DEFAULT_WAIT, Duration::from_millis);
-        let look = state.engine.answers_webhooks(&workflow.definition.0);
-        let awaited = state
+    if config.respond == Respond::Immediately {
+        let (execution, created) = state
             .engine
-            .wait_for_answer(workflow.organization_id, execution.id, look, wait)
+            .start_workflow(&workflow, input, key.as_deref())
             .await?;
-        match awaited {
-            Awaited::Responded(answer) => return Ok(respond_with(&answer, replayed)),
-            Awaited::Finished(done) if done.status == ExecutionStatus::Completed => {
-                let output = done.output_data.map_or(Value::Null, |o| o.0);
-                return Ok(answer(StatusCode::OK, Json(output), replayed));
-            }
-            Awaited::Finished(done) => return Err(ApiError::ExecutionFailed(done.id)),
-            Awaited::Pending => {}
-        }
+        return Ok(accepted(execution.id, !created));
     }
-    let accepted = HookAccepted {
-        execution_id: execution.id,
+    // The caller waits for the outcome: run it here and now when this process may.
+    let started = state
+        .engine
+        .start_here(&workflow, input, key.as_deref())
+        .await?;
+    let (id, replayed) = (started.execution.id, !started.created);
+    let wait = config
+        .timeout_ms
+        .map_or(DEFAULT_WAIT, Duration::from_millis);
+    let look = state.engine.answers_webhooks(&workflow.definition.0);
+    let awaited = match started.run {
+        Some(run) if !look => state.engine.wait_for_run(run, wait).await,
+        _ => {
+            state
+                .engine
+                .wait_for_answer(workflow.organization_id, id, look, wait)
+                .await?
+        }
     };
-    Ok(answer(StatusCode::ACCEPTED, Json(accepted), replayed))
+    match awaited {
+        Awaited::Responded(answer) => Ok(respond_with(&answer, replayed)),
+        Awaited::Finished(done) if done.status == ExecutionStatus::Completed => {
+            let output = done.output.unwrap_or(Value::Null);
+            Ok(answer(StatusCode::OK, Json(output), replayed))
+        }
+        Awaited::Finished(_) => Err(ApiError::ExecutionFailed(id)),
+        Awaited::Pending => Ok(accepted(id, replayed)),
+    }
+}
+
+/// 202 with the execution's id.
+fn accepted(execution_id: Uuid, replayed: bool) -> Response {
+    answer(
+        StatusCode::ACCEPTED,
+        Json(HookAccepted { execution_id }),
+        replayed,
+    )
 }
 
 fn answer(status: StatusCode, body: impl IntoResponse, replayed: bool) -> Response {

@@ -4,6 +4,7 @@
 //! QuickJS runtimes are not `Send`, so each pool thread owns one [`Sandbox`] and async callers
 //! talk to the pool through a channel. A config with no `{{` never reaches the pool.
 
+mod path;
 mod sandbox;
 pub mod template;
 
@@ -150,6 +151,11 @@ impl Expressions {
         if !contains_template(config, skip) {
             return Ok(config.clone());
         }
+        // Plain reads of the scope need no sandbox.
+        let read = &mut |e: &str| path::read(e, &scope).ok_or(Declined);
+        if let Ok(v) = expand(config, skip, true, read) {
+            return Ok(v);
+        }
         let skip = skip.iter().map(|s| (*s).to_owned()).collect();
         self.ask(|reply, abort| Job::Resolve {
             config: config.clone(),
@@ -268,21 +274,69 @@ fn resolve_value(
     limits: &Limits,
     top: bool,
 ) -> Result<Value, ExprError> {
+    let skip: Vec<&str> = skip.iter().map(String::as_str).collect();
+    let t = limits.expression_timeout;
+    expand(v, &skip, top, &mut |e: &str| {
+        sb.call(SourceKind::Expression, e, scope, t)
+    })
+}
+
+/// A fast-path read that gave up: the sandbox evaluates the config instead.
+struct Declined;
+
+/// What expanding a config can fail with besides its expressions.
+trait ExpandError {
+    fn unclosed(s: &str) -> Self;
+}
+
+impl ExpandError for ExprError {
+    fn unclosed(s: &str) -> Self {
+        ExprError::Unclosed(s.to_owned())
+    }
+}
+
+impl ExpandError for Declined {
+    fn unclosed(_: &str) -> Self {
+        Declined
+    }
+}
+
+/// Expands every template in `v` with `eval`, leaving the `skip` fields of the top level as
+/// they are.
+fn expand<E: ExpandError>(
+    v: &Value,
+    skip: &[&str],
+    top: bool,
+    eval: &mut dyn FnMut(&str) -> Result<Value, E>,
+) -> Result<Value, E> {
     Ok(match v {
-        Value::String(s) => resolve_string(sb, s, scope, limits)?,
+        Value::String(s) => match template::parse(s).map_err(|_| E::unclosed(s))? {
+            Template::Literal => Value::String(s.clone()),
+            Template::Whole(e) => eval(&e)?,
+            Template::Parts(parts) => {
+                let mut out = String::new();
+                for p in parts {
+                    match p {
+                        Part::Text(text) => out.push_str(&text),
+                        Part::Expr(e) => push_text(&mut out, eval(&e)?),
+                    }
+                }
+                Value::String(out)
+            }
+        },
         Value::Array(a) => Value::Array(
             a.iter()
-                .map(|x| resolve_value(sb, x, &[], scope, limits, false))
+                .map(|x| expand(x, &[], false, eval))
                 .collect::<Result<_, _>>()?,
         ),
         Value::Object(o) => {
             let mut out = Map::with_capacity(o.len());
             for (k, x) in o {
-                let keep = top && skip.iter().any(|s| s == k);
+                let keep = top && skip.contains(&k.as_str());
                 let x = if keep {
                     x.clone()
                 } else {
-                    resolve_value(sb, x, &[], scope, limits, false)?
+                    expand(x, &[], false, eval)?
                 };
                 out.insert(k.clone(), x);
             }
@@ -290,31 +344,6 @@ fn resolve_value(
         }
         other => other.clone(),
     })
-}
-
-fn resolve_string(
-    sb: &mut Sandbox,
-    s: &str,
-    scope: &Scope,
-    limits: &Limits,
-) -> Result<Value, ExprError> {
-    let t = limits.expression_timeout;
-    match template::parse(s).map_err(|_| ExprError::Unclosed(s.to_owned()))? {
-        Template::Literal => Ok(Value::String(s.to_owned())),
-        Template::Whole(e) => sb.call(SourceKind::Expression, &e, scope, t),
-        Template::Parts(parts) => {
-            let mut out = String::new();
-            for p in parts {
-                match p {
-                    Part::Text(text) => out.push_str(&text),
-                    Part::Expr(e) => {
-                        push_text(&mut out, sb.call(SourceKind::Expression, &e, scope, t)?)
-                    }
-                }
-            }
-            Ok(Value::String(out))
-        }
-    }
 }
 
 /// Interpolation: strings as they are, `null` as nothing, anything else as JSON.

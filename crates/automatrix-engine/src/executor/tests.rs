@@ -155,13 +155,20 @@ fn executor() -> Executor {
     )
 }
 
+/// Keeps every record, and how many records there were at each `before_step`.
 #[derive(Default)]
-struct Recorder(Mutex<Vec<StepRecord>>);
+struct Recorder(Mutex<Vec<StepRecord>>, Mutex<Vec<usize>>);
 
 #[async_trait]
 impl Checkpoint for Recorder {
     async fn record(&self, step: &StepRecord) -> Result<(), CheckpointError> {
         self.0.lock().unwrap().push(step.clone());
+        Ok(())
+    }
+
+    async fn before_step(&self) -> Result<(), CheckpointError> {
+        let records = self.0.lock().unwrap().len();
+        self.1.lock().unwrap().push(records);
         Ok(())
     }
 }
@@ -330,6 +337,45 @@ async fn a_slow_step_is_recorded_running_before_it_finishes() {
         .map(|r| r.status)
         .collect();
     assert_eq!(states, vec![StepStatus::Running, StepStatus::Failed]);
+}
+
+#[tokio::test]
+async fn a_completion_with_nothing_else_in_flight_may_wait_until_the_next_step_starts() {
+    let chain = json!({
+        "nodes": [{"id": "t", "type": "t.trigger"}, {"id": "a", "type": "t.set"}, {"id": "b", "type": "t.set"}],
+        "edges": [{"from": "t", "to": "a"}, {"from": "a", "to": "b"}]
+    });
+    let (_, rec) = run(chain, json!({"n": 1})).await;
+    let deferrable: Vec<(String, bool)> = rec
+        .0
+        .lock()
+        .unwrap()
+        .iter()
+        .map(|r| (r.node_id.clone(), r.deferrable))
+        .collect();
+    assert_eq!(
+        deferrable,
+        [("t".into(), true), ("a".into(), true), ("b".into(), true)]
+    );
+    // Each step starts only after the checkpoint was told: a held completion is written first.
+    assert_eq!(*rec.1.lock().unwrap(), [0, 1, 2]);
+
+    // `fast` finishes while `slow` is still in flight: its completion cannot wait.
+    let parallel = json!({
+        "nodes": [{"id": "t", "type": "t.trigger"}, {"id": "fast", "type": "t.set"},
+                  {"id": "slow", "type": "t.slow", "timeout_ms": 100, "on_error": "continue"}],
+        "edges": [{"from": "t", "to": "fast"}, {"from": "t", "to": "slow"}]
+    });
+    let (_, rec) = run(parallel, json!(null)).await;
+    let completions: Vec<(String, bool)> = rec
+        .0
+        .lock()
+        .unwrap()
+        .iter()
+        .filter(|r| r.status == StepStatus::Completed && r.node_id != "t")
+        .map(|r| (r.node_id.clone(), r.deferrable))
+        .collect();
+    assert_eq!(completions, [("fast".into(), false), ("slow".into(), true)]);
 }
 
 #[tokio::test]

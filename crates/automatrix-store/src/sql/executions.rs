@@ -29,14 +29,17 @@ macro_rules! __impl_execution_store {
                     )
                 });
 
-            /// [`INSERT_EXECUTION`]($crate::sql::INSERT_EXECUTION) (`$1`…`$7`), then its job
-            /// (`$8`, due at once) when the execution went in: the unit of
-            /// `create_execution` where units are one text (no notification to send there).
+            /// [`INSERT_EXECUTION`]($crate::sql::INSERT_EXECUTION) (`$1`…`$8`), then its job
+            /// (`$9`, due at once; leased to `$10` until `$11` under `$12` when the execution
+            /// starts running) when the execution went in: the unit of `create_execution`
+            /// where units are one text (no notification to send there).
             static CREATE: [&str; 2] = [
                 $crate::sql::INSERT_EXECUTION,
-                "insert into jobs (id, execution_id, organization_id, run_at, created_at, \
-                     updated_at) \
-                 select $8, $1, $2, $7, $7, $7 where exists (select 1 from executions where id = $1)",
+                "insert into jobs (id, execution_id, organization_id, run_at, locked_by, \
+                     locked_until, lease_token, claims, created_at, updated_at) \
+                 select $9, $1, $2, $7, $10, $11, $12, case when $12 is null then 0 else 1 end, \
+                     $7, $7 \
+                 where exists (select 1 from executions where id = $1)",
             ];
 
             #[async_trait]
@@ -44,6 +47,7 @@ macro_rules! __impl_execution_store {
                 async fn create_execution(&self, new: NewExecution) -> StoreResult<Execution> {
                     if <$store as Dialect>::ONE_TEXT_UNITS {
                         // One round trip: the execution, then its job if it was inserted.
+                        let lease = new.lease.as_ref();
                         let args = $crate::__unit_args!($store;
                             new.id,
                             new.organization_id,
@@ -52,7 +56,11 @@ macro_rules! __impl_execution_store {
                             Json(&new.input),
                             new.dry_run,
                             new.now,
-                            Uuid::now_v7(),
+                            lease.map(|_| new.now),
+                            lease.map_or_else(Uuid::now_v7, |l| l.job_id),
+                            lease.map(|l| l.worker.as_str()),
+                            lease.map(|l| l.until),
+                            lease.map(|l| l.token),
                         );
                         let rows = self.run_unit(&CREATE[..], args).await?;
                         let row = rows.first().ok_or(StoreError::NotFound)?;
@@ -337,16 +345,32 @@ macro_rules! __insert_execution {
         .bind($crate::__private::sqlx::types::Json(&new.input))
         .bind(new.dry_run)
         .bind(new.now)
+        .bind(new.lease.as_ref().map(|_| new.now))
         .fetch_optional(&mut *$conn)
         .await?
         .ok_or($crate::StoreError::NotFound)?;
-        $crate::__enqueue_job!(
-            $store,
-            $conn,
-            execution.id,
-            execution.organization_id,
-            new.now
-        );
+        match &new.lease {
+            // Its creator runs it: no other worker is to hear of it.
+            Some(lease) => {
+                $crate::__private::sqlx::query($crate::sql::INSERT_LEASED_JOB)
+                    .bind(lease.job_id)
+                    .bind(execution.id)
+                    .bind(execution.organization_id)
+                    .bind(new.now)
+                    .bind(lease.worker.as_str())
+                    .bind(lease.until)
+                    .bind(lease.token)
+                    .execute(&mut *$conn)
+                    .await?;
+            }
+            None => $crate::__enqueue_job!(
+                $store,
+                $conn,
+                execution.id,
+                execution.organization_id,
+                new.now
+            ),
+        }
         execution
     }};
 }

@@ -26,7 +26,9 @@ mod users;
 mod workflows;
 
 #[doc(hidden)]
-pub use queue::{check_step_belongs_to, claim_job_sql, lease_held_sql, lease_lost, write_step_sql};
+pub use queue::{
+    check_step_belongs_to, claim_job_sql, finish_sql, lease_held_sql, lease_lost, write_step_sql,
+};
 #[doc(hidden)]
 pub use users::email_taken;
 
@@ -36,12 +38,21 @@ pub use users::email_taken;
 pub const INSERT_JOB: &str = "insert into jobs (id, execution_id, organization_id, run_at, \
          created_at, updated_at) values ($1, $2, $3, $4, $4, $4)";
 
-/// Inserts a pending execution only if its pinned version exists in its organization:
-/// `$1` id, `$2` organization, `$3` workflow, `$4` version, `$5` input, `$6` dry run, `$7` now.
+/// Inserts a job leased to its creator: `$1` id, `$2` execution, `$3` organization, `$4` now,
+/// `$5` worker, `$6` lease end, `$7` lease token.
+#[doc(hidden)]
+pub const INSERT_LEASED_JOB: &str = "insert into jobs (id, execution_id, organization_id, \
+         run_at, locked_by, locked_until, lease_token, claims, created_at, updated_at) \
+     values ($1, $2, $3, $4, $5, $6, $7, 1, $4, $4)";
+
+/// Inserts an execution only if its pinned version exists in its organization: `$1` id,
+/// `$2` organization, `$3` workflow, `$4` version, `$5` input, `$6` dry run, `$7` now, `$8`
+/// its start (null: pending; else running, run by its creator).
 #[doc(hidden)]
 pub const INSERT_EXECUTION: &str = "insert into executions (id, organization_id, workflow_id, \
-         workflow_version, status, input_data, dry_run, created_at, updated_at) \
-     select $1, $2, $3, $4, 'pending', $5, $6, $7, $7 \
+         workflow_version, status, input_data, dry_run, started_at, created_at, updated_at) \
+     select $1, $2, $3, $4, case when $8 is null then 'pending' else 'running' end, $5, $6, $8, \
+         $7, $7 \
      where exists (select 1 from workflow_versions \
                    where organization_id = $2 and workflow_id = $3 and version = $4) \
      returning *";

@@ -80,15 +80,15 @@ macro_rules! __impl_queue_store {
             /// Upserts a step (`$3`…`$16`) if the job `$1` still has the lease token `$2`, and
             /// returns its execution's status then: no row means the lease is lost.
             static WRITE_STEP: LazyLock<[&'static str; 1]> = LazyLock::new(|| {
-                [$crate::sql::write_step_sql(<$store as Dialect>::LOCK_FOR_SHARE, 3).leak()]
+                [$crate::sql::write_step_sql(<$store as Dialect>::LOCK_FOR_SHARE, 3, true).leak()]
             });
 
             /// Two steps, `$3`…`$16` then `$17`…`$30`, each like [`WRITE_STEP`].
             static WRITE_TWO_STEPS: LazyLock<[&'static str; 2]> = LazyLock::new(|| {
                 let lock = <$store as Dialect>::LOCK_FOR_SHARE;
                 [
-                    $crate::sql::write_step_sql(lock, 3).leak(),
-                    $crate::sql::write_step_sql(lock, 17).leak(),
+                    $crate::sql::write_step_sql(lock, 3, true).leak(),
+                    $crate::sql::write_step_sql(lock, 17, true).leak(),
                 ]
             });
 
@@ -126,28 +126,26 @@ macro_rules! __impl_queue_store {
                 status.parse().map_err(|e| StoreError::Other(format!("{e}")))
             }
 
-            // The units below bind `$1` execution, `$2` job, `$3` the caller's lease token. Every
-            // statement is fenced by the lease, so a stale caller changes no row at all, and the
-            // one on the job returns a row when it went through.
+            // The units below bind `$1` job, `$2` the caller's lease token. Every statement is
+            // fenced by the lease, so a stale caller changes no row at all, and the one on the
+            // job returns a row when it went through.
 
-            /// Finishes the execution (a finished one, typically cancelled meanwhile, keeps its
-            /// state) and deletes its job: `$4` status, `$5` output, `$6` error, `$7` completion
-            /// time (null unless terminal), `$8` now.
-            static FINISH: LazyLock<[&'static str; 2]> = LazyLock::new(|| {
-                let fence = $crate::sql::lease_held_sql(<$store as Dialect>::LOCK_FOR_SHARE, 2, 3);
-                [
-                    format!(
-                        "update executions set status = $4, output_data = $5, \
-                             error_message = $6, completed_at = $7, updated_at = $8 \
-                         where id = $1 and status not in ('completed', 'failed', 'cancelled') \
-                           and {fence}"
-                    ).leak(),
-                    "delete from jobs where id = $2 and lease_token = $3 returning 1",
-                ]
+            /// Finishes the execution (see [`finish_sql`]($crate::sql::finish_sql): `$3`…`$8`)
+            /// after none, one (`$9`…`$22`) or two (and `$23`…`$36`) step upserts like
+            /// [`WRITE_STEP`].
+            static FINISH: LazyLock<[Vec<&'static str>; 3]> = LazyLock::new(|| {
+                let lock = <$store as Dialect>::LOCK_FOR_SHARE;
+                [0u8, 1, 2].map(|steps| {
+                    let mut unit: Vec<&'static str> = (0..steps)
+                        .map(|k| $crate::sql::write_step_sql(lock, 9 + 14 * k, false).leak() as &str)
+                        .collect();
+                    unit.extend($crate::sql::finish_sql(lock, 3).map(|s| s.leak() as &str));
+                    unit
+                })
             });
 
-            /// Parks a running execution until `$4` (null: until a decision) and gives its job
-            /// up; `$5` now.
+            /// Parks a running execution (`$1`) until `$4` (null: until a decision) and gives
+            /// its job (`$2`, under the caller's lease token `$3`) up; `$5` now.
             static SUSPEND: LazyLock<[&'static str; 2]> = LazyLock::new(|| {
                 let fence = $crate::sql::lease_held_sql(<$store as Dialect>::LOCK_FOR_SHARE, 2, 3);
                 [
@@ -311,20 +309,28 @@ macro_rules! __impl_queue_store {
                 async fn write_steps(
                     &self,
                     job: &ClaimedJob,
-                    earlier: StepWrite,
-                    step: StepWrite,
+                    steps: Vec<StepWrite>,
                 ) -> StoreResult<ExecutionStatus> {
-                    check_step_belongs_to(job, &earlier)?;
-                    check_step_belongs_to(job, &step)?;
-                    if !<$store as Dialect>::ONE_TEXT_UNITS {
-                        // Statement by statement, a transaction would only add its round trips.
-                        self.write_step(job, earlier).await?;
-                        return self.write_step(job, step).await;
+                    for step in &steps {
+                        check_step_belongs_to(job, step)?;
                     }
-                    let mut args = $crate::__unit_args!($store; job.id, job.lease_token);
-                    add_step(&mut args, &earlier)?;
-                    add_step(&mut args, &step)?;
-                    status_after_steps(&self.run_unit(&WRITE_TWO_STEPS[..], args).await?)
+                    let mut status = None;
+                    let mut steps = steps.into_iter().peekable();
+                    while let Some(step) = steps.next() {
+                        // Statement by statement, a transaction would only add its round trips.
+                        let pair = steps.next_if(|_| <$store as Dialect>::ONE_TEXT_UNITS);
+                        let mut args = $crate::__unit_args!($store; job.id, job.lease_token);
+                        add_step(&mut args, &step)?;
+                        let unit = match &pair {
+                            None => &WRITE_STEP[..],
+                            Some(second) => {
+                                add_step(&mut args, second)?;
+                                &WRITE_TWO_STEPS[..]
+                            }
+                        };
+                        status = Some(status_after_steps(&self.run_unit(unit, args).await?)?);
+                    }
+                    status.ok_or_else(|| StoreError::Other("no step to write".to_owned()))
                 }
 
                 async fn execution_status(&self, id: Uuid) -> StoreResult<Option<ExecutionStatus>> {
@@ -341,28 +347,41 @@ macro_rules! __impl_queue_store {
                 async fn finish_execution(
                     &self,
                     job: &ClaimedJob,
-                    outcome: ExecutionOutcome,
+                    mut outcome: ExecutionOutcome,
                 ) -> StoreResult<()> {
+                    for step in &outcome.steps {
+                        check_step_belongs_to(job, step)?;
+                    }
+                    let in_unit = <$store as Dialect>::ONE_TEXT_UNITS
+                        && outcome.steps.len() < FINISH.len()
+                        && outcome.follow_up.is_none();
+                    if !in_unit && !outcome.steps.is_empty() {
+                        self.write_steps(job, std::mem::take(&mut outcome.steps)).await?;
+                    }
                     let Some(next) = &outcome.follow_up else {
-                        let args = $crate::__unit_args!($store;
-                            job.execution_id,
+                        let mut args = $crate::__unit_args!($store;
                             job.id,
                             job.lease_token,
+                            job.execution_id,
                             outcome.status.as_str(),
                             outcome.output.as_ref().map(Json),
                             outcome.error.as_deref(),
                             outcome.status.is_terminal().then_some(outcome.now),
                             outcome.now,
                         );
-                        return fenced(&self.run_unit(&FINISH[..], args).await?);
+                        for step in &outcome.steps {
+                            add_step(&mut args, step)?;
+                        }
+                        let unit = &FINISH[outcome.steps.len()][..];
+                        return fenced(&self.run_unit(unit, args).await?);
                     };
                     // A failure that starts an error workflow: the two dialects' units cannot
                     // return the new execution, so this one is a transaction of its own.
                     let mut tx = self.begin_write().await?;
-                    sqlx::query(FINISH[0])
-                        .bind(job.execution_id)
+                    sqlx::query(FINISH[0][0])
                         .bind(job.id)
                         .bind(job.lease_token)
+                        .bind(job.execution_id)
                         .bind(outcome.status.as_str())
                         .bind(outcome.output.as_ref().map(Json))
                         .bind(&outcome.error)
@@ -493,10 +512,10 @@ pub fn claim_job_sql(lock_for_claim: &str) -> String {
 /// The upsert of a step whose fourteen values are `$first`…`$first + 13` (execution,
 /// organization, node, type, status, attempt, input, output, port, error, start, completion,
 /// duration, now), fenced by the lease of job `$1` with token `$2` (with the dialect's
-/// `lock_for_share` clause); it returns the execution's status, or no row when the lease is
-/// lost.
+/// `lock_for_share` clause). With `returning` it returns the execution's status, or no row
+/// when the lease is lost (a unit that checks the lease elsewhere needs no row from it).
 #[doc(hidden)]
-pub fn write_step_sql(lock_for_share: &str, first: u8) -> String {
+pub fn write_step_sql(lock_for_share: &str, first: u8, returning: bool) -> String {
     let p: Vec<String> = (first..first + 14).map(|n| format!("${n}")).collect();
     format!(
         "insert into steps (execution_id, organization_id, node_id, node_type, status, \
@@ -509,13 +528,43 @@ pub fn write_step_sql(lock_for_share: &str, first: u8) -> String {
              input_data = excluded.input_data, output_data = excluded.output_data, \
              output_port = excluded.output_port, error_message = excluded.error_message, \
              started_at = excluded.started_at, completed_at = excluded.completed_at, \
-             duration_ms = excluded.duration_ms, updated_at = excluded.updated_at \
-         returning (select status from executions where id = {execution})",
+             duration_ms = excluded.duration_ms, updated_at = excluded.updated_at{returning}",
         values = p.join(", "),
         now = p[13],
         fence = lease_held_sql(lock_for_share, 1, 2),
-        execution = p[0],
+        returning = if returning {
+            format!(
+                " returning (select status from executions where id = {})",
+                p[0]
+            )
+        } else {
+            String::new()
+        },
     )
+}
+
+/// Finishes an execution (one that finished meanwhile, typically cancelled, keeps its state)
+/// and deletes its job `$1`, both only under the lease token `$2`. From `$first` on: the
+/// execution, its status, output, error, completion time (null unless terminal) and now.
+#[doc(hidden)]
+pub fn finish_sql(lock_for_share: &str, first: u8) -> [String; 2] {
+    let p = |k: u8| format!("${}", first + k);
+    [
+        format!(
+            "update executions set status = {status}, output_data = {output}, \
+                 error_message = {error}, completed_at = {completed}, updated_at = {now} \
+             where id = {execution} and status not in ('completed', 'failed', 'cancelled') \
+               and {fence}",
+            execution = p(0),
+            status = p(1),
+            output = p(2),
+            error = p(3),
+            completed = p(4),
+            now = p(5),
+            fence = lease_held_sql(lock_for_share, 1, 2),
+        ),
+        "delete from jobs where id = $1 and lease_token = $2 returning 1".to_owned(),
+    ]
 }
 
 /// The fence of a worker's one-statement write: true while the job `$id` still has the lease

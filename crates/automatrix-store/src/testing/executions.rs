@@ -23,6 +23,7 @@ pub async fn an_idempotency_key_starts_one_execution_while_fresh(store: &dyn Sto
         input: json!({"lead": 1}),
         dry_run: false,
         now: at,
+        lease: None,
     };
     let day = Duration::hours(24);
     let once = |new, at| store.create_execution_once(new, "lead-42", at - day);
@@ -120,6 +121,7 @@ pub async fn creating_an_execution_enqueues_its_job(store: &dyn Store) {
             input: json!({}),
             dry_run: true,
             now: t,
+            lease: None,
         })
         .await;
     assert!(

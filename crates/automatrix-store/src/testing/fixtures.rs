@@ -72,6 +72,7 @@ pub async fn new_execution(store: &dyn Store, workflow: &Workflow, at: DateTime<
         workflow_version: workflow.version,
         input: json!({"body": {"email": "lead@example.test"}}),
         dry_run: false,
+        lease: None,
         now: at,
     }))
 }
@@ -126,6 +127,7 @@ pub(super) fn step(
 
 pub(super) fn outcome(status: ExecutionStatus, at: DateTime<Utc>) -> ExecutionOutcome {
     ExecutionOutcome {
+        steps: Vec::new(),
         follow_up: None,
         status,
         output: None,

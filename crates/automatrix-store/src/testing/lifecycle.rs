@@ -156,6 +156,7 @@ pub async fn only_a_failed_execution_is_retried(store: &dyn Store) {
     ));
     ok!(store.start_execution(&job, t));
     let failure = ExecutionOutcome {
+        steps: Vec::new(),
         error: Some("DMS down".into()),
         ..outcome(ExecutionStatus::Failed, t)
     };
@@ -202,8 +203,10 @@ pub async fn a_follow_up_is_queued_with_the_outcome(store: &dyn Store) {
         input: json!({"error": {"message": "DMS down"}}),
         dry_run: false,
         now: t,
+        lease: None,
     };
     let failure = ExecutionOutcome {
+        steps: Vec::new(),
         follow_up: Some(follow_up.clone()),
         ..outcome(ExecutionStatus::Failed, t)
     };

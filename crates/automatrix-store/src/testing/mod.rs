@@ -124,6 +124,7 @@ macro_rules! conformance_tests {
             concurrent_claimers_never_share_a_job,
             an_expired_lease_is_reclaimed_and_fences_the_old_holder,
             a_held_back_step_is_written_with_the_next_and_fenced_alike,
+            the_last_steps_are_written_with_the_outcome_and_fenced_alike,
             starting_keeps_the_first_start_time_and_skips_finished_executions,
             finishing_records_the_outcome_and_removes_the_job,
             finishing_leaves_a_cancelled_execution_cancelled,
@@ -183,6 +184,7 @@ pub async fn run_all(store: Arc<dyn Store>) {
     concurrent_claimers_never_share_a_job(s).await;
     an_expired_lease_is_reclaimed_and_fences_the_old_holder(s).await;
     a_held_back_step_is_written_with_the_next_and_fenced_alike(s).await;
+    the_last_steps_are_written_with_the_outcome_and_fenced_alike(s).await;
     starting_keeps_the_first_start_time_and_skips_finished_executions(s).await;
     finishing_records_the_outcome_and_removes_the_job(s).await;
     finishing_leaves_a_cancelled_execution_cancelled(s).await;

@@ -81,6 +81,62 @@ pub async fn claiming_the_next_job_starts_its_execution(store: &dyn Store) {
     clean_up(store, &[&workflow]).await;
 }
 
+pub async fn the_last_steps_are_written_with_the_outcome_and_fenced_alike(store: &dyn Store) {
+    for count in 1..=3 {
+        let ClaimedScene {
+            org,
+            workflow,
+            t,
+            execution,
+            job,
+        } = started_scene(store).await;
+        let names: Vec<String> = (0..count).map(|k| format!("n{k}")).collect();
+        // A stale holder writes nothing, steps included.
+        let later = t + LEASE * 2;
+        let thief = claim_own(store, &execution, later).await;
+        let stale = ExecutionOutcome {
+            steps: names
+                .iter()
+                .map(|n| step(&job, n, StepStatus::Completed, later))
+                .collect(),
+            ..outcome(ExecutionStatus::Completed, later)
+        };
+        assert!(
+            is_stale(store.finish_execution(&job, stale).await),
+            "{count}"
+        );
+        assert!(
+            ok!(store.list_steps(org, execution.id)).is_empty(),
+            "{count}"
+        );
+
+        let done = ExecutionOutcome {
+            steps: names
+                .iter()
+                .map(|n| step(&thief, n, StepStatus::Completed, later))
+                .collect(),
+            ..outcome(ExecutionStatus::Completed, later)
+        };
+        ok!(store.finish_execution(&thief, done));
+        let written: Vec<_> = ok!(store.list_steps(org, execution.id))
+            .into_iter()
+            .map(|s| (s.node_id, s.status))
+            .collect();
+        let expected: Vec<_> = names
+            .iter()
+            .map(|n| (n.clone(), StepStatus::Completed))
+            .collect();
+        assert_eq!(written, expected, "{count} steps");
+        let finished = ok!(store.get_execution(org, execution.id)).expect("the execution");
+        assert_eq!(finished.status, ExecutionStatus::Completed);
+        assert!(
+            claim(store, "another", later + LEASE * 4).await.is_none(),
+            "the job is gone"
+        );
+        clean_up(store, &[&workflow]).await;
+    }
+}
+
 pub async fn a_held_back_step_is_written_with_the_next_and_fenced_alike(store: &dyn Store) {
     let ClaimedScene {
         org,
@@ -96,7 +152,13 @@ pub async fn a_held_back_step_is_written_with_the_next_and_fenced_alike(store: &
         StepStatus::Completed,
         t + Duration::milliseconds(1),
     );
-    let status = ok!(store.write_steps(&job, trigger, next));
+    let third = step(
+        &job,
+        "score",
+        StepStatus::Running,
+        t + Duration::milliseconds(2),
+    );
+    let status = ok!(store.write_steps(&job, vec![trigger, next, third]));
     assert_eq!(status, ExecutionStatus::Running);
     let written: Vec<_> = ok!(store.list_steps(org, execution.id))
         .into_iter()
@@ -106,7 +168,8 @@ pub async fn a_held_back_step_is_written_with_the_next_and_fenced_alike(store: &
         written,
         [
             ("start".to_owned(), StepStatus::Completed),
-            ("enrich".to_owned(), StepStatus::Completed)
+            ("enrich".to_owned(), StepStatus::Completed),
+            ("score".to_owned(), StepStatus::Running)
         ]
     );
 
@@ -115,10 +178,14 @@ pub async fn a_held_back_step_is_written_with_the_next_and_fenced_alike(store: &
     let new = claim_own(store, &execution, later).await;
     let trigger = step(&job, "start", StepStatus::Failed, later);
     let next = step(&job, "late", StepStatus::Completed, later);
-    assert!(is_stale(store.write_steps(&job, trigger, next).await));
+    assert!(is_stale(store.write_steps(&job, vec![trigger, next]).await));
     let steps = ok!(store.list_steps(org, execution.id));
-    assert_eq!(steps.len(), 2, "nothing more");
-    assert!(steps.iter().all(|s| s.status == StepStatus::Completed));
+    assert_eq!(steps.len(), 3, "nothing more");
+    assert_eq!(
+        steps[0].status,
+        StepStatus::Completed,
+        "the trigger kept its record"
+    );
     ok!(store.drop_job(&new));
     clean_up(store, &[&workflow]).await;
 }
@@ -266,6 +333,7 @@ pub async fn finishing_records_the_outcome_and_removes_the_job(store: &dyn Store
     ok!(store.start_execution(&job, t));
     let done = t + Duration::seconds(3);
     let success = ExecutionOutcome {
+        steps: Vec::new(),
         output: Some(json!({"priority": "hot"})),
         ..outcome(ExecutionStatus::Completed, done)
     };
@@ -291,6 +359,7 @@ pub async fn finishing_records_the_outcome_and_removes_the_job(store: &dyn Store
 
     let job = claim_own(store, &bad, done).await;
     let failure = ExecutionOutcome {
+        steps: Vec::new(),
         error: Some("boom".to_owned()),
         ..outcome(ExecutionStatus::Failed, done)
     };
@@ -323,6 +392,7 @@ pub async fn finishing_leaves_a_cancelled_execution_cancelled(store: &dyn Store)
     );
 
     let late = ExecutionOutcome {
+        steps: Vec::new(),
         output: Some(json!(1)),
         ..outcome(ExecutionStatus::Completed, t)
     };

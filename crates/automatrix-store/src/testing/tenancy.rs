@@ -57,6 +57,7 @@ pub async fn another_organization_cannot_reach_tenant_rows(store: &dyn Store) {
             input: json!({}),
             dry_run: false,
             now: now(),
+            lease: None,
         })
         .await;
     assert!(

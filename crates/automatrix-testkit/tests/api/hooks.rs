@@ -254,3 +254,80 @@ both_backends! {
         assert_eq!(app.run_jobs().await, 1);
     }
 }
+
+/// `serve` runs a webhook answered on completion in the request's process, without the queue.
+mod run_here {
+    use super::*;
+
+    both_backends! {
+        async fn a_call_answered_on_completion_runs_at_once_in_the_receiving_process(app) {
+            app.engine.run_here(&app.worker, 4);
+            let s = app.signup().await;
+            let (wf, path) = hook(&app, &s, json!({"respond": "on_completion"})).await;
+            let body = json!({"email": "ann@buyer.example"}).to_string();
+
+            // No worker claims anything: the call itself runs the workflow.
+            let res = app.hook(Method::POST, &path, &[JSON, ("Idempotency-Key", "lead-7")], body.clone()).await;
+            assert_eq!(res.status, 200, "{}", res.body);
+            assert_eq!(res.body, json!({"seen": true, "email": "ann@buyer.example"}));
+            assert_eq!(app.run_jobs().await, 0, "nothing was queued");
+            let runs = executions(&app, &s, &wf).await;
+            assert_eq!(runs.len(), 1);
+            assert_eq!(runs[0]["status"], "completed");
+            let id = runs[0]["id"].as_str().unwrap();
+            let logs = app.get(&format!("/api/executions/{id}/logs"), &s.access_token).await.body;
+            let steps: Vec<(&str, &str)> = logs["items"].as_array().unwrap().iter()
+                .map(|l| (l["node_id"].as_str().unwrap(), l["status"].as_str().unwrap())).collect();
+            assert_eq!(steps, [("lead", "completed"), ("mark", "completed")], "every step persisted");
+
+            // A repeat answers from the first execution without running anything.
+            let again = app.hook(Method::POST, &path, &[JSON, ("Idempotency-Key", "lead-7")], body).await;
+            assert_eq!(again.headers["idempotent-replayed"], "true");
+            assert_eq!(executions(&app, &s, &wf).await.len(), 1);
+        }
+
+        async fn a_run_here_that_fails_or_outlasts_the_wait_answers_like_a_queued_one(app) {
+            app.engine.run_here(&app.worker, 4);
+            let s = app.signup().await;
+            let failing = json!({
+                "nodes": [
+                    {"id": "lead", "type": "trigger.webhook", "config": {"respond": "on_completion"}},
+                    {"id": "boom", "type": "code.js", "config": {"code": "throw new Error('crm is down')"}}
+                ],
+                "edges": [{"from": "lead", "to": "boom"}]
+            });
+            let wf = app.create_workflow(&s, "Failing", failing).await;
+            let res = app.hook(Method::POST, wf["webhook_url"].as_str().unwrap(), &[JSON], "{}").await;
+            res.assert_error(500, "EXECUTION_FAILED");
+
+            // The wait ends first: 202 with the id, and the run still finishes.
+            let slow = json!({
+                "nodes": [
+                    {"id": "lead", "type": "trigger.webhook", "config": {"respond": "on_completion", "timeout_ms": 20}},
+                    {"id": "nap", "type": "code.js", "config": {"code": "const until = Date.now() + 300; while (Date.now() < until) {} return {napped: true};"}}
+                ],
+                "edges": [{"from": "lead", "to": "nap"}]
+            });
+            let wf = app.create_workflow(&s, "Slow", slow).await;
+            let res = app.hook(Method::POST, wf["webhook_url"].as_str().unwrap(), &[JSON], "{}").await;
+            assert_eq!(res.status, 202, "{}", res.body);
+            let id = res.body["execution_id"].as_str().unwrap().to_owned();
+            let done = app.engine.wait_for_answer(s.organization_id, id.parse().unwrap(), false, std::time::Duration::from_secs(20)).await.unwrap();
+            assert!(matches!(done, automatrix_engine::Awaited::Finished(ref e) if e.output == Some(json!({"napped": true}))), "{done:?}");
+
+            // A respond.webhook step answers before the run ends.
+            let replying = json!({
+                "nodes": [
+                    {"id": "lead", "type": "trigger.webhook", "config": {"respond": "on_completion"}},
+                    {"id": "reply", "type": "respond.webhook", "config": {"status": 201, "body": {"ok": true}}},
+                    {"id": "after", "type": "transform.set", "config": {"fields": {"done": true}}}
+                ],
+                "edges": [{"from": "lead", "to": "reply"}, {"from": "reply", "to": "after"}]
+            });
+            let wf = app.create_workflow(&s, "Replying", replying).await;
+            let res = app.hook(Method::POST, wf["webhook_url"].as_str().unwrap(), &[JSON], "{}").await;
+            assert_eq!((res.status, res.body), (201, json!({"ok": true})));
+            assert_eq!(app.run_jobs().await, 0, "nothing was queued");
+        }
+    }
+}

@@ -256,6 +256,11 @@ impl Cluster {
         (status, body)
     }
 
+    /// The full URL of `path` on the last `serve` started.
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{path}", self.api.as_deref().expect("a serve process"))
+    }
+
     /// Registers a user and logs in; later calls use the access token.
     pub async fn sign_up(&mut self) {
         let email = format!("ops-{}@dealer.example", uuid::Uuid::now_v7().simple());

@@ -129,6 +129,68 @@ async fn a_delayed_execution_survives_a_restart() {
 }
 
 #[tokio::test]
+async fn a_webhook_run_in_the_receiving_process_survives_its_sigkill() {
+    let mut c = Cluster::sqlite();
+    let first = c.start_serve("serve-1", 2, &[SHORT_LEASE]).await;
+    c.sign_up().await;
+    let slow =
+        "const end = Date.now() + 400; while (Date.now() < end) {} return {...$json, ok: true};";
+    let workflow = c
+        .create_workflow(json!({
+            "nodes": [
+                {"id": "lead", "type": "trigger.webhook", "config": {"respond": "on_completion"}},
+                {"id": "score", "type": "code.js", "config": {"code": slow}},
+                {"id": "enrich", "type": "code.js", "config": {"code": slow}},
+                {"id": "done", "type": "transform.set", "config": {"fields": {"done": true}}}
+            ],
+            "edges": [{"from": "lead", "to": "score"}, {"from": "score", "to": "enrich"}, {"from": "enrich", "to": "done"}]
+        }))
+        .await;
+    let (_, wf) = c
+        .call(
+            reqwest::Method::GET,
+            &format!("/api/workflows/{workflow}"),
+            None,
+        )
+        .await;
+    let hook = c.url(wf["webhook_url"].as_str().expect("a webhook URL"));
+    // The caller waits while the receiving process runs the workflow, and loses it.
+    let call = tokio::spawn(
+        reqwest::Client::new()
+            .post(hook)
+            .json(&json!({"email": "ann@buyer.example"}))
+            .send(),
+    );
+    c.eventually("the first slow step completed", async || {
+        c.count("select count(*) from steps where node_id = 'score' and status = 'completed'")
+            .await
+            == 1
+    })
+    .await;
+    assert_eq!(
+        c.count("select count(*) from jobs where locked_by is not null")
+            .await,
+        1,
+        "the run holds its job's lease, as a worker's would"
+    );
+    c.sigkill(first);
+    c.wait_exit(first, BOUND).await;
+    assert!(
+        call.await.expect("the call task").is_err(),
+        "the caller lost its answer"
+    );
+
+    c.start_serve("serve-2", 2, &[SHORT_LEASE]).await;
+    c.eventually("the execution completes after the restart", async || {
+        c.count("select count(*) from executions where status = 'completed'")
+            .await
+            == 1
+    })
+    .await;
+    c.assert_all_completed_once(1, 4).await;
+}
+
+#[tokio::test]
 async fn sigterm_during_a_long_step_gives_the_job_back_and_a_restart_completes_it() {
     let mut c = Cluster::sqlite();
     let first = c
