@@ -1,5 +1,5 @@
-//! Built-in node types, one module per family: triggers, transforms, logic, flow, code and
-//! HTTP.
+//! Built-in node types, one module per family: triggers, transforms, logic, flow, code, HTTP
+//! and dealership.
 //!
 //! The binary calls [`register_builtin`] once at start-up with the [`NodesConfig`] it loaded;
 //! the engine then only sees the nodes through [`NodeRegistry`]. Every node keeps its typed
@@ -7,6 +7,7 @@
 //! are generated from it) and exposes its durable type name as a `KIND` constant.
 
 mod code;
+mod dealer;
 mod flow;
 mod http;
 mod logic;
@@ -21,6 +22,7 @@ use automatrix_core::NodeRegistry;
 use serde::Deserialize;
 
 pub use code::CodeJs;
+pub use dealer::VinDecode;
 pub use flow::{FlowApproval, FlowDelay};
 pub use http::{HttpPolicy, HttpRequest};
 pub use logic::{LogicIf, LogicMerge};
@@ -53,6 +55,7 @@ pub fn register_builtin(registry: &mut NodeRegistry, config: &NodesConfig) {
         .register(FlowDelay)
         .register(FlowApproval)
         .register(RespondWebhook)
+        .register(VinDecode)
         .register(HttpRequest::new(config.http.clone()));
 }
 
@@ -71,6 +74,7 @@ mod tests {
             kinds,
             [
                 "code.js",
+                "dealer.vin_decode",
                 "flow.approval",
                 "flow.delay",
                 "http.request",

@@ -12,7 +12,7 @@ use automatrix_nodes::{NodesConfig, register_builtin};
 use serde_json::{Value, json};
 
 /// Reference order: how a workflow reads, not alphabetical.
-const ORDER: [&str; 11] = [
+const ORDER: [&str; 12] = [
     "trigger.manual",
     "trigger.webhook",
     "trigger.schedule",
@@ -24,6 +24,7 @@ const ORDER: [&str; 11] = [
     "flow.approval",
     "code.js",
     "http.request",
+    "dealer.vin_decode",
 ];
 
 fn registry() -> NodeRegistry {

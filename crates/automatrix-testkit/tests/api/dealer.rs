@@ -1,0 +1,33 @@
+//! Dealership nodes through the engine, over HTTP.
+
+use automatrix_testkit::both_backends;
+use serde_json::json;
+
+both_backends! {
+    async fn a_lead_vehicle_vin_is_checked_and_decoded_in_a_run(app) {
+        let s = app.signup().await;
+        let wf = app.create_workflow(&s, "Trade-in check", json!({
+            "nodes": [
+                {"id": "lead", "type": "trigger.manual"},
+                {"id": "vin", "type": "dealer.vin_decode", "config": {"vin": "{{ $json.trade_in.vin }}"}},
+                {"id": "route", "type": "logic.if", "config": {"condition": "{{ $json.valid }}"}},
+                {"id": "ok", "type": "transform.set", "config": {"fields": {"make": "{{ $json.manufacturer }}", "year": "{{ $json.model_year }}"}, "keep_input": false}},
+                {"id": "ask", "type": "transform.set", "config": {"fields": {"ask_again": "{{ $json.errors }}"}, "keep_input": false}}
+            ],
+            "edges": [
+                {"from": "lead", "to": "vin"}, {"from": "vin", "to": "route"},
+                {"from": "route", "output": "true", "to": "ok"}, {"from": "route", "output": "false", "to": "ask"}
+            ]
+        })).await;
+        let id = wf["id"].as_str().unwrap();
+
+        let good = app.execute_and_wait(&s, id, json!({"trade_in": {"vin": "1hgcm82633a004352"}})).await;
+        assert_eq!(good["status"], "completed", "{good}");
+        assert_eq!(good["output_data"], json!({"make": "Honda", "year": 2003}));
+
+        let typo = app.execute_and_wait(&s, id, json!({"trade_in": {"vin": "1HGCM82643A004352"}})).await;
+        assert_eq!(typo["status"], "completed", "an invalid VIN is an answer, not a failure: {typo}");
+        let reasons = typo["output_data"]["ask_again"].to_string();
+        assert!(reasons.contains("check digit"), "{reasons}");
+    }
+}
