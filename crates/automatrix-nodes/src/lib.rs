@@ -22,7 +22,7 @@ use automatrix_core::NodeRegistry;
 use serde::Deserialize;
 
 pub use code::CodeJs;
-pub use dealer::VinDecode;
+pub use dealer::{PhoneNormalize, VinDecode};
 pub use flow::{FlowApproval, FlowDelay};
 pub use http::{HttpPolicy, HttpRequest};
 pub use logic::{LogicIf, LogicMerge};
@@ -56,6 +56,7 @@ pub fn register_builtin(registry: &mut NodeRegistry, config: &NodesConfig) {
         .register(FlowApproval)
         .register(RespondWebhook)
         .register(VinDecode)
+        .register(PhoneNormalize)
         .register(HttpRequest::new(config.http.clone()));
 }
 
@@ -74,6 +75,7 @@ mod tests {
             kinds,
             [
                 "code.js",
+                "dealer.phone_normalize",
                 "dealer.vin_decode",
                 "flow.approval",
                 "flow.delay",

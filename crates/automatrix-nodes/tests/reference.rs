@@ -12,7 +12,7 @@ use automatrix_nodes::{NodesConfig, register_builtin};
 use serde_json::{Value, json};
 
 /// Reference order: how a workflow reads, not alphabetical.
-const ORDER: [&str; 12] = [
+const ORDER: [&str; 13] = [
     "trigger.manual",
     "trigger.webhook",
     "trigger.schedule",
@@ -25,6 +25,7 @@ const ORDER: [&str; 12] = [
     "code.js",
     "http.request",
     "dealer.vin_decode",
+    "dealer.phone_normalize",
 ];
 
 fn registry() -> NodeRegistry {

@@ -30,4 +30,23 @@ both_backends! {
         let reasons = typo["output_data"]["ask_again"].to_string();
         assert!(reasons.contains("check digit"), "{reasons}");
     }
+
+    async fn a_lead_phone_is_normalized_for_sms_in_a_run(app) {
+        let s = app.signup().await;
+        let wf = app.create_workflow(&s, "Phone check", json!({
+            "nodes": [
+                {"id": "lead", "type": "trigger.manual"},
+                {"id": "phone", "type": "dealer.phone_normalize", "config": {"phone": "{{ $json.phone }}", "default_country": "{{ $json.country }}"}}
+            ],
+            "edges": [{"from": "lead", "to": "phone"}]
+        })).await;
+        let id = wf["id"].as_str().unwrap();
+        let run = app.execute_and_wait(&s, id, json!({"phone": "1 (312) 555-0142 x7", "country": "US"})).await;
+        assert_eq!(run["status"], "completed", "{run}");
+        assert_eq!(run["output_data"]["e164"], "+13125550142");
+        assert_eq!(run["output_data"]["extension"], "7");
+        // A default country the node does not know fails the step: the config is wrong.
+        let wrong = app.execute_and_wait(&s, id, json!({"phone": "0612345678", "country": "Narnia"})).await;
+        assert_eq!(wrong["status"], "failed", "{wrong}");
+    }
 }
