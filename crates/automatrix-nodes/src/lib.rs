@@ -22,7 +22,7 @@ use automatrix_core::NodeRegistry;
 use serde::Deserialize;
 
 pub use code::CodeJs;
-pub use dealer::{PhoneNormalize, VinDecode};
+pub use dealer::{BusinessHours, PhoneNormalize, VinDecode};
 pub use flow::{FlowApproval, FlowDelay};
 pub use http::{HttpPolicy, HttpRequest};
 pub use logic::{LogicIf, LogicMerge};
@@ -57,6 +57,7 @@ pub fn register_builtin(registry: &mut NodeRegistry, config: &NodesConfig) {
         .register(RespondWebhook)
         .register(VinDecode)
         .register(PhoneNormalize)
+        .register(BusinessHours)
         .register(HttpRequest::new(config.http.clone()));
 }
 
@@ -75,6 +76,7 @@ mod tests {
             kinds,
             [
                 "code.js",
+                "dealer.business_hours",
                 "dealer.phone_normalize",
                 "dealer.vin_decode",
                 "flow.approval",

@@ -12,7 +12,7 @@ use automatrix_nodes::{NodesConfig, register_builtin};
 use serde_json::{Value, json};
 
 /// Reference order: how a workflow reads, not alphabetical.
-const ORDER: [&str; 13] = [
+const ORDER: [&str; 14] = [
     "trigger.manual",
     "trigger.webhook",
     "trigger.schedule",
@@ -26,6 +26,7 @@ const ORDER: [&str; 13] = [
     "http.request",
     "dealer.vin_decode",
     "dealer.phone_normalize",
+    "dealer.business_hours",
 ];
 
 fn registry() -> NodeRegistry {

@@ -1,11 +1,14 @@
 //! Dealership nodes: the automotive building blocks no general-purpose tool has.
 
+mod hours;
 mod phone;
 mod vin;
 
+use std::collections::BTreeMap;
+
 use async_trait::async_trait;
 use automatrix_core::node::parse_config;
-use automatrix_core::{Node, NodeContext, NodeError, NodeOutput, NodeSpec};
+use automatrix_core::{ConfigIssue, Node, NodeContext, NodeError, NodeOutput, NodeSpec};
 use serde::Deserialize;
 use serde_json::{Value, json};
 
@@ -79,10 +82,7 @@ impl Node for VinDecode {
         _input: Value,
     ) -> Result<NodeOutput, NodeError> {
         let config: VinConfig = parse_config(config)?;
-        let decoded = vin::decode(&config.vin, config.mode);
-        let out = serde_json::to_value(decoded)
-            .map_err(|e| NodeError::fatal(format!("encoding the decoded VIN: {e}")))?;
-        Ok(NodeOutput::main(out))
+        output(vin::decode(&config.vin, config.mode))
     }
 }
 
@@ -167,11 +167,138 @@ impl Node for PhoneNormalize {
                 config.default_country
             )));
         }
-        let normalized = phone::normalize(&config.phone, &config.default_country);
-        let out = serde_json::to_value(normalized)
-            .map_err(|e| NodeError::fatal(format!("encoding the number: {e}")))?;
-        Ok(NodeOutput::main(out))
+        output(phone::normalize(&config.phone, &config.default_country))
     }
+}
+
+/// Whether the dealership is open, and when it next opens or closes.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct BusinessHours;
+
+impl BusinessHours {
+    pub const KIND: &'static str = "dealer.business_hours";
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct HoursConfig {
+    timezone: String,
+    #[serde(default)]
+    hours: BTreeMap<String, Vec<String>>,
+    #[serde(default)]
+    holidays: Vec<String>,
+    #[serde(default)]
+    at: Option<chrono::DateTime<chrono::Utc>>,
+}
+
+impl HoursConfig {
+    fn hours(&self) -> Result<hours::Hours, hours::HoursError> {
+        hours::Hours::parse(&self.timezone, &self.hours, &self.holidays)
+    }
+}
+
+const HOURS_DOCS: &str = r#"Says whether the dealership (or its service desk, or its BDC) is open, in its time zone, and when that changes: for "answer within business hours" flows that text a lead at once when someone can pick up, and otherwise promise a call at the next opening.
+
+**Hours:** per weekday (`mon` … `sun`), a list of `HH:MM-HH:MM` openings (`24:00` ends at midnight; openings that touch are one); a day left out is closed. `holidays` lists dates (`YYYY-MM-DD`, local) closed all day. Times are local to `timezone` (IANA; daylight saving handled). Checked when the workflow is saved.
+
+**Moment:** now, or `at` (ISO-8601) to ask about another time.
+
+**Output:** `{open, at, local_time, closes_at, next_open}`: `closes_at` (UTC, ISO-8601) is when the current opening ends, null while closed; `next_open` when the next one starts, null while open (or when none is within a year).
+
+**Example**
+
+```json
+{
+  "id": "hours",
+  "type": "dealer.business_hours",
+  "config": {
+    "timezone": "America/Chicago",
+    "hours": {"mon": ["09:00-18:00"], "tue": ["09:00-18:00"], "wed": ["09:00-18:00"], "thu": ["09:00-18:00"], "fri": ["09:00-18:00"], "sat": ["10:00-16:00"]},
+    "holidays": ["2026-11-26", "2026-12-25"]
+  }
+}
+```
+
+On Saturday 2026-11-28 at 19:00 in Chicago the output is `{"open": false, "at": "2026-11-29T01:00:00Z", "local_time": "2026-11-28T19:00:00-06:00", "closes_at": null, "next_open": "2026-11-30T15:00:00Z"}`; a `logic.if` on `{{ $json.open }}` then picks the path.
+"#;
+
+#[async_trait]
+impl Node for BusinessHours {
+    fn spec(&self) -> NodeSpec {
+        let day = json!({
+            "description": "Openings as `HH:MM-HH:MM`, local time.",
+            "type": "array",
+            "items": {"type": "string", "pattern": "^\\s*\\d{2}:\\d{2}\\s*-\\s*\\d{2}:\\d{2}\\s*$"},
+        });
+        let days: serde_json::Map<String, Value> = hours::DAYS
+            .iter()
+            .map(|d| ((*d).to_owned(), day.clone()))
+            .collect();
+        NodeSpec {
+            description: "Whether the dealership is open now (in its time zone, with holidays), and when it next opens or closes.",
+            config_schema: json!({
+                "type": "object",
+                "properties": {
+                    "timezone": {"description": "IANA time zone of the hours.", "type": "string"},
+                    "hours": {
+                        "description": "Per weekday (`mon` … `sun`), the openings; a day left out is closed.",
+                        "type": "object",
+                        "properties": days,
+                        "additionalProperties": false,
+                    },
+                    "holidays": {
+                        "description": "Local dates (`YYYY-MM-DD`) closed all day.",
+                        "type": "array",
+                        "items": {"type": "string"},
+                    },
+                    "at": {
+                        "description": "The moment to ask about (ISO-8601); now when absent.",
+                        "type": "string",
+                    },
+                },
+                "required": ["timezone"],
+                "additionalProperties": false,
+            }),
+            docs: HOURS_DOCS,
+            ..NodeSpec::new(Self::KIND, "Business Hours", "dealer")
+        }
+    }
+
+    fn check_config(&self, config: &Value) -> Vec<ConfigIssue> {
+        let Ok(config) = serde_json::from_value::<HoursConfig>(config.clone()) else {
+            return vec![ConfigIssue {
+                field: "at".into(),
+                issue: "not an ISO-8601 time".into(),
+            }];
+        };
+        match config.hours() {
+            Ok(_) => Vec::new(),
+            Err(e) => vec![ConfigIssue {
+                field: e.field,
+                issue: e.issue,
+            }],
+        }
+    }
+
+    async fn execute(
+        &self,
+        _ctx: &NodeContext,
+        config: Value,
+        _input: Value,
+    ) -> Result<NodeOutput, NodeError> {
+        let config: HoursConfig = parse_config(config)?;
+        let hours = config
+            .hours()
+            .map_err(|e| NodeError::fatal(format!("{}: {}", e.field, e.issue)))?;
+        output(hours.status(config.at.unwrap_or_else(chrono::Utc::now)))
+    }
+}
+
+/// A node's result on `main`, as JSON.
+fn output(result: impl serde::Serialize) -> Result<NodeOutput, NodeError> {
+    serde_json::to_value(result)
+        .map(NodeOutput::main)
+        .map_err(|e| NodeError::fatal(format!("encoding the output: {e}")))
 }
 
 #[cfg(test)]
@@ -245,5 +372,33 @@ mod tests {
             (bad.data["valid"].clone(), bad.data["e164"].clone()),
             (json!(false), Value::Null)
         );
+    }
+
+    #[tokio::test]
+    async fn the_documented_example_gives_the_documented_output() {
+        let config = json!({
+            "timezone": "America/Chicago",
+            "hours": {"mon": ["09:00-18:00"], "tue": ["09:00-18:00"], "wed": ["09:00-18:00"], "thu": ["09:00-18:00"], "fri": ["09:00-18:00"], "sat": ["10:00-16:00"]},
+            "holidays": ["2026-11-26", "2026-12-25"],
+            "at": "2026-11-29T01:00:00Z"
+        });
+        let out = run(&BusinessHours, config, Value::Null).await.unwrap();
+        assert_eq!(
+            out.data,
+            json!({"open": false, "at": "2026-11-29T01:00:00Z", "local_time": "2026-11-28T19:00:00-06:00", "closes_at": null, "next_open": "2026-11-30T15:00:00Z"})
+        );
+        let fields = |config: Value| -> Vec<String> {
+            BusinessHours
+                .check_config(&config)
+                .into_iter()
+                .map(|i| i.field)
+                .collect()
+        };
+        assert_eq!(fields(json!({"timezone": "Mars/Base"})), ["timezone"]);
+        assert_eq!(
+            fields(json!({"timezone": "UTC", "hours": {"mon": ["18:00-09:00"]}})),
+            ["hours.mon[0]"]
+        );
+        assert_eq!(fields(json!({"timezone": "UTC", "at": "tomorrow"})), ["at"]);
     }
 }

@@ -49,4 +49,40 @@ both_backends! {
         let wrong = app.execute_and_wait(&s, id, json!({"phone": "0612345678", "country": "Narnia"})).await;
         assert_eq!(wrong["status"], "failed", "{wrong}");
     }
+
+    async fn a_lead_after_hours_gets_the_next_opening(app) {
+        let s = app.signup().await;
+        let wf = app.create_workflow(&s, "Answer in hours", json!({
+            "nodes": [
+                {"id": "lead", "type": "trigger.manual"},
+                {"id": "hours", "type": "dealer.business_hours", "config": {
+                    "timezone": "America/Chicago",
+                    "hours": {"mon": ["09:00-18:00"], "tue": ["09:00-18:00"], "wed": ["09:00-18:00"], "thu": ["09:00-18:00"], "fri": ["09:00-18:00"], "sat": ["10:00-16:00"]},
+                    "holidays": ["2026-11-26"],
+                    "at": "{{ $json.received_at }}"
+                }},
+                {"id": "open", "type": "logic.if", "config": {"condition": "{{ $json.open }}"}},
+                {"id": "now", "type": "transform.set", "config": {"fields": {"reply": "calling you now"}, "keep_input": false}},
+                {"id": "later", "type": "transform.set", "config": {"fields": {"call_at": "{{ $json.next_open }}"}, "keep_input": false}}
+            ],
+            "edges": [
+                {"from": "lead", "to": "hours"}, {"from": "hours", "to": "open"},
+                {"from": "open", "output": "true", "to": "now"}, {"from": "open", "output": "false", "to": "later"}
+            ]
+        })).await;
+        let id = wf["id"].as_str().unwrap();
+        let weekday = app.execute_and_wait(&s, id, json!({"received_at": "2026-11-23T16:00:00Z"})).await;
+        assert_eq!(weekday["output_data"], json!({"reply": "calling you now"}), "{weekday}");
+        let thanksgiving = app.execute_and_wait(&s, id, json!({"received_at": "2026-11-26T16:00:00Z"})).await;
+        assert_eq!(thanksgiving["output_data"], json!({"call_at": "2026-11-27T15:00:00Z"}), "{thanksgiving}");
+
+        // A bad opening is refused when the workflow is saved, with its path.
+        let res = app.post("/api/workflows", &s.access_token, &json!({"name": "Bad hours", "definition": {
+            "nodes": [{"id": "lead", "type": "trigger.manual"},
+                      {"id": "hours", "type": "dealer.business_hours", "config": {"timezone": "UTC", "hours": {"sun": ["17:00-09:00"]}}}],
+            "edges": [{"from": "lead", "to": "hours"}]
+        }})).await;
+        res.assert_error(422, "VALIDATION_ERROR");
+        assert_eq!(res.body["error"]["details"][0]["path"], "nodes[1].config.hours.sun[0]");
+    }
 }
