@@ -19,6 +19,7 @@ pub fn router() -> OpenApiRouter<AppState> {
 #[derive(Serialize, ToSchema)]
 pub struct NodeTypeResponse {
     /// The `type` used in definitions.
+    #[serde(rename = "type")]
     pub kind: String,
     pub display_name: String,
     pub category: String,
@@ -29,6 +30,10 @@ pub struct NodeTypeResponse {
     pub is_trigger: bool,
     /// Config fields holding JavaScript code rather than templates.
     pub code_fields: Vec<String>,
+    /// Running it changes something outside the execution (a request, a message).
+    pub side_effects: bool,
+    /// Example nodes of this type, as they appear in a definition.
+    pub examples: Vec<Value>,
     /// Markdown documentation.
     pub docs: String,
 }
@@ -54,6 +59,8 @@ async fn list_node_types(
                 outputs: s.outputs.iter().map(|p| (*p).to_owned()).collect(),
                 is_trigger: s.is_trigger,
                 code_fields: s.code_fields.iter().map(|p| (*p).to_owned()).collect(),
+                side_effects: s.side_effects,
+                examples: s.examples(),
                 docs: s.docs.to_owned(),
             })
             .collect(),

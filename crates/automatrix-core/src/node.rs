@@ -48,6 +48,10 @@ pub struct NodeSpec {
     /// Its output (`{status, body, headers}`) answers the caller of a webhook that waits for
     /// the workflow.
     pub answers_webhook: bool,
+    /// Running it changes something outside the execution (a request sent, a message posted):
+    /// running it twice is not the same as once. The canvas marks such nodes, and dry runs
+    /// stand in for them.
+    pub side_effects: bool,
 }
 
 impl NodeSpec {
@@ -65,11 +69,24 @@ impl NodeSpec {
             code_fields: Vec::new(),
             docs: "",
             answers_webhook: false,
+            side_effects: false,
         }
     }
 
     pub fn has_port(&self, port: &str) -> bool {
         self.outputs.contains(&port)
+    }
+
+    /// The example nodes of the docs: each ```` ```json ```` block that is a node of this
+    /// type.
+    pub fn examples(&self) -> Vec<Value> {
+        self.docs
+            .split("```json\n")
+            .skip(1)
+            .filter_map(|block| block.split("```").next())
+            .filter_map(|text| serde_json::from_str::<Value>(text).ok())
+            .filter(|node| node["type"] == self.kind)
+            .collect()
     }
 }
 

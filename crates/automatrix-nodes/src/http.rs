@@ -208,6 +208,7 @@ impl Node for HttpRequest {
     fn spec(&self) -> NodeSpec {
         let scalar = json!({"type": ["string", "number", "boolean", "null"]});
         NodeSpec {
+            side_effects: true,
             description: "Calls an HTTP API and outputs its status, headers and body.",
             config_schema: json!({
                 "type": "object",

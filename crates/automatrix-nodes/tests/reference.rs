@@ -79,7 +79,11 @@ fn render(registry: &NodeRegistry) -> String {
     for kind in ORDER {
         let spec = spec(registry, kind);
         out.push_str(&format!("\n## `{kind}`\n\n"));
-        let role = if spec.is_trigger { "; a trigger" } else { "" };
+        let role = match (spec.is_trigger, spec.side_effects) {
+            (true, _) => "; a trigger",
+            (false, true) => "; has side effects",
+            (false, false) => "",
+        };
         let ports: Vec<String> = spec.outputs.iter().map(|p| format!("`{p}`")).collect();
         out.push_str(&format!(
             "**{}** (category `{}`{role}). Output ports: {}.\n\n",
@@ -223,10 +227,10 @@ fn the_reference_covers_every_registered_node() {
 
 /// The first ```json block of a node's docs: a node definition.
 fn example_node(spec: &NodeSpec) -> Value {
-    let start = spec.docs.find("```json\n").expect("an example") + "```json\n".len();
-    let len = spec.docs[start..].find("```").expect("a closed example");
-    serde_json::from_str(&spec.docs[start..start + len])
-        .unwrap_or_else(|e| panic!("the example of {} is not JSON: {e}", spec.kind))
+    spec.examples()
+        .into_iter()
+        .next()
+        .unwrap_or_else(|| panic!("{} documents no example node of its type", spec.kind))
 }
 
 #[test]

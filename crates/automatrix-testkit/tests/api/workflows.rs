@@ -146,12 +146,21 @@ both_backends! {
         let s = app.signup().await;
         let res = app.get("/api/node-types", &s.access_token).await;
         assert_eq!(res.status, 200);
-        let kinds: Vec<&str> = res.body.as_array().unwrap().iter().map(|n| n["kind"].as_str().unwrap()).collect();
-        for k in ["trigger.manual", "trigger.webhook", "transform.set", "logic.if", "logic.merge", "code.js", "http.request"] {
+        let kinds: Vec<&str> = res.body.as_array().unwrap().iter().map(|n| n["type"].as_str().unwrap()).collect();
+        for k in ["trigger.manual", "trigger.webhook", "trigger.schedule", "transform.set", "logic.if", "logic.merge", "code.js", "http.request", "dealer.vin_decode"] {
             assert!(kinds.contains(&k), "{k} missing from {kinds:?}");
         }
-        let iff = res.body.as_array().unwrap().iter().find(|n| n["kind"] == "logic.if").unwrap();
+        let node = |kind: &str| res.body.as_array().unwrap().iter().find(|n| n["type"] == kind).unwrap().clone();
+        let iff = node("logic.if");
         assert_eq!(iff["outputs"], json!(["true", "false"]));
         assert_eq!(iff["config_schema"]["type"], "object");
+        assert_eq!(iff["display_name"], "If");
+        for n in res.body.as_array().unwrap() {
+            let examples = n["examples"].as_array().unwrap();
+            assert!(!examples.is_empty(), "{} has no example", n["type"]);
+            assert!(examples.iter().all(|e| e["type"] == n["type"]), "{}", n["type"]);
+        }
+        assert_eq!(node("http.request")["side_effects"], true);
+        assert_eq!(node("transform.set")["side_effects"], false);
     }
 }
