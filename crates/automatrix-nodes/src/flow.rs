@@ -17,6 +17,50 @@ fn recorded_wait(ctx: &NodeContext) -> Option<Wait> {
         .and_then(|r| serde_json::from_value(r.get("wait")?.clone()).ok())
 }
 
+/// Passes its input on unchanged: a place to join branches or to hang a note on the canvas.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct FlowNoop;
+
+impl FlowNoop {
+    pub const KIND: &'static str = "flow.noop";
+}
+
+const NOOP_DOCS: &str = r#"Does nothing: its output is its input. A place to join branches without merging them, to name a point of the flow, or to keep a branch on the canvas while it is being built.
+
+**Output:** the input, unchanged.
+
+**Example**
+
+```json
+{"id": "next_steps", "type": "flow.noop", "config": {}}
+```
+"#;
+
+#[async_trait]
+impl Node for FlowNoop {
+    fn spec(&self) -> NodeSpec {
+        NodeSpec {
+            description: "Passes its input on unchanged.",
+            config_schema: json!({
+                "type": "object",
+                "properties": {},
+                "additionalProperties": false,
+            }),
+            docs: NOOP_DOCS,
+            ..NodeSpec::new(Self::KIND, "No Operation", "flow")
+        }
+    }
+
+    async fn execute(
+        &self,
+        _ctx: &NodeContext,
+        _config: Value,
+        input: Value,
+    ) -> Result<NodeOutput, NodeError> {
+        Ok(NodeOutput::main(input))
+    }
+}
+
 /// Waits until a time, then passes its input on.
 #[derive(Clone, Copy, Debug, Default)]
 pub struct FlowDelay;

@@ -23,11 +23,11 @@ use serde::Deserialize;
 
 pub use code::CodeJs;
 pub use dealer::{BusinessHours, PhoneNormalize, VinDecode};
-pub use flow::{FlowApproval, FlowDelay};
+pub use flow::{FlowApproval, FlowDelay, FlowNoop};
 pub use http::{HttpPolicy, HttpRequest};
 pub use logic::{LogicIf, LogicMerge};
 pub use respond::RespondWebhook;
-pub use transform::TransformSet;
+pub use transform::{TransformSet, TransformTemplate};
 pub use trigger::{ManualTrigger, ScheduleTrigger, WebhookTrigger};
 
 /// Settings of the built-in nodes, loaded once by the binary and passed down explicitly.
@@ -49,11 +49,13 @@ pub fn register_builtin(registry: &mut NodeRegistry, config: &NodesConfig) {
         .register(WebhookTrigger)
         .register(ScheduleTrigger)
         .register(TransformSet)
+        .register(TransformTemplate)
         .register(LogicIf)
         .register(LogicMerge)
         .register(CodeJs)
         .register(FlowDelay)
         .register(FlowApproval)
+        .register(FlowNoop)
         .register(RespondWebhook)
         .register(VinDecode)
         .register(PhoneNormalize)
@@ -81,11 +83,13 @@ mod tests {
                 "dealer.vin_decode",
                 "flow.approval",
                 "flow.delay",
+                "flow.noop",
                 "http.request",
                 "logic.if",
                 "logic.merge",
                 "respond.webhook",
                 "transform.set",
+                "transform.template",
                 "trigger.manual",
                 "trigger.schedule",
                 "trigger.webhook"

@@ -1,4 +1,5 @@
-//! Transform nodes: `transform.set`, which sets fields on the data passing through.
+//! Transform nodes: `transform.set`, which sets fields on the data passing through, and
+//! `transform.template`, which writes a text from a template.
 
 use async_trait::async_trait;
 use automatrix_core::node::parse_config;
@@ -134,6 +135,95 @@ fn set_path(root: &mut Map<String, Value>, path: &str, value: Value) -> Result<(
     Ok(())
 }
 
+/// Writes a text (a reply, an email body, a note for the CRM) from a template.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct TransformTemplate;
+
+impl TransformTemplate {
+    pub const KIND: &'static str = "transform.template";
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct TemplateConfig {
+    template: Value,
+    #[serde(default = "text")]
+    field: String,
+}
+
+fn text() -> String {
+    "text".to_owned()
+}
+
+const TEMPLATE_DOCS: &str = r#"Writes a text from a template: the reply a lead gets, the body of an email, a note for the CRM. The template is text with `{{ expression }}` parts, filled in from the data of the run (`$json`, `$trigger`, `$node`, `$vars`); a part that is `null` or missing leaves nothing, an object or a list is written as JSON.
+
+**Output:** `{text}` (or the field named by `field`), on `main`.
+
+**Errors:** an expression that fails fails the step, with the expression in the message.
+
+**Example**
+
+Input `{"customer": {"first_name": "Ann"}, "vehicle": {"year": 2024, "model": "Tacoma"}}`:
+
+```json
+{
+  "id": "reply",
+  "type": "transform.template",
+  "config": {
+    "template": "Hi {{ $json.customer.first_name }}, thanks for asking about the {{ $json.vehicle.year }} {{ $json.vehicle.model }}. When can we call you?"
+  }
+}
+```
+
+Output `{"text": "Hi Ann, thanks for asking about the 2024 Tacoma. When can we call you?"}`.
+"#;
+
+#[async_trait]
+impl Node for TransformTemplate {
+    fn spec(&self) -> NodeSpec {
+        NodeSpec {
+            description: "Writes a text from a template with `{{ }}` expressions.",
+            config_schema: json!({
+                "type": "object",
+                "properties": {
+                    "template": {
+                        "description": "The text, with `{{ expression }}` parts.",
+                        "type": "string",
+                    },
+                    "field": {
+                        "description": "The output field that holds the text.",
+                        "type": "string",
+                        "minLength": 1,
+                        "default": "text",
+                    },
+                },
+                "required": ["template"],
+                "additionalProperties": false,
+            }),
+            docs: TEMPLATE_DOCS,
+            ..NodeSpec::new(Self::KIND, "Template", "transform")
+        }
+    }
+
+    async fn execute(
+        &self,
+        _ctx: &NodeContext,
+        config: Value,
+        _input: Value,
+    ) -> Result<NodeOutput, NodeError> {
+        let config: TemplateConfig = parse_config(config)?;
+        // Expanded by the engine already; a template that is one expression kept its type.
+        let text = match config.template {
+            Value::String(s) => s,
+            Value::Null => String::new(),
+            other => other.to_string(),
+        };
+        let mut out = Map::new();
+        out.insert(config.field, Value::String(text));
+        Ok(NodeOutput::main(Value::Object(out)))
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -238,5 +328,26 @@ mod tests {
         assert!(!schema.is_valid(&json!({"keep_input": true})));
         assert!(!schema.is_valid(&json!({"fields": {".email": "x"}})));
         assert!(!schema.is_valid(&json!({"fields": {}, "extra": 1})));
+    }
+
+    #[tokio::test]
+    async fn a_template_becomes_text_even_when_it_is_one_expression() {
+        let out = run(
+            &TransformTemplate,
+            json!({"template": "Hi Ann"}),
+            Value::Null,
+        )
+        .await
+        .unwrap();
+        assert_eq!(out.data, json!({"text": "Hi Ann"}));
+        // `{{ $json.score }}` alone keeps its number type when expanded: written as text.
+        let out = run(
+            &TransformTemplate,
+            json!({"template": 72, "field": "note"}),
+            Value::Null,
+        )
+        .await
+        .unwrap();
+        assert_eq!(out.data, json!({"note": "72"}));
     }
 }

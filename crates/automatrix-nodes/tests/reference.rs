@@ -12,16 +12,18 @@ use automatrix_nodes::{NodesConfig, register_builtin};
 use serde_json::{Value, json};
 
 /// Reference order: how a workflow reads, not alphabetical.
-const ORDER: [&str; 14] = [
+const ORDER: [&str; 16] = [
     "trigger.manual",
     "trigger.webhook",
     "trigger.schedule",
     "respond.webhook",
     "transform.set",
+    "transform.template",
     "logic.if",
     "logic.merge",
     "flow.delay",
     "flow.approval",
+    "flow.noop",
     "code.js",
     "http.request",
     "dealer.vin_decode",

@@ -128,3 +128,12 @@ async fn an_undecided_approval_past_its_deadline_times_out() {
     assert_eq!(err.message, "approval timed out");
     assert!(!err.is_retryable());
 }
+
+#[tokio::test]
+async fn noop_passes_its_input_on() {
+    let input = serde_json::json!({"lead": {"email": "ann@buyer.example"}});
+    let out = crate::test_support::run(&FlowNoop, serde_json::json!({}), input.clone())
+        .await
+        .unwrap();
+    assert_eq!(out, NodeOutput::main(input));
+}

@@ -8,6 +8,7 @@ mod executions;
 mod fixtures;
 mod health;
 mod hooks;
+mod nodes;
 mod openapi;
 mod schedules;
 mod tenancy;

@@ -1,0 +1,23 @@
+//! General-purpose node types through the engine, over HTTP.
+
+use automatrix_testkit::both_backends;
+use serde_json::json;
+
+both_backends! {
+    async fn a_reply_is_written_from_a_template_and_passed_on(app) {
+        let s = app.signup().await;
+        let wf = app.create_workflow(&s, "Reply", json!({
+            "nodes": [
+                {"id": "lead", "type": "trigger.manual"},
+                {"id": "reply", "type": "transform.template", "config": {"template":
+                    "Hi {{ $json.customer.first_name }}, thanks for asking about the {{ $json.vehicle.year }} {{ $json.vehicle.model }}.{{ $json.missing }}"}},
+                {"id": "out", "type": "flow.noop", "config": {}}
+            ],
+            "edges": [{"from": "lead", "to": "reply"}, {"from": "reply", "to": "out"}]
+        })).await;
+        let input = json!({"customer": {"first_name": "Ann"}, "vehicle": {"year": 2024, "model": "Tacoma"}});
+        let run = app.execute_and_wait(&s, wf["id"].as_str().unwrap(), input).await;
+        assert_eq!(run["status"], "completed", "{run}");
+        assert_eq!(run["output_data"], json!({"text": "Hi Ann, thanks for asking about the 2024 Tacoma."}));
+    }
+}
