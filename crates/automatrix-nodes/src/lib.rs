@@ -8,6 +8,7 @@
 
 mod code;
 mod dealer;
+mod filter;
 mod flow;
 mod http;
 mod logic;
@@ -23,6 +24,7 @@ use serde::Deserialize;
 
 pub use code::CodeJs;
 pub use dealer::{BusinessHours, PhoneNormalize, VinDecode};
+pub use filter::LogicFilter;
 pub use flow::{FlowApproval, FlowDelay, FlowNoop};
 pub use http::{HttpPolicy, HttpRequest};
 pub use logic::{LogicIf, LogicMerge};
@@ -52,6 +54,7 @@ pub fn register_builtin(registry: &mut NodeRegistry, config: &NodesConfig) {
         .register(TransformTemplate)
         .register(LogicIf)
         .register(LogicMerge)
+        .register(LogicFilter)
         .register(CodeJs)
         .register(FlowDelay)
         .register(FlowApproval)
@@ -85,6 +88,7 @@ mod tests {
                 "flow.delay",
                 "flow.noop",
                 "http.request",
+                "logic.filter",
                 "logic.if",
                 "logic.merge",
                 "respond.webhook",

@@ -12,7 +12,7 @@ use automatrix_nodes::{NodesConfig, register_builtin};
 use serde_json::{Value, json};
 
 /// Reference order: how a workflow reads, not alphabetical.
-const ORDER: [&str; 16] = [
+const ORDER: [&str; 17] = [
     "trigger.manual",
     "trigger.webhook",
     "trigger.schedule",
@@ -21,6 +21,7 @@ const ORDER: [&str; 16] = [
     "transform.template",
     "logic.if",
     "logic.merge",
+    "logic.filter",
     "flow.delay",
     "flow.approval",
     "flow.noop",

@@ -20,4 +20,28 @@ both_backends! {
         assert_eq!(run["status"], "completed", "{run}");
         assert_eq!(run["output_data"], json!({"text": "Hi Ann, thanks for asking about the 2024 Tacoma."}));
     }
+
+    async fn hot_leads_are_filtered_out_of_a_list(app) {
+        let s = app.signup().await;
+        let wf = app.create_workflow(&s, "Hot leads", json!({
+            "nodes": [
+                {"id": "batch", "type": "trigger.manual"},
+                {"id": "hot", "type": "logic.filter", "config": {"items": "{{ $json.leads }}", "condition": "$json.score > $vars.threshold"}}
+            ],
+            "edges": [{"from": "batch", "to": "hot"}],
+            "variables": {"threshold": 50}
+        })).await;
+        let leads = json!({"leads": [{"email": "ann@buyer.example", "score": 72}, {"email": "bo@buyer.example", "score": 31}]});
+        let run = app.execute_and_wait(&s, wf["id"].as_str().unwrap(), leads).await;
+        assert_eq!(run["status"], "completed", "{run}");
+        assert_eq!(run["output_data"], json!({"items": [{"email": "ann@buyer.example", "score": 72}], "dropped": 1}));
+
+        let broken = app.post("/api/workflows", &s.access_token, &json!({"name": "Broken", "definition": {
+            "nodes": [{"id": "batch", "type": "trigger.manual"},
+                      {"id": "hot", "type": "logic.filter", "config": {"items": [], "condition": "$json.score >"}}],
+            "edges": [{"from": "batch", "to": "hot"}]
+        }})).await;
+        broken.assert_error(422, "VALIDATION_ERROR");
+        assert_eq!(broken.body["error"]["details"][0]["path"], "nodes[1].config.condition");
+    }
 }
