@@ -7,6 +7,7 @@
 //! are generated from it) and exposes its durable type name as a `KIND` constant.
 
 mod code;
+mod datetime;
 mod dealer;
 mod filter;
 mod flow;
@@ -23,6 +24,7 @@ use automatrix_core::NodeRegistry;
 use serde::Deserialize;
 
 pub use code::CodeJs;
+pub use datetime::TransformDatetime;
 pub use dealer::{BusinessHours, PhoneNormalize, VinDecode};
 pub use filter::LogicFilter;
 pub use flow::{FlowApproval, FlowDelay, FlowNoop};
@@ -52,6 +54,7 @@ pub fn register_builtin(registry: &mut NodeRegistry, config: &NodesConfig) {
         .register(ScheduleTrigger)
         .register(TransformSet)
         .register(TransformTemplate)
+        .register(TransformDatetime)
         .register(LogicIf)
         .register(LogicMerge)
         .register(LogicFilter)
@@ -92,6 +95,7 @@ mod tests {
                 "logic.if",
                 "logic.merge",
                 "respond.webhook",
+                "transform.datetime",
                 "transform.set",
                 "transform.template",
                 "trigger.manual",

@@ -12,13 +12,14 @@ use automatrix_nodes::{NodesConfig, register_builtin};
 use serde_json::{Value, json};
 
 /// Reference order: how a workflow reads, not alphabetical.
-const ORDER: [&str; 17] = [
+const ORDER: [&str; 18] = [
     "trigger.manual",
     "trigger.webhook",
     "trigger.schedule",
     "respond.webhook",
     "transform.set",
     "transform.template",
+    "transform.datetime",
     "logic.if",
     "logic.merge",
     "logic.filter",

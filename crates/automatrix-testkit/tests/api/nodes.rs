@@ -44,4 +44,21 @@ both_backends! {
         broken.assert_error(422, "VALIDATION_ERROR");
         assert_eq!(broken.body["error"]["details"][0]["path"], "nodes[1].config.condition");
     }
+
+    async fn a_reminder_time_is_computed_in_the_stores_zone(app) {
+        let s = app.signup().await;
+        let wf = app.create_workflow(&s, "Reminder time", json!({
+            "nodes": [
+                {"id": "booked", "type": "trigger.manual"},
+                {"id": "remind_at", "type": "transform.datetime", "config": {"value": "{{ $json.appointment }}", "timezone": "America/Chicago", "add": {"days": -1}, "format": "%-I:%M %p"}}
+            ],
+            "edges": [{"from": "booked", "to": "remind_at"}]
+        })).await;
+        let run = app.execute_and_wait(&s, wf["id"].as_str().unwrap(), json!({"appointment": "11/25/2026 2:15 PM"})).await;
+        assert_eq!(run["status"], "completed", "{run}");
+        assert_eq!(run["output_data"]["utc"], "2026-11-24T20:15:00Z");
+        assert_eq!(run["output_data"]["formatted"], "2:15 PM");
+        let unreadable = app.execute_and_wait(&s, wf["id"].as_str().unwrap(), json!({"appointment": "soon"})).await;
+        assert_eq!(unreadable["status"], "failed");
+    }
 }
