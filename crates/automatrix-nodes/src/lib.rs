@@ -7,6 +7,7 @@
 //! are generated from it) and exposes its durable type name as a `KIND` constant.
 
 mod code;
+mod csv_node;
 mod datetime;
 mod dealer;
 mod filter;
@@ -24,6 +25,7 @@ use automatrix_core::NodeRegistry;
 use serde::Deserialize;
 
 pub use code::CodeJs;
+pub use csv_node::DataCsv;
 pub use datetime::TransformDatetime;
 pub use dealer::{BusinessHours, PhoneNormalize, VinDecode};
 pub use filter::LogicFilter;
@@ -55,6 +57,7 @@ pub fn register_builtin(registry: &mut NodeRegistry, config: &NodesConfig) {
         .register(TransformSet)
         .register(TransformTemplate)
         .register(TransformDatetime)
+        .register(DataCsv)
         .register(LogicIf)
         .register(LogicMerge)
         .register(LogicFilter)
@@ -84,6 +87,7 @@ mod tests {
             kinds,
             [
                 "code.js",
+                "data.csv",
                 "dealer.business_hours",
                 "dealer.phone_normalize",
                 "dealer.vin_decode",

@@ -12,7 +12,7 @@ use automatrix_nodes::{NodesConfig, register_builtin};
 use serde_json::{Value, json};
 
 /// Reference order: how a workflow reads, not alphabetical.
-const ORDER: [&str; 18] = [
+const ORDER: [&str; 19] = [
     "trigger.manual",
     "trigger.webhook",
     "trigger.schedule",
@@ -20,6 +20,7 @@ const ORDER: [&str; 18] = [
     "transform.set",
     "transform.template",
     "transform.datetime",
+    "data.csv",
     "logic.if",
     "logic.merge",
     "logic.filter",

@@ -61,4 +61,21 @@ both_backends! {
         let unreadable = app.execute_and_wait(&s, wf["id"].as_str().unwrap(), json!({"appointment": "soon"})).await;
         assert_eq!(unreadable["status"], "failed");
     }
+
+    async fn a_csv_export_is_read_filtered_and_written_again(app) {
+        let s = app.signup().await;
+        let wf = app.create_workflow(&s, "Service list", json!({
+            "nodes": [
+                {"id": "export", "type": "trigger.manual"},
+                {"id": "read", "type": "data.csv", "config": {"operation": "parse", "text": "{{ $json.csv }}"}},
+                {"id": "due", "type": "logic.filter", "config": {"items": "{{ $json.rows }}", "condition": "Number($json.miles) >= 5000"}},
+                {"id": "write", "type": "data.csv", "config": {"operation": "build", "rows": "{{ $json.items }}", "delimiter": ";"}}
+            ],
+            "edges": [{"from": "export", "to": "read"}, {"from": "read", "to": "due"}, {"from": "due", "to": "write"}]
+        })).await;
+        let csv = "customer,miles\n\"Lee, Ann\",5200\nBo,1200\n";
+        let run = app.execute_and_wait(&s, wf["id"].as_str().unwrap(), json!({"csv": csv})).await;
+        assert_eq!(run["status"], "completed", "{run}");
+        assert_eq!(run["output_data"], json!({"text": "customer;miles\nLee, Ann;5200\n", "count": 1}));
+    }
 }
