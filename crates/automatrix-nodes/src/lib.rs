@@ -34,7 +34,7 @@ pub use http::{HttpPolicy, HttpRequest};
 pub use logic::{LogicIf, LogicMerge};
 pub use respond::RespondWebhook;
 pub use transform::{TransformSet, TransformTemplate};
-pub use trigger::{ManualTrigger, ScheduleTrigger, WebhookTrigger};
+pub use trigger::{ErrorTrigger, ManualTrigger, ScheduleTrigger, WebhookTrigger};
 
 /// Settings of the built-in nodes, loaded once by the binary and passed down explicitly.
 #[derive(Clone, Debug, Default, Deserialize)]
@@ -54,6 +54,7 @@ pub fn register_builtin(registry: &mut NodeRegistry, config: &NodesConfig) {
         .register(ManualTrigger)
         .register(WebhookTrigger)
         .register(ScheduleTrigger)
+        .register(ErrorTrigger)
         .register(TransformSet)
         .register(TransformTemplate)
         .register(TransformDatetime)
@@ -102,6 +103,7 @@ mod tests {
                 "transform.datetime",
                 "transform.set",
                 "transform.template",
+                "trigger.error",
                 "trigger.manual",
                 "trigger.schedule",
                 "trigger.webhook"

@@ -1,4 +1,4 @@
-//! Trigger nodes: `trigger.manual`, `trigger.webhook` and `trigger.schedule`.
+//! Trigger nodes: `trigger.manual`, `trigger.webhook`, `trigger.schedule` and `trigger.error`.
 //!
 //! A trigger does no work when it runs: the engine sets its input to the execution input and
 //! its output is that input, so the rest of the workflow reads it as `$trigger` or through
@@ -169,6 +169,53 @@ impl Node for WebhookTrigger {
     }
 }
 
+/// Starts a workflow when another workflow fails.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct ErrorTrigger;
+
+impl ErrorTrigger {
+    pub const KIND: &'static str = "trigger.error";
+}
+
+const ERROR_DOCS: &str = r#"Starts the workflow when another workflow fails: to alert the BDC manager when a lead could not be delivered to the CRM, to open a ticket, to retry through another route. A workflow names the one that handles its failures in its settings, `"settings": {"error_workflow_id": "<id of this workflow>"}`; when one of its executions fails, this workflow starts, in the same transaction that records the failure (so no failure goes unhandled).
+
+**Output:** `{error: {message, execution_id, workflow_id, workflow_version, input, failed_at}}`: the failed execution's error message, ids and input, and when it failed.
+
+**Example**
+
+```json
+{"id": "failed", "type": "trigger.error", "config": {}}
+```
+
+A later node reads `{{ $trigger.error.message }}` and links to `{{ $trigger.error.execution_id }}`. An error workflow that fails itself does not start itself again.
+"#;
+
+#[async_trait]
+impl Node for ErrorTrigger {
+    fn spec(&self) -> NodeSpec {
+        NodeSpec {
+            description: "Starts the workflow when a workflow that names it as its error workflow fails.",
+            config_schema: json!({
+                "type": "object",
+                "properties": {},
+                "additionalProperties": false,
+            }),
+            is_trigger: true,
+            docs: ERROR_DOCS,
+            ..NodeSpec::new(Self::KIND, "Error Trigger", "trigger")
+        }
+    }
+
+    async fn execute(
+        &self,
+        _ctx: &NodeContext,
+        _config: Value,
+        input: Value,
+    ) -> Result<NodeOutput, NodeError> {
+        Ok(NodeOutput::main(input))
+    }
+}
+
 /// Starts a workflow on a cron schedule.
 #[derive(Clone, Copy, Debug, Default)]
 pub struct ScheduleTrigger;
@@ -268,7 +315,12 @@ mod tests {
 
     #[tokio::test]
     async fn every_trigger_outputs_the_execution_input_unchanged() {
-        let cases: [(&dyn Node, Value, Value); 3] = [
+        let cases: [(&dyn Node, Value, Value); 4] = [
+            (
+                &ErrorTrigger,
+                json!({}),
+                json!({"error": {"message": "node `crm` failed: 503"}}),
+            ),
             (
                 &ManualTrigger,
                 json!({}),

@@ -12,10 +12,11 @@ use automatrix_nodes::{NodesConfig, register_builtin};
 use serde_json::{Value, json};
 
 /// Reference order: how a workflow reads, not alphabetical.
-const ORDER: [&str; 19] = [
+const ORDER: [&str; 20] = [
     "trigger.manual",
     "trigger.webhook",
     "trigger.schedule",
+    "trigger.error",
     "respond.webhook",
     "transform.set",
     "transform.template",

@@ -78,4 +78,32 @@ both_backends! {
         assert_eq!(run["status"], "completed", "{run}");
         assert_eq!(run["output_data"], json!({"text": "customer;miles\nLee, Ann;5200\n", "count": 1}));
     }
+
+    async fn a_failed_delivery_starts_the_workflow_with_the_error_trigger(app) {
+        let s = app.signup().await;
+        let alert = app.create_workflow(&s, "Alert the BDC manager", json!({
+            "nodes": [
+                {"id": "failed", "type": "trigger.error", "config": {}},
+                {"id": "alert", "type": "transform.set", "config": {"fields": {"alert": "{{ $trigger.error.message }}", "lead": "{{ $trigger.error.input.email }}"}, "keep_input": false}}
+            ],
+            "edges": [{"from": "failed", "to": "alert"}]
+        })).await;
+        let alert_id = alert["id"].as_str().unwrap();
+        let deliver = app.create_workflow(&s, "Deliver to CRM", json!({
+            "nodes": [
+                {"id": "lead", "type": "trigger.manual"},
+                {"id": "crm", "type": "code.js", "config": {"code": "throw new Error('CRM rejected the lead')"}}
+            ],
+            "edges": [{"from": "lead", "to": "crm"}],
+            "settings": {"error_workflow_id": alert_id}
+        })).await;
+        let run = app.execute_and_wait(&s, deliver["id"].as_str().unwrap(), json!({"email": "ann@buyer.example"})).await;
+        assert_eq!(run["status"], "failed", "{run}");
+        app.run_jobs().await;
+        let alerts = app.get(&format!("/api/workflows/{alert_id}/executions"), &s.access_token).await;
+        let first = &alerts.body["items"][0];
+        assert_eq!(first["status"], "completed", "{}", alerts.body);
+        assert_eq!(first["output_data"]["lead"], "ann@buyer.example");
+        assert!(first["output_data"]["alert"].as_str().unwrap().contains("CRM rejected the lead"), "{first}");
+    }
 }
