@@ -442,6 +442,16 @@ impl<'r> Validator<'r> {
         let Some(reg) = node.reg else { return };
         let ports = &reg.spec.outputs;
         let valid = |p: &str| reg.spec.has_port(p) || (p == ERROR_PORT && node.routes_errors);
+        if ports.is_empty() && !output.is_some_and(valid) {
+            self.push(
+                &format!("{path}.from"),
+                &format!(
+                    "`{}` ({}) ends its branch: no node can follow it",
+                    node.id, reg.spec.kind
+                ),
+            );
+            return;
+        }
         match output {
             Some(p) if !valid(p) => {
                 let mut names: Vec<&str> = ports.clone();

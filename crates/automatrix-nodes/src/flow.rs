@@ -61,6 +61,72 @@ impl Node for FlowNoop {
     }
 }
 
+/// Ends its branch: with success (the branch's data is its output) or with an error that
+/// fails the step.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct FlowStop;
+
+impl FlowStop {
+    pub const KIND: &'static str = "flow.stop";
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct StopConfig {
+    #[serde(default)]
+    error: bool,
+    #[serde(default)]
+    message: Option<String>,
+}
+
+const STOP_DOCS: &str = r#"Ends its branch, with success or with an error: "a duplicate lead: stop here", "no consent to text: stop with an error".
+
+**Success** (`error: false`, the default): the step completes with its input as its output, and no node can follow it (the validator refuses an edge from it). Other branches of the workflow go on.
+
+**Error** (`error: true`): the step fails with `message` (default "stopped"), and the node's `on_error` applies as for any failure: by default the execution fails (and starts its error workflow, if it names one).
+
+**Example**
+
+```json
+{"id": "duplicate", "type": "flow.stop", "config": {"message": "duplicate lead"}}
+```
+"#;
+
+#[async_trait]
+impl Node for FlowStop {
+    fn spec(&self) -> NodeSpec {
+        NodeSpec {
+            description: "Ends its branch, with success or with an error message.",
+            config_schema: json!({
+                "type": "object",
+                "properties": {
+                    "error": {"description": "Fail the step (true) instead of ending with success.", "type": "boolean", "default": false},
+                    "message": {"description": "Why it stopped; the error message when `error` is true.", "type": "string"},
+                },
+                "additionalProperties": false,
+            }),
+            outputs: Vec::new(),
+            docs: STOP_DOCS,
+            ..NodeSpec::new(Self::KIND, "Stop", "flow")
+        }
+    }
+
+    async fn execute(
+        &self,
+        _ctx: &NodeContext,
+        config: Value,
+        input: Value,
+    ) -> Result<NodeOutput, NodeError> {
+        let config: StopConfig = parse_config(config)?;
+        if config.error {
+            return Err(NodeError::fatal(
+                config.message.unwrap_or_else(|| "stopped".to_owned()),
+            ));
+        }
+        Ok(NodeOutput::main(input))
+    }
+}
+
 /// Waits until a time, then passes its input on.
 #[derive(Clone, Copy, Debug, Default)]
 pub struct FlowDelay;

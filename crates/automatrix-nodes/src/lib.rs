@@ -29,7 +29,7 @@ pub use csv_node::DataCsv;
 pub use datetime::TransformDatetime;
 pub use dealer::{BusinessHours, PhoneNormalize, VinDecode};
 pub use filter::LogicFilter;
-pub use flow::{FlowApproval, FlowDelay, FlowNoop};
+pub use flow::{FlowApproval, FlowDelay, FlowNoop, FlowStop};
 pub use http::{HttpPolicy, HttpRequest};
 pub use logic::{LogicIf, LogicMerge};
 pub use respond::RespondWebhook;
@@ -66,6 +66,7 @@ pub fn register_builtin(registry: &mut NodeRegistry, config: &NodesConfig) {
         .register(FlowDelay)
         .register(FlowApproval)
         .register(FlowNoop)
+        .register(FlowStop)
         .register(RespondWebhook)
         .register(VinDecode)
         .register(PhoneNormalize)
@@ -95,6 +96,7 @@ mod tests {
                 "flow.approval",
                 "flow.delay",
                 "flow.noop",
+                "flow.stop",
                 "http.request",
                 "logic.filter",
                 "logic.if",
@@ -124,7 +126,12 @@ mod tests {
                 "{} docs need an example",
                 spec.kind
             );
-            assert!(!spec.outputs.is_empty(), "{}", spec.kind);
+            // No ports: the node ends its branch (flow.stop).
+            assert!(
+                !spec.outputs.is_empty() || spec.kind == FlowStop::KIND,
+                "{}",
+                spec.kind
+            );
             let schema = &spec.config_schema;
             assert_eq!(schema["type"], "object", "{}", spec.kind);
             assert_eq!(schema["additionalProperties"], false, "{}", spec.kind);

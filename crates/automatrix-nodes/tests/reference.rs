@@ -12,7 +12,7 @@ use automatrix_nodes::{NodesConfig, register_builtin};
 use serde_json::{Value, json};
 
 /// Reference order: how a workflow reads, not alphabetical.
-const ORDER: [&str; 20] = [
+const ORDER: [&str; 21] = [
     "trigger.manual",
     "trigger.webhook",
     "trigger.schedule",
@@ -28,6 +28,7 @@ const ORDER: [&str; 20] = [
     "flow.delay",
     "flow.approval",
     "flow.noop",
+    "flow.stop",
     "code.js",
     "http.request",
     "dealer.vin_decode",
@@ -91,11 +92,14 @@ fn render(registry: &NodeRegistry) -> String {
             (false, false) => "",
         };
         let ports: Vec<String> = spec.outputs.iter().map(|p| format!("`{p}`")).collect();
+        let ports = if ports.is_empty() {
+            "none: it ends its branch".to_owned()
+        } else {
+            ports.join(", ")
+        };
         out.push_str(&format!(
-            "**{}** (category `{}`{role}). Output ports: {}.\n\n",
-            spec.display_name,
-            spec.category,
-            ports.join(", "),
+            "**{}** (category `{}`{role}). Output ports: {ports}.\n\n",
+            spec.display_name, spec.category,
         ));
         // The docs' lead paragraph, then the config fields, then the rest of the docs.
         let docs = spec.docs.trim_end();

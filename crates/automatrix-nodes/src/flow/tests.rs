@@ -137,3 +137,27 @@ async fn noop_passes_its_input_on() {
         .unwrap();
     assert_eq!(out, NodeOutput::main(input));
 }
+
+#[tokio::test]
+async fn stop_ends_with_its_input_or_fails_with_its_message() {
+    use crate::test_support::run;
+    let input = serde_json::json!({"lead": 1});
+    let done = run(
+        &FlowStop,
+        serde_json::json!({"message": "duplicate"}),
+        input.clone(),
+    )
+    .await
+    .unwrap();
+    assert_eq!(done.data, input);
+    assert!(FlowStop.spec().outputs.is_empty());
+    let failed = run(
+        &FlowStop,
+        serde_json::json!({"error": true, "message": "no consent"}),
+        input,
+    )
+    .await
+    .unwrap_err();
+    assert_eq!(failed.message, "no consent");
+    assert!(!failed.is_retryable());
+}

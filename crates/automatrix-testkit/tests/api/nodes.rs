@@ -106,4 +106,39 @@ both_backends! {
         assert_eq!(first["output_data"]["lead"], "ann@buyer.example");
         assert!(first["output_data"]["alert"].as_str().unwrap().contains("CRM rejected the lead"), "{first}");
     }
+
+    async fn a_duplicate_lead_stops_its_branch_and_a_refused_one_fails(app) {
+        let s = app.signup().await;
+        let wf = app.create_workflow(&s, "Dedupe", json!({
+            "nodes": [
+                {"id": "lead", "type": "trigger.manual"},
+                {"id": "seen", "type": "logic.if", "config": {"condition": "{{ $json.duplicate }}"}},
+                {"id": "stop", "type": "flow.stop", "config": {"message": "duplicate lead"}},
+                {"id": "consent", "type": "logic.if", "config": {"condition": "{{ $json.sms_ok }}"}},
+                {"id": "refuse", "type": "flow.stop", "config": {"error": true, "message": "no consent to text"}},
+                {"id": "text", "type": "transform.set", "config": {"fields": {"texted": true}, "keep_input": false}}
+            ],
+            "edges": [
+                {"from": "lead", "to": "seen"}, {"from": "seen", "output": "true", "to": "stop"},
+                {"from": "seen", "output": "false", "to": "consent"},
+                {"from": "consent", "output": "false", "to": "refuse"}, {"from": "consent", "output": "true", "to": "text"}
+            ]
+        })).await;
+        let id = wf["id"].as_str().unwrap();
+        let dup = app.execute_and_wait(&s, id, json!({"duplicate": true})).await;
+        assert_eq!((dup["status"].clone(), dup["output_data"].clone()), (json!("completed"), json!({"duplicate": true})));
+        let refused = app.execute_and_wait(&s, id, json!({"duplicate": false, "sms_ok": false})).await;
+        assert_eq!(refused["status"], "failed");
+        assert!(refused["error_message"].as_str().unwrap().contains("no consent to text"), "{refused}");
+        let ok = app.execute_and_wait(&s, id, json!({"duplicate": false, "sms_ok": true})).await;
+        assert_eq!(ok["output_data"], json!({"texted": true}));
+
+        let after = app.post("/api/workflows", &s.access_token, &json!({"name": "After stop", "definition": {
+            "nodes": [{"id": "lead", "type": "trigger.manual"}, {"id": "stop", "type": "flow.stop"}, {"id": "more", "type": "flow.noop"}],
+            "edges": [{"from": "lead", "to": "stop"}, {"from": "stop", "to": "more"}]
+        }})).await;
+        after.assert_error(422, "VALIDATION_ERROR");
+        assert_eq!(after.body["error"]["details"][0]["path"], "edges[1].from");
+        assert!(after.body["error"]["details"][0]["issue"].as_str().unwrap().contains("ends its branch"));
+    }
 }
