@@ -5,6 +5,20 @@
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
+/// The nodes of a stored (already validated) definition as JSON, for reading a node's
+/// settings on a hot path without parsing the whole definition.
+pub fn raw_nodes(definition: &Value) -> impl Iterator<Item = &Value> {
+    definition["nodes"].as_array().into_iter().flatten()
+}
+
+/// The config of the first node of type `kind` in a stored definition (`null` when it has
+/// none), or `None` without such a node.
+pub fn raw_config<'a>(definition: &'a Value, kind: &str) -> Option<&'a Value> {
+    raw_nodes(definition)
+        .find(|n| n["type"] == kind)
+        .map(|n| &n["config"])
+}
+
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct WorkflowDefinition {
     pub nodes: Vec<NodeDef>,

@@ -20,6 +20,6 @@ pub use graph::Graph;
 pub use ids::{ExecutionId, OrganizationId, UserId, WorkflowId};
 pub use node::{ConfigIssue, Node, NodeContext, NodeError, NodeOutput, NodeSpec, Wait};
 pub use registry::NodeRegistry;
-pub use schedule::{CatchUp, Plan, SCHEDULE_TRIGGER, Schedule, ScheduleError, schedule_of};
+pub use schedule::{CatchUp, Plan, SCHEDULE_TRIGGER, Schedule, schedule_of, time_zone};
 pub use status::{ExecutionStatus, StepStatus};
 pub use validate::{Problem, ValidatedWorkflow, validate_definition};

@@ -279,10 +279,14 @@ pub trait Node: Send + Sync + 'static {
 
     /// Runs one step. `config` has had its `{{ }}` templates expanded (except code fields);
     /// `input` is the predecessor's output (an object keyed by predecessor id when several).
+    /// By default the input is the output, on `main`: what a trigger (whose input is the
+    /// execution input) and a pass-through node do.
     async fn execute(
         &self,
-        ctx: &NodeContext,
-        config: Value,
+        _ctx: &NodeContext,
+        _config: Value,
         input: Value,
-    ) -> Result<NodeOutput, NodeError>;
+    ) -> Result<NodeOutput, NodeError> {
+        Ok(NodeOutput::main(input))
+    }
 }

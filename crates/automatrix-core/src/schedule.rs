@@ -11,6 +11,8 @@ use croner::Cron;
 use serde::Deserialize;
 use serde_json::Value;
 
+use crate::node::ConfigIssue;
+
 /// The kind of the trigger node that starts a workflow on a schedule.
 pub const SCHEDULE_TRIGGER: &str = "trigger.schedule";
 
@@ -35,12 +37,12 @@ pub struct Schedule {
     zone: Tz,
 }
 
-/// What is wrong with a schedule: `field` is the config field at fault.
-#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
-#[error("{issue}")]
-pub struct ScheduleError {
-    pub field: &'static str,
-    pub issue: String,
+/// `name` as an IANA time zone, or what to say about it at `field`.
+pub fn time_zone(name: &str, field: &str) -> Result<Tz, ConfigIssue> {
+    Tz::from_str(name).map_err(|_| ConfigIssue {
+        field: field.to_owned(),
+        issue: format!("unknown time zone `{name}` (use an IANA name such as America/Chicago)"),
+    })
 }
 
 /// The config of a `trigger.schedule` node, as the schema admits it.
@@ -58,9 +60,9 @@ fn utc() -> String {
 }
 
 /// A `trigger.schedule` node's schedule and catch-up rule, read from its config.
-pub fn schedule_of(config: &Value) -> Result<(Schedule, CatchUp), ScheduleError> {
-    let config = ScheduleConfig::deserialize(config).map_err(|e| ScheduleError {
-        field: "cron",
+pub fn schedule_of(config: &Value) -> Result<(Schedule, CatchUp), ConfigIssue> {
+    let config = ScheduleConfig::deserialize(config).map_err(|e| ConfigIssue {
+        field: "cron".to_owned(),
         issue: format!("not a schedule: {e}"),
     })?;
     Ok((
@@ -81,9 +83,9 @@ pub struct Plan {
 impl Schedule {
     /// `cron`: `minute hour day-of-month month day-of-week`, optionally with seconds first;
     /// names (`MON-FRI`, `JAN`) allowed. `timezone`: an IANA name such as `America/Chicago`.
-    pub fn parse(cron: &str, timezone: &str) -> Result<Self, ScheduleError> {
-        let bad_cron = |issue| ScheduleError {
-            field: "cron",
+    pub fn parse(cron: &str, timezone: &str) -> Result<Self, ConfigIssue> {
+        let bad_cron = |issue| ConfigIssue {
+            field: "cron".to_owned(),
             issue,
         };
         let fields = cron.split_whitespace().count();
@@ -94,12 +96,7 @@ impl Schedule {
         }
         let cron =
             Cron::from_str(cron).map_err(|e| bad_cron(format!("invalid cron pattern: {e}")))?;
-        let zone = Tz::from_str(timezone).map_err(|_| ScheduleError {
-            field: "timezone",
-            issue: format!(
-                "unknown time zone `{timezone}` (use an IANA name such as America/Chicago)"
-            ),
-        })?;
+        let zone = time_zone(timezone, "timezone")?;
         Ok(Self { cron, zone })
     }
 

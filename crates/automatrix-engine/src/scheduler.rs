@@ -7,6 +7,7 @@
 
 use std::time::Duration;
 
+use automatrix_core::definition::raw_config;
 use automatrix_core::{CatchUp, SCHEDULE_TRIGGER, Schedule, schedule_of};
 use automatrix_store::{NewExecution, ScheduledTick};
 use chrono::{DateTime, SecondsFormat, Utc};
@@ -26,11 +27,7 @@ const AFTER_THE_SECOND: Duration = Duration::from_millis(20);
 
 /// The schedule of a definition whose trigger is `trigger.schedule`.
 pub(crate) fn schedule_in(definition: &Value) -> Option<(Schedule, CatchUp)> {
-    let trigger = definition["nodes"]
-        .as_array()?
-        .iter()
-        .find(|n| n["type"] == SCHEDULE_TRIGGER)?;
-    schedule_of(&trigger["config"]).ok()
+    schedule_of(raw_config(definition, SCHEDULE_TRIGGER)?).ok()
 }
 
 /// The first tick after `now` of a definition's schedule, if it has one.

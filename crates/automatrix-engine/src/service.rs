@@ -3,6 +3,7 @@
 
 use std::sync::Arc;
 
+use automatrix_core::definition::raw_nodes;
 use automatrix_core::expr::Expressions;
 use automatrix_core::{NodeRegistry, Problem, StepStatus, ValidatedWorkflow, validate_definition};
 use automatrix_store::{
@@ -361,16 +362,12 @@ impl Engine {
     /// Whether a definition has a node that answers webhooks.
     pub fn answers_webhooks(&self, definition: &Value) -> bool {
         let registry = self.registry();
-        definition["nodes"]
-            .as_array()
-            .into_iter()
-            .flatten()
-            .any(|n| {
-                n["type"]
-                    .as_str()
-                    .and_then(|kind| registry.get(kind))
-                    .is_some_and(|r| r.spec.answers_webhook)
-            })
+        raw_nodes(definition).any(|n| {
+            n["type"]
+                .as_str()
+                .and_then(|kind| registry.get(kind))
+                .is_some_and(|r| r.spec.answers_webhook)
+        })
     }
 
     /// Cancels an execution; a running one stops its in-flight steps at once when it runs in

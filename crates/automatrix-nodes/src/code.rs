@@ -5,10 +5,11 @@
 //! a wall-clock limit. Every script failure is fatal: running the same code on the same data
 //! again gives the same result.
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use async_trait::async_trait;
-use automatrix_core::expr::ExprError;
+use automatrix_core::expr::{ExprError, Scope};
 use automatrix_core::node::parse_config;
 use automatrix_core::{Node, NodeContext, NodeError, NodeOutput, NodeSpec};
 use serde::Deserialize;
@@ -106,36 +107,46 @@ impl Node for CodeJs {
             )));
         }
         let timeout = Duration::from_millis(config.timeout_ms);
-        let run = ctx
-            .expressions
-            .run_code(&config.code, ctx.scope.clone(), timeout);
-        // The sandbox thread stops the script at its own deadline; on cancel we stop waiting.
-        let result = tokio::select! {
-            result = run => result,
-            () = ctx.cancel.cancelled() => {
-                return Err(NodeError::retryable("code.js: cancelled before the script finished"));
-            }
-        };
-        result.map(NodeOutput::main).map_err(script_error)
+        run_script(ctx, "code.js", &config.code, ctx.scope.clone(), timeout)
+            .await
+            .map(NodeOutput::main)
+    }
+}
+
+/// Runs a function body in the sandbox with `scope`; on cancel, stops waiting (the sandbox
+/// thread stops the script at its own deadline). `label` starts every error message.
+pub(crate) async fn run_script(
+    ctx: &NodeContext,
+    label: &str,
+    code: &str,
+    scope: Arc<Scope>,
+    timeout: Duration,
+) -> Result<Value, NodeError> {
+    let run = ctx.expressions.run_code(code, scope, timeout);
+    tokio::select! {
+        result = run => result.map_err(|e| script_error(label, e)),
+        () = ctx.cancel.cancelled() => Err(NodeError::retryable(format!(
+            "{label}: cancelled before the script finished"
+        ))),
     }
 }
 
 /// Maps a sandbox error to a step error. The messages leave out the script's source, which
 /// the user already has and which would bury the reason in a long body.
-fn script_error(e: ExprError) -> NodeError {
+fn script_error(label: &str, e: ExprError) -> NodeError {
     match e {
         ExprError::Syntax { message, .. } => {
-            NodeError::fatal(format!("code.js: syntax error: {message}"))
+            NodeError::fatal(format!("{label}: syntax error: {message}"))
         }
         ExprError::Runtime { message, .. } => {
-            NodeError::fatal(format!("code.js: script failed: {message}"))
+            NodeError::fatal(format!("{label}: script failed: {message}"))
         }
         e @ (ExprError::Timeout(_)
         | ExprError::MemoryLimit
         | ExprError::StackOverflow
-        | ExprError::Unclosed(_)) => NodeError::fatal(format!("code.js: {e}")),
+        | ExprError::Unclosed(_)) => NodeError::fatal(format!("{label}: {e}")),
         // The sandbox pool itself failed, not the script: another attempt may succeed.
-        e @ ExprError::Internal(_) => NodeError::retryable(format!("code.js: {e}")),
+        e @ ExprError::Internal(_) => NodeError::retryable(format!("{label}: {e}")),
     }
 }
 

@@ -1,11 +1,9 @@
 //! `transform.datetime`: reads a date and time as people and systems write them, moves it by
 //! calendar amounts in a time zone, and writes it in another zone and format.
 
-use std::str::FromStr;
-
 use async_trait::async_trait;
 use automatrix_core::node::parse_config;
-use automatrix_core::{ConfigIssue, Node, NodeContext, NodeError, NodeOutput, NodeSpec};
+use automatrix_core::{ConfigIssue, Node, NodeContext, NodeError, NodeOutput, NodeSpec, time_zone};
 use chrono::{
     DateTime, Datelike, Days, Months, NaiveDate, NaiveDateTime, TimeDelta, TimeZone, Timelike, Utc,
 };
@@ -57,13 +55,6 @@ struct DatetimeConfig {
 
 fn utc() -> String {
     "UTC".to_owned()
-}
-
-fn zone(name: &str, field: &str) -> Result<Tz, ConfigIssue> {
-    Tz::from_str(name).map_err(|_| ConfigIssue {
-        field: field.to_owned(),
-        issue: format!("unknown time zone `{name}` (use an IANA name such as America/Chicago)"),
-    })
 }
 
 /// A local date and time in `zone`; in a spring-forward gap, the first time after it.
@@ -212,7 +203,7 @@ impl Node for TransformDatetime {
         let mut issues = Vec::new();
         for field in ["timezone", "to_timezone"] {
             if let Some(name) = config[field].as_str()
-                && let Err(issue) = zone(name, field)
+                && let Err(issue) = time_zone(name, field)
             {
                 issues.push(issue);
             }
@@ -228,9 +219,9 @@ impl Node for TransformDatetime {
     ) -> Result<NodeOutput, NodeError> {
         let config: DatetimeConfig = parse_config(config)?;
         let fatal = |e: String| NodeError::fatal(format!("transform.datetime: {e}"));
-        let from = zone(&config.timezone, "timezone").map_err(|i| fatal(i.issue))?;
+        let from = time_zone(&config.timezone, "timezone").map_err(|i| fatal(i.issue))?;
         let to = match &config.to_timezone {
-            Some(name) => zone(name, "to_timezone").map_err(|i| fatal(i.issue))?,
+            Some(name) => time_zone(name, "to_timezone").map_err(|i| fatal(i.issue))?,
             None => from,
         };
         let at = read(&config.value, from).map_err(fatal)?;

@@ -4,11 +4,13 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use async_trait::async_trait;
-use automatrix_core::expr::{ExprError, Scope, truthy};
+use automatrix_core::expr::truthy;
 use automatrix_core::node::parse_config;
 use automatrix_core::{Node, NodeContext, NodeError, NodeOutput, NodeSpec};
 use serde::Deserialize;
 use serde_json::{Value, json};
+
+use crate::code::run_script;
 
 /// Keeps the items of a list for which a condition holds.
 #[derive(Clone, Copy, Debug, Default)]
@@ -91,34 +93,19 @@ impl Node for LogicFilter {
             )));
         };
         let body = format!("return ({}\n);", config.condition);
-        let mut kept = Vec::with_capacity(items.len());
         let total = items.len();
+        let mut kept = Vec::with_capacity(total);
+        // One scope for every item: only `$json` changes.
+        let mut scope = (*ctx.scope).clone();
         for (i, item) in items.into_iter().enumerate() {
-            let scope = Scope {
-                json: item,
-                ..(*ctx.scope).clone()
-            };
-            let scope = Arc::new(scope);
-            let verdict = tokio::select! {
-                v = ctx.expressions.run_code(&body, scope.clone(), PER_ITEM) => v,
-                () = ctx.cancel.cancelled() => {
-                    return Err(NodeError::retryable("logic.filter: cancelled"));
-                }
-            };
-            let verdict = verdict.map_err(|e| {
-                // The message without the wrapped source.
-                let why = match e {
-                    ExprError::Runtime { message, .. } | ExprError::Syntax { message, .. } => {
-                        message
-                    }
-                    other => other.to_string(),
-                };
-                NodeError::fatal(format!(
-                    "logic.filter: the condition failed for item {i}: {why}"
-                ))
-            })?;
-            if truthy(&verdict) {
-                kept.push(Arc::unwrap_or_clone(scope).json);
+            scope.json = item;
+            let shared = Arc::new(scope);
+            let label = format!("logic.filter: item {i}");
+            let verdict = run_script(ctx, &label, &body, shared.clone(), PER_ITEM).await;
+            // The sandbox lets go of its copy as it answers; a clone only if it has not yet.
+            scope = Arc::unwrap_or_clone(shared);
+            if truthy(&verdict?) {
+                kept.push(std::mem::take(&mut scope.json));
             }
         }
         let dropped = total - kept.len();

@@ -50,15 +50,6 @@ impl Node for FlowNoop {
             ..NodeSpec::new(Self::KIND, "No Operation", "flow")
         }
     }
-
-    async fn execute(
-        &self,
-        _ctx: &NodeContext,
-        _config: Value,
-        input: Value,
-    ) -> Result<NodeOutput, NodeError> {
-        Ok(NodeOutput::main(input))
-    }
 }
 
 /// Ends its branch: with success (the branch's data is its output) or with an error that

@@ -7,9 +7,7 @@
 //! scheduler reads `trigger.schedule`'s to know when to start the workflow.
 
 use async_trait::async_trait;
-use automatrix_core::{
-    ConfigIssue, Node, NodeContext, NodeError, NodeOutput, NodeSpec, SCHEDULE_TRIGGER, schedule_of,
-};
+use automatrix_core::{ConfigIssue, Node, NodeSpec, SCHEDULE_TRIGGER, schedule_of};
 use serde_json::{Value, json};
 
 /// Starts a workflow from the UI, the API or `automatrix run`.
@@ -47,15 +45,6 @@ impl Node for ManualTrigger {
             docs: MANUAL_DOCS,
             ..NodeSpec::new(Self::KIND, "Manual trigger", "trigger")
         }
-    }
-
-    async fn execute(
-        &self,
-        _ctx: &NodeContext,
-        _config: Value,
-        input: Value,
-    ) -> Result<NodeOutput, NodeError> {
-        Ok(NodeOutput::main(input))
     }
 }
 
@@ -158,15 +147,6 @@ impl Node for WebhookTrigger {
             ..NodeSpec::new(Self::KIND, "Webhook", "trigger")
         }
     }
-
-    async fn execute(
-        &self,
-        _ctx: &NodeContext,
-        _config: Value,
-        input: Value,
-    ) -> Result<NodeOutput, NodeError> {
-        Ok(NodeOutput::main(input))
-    }
 }
 
 /// Starts a workflow when another workflow fails.
@@ -204,15 +184,6 @@ impl Node for ErrorTrigger {
             docs: ERROR_DOCS,
             ..NodeSpec::new(Self::KIND, "Error Trigger", "trigger")
         }
-    }
-
-    async fn execute(
-        &self,
-        _ctx: &NodeContext,
-        _config: Value,
-        input: Value,
-    ) -> Result<NodeOutput, NodeError> {
-        Ok(NodeOutput::main(input))
     }
 }
 
@@ -283,27 +254,14 @@ impl Node for ScheduleTrigger {
     }
 
     fn check_config(&self, config: &Value) -> Vec<ConfigIssue> {
-        match schedule_of(config) {
-            Ok(_) => Vec::new(),
-            Err(e) => vec![ConfigIssue {
-                field: e.field.to_owned(),
-                issue: e.issue,
-            }],
-        }
-    }
-
-    async fn execute(
-        &self,
-        _ctx: &NodeContext,
-        _config: Value,
-        input: Value,
-    ) -> Result<NodeOutput, NodeError> {
-        Ok(NodeOutput::main(input))
+        schedule_of(config).err().into_iter().collect()
     }
 }
 
 #[cfg(test)]
 mod tests {
+    use automatrix_core::NodeOutput;
+
     use super::*;
     use crate::test_support::run;
 

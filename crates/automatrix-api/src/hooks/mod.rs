@@ -22,6 +22,7 @@ use utoipa_axum::routes;
 use uuid::Uuid;
 
 use automatrix_core::ExecutionStatus;
+use automatrix_core::definition::raw_config;
 use automatrix_engine::Awaited;
 
 use crate::error::ApiError;
@@ -211,13 +212,8 @@ fn respond_with(set: &Value, replayed: bool) -> Response {
 
 /// The webhook trigger's config in the workflow's current definition.
 fn hook_config(definition: &Value) -> HookConfig {
-    definition["nodes"]
-        .as_array()
-        .into_iter()
-        .flatten()
-        .find(|n| n["type"] == "trigger.webhook")
-        .and_then(|n| n.get("config"))
-        .and_then(|c| serde_json::from_value(c.clone()).ok())
+    raw_config(definition, "trigger.webhook")
+        .and_then(|c| HookConfig::deserialize(c).ok())
         .unwrap_or_default()
 }
 

@@ -2,8 +2,8 @@
 //! in its time zone, and when it next opens or closes.
 
 use std::collections::BTreeMap;
-use std::str::FromStr;
 
+use automatrix_core::{ConfigIssue, time_zone};
 use chrono::{DateTime, Datelike, Duration, NaiveDate, NaiveTime, TimeZone, Utc};
 use chrono_tz::Tz;
 use serde::Serialize;
@@ -21,13 +21,6 @@ pub struct Hours {
     /// Per weekday (Monday first): opening intervals, start before end.
     week: [Vec<(NaiveTime, NaiveTime)>; 7],
     holidays: Vec<NaiveDate>,
-}
-
-/// What is wrong with a config: `field` is its path inside the config.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct HoursError {
-    pub field: String,
-    pub issue: String,
 }
 
 /// Open or not at a moment, and the next change.
@@ -49,24 +42,19 @@ impl Hours {
         timezone: &str,
         hours: &BTreeMap<String, Vec<String>>,
         holidays: &[String],
-    ) -> Result<Self, HoursError> {
-        let zone = Tz::from_str(timezone).map_err(|_| HoursError {
-            field: "timezone".into(),
-            issue: format!(
-                "unknown time zone `{timezone}` (use an IANA name such as America/Chicago)"
-            ),
-        })?;
+    ) -> Result<Self, ConfigIssue> {
+        let zone = time_zone(timezone, "timezone")?;
         let mut week: [Vec<(NaiveTime, NaiveTime)>; 7] = Default::default();
         for (day, intervals) in hours {
             let Some(d) = DAYS.iter().position(|k| k == day) else {
-                return Err(HoursError {
+                return Err(ConfigIssue {
                     field: format!("hours.{day}"),
                     issue: "not a day: use mon, tue, wed, thu, fri, sat or sun".into(),
                 });
             };
             for (i, text) in intervals.iter().enumerate() {
                 let field = format!("hours.{day}[{i}]");
-                let interval = interval(text).ok_or_else(|| HoursError {
+                let interval = interval(text).ok_or_else(|| ConfigIssue {
                     field: field.clone(),
                     issue: format!("`{text}` is not `HH:MM-HH:MM` with the start before the end"),
                 })?;
@@ -78,7 +66,7 @@ impl Hours {
             .iter()
             .enumerate()
             .map(|(i, h)| {
-                NaiveDate::parse_from_str(h, "%Y-%m-%d").map_err(|_| HoursError {
+                NaiveDate::parse_from_str(h, "%Y-%m-%d").map_err(|_| ConfigIssue {
                     field: format!("holidays[{i}]"),
                     issue: format!("`{h}` is not a date (YYYY-MM-DD)"),
                 })

@@ -192,7 +192,7 @@ struct HoursConfig {
 }
 
 impl HoursConfig {
-    fn hours(&self) -> Result<hours::Hours, hours::HoursError> {
+    fn hours(&self) -> Result<hours::Hours, ConfigIssue> {
         hours::Hours::parse(&self.timezone, &self.hours, &self.holidays)
     }
 }
@@ -271,13 +271,7 @@ impl Node for BusinessHours {
                 issue: "not an ISO-8601 time".into(),
             }];
         };
-        match config.hours() {
-            Ok(_) => Vec::new(),
-            Err(e) => vec![ConfigIssue {
-                field: e.field,
-                issue: e.issue,
-            }],
-        }
+        config.hours().err().into_iter().collect()
     }
 
     async fn execute(
