@@ -319,6 +319,7 @@ fn engine(store: Arc<dyn Store>) -> Engine {
         registry(),
         Expressions::new(2, Limits::default()),
         ExecutorConfig::default(),
+        automatrix_engine::Vault::from_master_secret(b"bench-secret-bench-secret-bench-secret"),
     )
 }
 

@@ -84,6 +84,7 @@ fn runs(c: &mut Criterion) {
                     input: json!({"score": 1}),
                     attempt: 1,
                     prior: Default::default(),
+                    services: Arc::new(automatrix_core::NoServices),
                 };
                 let out = rt.block_on(executor.run(plan, &NoCheckpoint, CancellationToken::new()));
                 assert!(matches!(out, RunOutcome::Completed(_)));

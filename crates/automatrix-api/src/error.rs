@@ -160,6 +160,10 @@ impl From<EngineError> for ApiError {
                 message: "workflow definition is invalid".into(),
                 details,
             },
+            EngineError::InvalidCredential(details) => Self::Validation {
+                message: "credential is invalid".into(),
+                details,
+            },
             EngineError::NotFound => Self::NotFound,
             EngineError::Conflict(m) => Self::Conflict(m),
             EngineError::Store(s) => s.into(),

@@ -5,6 +5,7 @@
 //! Everything here is shared by the engine (which runs workflows), the API (which validates and
 //! stores them) and the node crates (which implement node types against [`node::Node`]).
 
+pub mod credentials;
 pub mod definition;
 pub mod expr;
 pub mod graph;
@@ -12,6 +13,7 @@ pub mod ids;
 pub mod node;
 pub mod registry;
 pub mod schedule;
+pub mod services;
 pub mod status;
 pub mod validate;
 
@@ -21,5 +23,6 @@ pub use ids::{ExecutionId, OrganizationId, UserId, WorkflowId};
 pub use node::{ConfigIssue, Node, NodeContext, NodeError, NodeOutput, NodeSpec, Wait};
 pub use registry::NodeRegistry;
 pub use schedule::{CatchUp, Plan, SCHEDULE_TRIGGER, Schedule, schedule_of, time_zone};
+pub use services::{Credential, KvAnswer, KvOp, NoServices, NodeServices, SubRun};
 pub use status::{ExecutionStatus, StepStatus};
 pub use validate::{Problem, ValidatedWorkflow, validate_definition};

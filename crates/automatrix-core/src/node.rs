@@ -15,6 +15,7 @@ use tokio_util::sync::CancellationToken;
 
 use crate::expr::{Expressions, Scope};
 use crate::ids::{ExecutionId, WorkflowId};
+use crate::services::NodeServices;
 
 /// The port a node emits on when it does not branch.
 pub const MAIN_PORT: &str = "main";
@@ -107,6 +108,8 @@ pub struct NodeContext {
     /// When the step suspended earlier ([`NodeError::suspend`]) and the execution resumed:
     /// what the step recorded then (`{"wait": …}`, plus `"decision"` once someone decided).
     pub resume: Option<Value>,
+    /// Credentials, the workflow's key-value store and other workflows.
+    pub services: Arc<dyn NodeServices>,
 }
 
 impl NodeContext {

@@ -8,6 +8,9 @@ pub enum EngineError {
     /// The workflow definition is invalid; every problem is listed.
     #[error("workflow definition is invalid")]
     Invalid(Vec<Problem>),
+    /// A credential's type or data is invalid; every problem is listed (never the value).
+    #[error("credential is invalid")]
+    InvalidCredential(Vec<Problem>),
     #[error("not found")]
     NotFound,
     /// The request conflicts with the current state (e.g. cancelling a finished execution).

@@ -10,7 +10,9 @@ use std::time::Duration;
 
 use automatrix_core::expr::{Expressions, Scope};
 use automatrix_core::node::{NodeOutput, Wait};
-use automatrix_core::{ExecutionId, NodeRegistry, StepStatus, ValidatedWorkflow, WorkflowId};
+use automatrix_core::{
+    ExecutionId, NodeRegistry, NodeServices, StepStatus, ValidatedWorkflow, WorkflowId,
+};
 use futures::StreamExt;
 use futures::stream::FuturesUnordered;
 use serde_json::{Map, Value, json};
@@ -84,6 +86,9 @@ pub struct RunPlan {
     /// How many times the execution has been started (`$execution.attempt`).
     pub attempt: u32,
     pub prior: HashMap<String, PriorStep>,
+    /// What its nodes may ask of the engine (credentials, key-value store, sub-workflows),
+    /// bound to the run's organization and workflow.
+    pub services: Arc<dyn NodeServices>,
 }
 
 impl PriorStep {
@@ -219,6 +224,7 @@ impl Executor {
             slots: &self.slots,
             show_running_after: self.config.show_running_after,
             in_flight: &in_flight,
+            services: &plan.services,
         };
         let vars = Value::Object(def.variables.clone());
         let execution = json!({"id": plan.execution_id, "workflow_id": plan.workflow_id, "attempt": plan.attempt});

@@ -21,7 +21,7 @@ use uuid::Uuid;
 
 use crate::error::EngineError;
 use crate::job::Ended;
-use crate::service::{Awaited, Engine};
+use crate::service::{Awaited, Engine, queued_execution};
 use crate::worker::Worker;
 
 /// The worker whose lease and settings runs started here use, and how many may run at once.
@@ -106,7 +106,7 @@ impl Engine {
                 token: Uuid::now_v7(),
                 until: now + worker.config.lease,
             }),
-            ..self.new_execution(workflow, input, now)
+            ..queued_execution(workflow, input, now)
         };
         let job = new.claimed_job().expect("created with a lease");
         let (execution, created) = self.create_execution(new, idempotency_key).await?;

@@ -21,6 +21,7 @@ use uuid::Uuid;
 use crate::checkpoint::{Checkpoint, CheckpointError, StepRecord};
 use crate::error::EngineError;
 use crate::executor::{PriorStep, RunOutcome, RunPlan};
+use crate::services::RunServices;
 use crate::worker::Worker;
 
 impl Worker {
@@ -69,6 +70,14 @@ impl Worker {
             input: execution.input_data.0.clone(),
             attempt: u32::try_from(job.claims).unwrap_or(u32::MAX),
             prior,
+            services: Arc::new(RunServices {
+                store: self.store.clone(),
+                vault: self.vault.clone(),
+                finished: self.finished.clone(),
+                wake: self.wake.clone(),
+                organization_id: execution.organization_id,
+                workflow_id: execution.workflow_id,
+            }),
         };
         let checkpoint = StoreCheckpoint {
             store: self.store.clone(),

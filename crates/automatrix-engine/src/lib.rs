@@ -8,6 +8,7 @@
 mod cache;
 mod cancel;
 mod checkpoint;
+mod credentials;
 mod error;
 mod events;
 mod executor;
@@ -17,13 +18,16 @@ mod job;
 mod retention;
 mod scheduler;
 mod service;
+mod services;
 mod step;
+mod vault;
 mod webhooks;
 mod worker;
 
 pub use cache::DefinitionCache;
 pub use cancel::CancelRegistry;
 pub use checkpoint::{Checkpoint, CheckpointError, NoCheckpoint, StepRecord};
+pub use credentials::{CredentialChange, NewCredentialRequest};
 pub use error::EngineError;
 pub use executor::{Executor, ExecutorConfig, PriorStep, RunOutcome, RunPlan};
 pub use here::{Run, Started};
@@ -32,5 +36,6 @@ pub use retention::{RetentionPolicy, prune_once, run_retention};
 pub use service::{
     Awaited, Decision, Engine, IDEMPOTENCY_WINDOW, NewWorkflowRequest, WorkflowChange,
 };
+pub use vault::{SealedFor, Unsealable, Vault};
 pub use webhooks::FRESH_FOR as WEBHOOK_LOOKUP_FRESH_FOR;
 pub use worker::{Worker, WorkerConfig};

@@ -25,6 +25,7 @@ use crate::finished::{Finished, next_hint};
 use crate::here::RunsHere;
 use crate::job::Ended;
 use crate::scheduler::next_tick;
+use crate::vault::Vault;
 use crate::webhooks::WebhookCache;
 use crate::worker::{Worker, WorkerConfig};
 
@@ -52,6 +53,7 @@ pub struct Engine {
     finished: Finished,
     runs_here: Arc<std::sync::OnceLock<RunsHere>>,
     webhooks: WebhookCache,
+    pub(crate) vault: Vault,
 }
 
 /// A workflow to create.
@@ -87,6 +89,7 @@ impl Engine {
         registry: Arc<NodeRegistry>,
         expressions: Expressions,
         config: ExecutorConfig,
+        vault: Vault,
     ) -> Self {
         Self {
             store,
@@ -97,6 +100,7 @@ impl Engine {
             finished: Finished::default(),
             runs_here: Arc::default(),
             webhooks: WebhookCache::default(),
+            vault,
         }
     }
 
@@ -125,6 +129,7 @@ impl Engine {
             config,
             interrupt: CancellationToken::new(),
             tasks: tokio_util::task::TaskTracker::new(),
+            vault: self.vault.clone(),
         }
     }
 
@@ -248,31 +253,12 @@ impl Engine {
         input: Value,
         idempotency_key: Option<&str>,
     ) -> Result<(Execution, bool), EngineError> {
-        let new = self.new_execution(workflow, input, Utc::now());
+        let new = queued_execution(workflow, input, Utc::now());
         let (execution, created) = self.create_execution(new, idempotency_key).await?;
         if created {
             self.wake_worker();
         }
         Ok((execution, created))
-    }
-
-    /// A new execution of `workflow`'s current version, queued.
-    pub(crate) fn new_execution(
-        &self,
-        workflow: &Workflow,
-        input: Value,
-        now: chrono::DateTime<Utc>,
-    ) -> NewExecution {
-        NewExecution {
-            id: Uuid::now_v7(),
-            organization_id: workflow.organization_id,
-            workflow_id: workflow.id,
-            workflow_version: workflow.version,
-            input,
-            dry_run: false,
-            now,
-            lease: None,
-        }
     }
 
     /// Creates `new`, at most once per `idempotency_key` within [`IDEMPOTENCY_WINDOW`]: a
@@ -470,5 +456,23 @@ fn not_found(e: automatrix_store::StoreError) -> EngineError {
     match e {
         automatrix_store::StoreError::NotFound => EngineError::NotFound,
         other => other.into(),
+    }
+}
+
+/// A new execution of `workflow`'s current version, queued.
+pub(crate) fn queued_execution(
+    workflow: &Workflow,
+    input: Value,
+    now: chrono::DateTime<Utc>,
+) -> NewExecution {
+    NewExecution {
+        id: Uuid::now_v7(),
+        organization_id: workflow.organization_id,
+        workflow_id: workflow.id,
+        workflow_version: workflow.version,
+        input,
+        dry_run: false,
+        now,
+        lease: None,
     }
 }

@@ -10,7 +10,7 @@ use automatrix_core::definition::{NodeDef, OnError};
 use automatrix_core::expr::{Expressions, Scope};
 use automatrix_core::node::{ERROR_PORT, ErrorClass, NodeContext, NodeError, NodeOutput, Wait};
 use automatrix_core::registry::RegisteredNode;
-use automatrix_core::{ExecutionId, StepStatus, WorkflowId};
+use automatrix_core::{ExecutionId, NodeServices, StepStatus, WorkflowId};
 use chrono::Utc;
 use rand::Rng;
 use serde_json::{Value, json};
@@ -44,6 +44,7 @@ pub(crate) struct StepEnv<'a> {
     pub show_running_after: Duration,
     /// Steps of the execution started and not yet taken back by the executor.
     pub in_flight: &'a AtomicUsize,
+    pub services: &'a Arc<dyn NodeServices>,
 }
 
 pub(crate) struct StepCall<'a> {
@@ -223,6 +224,7 @@ async fn attempt_once(env: &StepEnv<'_>, call: &StepCall<'_>, attempt: u32) -> A
         expressions: env.expressions.clone(),
         scope: call.scope.clone(),
         resume: call.resume.clone(),
+        services: env.services.clone(),
     };
     let timeout = call
         .def

@@ -62,6 +62,8 @@ pub struct Worker {
     /// Runs started here under this worker ([`Engine::run_here`](crate::Engine::run_here)):
     /// its shutdown drains them with its own.
     pub(crate) tasks: TaskTracker,
+    /// Opens credentials for the nodes of its runs.
+    pub(crate) vault: crate::vault::Vault,
 }
 
 impl Worker {

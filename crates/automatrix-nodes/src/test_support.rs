@@ -35,6 +35,7 @@ pub fn ctx_with_input(node_id: &str, input: &Value) -> NodeContext {
         expressions: EXPRESSIONS.clone(),
         scope: Arc::new(scope),
         resume: None,
+        services: Arc::new(automatrix_core::NoServices),
     }
 }
 

@@ -325,3 +325,45 @@ pub struct ClaimedJob {
     /// How many times the job has been claimed (1 on the first claim).
     pub claims: i64,
 }
+
+/// A stored credential. `sealed` is its data encrypted by the engine's vault (nonce and
+/// ciphertext); the store never sees the plain data.
+#[derive(Clone, sqlx::FromRow)]
+pub struct Credential {
+    pub id: Uuid,
+    pub organization_id: Uuid,
+    pub name: String,
+    pub kind: String,
+    pub sealed: Vec<u8>,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+}
+
+impl std::fmt::Debug for Credential {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Credential")
+            .field("id", &self.id)
+            .field("organization_id", &self.organization_id)
+            .field("name", &self.name)
+            .field("kind", &self.kind)
+            .field("sealed", &"<redacted>")
+            .finish_non_exhaustive()
+    }
+}
+
+#[derive(Clone)]
+pub struct NewCredential {
+    pub id: Uuid,
+    pub organization_id: Uuid,
+    pub name: String,
+    pub kind: String,
+    pub sealed: Vec<u8>,
+    pub now: DateTime<Utc>,
+}
+
+/// A change to a credential; `None` leaves a field as it is. The type never changes.
+#[derive(Clone, Default)]
+pub struct CredentialUpdate {
+    pub name: Option<String>,
+    pub sealed: Option<Vec<u8>>,
+}

@@ -4,6 +4,8 @@ use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use uuid::Uuid;
 
+use automatrix_core::{KvAnswer, KvOp};
+
 use crate::StoreResult;
 use crate::models::*;
 
@@ -233,7 +235,46 @@ pub trait QueueStore: Send + Sync {
 
 /// Everything a process needs from storage.
 #[async_trait]
-pub trait Store: UserStore + WorkflowStore + ExecutionStore + QueueStore + Send + Sync {
+/// The organization's credentials (sealed: the store never sees plain data). Names are
+/// unique per organization.
+#[async_trait]
+pub trait CredentialStore: Send + Sync {
+    /// `Conflict` when the organization has a credential of that name.
+    async fn create_credential(&self, new: NewCredential) -> StoreResult<Credential>;
+    async fn get_credential(&self, org: Uuid, id: Uuid) -> StoreResult<Option<Credential>>;
+    /// Sorted by name.
+    async fn list_credentials(&self, org: Uuid) -> StoreResult<Vec<Credential>>;
+    /// `NotFound` for a missing or foreign id; `Conflict` for a taken name.
+    async fn update_credential(
+        &self,
+        org: Uuid,
+        id: Uuid,
+        update: CredentialUpdate,
+        now: DateTime<Utc>,
+    ) -> StoreResult<Credential>;
+    async fn delete_credential(&self, org: Uuid, id: Uuid) -> StoreResult<bool>;
+}
+
+/// Each workflow's persistent key-value store (`data.kv`). Entries go with their workflow.
+#[async_trait]
+pub trait KvStore: Send + Sync {
+    /// Carries out `op` on the entries of `workflow` as of `now` (an entry past its expiry
+    /// counts as absent). Each operation is atomic: concurrent increments all count, and of
+    /// concurrent `only_if_absent` sets exactly one stores. `Conflict` when incrementing a
+    /// value that is not a number.
+    async fn kv(
+        &self,
+        org: Uuid,
+        workflow: Uuid,
+        op: KvOp,
+        now: DateTime<Utc>,
+    ) -> StoreResult<KvAnswer>;
+}
+
+#[async_trait]
+pub trait Store:
+    UserStore + WorkflowStore + ExecutionStore + QueueStore + CredentialStore + KvStore + Send + Sync
+{
     /// Round-trips to the database (readiness probe).
     async fn ping(&self) -> StoreResult<()>;
     /// Which database this is: `sqlite` or `postgres`.

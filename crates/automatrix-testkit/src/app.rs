@@ -6,13 +6,16 @@ use std::time::Duration;
 use automatrix_api::{ApiConfig, AppState, AuthConfig};
 use automatrix_core::NodeRegistry;
 use automatrix_core::expr::{Expressions, Limits};
-use automatrix_engine::{Engine, ExecutorConfig, Worker, WorkerConfig};
+use automatrix_engine::{Engine, ExecutorConfig, Vault, Worker, WorkerConfig};
 use automatrix_nodes::{HttpPolicy, NodesConfig, register_builtin};
 use automatrix_store::Store;
 use automatrix_store_postgres::PgStore;
 use automatrix_store_postgres::testing::TempDatabase;
 use automatrix_store_sqlite::SqliteStore;
 use tokio_util::sync::CancellationToken;
+
+/// The master secret of test servers.
+pub const TEST_SECRET: &[u8] = b"test-secret-test-secret-test-secret!";
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Backend {
@@ -82,9 +85,10 @@ impl TestApp {
             Arc::new(registry),
             Expressions::new(2, limits),
             ExecutorConfig::default(),
+            Vault::from_master_secret(TEST_SECRET),
         );
         let worker = engine.worker("test-worker", WorkerConfig::default());
-        let auth = AuthConfig::from_master_secret(b"test-secret-test-secret-test-secret!");
+        let auth = AuthConfig::from_master_secret(TEST_SECRET);
         let state = AppState::new(engine.clone(), ApiConfig::new(auth.clone()));
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
             .await

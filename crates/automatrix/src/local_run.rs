@@ -94,6 +94,7 @@ pub async fn run(config: &Config, file: &Path, input: Option<&str>) -> anyhow::R
             input: input.clone(),
             attempt: 1,
             prior,
+            services: Arc::new(automatrix_core::NoServices),
         };
         match executor.run(plan, &progress, cancel.clone()).await {
             // A durable wait: there is no store here, so wait in-process and resume.

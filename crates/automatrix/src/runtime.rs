@@ -9,7 +9,7 @@ use automatrix_api::{ApiConfig, AppState, AuthConfig};
 use automatrix_core::NodeRegistry;
 use automatrix_core::expr::{Expressions, Limits};
 use automatrix_engine::{
-    Engine, ExecutorConfig, RetentionPolicy, Worker, WorkerConfig, run_retention,
+    Engine, ExecutorConfig, RetentionPolicy, Vault, Worker, WorkerConfig, run_retention,
 };
 use automatrix_nodes::{HttpPolicy, NodesConfig, register_builtin};
 use automatrix_store::Store;
@@ -19,7 +19,7 @@ use tokio_util::sync::CancellationToken;
 use tracing_subscriber::EnvFilter;
 
 use crate::config::Config;
-use crate::secret;
+use crate::secret::{self, Secret};
 
 fn init_tracing(config: &Config) {
     let filter =
@@ -70,13 +70,16 @@ pub fn expressions() -> Expressions {
     Expressions::new(threads, Limits::default())
 }
 
-async fn engine(config: &Config) -> anyhow::Result<Engine> {
+/// The engine of a `serve` or `worker` process. Its vault is keyed by the master secret:
+/// every process sharing a database must share `AUTOMATRIX_SECRET_KEY` to open credentials.
+async fn engine(config: &Config, secret: &Secret) -> anyhow::Result<Engine> {
     let store = open_store(&config.database_url()).await?;
     Ok(Engine::new(
         store,
         Arc::new(registry(config)),
         expressions(),
         ExecutorConfig::default(),
+        Vault::from_master_secret(secret.bytes()),
     ))
 }
 
@@ -125,7 +128,7 @@ fn spawn_retention(engine: &Engine, config: &Config, shutdown: &CancellationToke
 pub async fn serve(config: Config) -> anyhow::Result<()> {
     init_tracing(&config);
     let secret = secret::load_or_create(config.secret_key.as_ref(), &config.data_dir)?;
-    let engine = engine(&config).await?;
+    let engine = engine(&config, &secret).await?;
     let api = ApiConfig {
         webhook_max_bytes: usize::try_from(config.webhook_max_bytes).unwrap_or(usize::MAX),
         ..ApiConfig::new(AuthConfig::from_master_secret(secret.bytes()))
@@ -156,7 +159,8 @@ pub async fn serve(config: Config) -> anyhow::Result<()> {
 
 pub async fn worker(config: Config) -> anyhow::Result<()> {
     init_tracing(&config);
-    let engine = engine(&config).await?;
+    let secret = secret::load_or_create(config.secret_key.as_ref(), &config.data_dir)?;
+    let engine = engine(&config, &secret).await?;
     let shutdown = shutdown_signal();
     tracing::info!(
         database = engine.store().backend(),

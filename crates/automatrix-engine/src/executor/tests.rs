@@ -202,6 +202,7 @@ fn plan(ex: &Executor, def: Value, input: Value) -> RunPlan {
         input,
         attempt: 1,
         prior: HashMap::new(),
+        services: Arc::new(automatrix_core::NoServices),
     }
 }
 

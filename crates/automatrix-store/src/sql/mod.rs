@@ -3,7 +3,7 @@
 //! A store crate connects its pool and states what its dialect does differently by
 //! implementing [`Dialect`] for its store type (how a write transaction begins, the row-lock
 //! clauses, its migrations), then expands [`impl_sql_store!`](crate::impl_sql_store), which
-//! implements [`Store`](crate::Store) and its four super-traits for that type with the code of
+//! implements [`Store`](crate::Store) and its super-traits for that type with the code of
 //! this module's files, one per trait.
 //!
 //! Why a macro rather than code generic over `sqlx::Database`: every query would need a bound
@@ -20,11 +20,16 @@
 
 use std::ops::DerefMut;
 
+mod credentials;
 mod executions;
+#[doc(hidden)]
+pub mod kv;
 mod queue;
 mod users;
 mod workflows;
 
+#[doc(hidden)]
+pub use credentials::credential_name_taken;
 #[doc(hidden)]
 pub use queue::{
     check_step_belongs_to, claim_job_sql, finish_sql, lease_held_sql, lease_lost, write_step_sql,
@@ -203,8 +208,9 @@ impl<DB: sqlx::Database> CommitWrite for sqlx::Transaction<'static, DB> {
 }
 
 /// Implements [`Store`](crate::Store), [`UserStore`](crate::UserStore),
-/// [`WorkflowStore`](crate::WorkflowStore), [`ExecutionStore`](crate::ExecutionStore) and
-/// [`QueueStore`](crate::QueueStore) for a store type that implements
+/// [`WorkflowStore`](crate::WorkflowStore), [`ExecutionStore`](crate::ExecutionStore),
+/// [`QueueStore`](crate::QueueStore), [`CredentialStore`](crate::CredentialStore) and
+/// [`KvStore`](crate::KvStore) for a store type that implements
 /// [`Dialect`](crate::sql::Dialect), with the SQL of [`crate::sql`]; and gives the type the
 /// inherent `open`, `migrate` and `close` that every store has around its own `connect`.
 ///
@@ -292,5 +298,16 @@ macro_rules! impl_sql_store {
         $crate::__impl_workflow_store!($store);
         $crate::__impl_execution_store!($store);
         $crate::__impl_queue_store!($store);
+        $crate::__impl_credential_store!($store);
+        $crate::__impl_kv_store!($store);
     };
+}
+
+/// Maps a unique violation to `Conflict(what)`: the caller knows which rule it can only be,
+/// and says so rather than pass on the database's wording.
+pub(crate) fn conflict_means(e: sqlx::Error, what: &str) -> crate::StoreError {
+    match crate::StoreError::from(e) {
+        crate::StoreError::Conflict(_) => crate::StoreError::Conflict(what.to_owned()),
+        other => other,
+    }
 }

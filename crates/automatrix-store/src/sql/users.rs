@@ -186,11 +186,7 @@ macro_rules! __impl_user_store {
     };
 }
 
-/// A unique violation on `users` can only be the email (the id is a fresh UUIDv7); say so
-/// rather than pass on the database's wording.
+/// A unique violation on `users` can only be the email (the id is a fresh UUIDv7).
 pub fn email_taken(e: sqlx::Error) -> StoreError {
-    match StoreError::from(e) {
-        StoreError::Conflict(_) => StoreError::Conflict("email already registered".to_owned()),
-        other => other,
-    }
+    super::conflict_means(e, "email already registered")
 }

@@ -16,6 +16,9 @@
 //! - queue: a due job is claimed once, concurrent claimers never share a job, an expired lease
 //!   is re-claimed and fences the old holder (`Stale`), finishing never overwrites a cancelled
 //!   execution, and cancelling a pending execution leaves nothing to claim;
+//! - credentials: a name is taken once per organization, data stays as sealed, and no other
+//!   organization reaches them; key-value entries belong to one workflow, expire, and
+//!   concurrent increments and first sightings are atomic;
 //! - lifecycle: a suspended execution is due at its time or once decided (and a decision is
 //!   taken once), a released job is claimable at once, only failed executions are retried, a
 //!   follow-up execution is queued with the outcome, and old finished executions are pruned
@@ -47,6 +50,7 @@ mod lifecycle;
 mod queue;
 mod tenancy;
 mod users;
+mod vault;
 mod workflows;
 
 pub use executions::*;
@@ -55,6 +59,7 @@ pub use lifecycle::*;
 pub use queue::*;
 pub use tenancy::*;
 pub use users::*;
+pub use vault::*;
 pub use workflows::*;
 
 /// Makes a fresh, migrated store for one test and removes it afterwards.
@@ -135,6 +140,10 @@ macro_rules! conformance_tests {
             a_follow_up_is_queued_with_the_outcome,
             old_finished_executions_are_pruned_in_batches,
             the_store_answers_a_ping,
+            credentials_are_named_once_per_organization_and_kept_sealed,
+            kv_entries_belong_to_one_workflow_and_expire,
+            concurrent_increments_all_count,
+            concurrent_sets_if_absent_store_once,
         );
 
         #[tokio::test]
@@ -195,6 +204,10 @@ pub async fn run_all(store: Arc<dyn Store>) {
     a_follow_up_is_queued_with_the_outcome(s).await;
     old_finished_executions_are_pruned_in_batches(s).await;
     the_store_answers_a_ping(s).await;
+    credentials_are_named_once_per_organization_and_kept_sealed(s).await;
+    kv_entries_belong_to_one_workflow_and_expire(s).await;
+    concurrent_increments_all_count(s).await;
+    concurrent_sets_if_absent_store_once(s).await;
 }
 
 pub async fn the_store_answers_a_ping(store: &dyn Store) {

@@ -1,0 +1,159 @@
+//! Credential data at rest: sealed with XChaCha20-Poly1305 under a key derived from the
+//! master secret (`AUTOMATRIX_SECRET_KEY`).
+//!
+//! A sealed value is `version (1 byte) ‖ nonce (24 random bytes) ‖ ciphertext and tag`. The
+//! associated data binds it to its row (organization, credential id and type), so a sealed
+//! value copied into another row, or another organization, does not open.
+
+use chacha20poly1305::XChaCha20Poly1305;
+use chacha20poly1305::aead::{Aead, KeyInit, Payload};
+use rand::RngCore;
+use serde_json::Value;
+use sha2::{Digest, Sha256};
+use uuid::Uuid;
+
+const VERSION: u8 = 1;
+const NONCE_LEN: usize = 24;
+
+/// Seals and opens credential data. `Debug` shows nothing of the key.
+#[derive(Clone)]
+pub struct Vault {
+    cipher: XChaCha20Poly1305,
+}
+
+impl std::fmt::Debug for Vault {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Vault(<key redacted>)")
+    }
+}
+
+/// Why sealed data did not open: another key, another row, or damaged bytes. Says nothing
+/// more (there is nothing more a caller may learn).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, thiserror::Error)]
+#[error("the credential's data cannot be decrypted with this server's secret key")]
+pub struct Unsealable;
+
+/// What a sealed value belongs to.
+#[derive(Clone, Copy, Debug)]
+pub struct SealedFor<'a> {
+    pub organization_id: Uuid,
+    pub credential_id: Uuid,
+    pub kind: &'a str,
+}
+
+impl SealedFor<'_> {
+    fn aad(&self) -> Vec<u8> {
+        let mut aad = Vec::with_capacity(48 + self.kind.len());
+        aad.extend_from_slice(b"automatrix/credential/v1\0");
+        aad.extend_from_slice(self.organization_id.as_bytes());
+        aad.extend_from_slice(self.credential_id.as_bytes());
+        aad.extend_from_slice(self.kind.as_bytes());
+        aad
+    }
+}
+
+impl Vault {
+    /// The vault keyed by `SHA-256("automatrix/credentials/v1\0" ‖ secret)`: a key of its own,
+    /// unrelated to the token-signing key derived from the same secret.
+    pub fn from_master_secret(secret: &[u8]) -> Self {
+        let mut h = Sha256::new();
+        h.update(b"automatrix/credentials/v1\0");
+        h.update(secret);
+        let key: [u8; 32] = h.finalize().into();
+        Self {
+            cipher: XChaCha20Poly1305::new(&key.into()),
+        }
+    }
+
+    pub fn seal(&self, owner: SealedFor<'_>, data: &Value) -> Vec<u8> {
+        let mut nonce = [0u8; NONCE_LEN];
+        rand::rng().fill_bytes(&mut nonce);
+        let plain = serde_json::to_vec(data).expect("a JSON value serializes");
+        let aad = owner.aad();
+        let sealed = self
+            .cipher
+            .encrypt(
+                &nonce.into(),
+                Payload {
+                    msg: &plain,
+                    aad: &aad,
+                },
+            )
+            .expect("encryption of an in-memory buffer does not fail");
+        let mut out = Vec::with_capacity(1 + NONCE_LEN + sealed.len());
+        out.push(VERSION);
+        out.extend_from_slice(&nonce);
+        out.extend_from_slice(&sealed);
+        out
+    }
+
+    pub fn open(&self, owner: SealedFor<'_>, sealed: &[u8]) -> Result<Value, Unsealable> {
+        let (&version, rest) = sealed.split_first().ok_or(Unsealable)?;
+        if version != VERSION || rest.len() < NONCE_LEN {
+            return Err(Unsealable);
+        }
+        let (nonce, ciphertext) = rest.split_at(NONCE_LEN);
+        let nonce: [u8; NONCE_LEN] = nonce.try_into().map_err(|_| Unsealable)?;
+        let aad = owner.aad();
+        let plain = self
+            .cipher
+            .decrypt(
+                &nonce.into(),
+                Payload {
+                    msg: ciphertext,
+                    aad: &aad,
+                },
+            )
+            .map_err(|_| Unsealable)?;
+        serde_json::from_slice(&plain).map_err(|_| Unsealable)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    use super::*;
+
+    fn owner(kind: &str) -> SealedFor<'_> {
+        SealedFor {
+            organization_id: Uuid::nil(),
+            credential_id: Uuid::from_u128(7),
+            kind,
+        }
+    }
+
+    #[test]
+    fn sealed_data_opens_with_the_same_secret_and_row_only() {
+        let vault = Vault::from_master_secret(b"a secret of at least thirty-two bytes!!");
+        let data = json!({"token": "sk-live-123"});
+        let sealed = vault.seal(owner("http_bearer"), &data);
+
+        assert!(
+            !sealed.windows(11).any(|w| w == b"sk-live-123"),
+            "the plain text is not in the sealed bytes"
+        );
+        assert_eq!(vault.open(owner("http_bearer"), &sealed), Ok(data.clone()));
+        assert_ne!(
+            vault.seal(owner("http_bearer"), &data),
+            sealed,
+            "a fresh nonce each time"
+        );
+
+        let other_key = Vault::from_master_secret(b"another secret of thirty-two bytes!!!");
+        assert_eq!(
+            other_key.open(owner("http_bearer"), &sealed),
+            Err(Unsealable)
+        );
+        assert_eq!(vault.open(owner("http_basic"), &sealed), Err(Unsealable));
+        let other_row = SealedFor {
+            credential_id: Uuid::from_u128(8),
+            ..owner("http_bearer")
+        };
+        assert_eq!(vault.open(other_row, &sealed), Err(Unsealable));
+        let mut damaged = sealed.clone();
+        *damaged.last_mut().unwrap() ^= 1;
+        assert_eq!(vault.open(owner("http_bearer"), &damaged), Err(Unsealable));
+        assert_eq!(vault.open(owner("http_bearer"), &[]), Err(Unsealable));
+    }
+}
