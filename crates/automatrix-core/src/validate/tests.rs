@@ -334,7 +334,10 @@ fn ports_named_by_a_config_must_be_literal_names_other_than_error() {
 
     assert_eq!(templated.len(), 1, "{templated:?}");
     assert_eq!(templated[0].0, "nodes[1].config");
-    assert!(templated[0].1.contains("`{{ $json.source }}`"), "{templated:?}");
+    assert!(
+        templated[0].1.contains("`{{ $json.source }}`"),
+        "{templated:?}"
+    );
     assert_eq!(error, vec!["nodes[1].config"]);
 }
 
