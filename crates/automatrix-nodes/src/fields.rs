@@ -9,8 +9,3 @@ use serde_json::Value;
 pub(crate) fn present<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Value>, D::Error> {
     Value::deserialize(d).map(Some)
 }
-
-/// What a node works on: its `value` field when given, else its input (`$json`).
-pub(crate) fn value_or_input(value: Option<Value>, input: Value) -> Value {
-    value.unwrap_or(input)
-}

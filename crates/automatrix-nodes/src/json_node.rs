@@ -8,7 +8,7 @@ use serde::Deserialize;
 use serde_json::{Value, json};
 use serde_json_path::JsonPath;
 
-use crate::fields::{present, value_or_input};
+use crate::fields::present;
 use crate::logic::type_name;
 
 /// Parses, stringifies and queries JSON.
@@ -112,7 +112,13 @@ impl Node for TransformJson {
 
     fn check_config(&self, config: &Value) -> Vec<ConfigIssue> {
         match serde_json::from_value::<JsonConfig>(config.clone()) {
-            Ok(config) => config.issues(),
+            Ok(config) => {
+                let mut issues = config.issues();
+                if let (Some(path), Operation::Pick) = (&config.path, config.operation) {
+                    issues.extend(compile(path).err());
+                }
+                issues
+            }
             // The schema has said what is wrong.
             Err(_) => Vec::new(),
         }
@@ -129,9 +135,9 @@ impl Node for TransformJson {
             return Err(fatal(format!("`{}` {}", issue.field, issue.issue)));
         }
         let out = match config.operation {
-            Operation::Parse => json!({"value": parse(value_or_input(config.text, input))?}),
+            Operation::Parse => json!({"value": parse(config.text.unwrap_or(input))?}),
             Operation::Stringify => {
-                let value = value_or_input(config.value, input);
+                let value = config.value.unwrap_or(input);
                 let text = if config.pretty {
                     serde_json::to_string_pretty(&value)
                 } else {
@@ -142,7 +148,7 @@ impl Node for TransformJson {
             Operation::Pick => {
                 let path = compile(config.path.as_deref().unwrap_or_default())
                     .map_err(|i| fatal(format!("`path` {}", i.issue)))?;
-                let value = value_or_input(config.value, input);
+                let value = config.value.unwrap_or(input);
                 let found = path.query(&value).all();
                 let count = found.len();
                 let picked = if config.first {
@@ -158,8 +164,8 @@ impl Node for TransformJson {
 }
 
 impl JsonConfig {
-    /// What is wrong beyond the schema: fields the operation does not use, a path that does
-    /// not compile. Checked at validation (literal configs) and again when the node runs.
+    /// What is wrong beyond the schema and the path: fields the operation does not use, a
+    /// missing path. Checked at validation (literal configs) and again when the node runs.
     fn issues(&self) -> Vec<ConfigIssue> {
         let given = [
             ("value", self.value.is_some()),
@@ -177,13 +183,11 @@ impl JsonConfig {
                 issue: format!("is not used by operation {}", self.operation.name()),
             })
             .collect();
-        match (&self.path, self.operation) {
-            (Some(path), Operation::Pick) => issues.extend(compile(path).err()),
-            (None, Operation::Pick) => issues.push(ConfigIssue {
+        if self.operation == Operation::Pick && self.path.is_none() {
+            issues.push(ConfigIssue {
                 field: "path".into(),
                 issue: "is required by operation pick".into(),
-            }),
-            _ => {}
+            });
         }
         issues
     }

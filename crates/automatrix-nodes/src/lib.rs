@@ -142,7 +142,7 @@ mod tests {
                 spec.kind
             );
             assert!(
-                !(spec.dynamic_outputs && !spec.outputs.is_empty()),
+                !spec.dynamic_outputs || spec.outputs.is_empty(),
                 "{} lists ports its config names",
                 spec.kind
             );

@@ -8,7 +8,7 @@ use automatrix_core::{Node, NodeContext, NodeError, NodeOutput, NodeSpec};
 use serde::Deserialize;
 use serde_json::{Value, json};
 
-use crate::fields::{present, value_or_input};
+use crate::fields::present;
 
 /// Routes its input to the port of the first matching case, else to its default port.
 #[derive(Clone, Copy, Debug, Default)]
@@ -147,16 +147,13 @@ impl Node for LogicSwitch {
         input: Value,
     ) -> Result<NodeOutput, NodeError> {
         let config: SwitchConfig = parse_config(config)?;
-        let port = {
-            let value = value_or_input(config.value, input.clone());
-            config
-                .cases
-                .iter()
-                .find(|case| case.matches(&value))
-                .map_or(config.default_output.as_str(), |case| case.output.as_str())
-                .to_owned()
-        };
-        Ok(NodeOutput { port, data: input })
+        let value = config.value.as_ref().unwrap_or(&input);
+        let port = config
+            .cases
+            .iter()
+            .find(|case| case.matches(value))
+            .map_or(&config.default_output, |case| &case.output);
+        Ok(NodeOutput::on(port, input))
     }
 }
 
