@@ -26,7 +26,13 @@ pub struct NodeTypeResponse {
     pub description: String,
     /// JSON Schema of the node's `config`.
     pub config_schema: Value,
+    /// Output ports an edge may leave from (`output` of an edge; `main` when omitted). Empty
+    /// for a node that ends its branch, and when `dynamic_outputs` is true.
     pub outputs: Vec<String>,
+    /// The ports are named by each node's config rather than listed in `outputs`
+    /// (`logic.switch`: the `output` of each case, then `default_output`); the validator
+    /// accepts edges from exactly those.
+    pub dynamic_outputs: bool,
     pub is_trigger: bool,
     /// Config fields holding JavaScript code rather than templates.
     pub code_fields: Vec<String>,
@@ -57,6 +63,7 @@ async fn list_node_types(
                 description: s.description.to_owned(),
                 config_schema: s.config_schema.clone(),
                 outputs: s.outputs.iter().map(|p| (*p).to_owned()).collect(),
+                dynamic_outputs: s.dynamic_outputs,
                 is_trigger: s.is_trigger,
                 code_fields: s.code_fields.iter().map(|p| (*p).to_owned()).collect(),
                 side_effects: s.side_effects,

@@ -21,6 +21,8 @@ use crate::services::NodeServices;
 pub const MAIN_PORT: &str = "main";
 /// The port a failed node routes to when its `on_error` is `route`.
 pub const ERROR_PORT: &str = "error";
+/// What a port named in a config ([`Node::outputs`]) must look like: the shape of a node id.
+pub const PORT_NAME_PATTERN: &str = r"^[A-Za-z_][A-Za-z0-9_-]{0,63}$";
 
 /// What a node type declares about itself. The canvas palette, the config forms and the
 /// definition validator are all generated from this.
@@ -34,8 +36,12 @@ pub struct NodeSpec {
     pub description: &'static str,
     /// JSON Schema (draft 2020-12) of the node's `config`.
     pub config_schema: Value,
-    /// Output ports. A node that does not branch has exactly [`MAIN_PORT`].
+    /// Output ports. A node that does not branch has exactly [`MAIN_PORT`]; one that ends its
+    /// branch has none. Empty too when [`Self::dynamic_outputs`] is set.
     pub outputs: Vec<&'static str>,
+    /// Its ports are named by each node's config (`logic.switch`), as [`Node::outputs`] tells,
+    /// instead of by [`Self::outputs`].
+    pub dynamic_outputs: bool,
     /// Triggers start a workflow; a definition has exactly one and it has no incoming edges.
     pub is_trigger: bool,
     /// Receives its input keyed by predecessor id even when only one predecessor is active
@@ -65,6 +71,7 @@ impl NodeSpec {
             description: "",
             config_schema: serde_json::json!({"type": "object"}),
             outputs: vec![MAIN_PORT],
+            dynamic_outputs: false,
             is_trigger: false,
             keyed_input: false,
             code_fields: Vec::new(),
@@ -278,6 +285,16 @@ pub trait Node: Send + Sync + 'static {
     /// templates.
     fn check_config(&self, _config: &Value) -> Vec<ConfigIssue> {
         Vec::new()
+    }
+
+    /// The output ports of a node with this config, for a node type whose spec sets
+    /// [`NodeSpec::dynamic_outputs`]; `None` (the default): the spec's fixed `outputs`.
+    ///
+    /// Called at validation for every config that passed the schema, templates included (port
+    /// names must be literal: the validator refuses a name that is not a [`PORT_NAME_PATTERN`]
+    /// or is [`ERROR_PORT`]), and only then; so a node emits only on a port its config names.
+    fn outputs(&self, _config: &Value) -> Option<Vec<String>> {
+        None
     }
 
     /// Runs one step. `config` has had its `{{ }}` templates expanded (except code fields);

@@ -16,7 +16,7 @@ use crate::definition::WorkflowDefinition;
 use crate::expr::template::{self, Template};
 use crate::expr::{Limits, Sandbox, SourceKind};
 use crate::graph::Graph;
-use crate::node::{ERROR_PORT, MAIN_PORT};
+use crate::node::{ERROR_PORT, MAIN_PORT, PORT_NAME_PATTERN};
 use crate::registry::{NodeRegistry, RegisteredNode};
 
 /// One thing wrong with a definition.
@@ -36,6 +36,8 @@ pub struct ValidatedWorkflow {
 
 static NODE_ID: LazyLock<Regex> =
     LazyLock::new(|| Regex::new(r"^[A-Za-z_][A-Za-z0-9_-]{0,63}$").expect("valid regex"));
+static PORT_NAME: LazyLock<Regex> =
+    LazyLock::new(|| Regex::new(PORT_NAME_PATTERN).expect("valid regex"));
 
 /// Longest expression or code body accepted, to bound compile time.
 const MAX_SOURCE: usize = 64 * 1024;
@@ -118,6 +120,9 @@ fn holds_template(v: &Value) -> bool {
 struct NodeInfo<'r> {
     id: String,
     reg: Option<&'r RegisteredNode>,
+    /// Its output ports; `None` when they cannot be known (no type, or ports named by a config
+    /// that is invalid): edges from it are then not checked, the node's problems being reported.
+    ports: Option<Vec<String>>,
     routes_errors: bool,
 }
 
@@ -155,6 +160,7 @@ impl<'r> Validator<'r> {
                 out.push(NodeInfo {
                     id: String::new(),
                     reg: None,
+                    ports: None,
                     routes_errors: false,
                 });
                 continue;
@@ -202,7 +208,8 @@ impl<'r> Validator<'r> {
             {
                 self.push(&format!("{path}.name"), "must be a string");
             }
-            self.config(&path, n.get("config"), reg);
+            let config_ok = self.config(&path, n.get("config"), reg);
+            let ports = reg.and_then(|r| self.ports(&path, r, n.get("config"), config_ok));
             self.retry(&path, n.get("retry"));
             if let Some(t) = n.get("timeout_ms")
                 && !t.as_u64().is_some_and(|t| (1..=86_400_000).contains(&t))
@@ -226,23 +233,25 @@ impl<'r> Validator<'r> {
             out.push(NodeInfo {
                 id,
                 reg,
+                ports,
                 routes_errors,
             });
         }
         out
     }
 
-    fn config(&mut self, path: &str, config: Option<&Value>, reg: Option<&RegisteredNode>) {
+    /// Checks a node's config; true when it passed the schema (templated values aside).
+    fn config(&mut self, path: &str, config: Option<&Value>, reg: Option<&RegisteredNode>) -> bool {
         let empty = Value::Object(Map::new());
         let config = match config {
             None | Some(Value::Null) => &empty,
             Some(c @ Value::Object(_)) => c,
             Some(_) => {
                 self.push(&format!("{path}.config"), "must be an object");
-                return;
+                return false;
             }
         };
-        let Some(reg) = reg else { return };
+        let Some(reg) = reg else { return false };
         let before = self.problems.len();
         for err in reg.schema.iter_errors(config) {
             let at = err.instance_path();
@@ -263,7 +272,8 @@ impl<'r> Validator<'r> {
             }
             self.push(&p, &err.to_string());
         }
-        if self.problems.len() == before && !holds_template(config) {
+        let schema_ok = self.problems.len() == before;
+        if schema_ok && !holds_template(config) {
             for found in reg.node.check_config(config) {
                 self.push(&format!("{path}.config.{}", found.field), &found.issue);
             }
@@ -281,6 +291,45 @@ impl<'r> Validator<'r> {
                 }
             }
         }
+        schema_ok
+    }
+
+    /// The output ports of a node: its spec's, or those its config names.
+    fn ports(
+        &mut self,
+        path: &str,
+        reg: &RegisteredNode,
+        config: Option<&Value>,
+        config_ok: bool,
+    ) -> Option<Vec<String>> {
+        let fixed = || reg.spec.outputs.iter().map(|p| (*p).to_owned()).collect();
+        if !reg.spec.dynamic_outputs {
+            return Some(fixed());
+        }
+        if !config_ok {
+            return None;
+        }
+        let empty = Value::Object(Map::new());
+        let config = config.filter(|c| !c.is_null()).unwrap_or(&empty);
+        let ports: Vec<String> = reg.node.outputs(config).unwrap_or_else(fixed);
+        // The schema skips templated strings; a port must be known when the workflow is saved.
+        let bad: Vec<String> = ports
+            .iter()
+            .filter(|p| !PORT_NAME.is_match(p) || *p == ERROR_PORT)
+            .map(|p| format!("`{p}`"))
+            .collect();
+        if bad.is_empty() {
+            return Some(ports);
+        }
+        self.push(
+            &format!("{path}.config"),
+            &format!(
+                "output port names must be literal names matching {PORT_NAME_PATTERN}, other \
+                 than `{ERROR_PORT}` (kept for on_error: route); got {}",
+                bad.join(", ")
+            ),
+        );
+        None
     }
 
     fn templates(&mut self, path: &str, v: &Value) {
@@ -439,9 +488,11 @@ impl<'r> Validator<'r> {
     }
 
     fn port(&mut self, path: &str, node: &NodeInfo<'_>, output: Option<&str>) {
-        let Some(reg) = node.reg else { return };
-        let ports = &reg.spec.outputs;
-        let valid = |p: &str| reg.spec.has_port(p) || (p == ERROR_PORT && node.routes_errors);
+        let (Some(reg), Some(ports)) = (node.reg, &node.ports) else {
+            return;
+        };
+        let has_port = |p: &str| ports.iter().any(|q| q == p);
+        let valid = |p: &str| has_port(p) || (p == ERROR_PORT && node.routes_errors);
         if ports.is_empty() && !output.is_some_and(valid) {
             self.push(
                 &format!("{path}.from"),
@@ -454,7 +505,7 @@ impl<'r> Validator<'r> {
         }
         match output {
             Some(p) if !valid(p) => {
-                let mut names: Vec<&str> = ports.clone();
+                let mut names: Vec<&str> = ports.iter().map(String::as_str).collect();
                 if node.routes_errors {
                     names.push(ERROR_PORT);
                 }
@@ -468,7 +519,7 @@ impl<'r> Validator<'r> {
                     ),
                 );
             }
-            None if !reg.spec.has_port(MAIN_PORT) => self.push(
+            None if !has_port(MAIN_PORT) => self.push(
                 &format!("{path}.output"),
                 &format!(
                     "`{}` ({}) branches: name one of its outputs: {}",

@@ -10,11 +10,14 @@ mod code;
 mod csv_node;
 mod datetime;
 mod dealer;
+mod fields;
 mod filter;
 mod flow;
 mod http;
+mod json_node;
 mod logic;
 mod respond;
+mod switch;
 mod transform;
 mod trigger;
 
@@ -31,8 +34,10 @@ pub use dealer::{BusinessHours, PhoneNormalize, VinDecode};
 pub use filter::LogicFilter;
 pub use flow::{FlowApproval, FlowDelay, FlowNoop, FlowStop};
 pub use http::{HttpPolicy, HttpRequest};
+pub use json_node::TransformJson;
 pub use logic::{LogicIf, LogicMerge};
 pub use respond::RespondWebhook;
+pub use switch::LogicSwitch;
 pub use transform::{TransformSet, TransformTemplate};
 pub use trigger::{ErrorTrigger, ManualTrigger, ScheduleTrigger, WebhookTrigger};
 
@@ -58,10 +63,12 @@ pub fn register_builtin(registry: &mut NodeRegistry, config: &NodesConfig) {
         .register(TransformSet)
         .register(TransformTemplate)
         .register(TransformDatetime)
+        .register(TransformJson)
         .register(DataCsv)
         .register(LogicIf)
         .register(LogicMerge)
         .register(LogicFilter)
+        .register(LogicSwitch)
         .register(CodeJs)
         .register(FlowDelay)
         .register(FlowApproval)
@@ -101,8 +108,10 @@ mod tests {
                 "logic.filter",
                 "logic.if",
                 "logic.merge",
+                "logic.switch",
                 "respond.webhook",
                 "transform.datetime",
+                "transform.json",
                 "transform.set",
                 "transform.template",
                 "trigger.error",
@@ -126,10 +135,15 @@ mod tests {
                 "{} docs need an example",
                 spec.kind
             );
-            // No ports: the node ends its branch (flow.stop).
+            // No ports: the node ends its branch (flow.stop), or its config names them.
             assert!(
-                !spec.outputs.is_empty() || spec.kind == FlowStop::KIND,
+                !spec.outputs.is_empty() || spec.kind == FlowStop::KIND || spec.dynamic_outputs,
                 "{}",
+                spec.kind
+            );
+            assert!(
+                !spec.dynamic_outputs || spec.outputs.is_empty(),
+                "{} lists ports its config names",
                 spec.kind
             );
             let schema = &spec.config_schema;

@@ -12,7 +12,7 @@ use automatrix_nodes::{NodesConfig, register_builtin};
 use serde_json::{Value, json};
 
 /// Reference order: how a workflow reads, not alphabetical.
-const ORDER: [&str; 21] = [
+const ORDER: [&str; 23] = [
     "trigger.manual",
     "trigger.webhook",
     "trigger.schedule",
@@ -21,8 +21,10 @@ const ORDER: [&str; 21] = [
     "transform.set",
     "transform.template",
     "transform.datetime",
+    "transform.json",
     "data.csv",
     "logic.if",
+    "logic.switch",
     "logic.merge",
     "logic.filter",
     "flow.delay",
@@ -92,7 +94,9 @@ fn render(registry: &NodeRegistry) -> String {
             (false, false) => "",
         };
         let ports: Vec<String> = spec.outputs.iter().map(|p| format!("`{p}`")).collect();
-        let ports = if ports.is_empty() {
+        let ports = if spec.dynamic_outputs {
+            "named by its config (see below)".to_owned()
+        } else if ports.is_empty() {
             "none: it ends its branch".to_owned()
         } else {
             ports.join(", ")
@@ -161,7 +165,10 @@ fn type_of(prop: &Value) -> String {
         let values: Vec<String> = values.iter().map(|v| format!("`{v}`")).collect();
         return values.join(" | ");
     }
-    if let Some(options) = prop["oneOf"].as_array().or(prop["anyOf"].as_array()) {
+    // With a `type`, a oneOf/anyOf constrains the value (one of two fields) and is not its type.
+    if let Some(options) = prop["oneOf"].as_array().or(prop["anyOf"].as_array())
+        && prop["type"].is_null()
+    {
         let options: Vec<String> = options.iter().map(type_of).collect();
         return options.join(" | ");
     }

@@ -10,6 +10,8 @@ struct Trigger;
 struct Http;
 struct If;
 struct Code;
+/// Ports named by its config: `{"routes": ["a", "b"]}`.
+struct Router;
 
 #[async_trait]
 impl Node for Trigger {
@@ -98,12 +100,39 @@ impl Node for Code {
     }
 }
 
+#[async_trait]
+impl Node for Router {
+    fn spec(&self) -> NodeSpec {
+        NodeSpec {
+            config_schema: json!({
+                "type": "object",
+                "properties": {"routes": {"type": "array", "items": {"type": "string", "pattern": "^[a-z]+$"}}},
+                "required": ["routes"],
+                "additionalProperties": false
+            }),
+            outputs: Vec::new(),
+            dynamic_outputs: true,
+            ..NodeSpec::new("logic.router", "Router", "logic")
+        }
+    }
+    fn outputs(&self, config: &Value) -> Option<Vec<String>> {
+        let routes = config["routes"].as_array()?;
+        Some(
+            routes
+                .iter()
+                .filter_map(|r| r.as_str().map(str::to_owned))
+                .collect(),
+        )
+    }
+}
+
 fn registry() -> NodeRegistry {
     let mut r = NodeRegistry::new();
     r.register(Trigger)
         .register(Http)
         .register(If)
-        .register(Code);
+        .register(Code)
+        .register(Router);
     r
 }
 
@@ -272,5 +301,50 @@ fn shapes_that_are_not_objects_or_arrays_are_reported() {
             "nodes[0].on_error",
             "edges"
         ]
+    );
+}
+
+fn routed(routes: Value, port: &str) -> Value {
+    json!({
+        "nodes": [{"id": "t", "type": "trigger.manual"}, {"id": "r", "type": "logic.router", "config": {"routes": routes}},
+                  {"id": "a", "type": "code.js", "config": {"code": "return 1"}}],
+        "edges": [{"from": "t", "to": "r"}, {"from": "r", "output": port, "to": "a"}]
+    })
+}
+
+#[test]
+fn a_node_whose_config_names_its_ports_accepts_edges_from_those_ports_only() {
+    assert_eq!(problems(routed(json!(["web", "phone"]), "phone")), vec![]);
+
+    let unknown = problems(routed(json!(["web", "phone"]), "walk_in"));
+
+    assert_eq!(
+        unknown,
+        vec![(
+            "edges[1].output".to_owned(),
+            "unknown output port `walk_in` of `r` (logic.router); it has: web, phone".to_owned()
+        )]
+    );
+}
+
+#[test]
+fn ports_named_by_a_config_must_be_literal_names_other_than_error() {
+    let templated = problems(routed(json!(["web", "{{ $json.source }}"]), "web"));
+    let error = paths(routed(json!(["error"]), "error"));
+
+    assert_eq!(templated.len(), 1, "{templated:?}");
+    assert_eq!(templated[0].0, "nodes[1].config");
+    assert!(
+        templated[0].1.contains("`{{ $json.source }}`"),
+        "{templated:?}"
+    );
+    assert_eq!(error, vec!["nodes[1].config"]);
+}
+
+#[test]
+fn edges_from_a_node_whose_port_naming_config_is_invalid_are_not_checked_again() {
+    assert_eq!(
+        paths(routed(json!(["Web"]), "Web")),
+        vec!["nodes[1].config.routes[0]"]
     );
 }

@@ -141,4 +141,105 @@ both_backends! {
         assert_eq!(after.body["error"]["details"][0]["path"], "edges[1].from");
         assert!(after.body["error"]["details"][0]["issue"].as_str().unwrap().contains("ends its branch"));
     }
+
+    async fn json_text_from_a_crm_is_parsed_and_picked_with_jsonpath(app) {
+        let s = app.signup().await;
+        let wf = app.create_workflow(&s, "Cheap stock", json!({
+            "nodes": [
+                {"id": "feed", "type": "trigger.manual"},
+                {"id": "read", "type": "transform.json", "config": {"operation": "parse", "text": "{{ $json.payload }}"}},
+                {"id": "cheap", "type": "transform.json", "config": {"operation": "pick", "path": "$.value.vehicles[?@.price < 30000].vin"}},
+                {"id": "write", "type": "transform.json", "config": {"operation": "stringify", "value": "{{ $json.value }}"}}
+            ],
+            "edges": [{"from": "feed", "to": "read"}, {"from": "read", "to": "cheap"}, {"from": "cheap", "to": "write"}]
+        })).await;
+        let id = wf["id"].as_str().unwrap();
+        let payload = r#"{"vehicles": [{"vin": "1HGCM82633A004352", "price": 28500}, {"vin": "WVW123", "price": 41900}]}"#;
+        let run = app.execute_and_wait(&s, id, json!({"payload": payload})).await;
+        assert_eq!(run["status"], "completed", "{run}");
+        assert_eq!(run["output_data"], json!({"text": "[\"1HGCM82633A004352\"]"}));
+
+        let broken = app.execute_and_wait(&s, id, json!({"payload": "{\"vehicles\": [\n  {\"vin\" 1}]}"})).await;
+        assert_eq!(broken["status"], "failed");
+        let message = broken["error_message"].as_str().unwrap();
+        assert!(message.contains("not valid JSON") && message.contains("line 2 column 10"), "{message}");
+
+        let bad_path = app.post("/api/workflows", &s.access_token, &json!({"name": "Bad path", "definition": {
+            "nodes": [{"id": "feed", "type": "trigger.manual"},
+                      {"id": "cheap", "type": "transform.json", "config": {"operation": "pick", "path": "$.vehicles[?"}}],
+            "edges": [{"from": "feed", "to": "cheap"}]
+        }})).await;
+        bad_path.assert_error(422, "VALIDATION_ERROR");
+        assert_eq!(bad_path.body["error"]["details"][0]["path"], "nodes[1].config.path");
+        assert!(bad_path.body["error"]["details"][0]["issue"].as_str().unwrap().contains("at position"), "{}", bad_path.body);
+    }
+
+    async fn a_lead_is_routed_by_its_source_and_the_other_branches_are_skipped(app) {
+        let s = app.signup().await;
+        let branch = |id: &str| json!({"id": id, "type": "transform.set", "config": {"fields": {"branch": id}, "keep_input": false}});
+        let wf = app.create_workflow(&s, "Lead router", json!({
+            "nodes": [
+                {"id": "lead", "type": "trigger.manual"},
+                {"id": "by_source", "type": "logic.switch", "config": {
+                    "value": "{{ $json.source }}",
+                    "cases": [
+                        {"equals": "web", "output": "online"},
+                        {"equals": "chat", "output": "online"},
+                        {"equals": "phone", "output": "phone"},
+                        {"condition": "{{ $json.source === 'showroom' || $json.walk_in === true }}", "output": "showroom"}
+                    ],
+                    "default_output": "bdc"
+                }},
+                branch("web_reply"), branch("call_back"), branch("greeter"), branch("bdc_queue")
+            ],
+            "edges": [
+                {"from": "lead", "to": "by_source"},
+                {"from": "by_source", "output": "online", "to": "web_reply"},
+                {"from": "by_source", "output": "phone", "to": "call_back"},
+                {"from": "by_source", "output": "showroom", "to": "greeter"},
+                {"from": "by_source", "output": "bdc", "to": "bdc_queue"}
+            ]
+        })).await;
+        let id = wf["id"].as_str().unwrap();
+        for (lead, taken) in [
+            (json!({"source": "web"}), "web_reply"),
+            (json!({"source": "chat"}), "web_reply"),
+            (json!({"source": "phone"}), "call_back"),
+            (json!({"source": "referral", "walk_in": true}), "greeter"),
+            (json!({"source": "facebook"}), "bdc_queue"),
+        ] {
+            let run = app.execute_and_wait(&s, id, lead.clone()).await;
+            assert_eq!(run["status"], "completed", "{lead}: {run}");
+            assert_eq!(run["output_data"], json!({"branch": taken}), "{lead}");
+            let logs = app.get(&format!("/api/executions/{}/logs", run["id"].as_str().unwrap()), &s.access_token).await;
+            for step in logs.body["items"].as_array().unwrap() {
+                let node = step["node_id"].as_str().unwrap();
+                let want = if ["web_reply", "call_back", "greeter", "bdc_queue"].contains(&node) && node != taken { "skipped" } else { "completed" };
+                assert_eq!(step["status"], want, "{lead}: {node}");
+            }
+        }
+    }
+
+    async fn an_edge_from_a_port_the_switch_config_does_not_name_is_refused(app) {
+        let s = app.signup().await;
+        let definition = |port: &str, output: &str| json!({
+            "nodes": [
+                {"id": "lead", "type": "trigger.manual"},
+                {"id": "by_source", "type": "logic.switch", "config": {"value": "{{ $json.source }}", "cases": [{"equals": "web", "output": output}]}},
+                {"id": "reply", "type": "flow.noop"}
+            ],
+            "edges": [{"from": "lead", "to": "by_source"}, {"from": "by_source", "output": port, "to": "reply"}]
+        });
+
+        let undeclared = app.post("/api/workflows", &s.access_token, &json!({"name": "Undeclared", "definition": definition("phone", "web")})).await;
+        let bad_name = app.post("/api/workflows", &s.access_token, &json!({"name": "Bad name", "definition": definition("web", "web site")})).await;
+        let default = app.post("/api/workflows", &s.access_token, &json!({"name": "Default", "definition": definition("default", "web")})).await;
+
+        undeclared.assert_error(422, "VALIDATION_ERROR");
+        assert_eq!(undeclared.body["error"]["details"], json!([{"path": "edges[1].output",
+            "issue": "unknown output port `phone` of `by_source` (logic.switch); it has: web, default"}]));
+        bad_name.assert_error(422, "VALIDATION_ERROR");
+        assert_eq!(bad_name.body["error"]["details"][0]["path"], "nodes[1].config.cases[0].output");
+        assert_eq!(default.status, 201, "{}", default.body);
+    }
 }

@@ -153,6 +153,9 @@ both_backends! {
         let node = |kind: &str| res.body.as_array().unwrap().iter().find(|n| n["type"] == kind).unwrap().clone();
         let iff = node("logic.if");
         assert_eq!(iff["outputs"], json!(["true", "false"]));
+        assert_eq!(iff["dynamic_outputs"], false);
+        let switch = node("logic.switch");
+        assert_eq!((switch["outputs"].clone(), switch["dynamic_outputs"].clone()), (json!([]), json!(true)));
         assert_eq!(iff["config_schema"]["type"], "object");
         assert_eq!(iff["display_name"], "If");
         for n in res.body.as_array().unwrap() {
