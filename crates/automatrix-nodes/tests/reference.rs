@@ -12,7 +12,7 @@ use automatrix_nodes::{NodesConfig, register_builtin};
 use serde_json::{Value, json};
 
 /// Reference order: how a workflow reads, not alphabetical.
-const ORDER: [&str; 21] = [
+const ORDER: [&str; 23] = [
     "trigger.manual",
     "trigger.webhook",
     "trigger.schedule",
@@ -34,6 +34,8 @@ const ORDER: [&str; 21] = [
     "dealer.vin_decode",
     "dealer.phone_normalize",
     "dealer.business_hours",
+    "dealer.adf_parse",
+    "dealer.adf_build",
 ];
 
 fn registry() -> NodeRegistry {
