@@ -5,26 +5,26 @@ use super::lead::{Customer, Lead, Vehicle};
 
 /// The ADF document of `lead`.
 pub fn build(lead: &Lead) -> String {
-    let mut prospect = El::new("prospect").attr("status", &lead.status);
+    let mut prospect = El::new("prospect").attr("status", lead.status.as_deref());
     if lead.id.is_some() || lead.source.is_some() {
         prospect.push(
             El::new("id")
-                .attr("sequence", &Some("1".to_owned()))
-                .attr("source", &lead.source)
-                .text(&lead.id),
+                .attr("sequence", Some("1"))
+                .attr("source", lead.source.as_deref())
+                .text(lead.id.as_deref()),
         );
     }
-    prospect.push(El::new("requestdate").text(&lead.request_date));
+    prospect.push(El::new("requestdate").text(lead.request_date.as_deref()));
     for vehicle in &lead.vehicles {
         prospect.push(self::vehicle(vehicle));
     }
     prospect.push(customer(lead));
-    prospect.push(El::new("vendor").child(El::new("vendorname").text(&lead.vendor.name)));
+    prospect.push(El::new("vendor").child(El::new("vendorname").text(lead.vendor.name.as_deref())));
     prospect.push(
         El::new("provider").child(
             El::new("name")
-                .attr("part", &Some("full".to_owned()))
-                .text(&lead.provider.name),
+                .attr("part", Some("full"))
+                .text(lead.provider.name.as_deref()),
         ),
     );
     let mut out =
@@ -36,18 +36,18 @@ pub fn build(lead: &Lead) -> String {
 fn vehicle(vehicle: &Vehicle) -> El {
     let number = |n: Option<u64>| n.map(|n| n.to_string());
     El::new("vehicle")
-        .attr("interest", &vehicle.interest)
-        .attr("status", &vehicle.status)
-        .child(El::new("year").text(&number(vehicle.year)))
-        .child(El::new("make").text(&vehicle.make))
-        .child(El::new("model").text(&vehicle.model))
-        .child(El::new("vin").text(&vehicle.vin))
-        .child(El::new("stock").text(&vehicle.stock))
-        .child(El::new("trim").text(&vehicle.trim))
+        .attr("interest", vehicle.interest.as_deref())
+        .attr("status", vehicle.status.as_deref())
+        .child(El::new("year").text(number(vehicle.year).as_deref()))
+        .child(El::new("make").text(vehicle.make.as_deref()))
+        .child(El::new("model").text(vehicle.model.as_deref()))
+        .child(El::new("vin").text(vehicle.vin.as_deref()))
+        .child(El::new("stock").text(vehicle.stock.as_deref()))
+        .child(El::new("trim").text(vehicle.trim.as_deref()))
         .child(
             El::new("odometer")
-                .attr("units", &vehicle.odometer.units)
-                .text(&number(vehicle.odometer.value)),
+                .attr("units", vehicle.odometer.units.as_deref())
+                .text(number(vehicle.odometer.value).as_deref()),
         )
 }
 
@@ -57,18 +57,16 @@ fn customer(lead: &Lead) -> El {
         .child(contact(&lead.customer))
         .child(
             El::new("timeframe")
-                .child(El::new("description").text(&timeframe.description))
-                .child(El::new("earliestdate").text(&timeframe.earliest_date))
-                .child(El::new("latestdate").text(&timeframe.latest_date)),
+                .child(El::new("description").text(timeframe.description.as_deref()))
+                .child(El::new("earliestdate").text(timeframe.earliest_date.as_deref()))
+                .child(El::new("latestdate").text(timeframe.latest_date.as_deref())),
         )
-        .child(El::new("comments").text(&lead.comments))
+        .child(El::new("comments").text(lead.comments.as_deref()))
 }
 
 fn contact(customer: &Customer) -> El {
-    let name = |part: &str, text: &Option<String>| {
-        El::new("name")
-            .attr("part", &Some(part.to_owned()))
-            .text(text)
+    let name = |part: &'static str, text: Option<&str>| {
+        El::new("name").attr("part", Some(part)).text(text)
     };
     // The full name only when first and last do not already make it: reading the document
     // back then gives the same three names.
@@ -80,17 +78,17 @@ fn contact(customer: &Customer) -> El {
         .join(" ");
     let full = customer.full_name.as_ref().filter(|full| **full != joined);
     let mut contact = El::new("contact")
-        .child(name("first", &customer.first_name))
-        .child(name("last", &customer.last_name))
-        .child(name("full", &full.cloned()))
-        .child(El::new("email").text(&customer.email));
+        .child(name("first", customer.first_name.as_deref()))
+        .child(name("last", customer.last_name.as_deref()))
+        .child(name("full", full.map(String::as_str)))
+        .child(El::new("email").text(customer.email.as_deref()));
     for phone in &customer.phones {
-        let number = phone.number.clone().or_else(|| phone.e164.clone());
+        let number = phone.number.as_deref().or(phone.e164.as_deref());
         contact.push(
             El::new("phone")
-                .attr("type", &phone.kind)
-                .attr("time", &phone.time)
-                .text(&number),
+                .attr("type", phone.kind.as_deref())
+                .attr("time", phone.time.as_deref())
+                .text(number),
         );
     }
     let address = &customer.address;
@@ -98,13 +96,13 @@ fn contact(customer: &Customer) -> El {
         El::new("address")
             .child(
                 El::new("street")
-                    .attr("line", &Some("1".to_owned()))
-                    .text(&address.street),
+                    .attr("line", Some("1"))
+                    .text(address.street.as_deref()),
             )
-            .child(El::new("city").text(&address.city))
-            .child(El::new("regioncode").text(&address.region))
-            .child(El::new("postalcode").text(&address.postal_code))
-            .child(El::new("country").text(&address.country)),
+            .child(El::new("city").text(address.city.as_deref()))
+            .child(El::new("regioncode").text(address.region.as_deref()))
+            .child(El::new("postalcode").text(address.postal_code.as_deref()))
+            .child(El::new("country").text(address.country.as_deref())),
     )
 }
 
@@ -126,15 +124,15 @@ impl El {
         }
     }
 
-    fn attr(mut self, name: &'static str, value: &Option<String>) -> Self {
-        if let Some(value) = value.as_ref().filter(|v| !v.trim().is_empty()) {
-            self.attrs.push((name, value.clone()));
+    fn attr(mut self, name: &'static str, value: Option<&str>) -> Self {
+        if let Some(value) = value.filter(|v| !v.trim().is_empty()) {
+            self.attrs.push((name, value.to_owned()));
         }
         self
     }
 
-    fn text(mut self, text: &Option<String>) -> Self {
-        self.text = text.clone().filter(|t| !t.trim().is_empty());
+    fn text(mut self, text: Option<&str>) -> Self {
+        self.text = text.filter(|t| !t.trim().is_empty()).map(str::to_owned);
         self
     }
 

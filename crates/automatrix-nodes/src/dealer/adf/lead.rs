@@ -6,8 +6,10 @@
 use serde::{Deserialize, Deserializer, Serialize};
 use serde_json::Value;
 
+/// Unknown fields are ignored at the top level only: a workflow adds its own (`score`,
+/// `assigned_to`) to the lead it forwards, while inside the parts only typos land.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
-#[serde(default, deny_unknown_fields)]
+#[serde(default)]
 pub struct Lead {
     pub id: Option<String>,
     pub source: Option<String>,

@@ -113,11 +113,16 @@ fn declares_entities(text: &str) -> bool {
 }
 
 fn looks_like_html(text: &str) -> bool {
-    let head = text[..text.len().min(200)].to_ascii_lowercase();
+    let head = text
+        .chars()
+        .take(200)
+        .collect::<String>()
+        .to_ascii_lowercase();
     head.starts_with("<!doctype html") || head.contains("<html")
 }
 
-/// `&` that starts no character or entity reference, as `&amp;`; CDATA and comments untouched.
+/// `&` that starts no reference to a character or one of XML's five entities, as `&amp;`
+/// (`&nbsp;`, which HTML-minded providers write, as `&#160;`); CDATA and comments untouched.
 fn escape_stray_ampersands(text: &str) -> Cow<'_, str> {
     let mut out = String::with_capacity(text.len() + 16);
     let mut rest = text;
@@ -135,6 +140,10 @@ fn escape_stray_ampersands(text: &str) -> Cow<'_, str> {
         } else if rest.starts_with('<') || is_reference(rest) {
             out.push_str(&rest[..1]);
             rest = &rest[1..];
+        } else if let Some(after) = rest.strip_prefix("&nbsp;") {
+            out.push_str("&#160;");
+            rest = after;
+            changed = true;
         } else {
             out.push_str("&amp;");
             rest = &rest[1..];
@@ -149,7 +158,8 @@ fn escape_stray_ampersands(text: &str) -> Cow<'_, str> {
     }
 }
 
-/// Whether `text` (starting at `&`) is `&name;`, `&#123;` or `&#x1F;`.
+/// Whether `text` (starting at `&`) is `&amp;` (or `&lt;`, `&gt;`, `&quot;`, `&apos;`),
+/// `&#123;` or `&#x1F;`.
 fn is_reference(text: &str) -> bool {
     let Some(end) = text[1..].find(';').map(|e| e + 1) else {
         return false;
@@ -160,10 +170,7 @@ fn is_reference(text: &str) -> bool {
     } else if let Some(dec) = body.strip_prefix('#') {
         !dec.is_empty() && dec.chars().all(|c| c.is_ascii_digit())
     } else {
-        body.starts_with(|c: char| c.is_alphabetic())
-            && body
-                .chars()
-                .all(|c| c.is_alphanumeric() || "._-".contains(c))
+        ["amp", "lt", "gt", "quot", "apos"].contains(&body)
     }
 }
 

@@ -104,7 +104,7 @@ fn a_website_form_with_tabs_stray_ampersands_and_a_prospect_timeframe_is_read() 
     );
     assert_eq!(
         lead["comments"],
-        "Prefers text messages. Works at Smith & Sons."
+        "Prefers text\u{a0}messages. Works at Smith & Sons &copy; 2026."
     );
     assert_eq!(lead["vendor"]["name"], "Smith & Sons Ford");
 }
@@ -454,7 +454,7 @@ async fn a_canadian_dealer_reads_national_numbers_as_canadian() {
 }
 
 #[tokio::test]
-async fn the_build_node_writes_the_documented_example_and_refuses_unknown_fields() {
+async fn the_build_node_writes_the_documented_example_and_refuses_unknown_fields_in_the_parts() {
     let lead = json!({"id": "L-1001", "source": "dealer-site",
         "customer": {"first_name": "Maria", "last_name": "Lopez", "email": "maria@example.com"},
         "vehicles": [{"interest": "buy", "status": "new", "year": "2027", "make": "Toyota", "model": "RAV4"}],
@@ -463,6 +463,12 @@ async fn the_build_node_writes_the_documented_example_and_refuses_unknown_fields
     let out = run(&AdfBuild, json!({"lead": lead}), Value::Null)
         .await
         .unwrap();
+    let extra = run(
+        &AdfBuild,
+        json!({"lead": {"score": 80, "customer": {"first_name": "Bo"}}}),
+        Value::Null,
+    )
+    .await;
     let typo = run(
         &AdfBuild,
         json!({"lead": {"customer": {"firstname": "Maria"}}}),
@@ -482,6 +488,12 @@ async fn the_build_node_writes_the_documented_example_and_refuses_unknown_fields
     assert!(
         !xml.contains("<timeframe"),
         "empty parts are left out:\n{xml}"
+    );
+    assert!(
+        extra.unwrap().data["xml"]
+            .as_str()
+            .unwrap()
+            .contains("<name part=\"first\">Bo</name>")
     );
     assert!(typo.unwrap_err().message.contains("firstname"));
 }
