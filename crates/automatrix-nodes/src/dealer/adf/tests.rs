@@ -296,6 +296,9 @@ fn text_that_is_not_an_adf_lead_says_what_it_is() {
         ),
     ];
 
+    // Cut off after many multi-byte characters: the error is still read safely.
+    let cut = format!("<adf><prospect><comments>{}", "é".repeat(150));
+    assert!(error(&cut).starts_with("the ADF lead is not well-formed XML: "));
     for (xml, expected) in cases {
         let error = error(xml);
         assert!(
