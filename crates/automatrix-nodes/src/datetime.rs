@@ -5,7 +5,8 @@ use async_trait::async_trait;
 use automatrix_core::node::parse_config;
 use automatrix_core::{ConfigIssue, Node, NodeContext, NodeError, NodeOutput, NodeSpec, time_zone};
 use chrono::{
-    DateTime, Datelike, Days, Months, NaiveDate, NaiveDateTime, TimeDelta, TimeZone, Timelike, Utc,
+    DateTime, Datelike, Days, FixedOffset, Months, NaiveDate, NaiveDateTime, TimeDelta, TimeZone,
+    Timelike, Utc,
 };
 use chrono_tz::Tz;
 use serde::Deserialize;
@@ -81,11 +82,39 @@ fn read(value: &Value, zone: Tz) -> Result<DateTime<Utc>, String> {
         Value::String(s) => s.trim(),
         other => return Err(format!("a date and time is text or a number, not {other}")),
     };
+    let naive = match read_text(text) {
+        Some(Written::Zoned(t)) => return Ok(t.with_timezone(&Utc)),
+        Some(Written::Local(t)) => t,
+        Some(Written::Date(d)) => d.and_hms_opt(0, 0, 0).expect("midnight"),
+        None => return Err(format!("`{text}` is not a date and time this node reads")),
+    };
+    local(zone, naive)
+        .map(|t| t.with_timezone(&Utc))
+        .ok_or_else(|| format!("`{text}` does not exist in {zone}"))
+}
+
+/// A date and time as written: with an offset, without one, or a date alone.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub(crate) enum Written {
+    Zoned(DateTime<FixedOffset>),
+    Local(NaiveDateTime),
+    Date(NaiveDate),
+}
+
+/// Reads `text` (trimmed): ISO-8601 / RFC 3339 (with or without offset), RFC 2822,
+/// `YYYY-MM-DD`, or US-style `MM/DD/YYYY` with an optional `HH:MM[:SS] [AM|PM]`. Shared by the
+/// nodes that read dates people and lead providers write (`dealer.adf_parse`).
+pub(crate) fn read_text(text: &str) -> Option<Written> {
+    let text = text.trim();
     if let Ok(t) = DateTime::parse_from_rfc3339(text) {
-        return Ok(t.with_timezone(&Utc));
+        return Some(Written::Zoned(t));
     }
     if let Ok(t) = DateTime::parse_from_rfc2822(text) {
-        return Ok(t.with_timezone(&Utc));
+        return Some(Written::Zoned(t));
+    }
+    // ISO 8601 offsets without a colon (`-0500`), as some lead providers write them.
+    if let Ok(t) = DateTime::parse_from_str(text, "%Y-%m-%dT%H:%M:%S%.f%z") {
+        return Some(Written::Zoned(t));
     }
     let naive = [
         "%Y-%m-%dT%H:%M:%S%.f",
@@ -98,17 +127,14 @@ fn read(value: &Value, zone: Tz) -> Result<DateTime<Utc>, String> {
         "%m/%d/%Y %H:%M",
     ]
     .iter()
-    .find_map(|f| NaiveDateTime::parse_from_str(text, f).ok())
-    .or_else(|| {
-        ["%Y-%m-%d", "%m/%d/%Y"]
-            .iter()
-            .find_map(|f| NaiveDate::parse_from_str(text, f).ok())
-            .map(|d| d.and_hms_opt(0, 0, 0).expect("midnight"))
-    })
-    .ok_or_else(|| format!("`{text}` is not a date and time this node reads"))?;
-    local(zone, naive)
-        .map(|t| t.with_timezone(&Utc))
-        .ok_or_else(|| format!("`{text}` does not exist in {zone}"))
+    .find_map(|f| NaiveDateTime::parse_from_str(text, f).ok());
+    if let Some(t) = naive {
+        return Some(Written::Local(t));
+    }
+    ["%Y-%m-%d", "%m/%d/%Y"]
+        .iter()
+        .find_map(|f| NaiveDate::parse_from_str(text, f).ok())
+        .map(Written::Date)
 }
 
 /// Moves `at` by `shift`: years, months, weeks and days on the calendar of `zone` (the local

@@ -30,7 +30,7 @@ use serde::Deserialize;
 pub use code::CodeJs;
 pub use csv_node::DataCsv;
 pub use datetime::TransformDatetime;
-pub use dealer::{BusinessHours, PhoneNormalize, VinDecode};
+pub use dealer::{AdfBuild, AdfParse, BusinessHours, PhoneNormalize, VinDecode};
 pub use filter::LogicFilter;
 pub use flow::{FlowApproval, FlowDelay, FlowNoop, FlowStop};
 pub use http::{HttpPolicy, HttpRequest};
@@ -78,6 +78,8 @@ pub fn register_builtin(registry: &mut NodeRegistry, config: &NodesConfig) {
         .register(VinDecode)
         .register(PhoneNormalize)
         .register(BusinessHours)
+        .register(AdfParse)
+        .register(AdfBuild)
         .register(HttpRequest::new(config.http.clone()));
 }
 
@@ -97,6 +99,8 @@ mod tests {
             [
                 "code.js",
                 "data.csv",
+                "dealer.adf_build",
+                "dealer.adf_parse",
                 "dealer.business_hours",
                 "dealer.phone_normalize",
                 "dealer.vin_decode",

@@ -36,6 +36,8 @@ const ORDER: [&str; 23] = [
     "dealer.vin_decode",
     "dealer.phone_normalize",
     "dealer.business_hours",
+    "dealer.adf_parse",
+    "dealer.adf_build",
 ];
 
 fn registry() -> NodeRegistry {

@@ -1,8 +1,11 @@
 //! Dealership nodes: the automotive building blocks no general-purpose tool has.
 
+mod adf;
 mod hours;
 mod phone;
 mod vin;
+
+pub use adf::{AdfBuild, AdfParse};
 
 use std::collections::BTreeMap;
 
@@ -128,7 +131,6 @@ With `(416) 555-0199` the output is `{"input": "(416) 555-0199", "valid": true, 
 #[async_trait]
 impl Node for PhoneNormalize {
     fn spec(&self) -> NodeSpec {
-        let countries: Vec<&str> = phone::countries().collect();
         NodeSpec {
             description: "Normalizes a phone number to E.164 (+13125550142), reading national numbers in a default country.",
             config_schema: json!({
@@ -138,11 +140,7 @@ impl Node for PhoneNormalize {
                         "description": "The number as typed, usually an expression.",
                         "type": "string",
                     },
-                    "default_country": {
-                        "description": "ISO 3166 code of the country a number without a country code is read in.",
-                        "enum": countries,
-                        "default": "US",
-                    },
+                    "default_country": country_schema(),
                 },
                 "required": ["phone"],
                 "additionalProperties": false,
@@ -159,16 +157,31 @@ impl Node for PhoneNormalize {
         _input: Value,
     ) -> Result<NodeOutput, NodeError> {
         let config: PhoneConfig = parse_config(config)?;
-        // A country from an expression is checked here: a wrong one is the config's fault,
-        // not the number's.
-        if !phone::countries().any(|c| c == config.default_country) {
-            return Err(NodeError::fatal(format!(
-                "default_country `{}` is not one of the countries this node knows",
-                config.default_country
-            )));
-        }
+        check_country(&config.default_country)?;
         output(phone::normalize(&config.phone, &config.default_country))
     }
+}
+
+/// A `default_country` from an expression is checked when the node runs: a wrong one is the
+/// config's fault, not the number's.
+fn check_country(country: &str) -> Result<(), NodeError> {
+    if phone::countries().any(|c| c == country) {
+        Ok(())
+    } else {
+        Err(NodeError::fatal(format!(
+            "default_country `{country}` is not one of the countries this node knows"
+        )))
+    }
+}
+
+/// The schema of a `default_country` property.
+fn country_schema() -> Value {
+    let countries: Vec<&str> = phone::countries().collect();
+    json!({
+        "description": "ISO 3166 code of the country a number without a country code is read in.",
+        "enum": countries,
+        "default": "US",
+    })
 }
 
 /// Whether the dealership is open, and when it next opens or closes.

@@ -1,7 +1,52 @@
 //! Dealership nodes through the engine, over HTTP.
 
-use automatrix_testkit::both_backends;
-use serde_json::json;
+use automatrix_testkit::{Res, Session, TestApp, both_backends};
+use reqwest::Method;
+use serde_json::{Value, json};
+
+/// A lead as a third-party provider sends it: upper-case tags, the ADF instruction first,
+/// a full name only, a trade-in, an unescaped `&`.
+const PROVIDER_LEAD: &str = r#"<?ADF VERSION "1.0"?>
+<?xml version="1.0"?>
+<ADF><PROSPECT STATUS="NEW">
+  <ID SEQUENCE="1" SOURCE="LeadGenius">LG-7</ID>
+  <REQUESTDATE>11/21/2026 3:15 PM</REQUESTDATE>
+  <VEHICLE INTEREST="BUY" STATUS="NEW"><YEAR>2027</YEAR><MAKE>Toyota</MAKE><MODEL>RAV4</MODEL></VEHICLE>
+  <VEHICLE INTEREST="TRADE-IN" STATUS="USED"><YEAR>2016</YEAR><MAKE>Honda</MAKE><MODEL>CR-V</MODEL><ODOMETER UNITS="MI">88,120</ODOMETER></VEHICLE>
+  <CUSTOMER><CONTACT>
+    <NAME PART="FULL">Maria Lopez</NAME>
+    <PHONE TYPE="CELLPHONE">(312) 555-0142</PHONE>
+  </CONTACT><COMMENTS>Works at Smith & Sons</COMMENTS></CUSTOMER>
+</PROSPECT></ADF>"#;
+
+/// A webhook that reads the ADF it is sent, notes the forwarding in the comments and writes
+/// the lead as ADF for the CRM.
+async fn lead_forwarder(app: &TestApp, s: &Session) -> String {
+    let wf = app.create_workflow(s, "Forward ADF leads", json!({
+        "nodes": [
+            {"id": "hook", "type": "trigger.webhook"},
+            {"id": "read", "type": "dealer.adf_parse", "config": {"xml": "{{ $json.body }}"}},
+            {"id": "note", "type": "transform.set", "config": {"fields": {"comments": "{{ $json.comments }} (forwarded)"}}},
+            {"id": "write", "type": "dealer.adf_build", "config": {"lead": "{{ $json }}"}}
+        ],
+        "edges": [{"from": "hook", "to": "read"}, {"from": "read", "to": "note"}, {"from": "note", "to": "write"}]
+    })).await;
+    wf["webhook_url"]
+        .as_str()
+        .expect("a webhook URL")
+        .to_owned()
+}
+
+async fn execution_of(app: &TestApp, s: &Session, call: &Res) -> Value {
+    assert_eq!(call.status, 202, "{}", call.body);
+    app.run_jobs().await;
+    let id = call.body["execution_id"]
+        .as_str()
+        .expect("the execution id");
+    app.get(&format!("/api/executions/{id}"), &s.access_token)
+        .await
+        .body
+}
 
 both_backends! {
     async fn a_lead_vehicle_vin_is_checked_and_decoded_in_a_run(app) {
@@ -84,5 +129,44 @@ both_backends! {
         }})).await;
         res.assert_error(422, "VALIDATION_ERROR");
         assert_eq!(res.body["error"]["details"][0]["path"], "nodes[1].config.hours.sun[0]");
+    }
+
+    async fn an_adf_lead_posted_to_a_webhook_is_read_changed_and_written_for_the_crm(app) {
+        let s = app.signup().await;
+        let path = lead_forwarder(&app, &s).await;
+
+        let call = app.hook(Method::POST, &path, &[("content-type", "application/xml")], PROVIDER_LEAD).await;
+        let exec = execution_of(&app, &s, &call).await;
+
+        assert_eq!(exec["status"], "completed", "{exec}");
+        let xml = exec["output_data"]["xml"].as_str().expect("the ADF");
+        assert!(xml.starts_with("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<?ADF VERSION \"1.0\"?>\n<adf>"), "{xml}");
+        for part in [
+            "<prospect status=\"new\">",
+            "<id sequence=\"1\" source=\"LeadGenius\">LG-7</id>",
+            "<requestdate>2026-11-21T15:15:00</requestdate>",
+            "<vehicle interest=\"trade-in\" status=\"used\">",
+            "<odometer units=\"mi\">88120</odometer>",
+            "<name part=\"first\">Maria</name>",
+            "<name part=\"last\">Lopez</name>",
+            "<phone type=\"cellphone\">(312) 555-0142</phone>",
+            "<comments>Works at Smith &amp; Sons (forwarded)</comments>",
+        ] {
+            assert!(xml.contains(part), "{part} missing in\n{xml}");
+        }
+    }
+
+    async fn a_page_that_is_not_an_adf_lead_fails_the_run_with_what_it_is(app) {
+        let s = app.signup().await;
+        let path = lead_forwarder(&app, &s).await;
+        let page = "<!DOCTYPE html><html><head><meta charset=\"utf-8\"><title>502</title></head><body>Bad Gateway</body></html>";
+
+        let html = execution_of(&app, &s, &app.hook(Method::POST, &path, &[("content-type", "text/html")], page).await).await;
+        let other = execution_of(&app, &s, &app.hook(Method::POST, &path, &[("content-type", "application/xml")], "<lead><name>Bo</name></lead>").await).await;
+
+        assert_eq!(html["status"], "failed", "{html}");
+        assert!(html["error_message"].as_str().unwrap().contains("not an ADF lead: the text is an HTML page"), "{html}");
+        assert_eq!(other["status"], "failed", "{other}");
+        assert!(other["error_message"].as_str().unwrap().contains("the root element is <lead>, expected <adf>"), "{other}");
     }
 }
