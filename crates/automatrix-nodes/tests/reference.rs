@@ -12,7 +12,7 @@ use automatrix_nodes::{NodesConfig, register_builtin};
 use serde_json::{Value, json};
 
 /// Reference order: how a workflow reads, not alphabetical.
-const ORDER: [&str; 23] = [
+const ORDER: [&str; 25] = [
     "trigger.manual",
     "trigger.webhook",
     "trigger.schedule",
