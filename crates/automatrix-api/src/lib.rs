@@ -6,6 +6,7 @@
 //! `Arc<dyn Store>` inside the [`automatrix_engine::Engine`].
 
 mod auth;
+mod credentials;
 mod error;
 mod executions;
 mod extract;

@@ -20,6 +20,7 @@ use crate::state::AppState;
         (name = "auth", description = "Accounts and tokens"),
         (name = "workflows", description = "Workflow definitions, versions and runs"),
         (name = "executions", description = "Execution history and control"),
+        (name = "credentials", description = "The credentials vault: write-only secrets that nodes name by id"),
         (name = "node-types", description = "The node catalog"),
         (name = "health", description = "Probes"),
         (name = "webhooks", description = "Public entry points of webhook-triggered workflows"),
@@ -49,6 +50,7 @@ pub(crate) fn api_router() -> OpenApiRouter<AppState> {
     OpenApiRouter::with_openapi(ApiDoc::openapi())
         .merge(crate::auth::router())
         .merge(crate::workflows::router())
+        .merge(crate::credentials::router())
         .merge(crate::executions::router())
         .merge(crate::node_types::router())
         .merge(crate::health::router())

@@ -5,6 +5,7 @@
 //! Response bodies are read in chunks up to [`HttpRequest::MAX_RESPONSE_BYTES`] and the whole
 //! exchange races the step's cancellation token.
 
+mod auth;
 mod guard;
 
 use std::sync::{Arc, OnceLock};
@@ -12,9 +13,9 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 use automatrix_core::node::parse_config;
-use automatrix_core::{Node, NodeContext, NodeError, NodeOutput, NodeSpec};
+use automatrix_core::{Credential, Node, NodeContext, NodeError, NodeOutput, NodeSpec};
 use reqwest::header::{CONTENT_TYPE, HeaderMap, HeaderName, HeaderValue};
-use reqwest::{Client, Method, Request, Response, StatusCode, Url};
+use reqwest::{Client, Method, Request, RequestBuilder, Response, StatusCode, Url};
 use serde::Deserialize;
 use serde_json::{Map, Value, json};
 use tracing::instrument;
@@ -54,8 +55,29 @@ struct RequestConfig {
     /// `null` and absent both mean no body.
     #[serde(default)]
     body: Option<Value>,
+    /// How `body` is sent; by default JSON, or text for a string.
+    #[serde(default)]
+    body_type: Option<BodyType>,
     #[serde(default = "default_timeout_ms")]
     timeout_ms: u64,
+    /// An `http_bearer`, `http_basic`, `http_header` or `http_query` credential.
+    #[serde(default)]
+    credential_id: Option<String>,
+    /// A status outside 200-299 fails the step (the default); with false it is an output.
+    #[serde(default = "yes")]
+    fail_on_status: bool,
+}
+
+fn yes() -> bool {
+    true
+}
+
+#[derive(Clone, Copy, Debug, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "snake_case")]
+enum BodyType {
+    Json,
+    Form,
+    Raw,
 }
 
 fn default_method() -> String {
@@ -74,8 +96,12 @@ Every request carries an `Idempotency-Key` header, `<execution id>:<node id>`, t
 
 **Output:** `{status, headers, body}` on `main`: `headers` has lower-case names (repeated headers joined with `, `); `body` is the parsed JSON when the response's `Content-Type` is JSON (`application/json` or `*/*+json`), otherwise the text.
 
+**Body:** `body_type` says how `body` is sent: `json` (the default), `form` (an object of fields, `application/x-www-form-urlencoded`; arrays repeat a field, `null` leaves it out) or `raw` (a string as given; other JSON as its text).
+
+**Authentication:** `credential_id` names a saved credential (`POST /api/credentials`), so tokens stay out of workflow definitions and step logs: `http_bearer` sends `Authorization: Bearer <token>`, `http_basic` basic authentication, `http_header` its header (`X-Api-Key: …`), `http_query` its query parameter. The credential's header replaces one of the same name in `headers`.
+
 **Errors**
-- A status outside 200-299 fails the step, with `{status, headers, body}` as the error's data. `408`, `429` and `5xx` are retryable (the node's retry policy applies); other statuses are fatal.
+- A status outside 200-299 fails the step, with `{status, headers, body}` as the error's data, unless `fail_on_status` is false: then every status is an output, for workflows that branch on `{{ $json.status }}`. `408`, `429` and `5xx` are retryable (the node's retry policy applies); other statuses are fatal.
 - Connection failures and timeouts are retryable. Cancelling the execution, or the step's own timeout, stops the request at once.
 - A response body over 10 MiB is a fatal error.
 - Private addresses are refused (fatal): loopback, private networks (10/8, 172.16/12, 192.168/16), link-local and the cloud metadata address 169.254.169.254, CGNAT 100.64/10, 0.0.0.0/8, multicast, broadcast and reserved ranges, IPv6 loopback, unique-local and link-local addresses, and IPv4-mapped forms of those. This holds for IP addresses in the URL, for host names that resolve to such addresses, and for every redirect. An administrator can allow them all (`AUTOMATRIX_HTTP_ALLOW_PRIVATE=1`) or allow-list hosts. System proxy settings (`HTTP_PROXY`, ...) are not used.
@@ -125,7 +151,12 @@ impl HttpRequest {
 
     /// Turns the expanded config into a request, checking what the schema could not (values
     /// that came from expressions) and IP-literal URLs.
-    fn build(&self, ctx: &NodeContext, config: RequestConfig) -> Result<Request, NodeError> {
+    fn build(
+        &self,
+        ctx: &NodeContext,
+        config: RequestConfig,
+        credential: Option<&Credential>,
+    ) -> Result<Request, NodeError> {
         let method = config.method.to_ascii_uppercase();
         if !METHODS.contains(&method.as_str()) {
             return Err(NodeError::fatal(format!(
@@ -170,19 +201,46 @@ impl HttpRequest {
             .headers(headers)
             .query(&query_pairs(config.query)?)
             .timeout(Duration::from_millis(config.timeout_ms));
-        // `.json()` adds its content type only when the headers have none.
-        let request = match config.body {
+        let request = match credential {
+            Some(credential) => auth::apply(request, credential),
             None => request,
-            Some(Value::String(text)) => request.body(text),
-            Some(json) => request.json(&json),
         };
-        request.build().map_err(|e| {
-            NodeError::fatal(format!(
-                "http.request: invalid request: {}",
-                chain(&e.without_url())
-            ))
-        })
+        with_body(request, config.body, config.body_type)?
+            .build()
+            .map_err(|e| {
+                NodeError::fatal(format!(
+                    "http.request: invalid request: {}",
+                    chain(&e.without_url())
+                ))
+            })
     }
+}
+
+/// Adds `body` as `body_type` says. `.json()` and `.form()` add their content type only when
+/// the headers have none.
+fn with_body(
+    request: RequestBuilder,
+    body: Option<Value>,
+    body_type: Option<BodyType>,
+) -> Result<RequestBuilder, NodeError> {
+    let Some(body) = body else {
+        return Ok(request);
+    };
+    Ok(match (body_type, body) {
+        (None | Some(BodyType::Raw), Value::String(text)) => request.body(text),
+        (Some(BodyType::Raw), other) => request.body(other.to_string()),
+        (Some(BodyType::Form), Value::Object(fields)) => {
+            let pairs = query_pairs(fields)?;
+            request.form(&pairs)
+        }
+        (Some(BodyType::Form), other) => {
+            return Err(NodeError::fatal(format!(
+                "http.request: a form body must be an object of fields, got {}",
+                type_name(&other)
+            )));
+        }
+        (None | Some(BodyType::Json), json) => request.json(&json),
+    })
 }
 
 fn build_client(policy: Arc<HttpPolicy>) -> Result<Client, reqwest::Error> {
@@ -237,7 +295,20 @@ impl Node for HttpRequest {
                         },
                     },
                     "body": {
-                        "description": "Request body: any JSON, sent as JSON; a string is sent as text.",
+                        "description": "Request body: any JSON, sent as JSON; a string is sent as text (see `body_type`).",
+                    },
+                    "body_type": {
+                        "description": "`json` (the default; a string body goes as text), `form` (an object of fields, URL-encoded) or `raw` (text as given).",
+                        "enum": ["json", "form", "raw"],
+                    },
+                    "credential_id": {
+                        "description": "Authenticates with a saved credential: `http_bearer`, `http_basic`, `http_header` or `http_query`.",
+                        "type": "string",
+                    },
+                    "fail_on_status": {
+                        "description": "Fail the step on a status outside 200-299 (the default); false outputs it like any other response.",
+                        "type": "boolean",
+                        "default": true,
                     },
                     "timeout_ms": {
                         "description": "Limit for the whole exchange, in milliseconds.",
@@ -264,11 +335,16 @@ impl Node for HttpRequest {
     ) -> Result<NodeOutput, NodeError> {
         let config: RequestConfig = parse_config(config)?;
         let timeout_ms = config.timeout_ms;
-        let request = self.build(ctx, config)?;
+        let fail_on_status = config.fail_on_status;
+        let credential = match &config.credential_id {
+            Some(id) => Some(auth::credential(ctx, id).await?),
+            None => None,
+        };
+        let request = self.build(ctx, config, credential.as_ref())?;
         let label = format!("{} {}", request.method(), redact(request.url()));
         let client = self.client()?;
         tokio::select! {
-            result = exchange(client, request, &label, timeout_ms) => result,
+            result = exchange(client, request, &label, timeout_ms, fail_on_status) => result,
             () = ctx.cancel.cancelled() => Err(NodeError::retryable(format!(
                 "http.request: {label} cancelled before it completed"
             ))),
@@ -283,6 +359,7 @@ async fn exchange(
     request: Request,
     label: &str,
     timeout_ms: u64,
+    fail_on_status: bool,
 ) -> Result<NodeOutput, NodeError> {
     let response = client
         .execute(request)
@@ -297,7 +374,7 @@ async fn exchange(
         .map_err(|e| e.with_data(json!({"status": status.as_u16(), "headers": headers})))?;
     let out =
         json!({"status": status.as_u16(), "headers": headers, "body": parse_body(&bytes, is_json)});
-    if status.is_success() {
+    if status.is_success() || !fail_on_status {
         return Ok(NodeOutput::main(out));
     }
     let message = format!("http.request: {label} returned {status}");
@@ -486,5 +563,7 @@ fn parse_body(bytes: &[u8], is_json: bool) -> Value {
     Value::String(String::from_utf8_lossy(bytes).into_owned())
 }
 
+#[cfg(test)]
+mod body_auth_tests;
 #[cfg(test)]
 mod tests;

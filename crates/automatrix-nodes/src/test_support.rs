@@ -48,3 +48,42 @@ pub async fn run(
     let ctx = ctx_with_input("step", &input);
     node.execute(&ctx, config, input).await
 }
+
+/// Services that know a fixed set of credentials (by id) and nothing else.
+#[derive(Default)]
+pub struct Credentials(pub std::collections::HashMap<String, automatrix_core::Credential>);
+
+#[async_trait::async_trait]
+impl automatrix_core::NodeServices for Credentials {
+    async fn credential(&self, id: &str) -> Result<automatrix_core::Credential, NodeError> {
+        self.0
+            .get(id)
+            .cloned()
+            .ok_or_else(|| NodeError::fatal(format!("credential {id} does not exist")))
+    }
+
+    async fn kv(&self, op: automatrix_core::KvOp) -> Result<automatrix_core::KvAnswer, NodeError> {
+        automatrix_core::NoServices.kv(op).await
+    }
+
+    async fn run_workflow(&self, run: automatrix_core::SubRun) -> Result<Value, NodeError> {
+        automatrix_core::NoServices.run_workflow(run).await
+    }
+}
+
+/// Runs `node` once with `config` and `input`, with credential `id` of `kind` holding `data`.
+pub async fn run_with_credential(
+    node: &(impl Node + ?Sized),
+    config: Value,
+    (id, kind, data): (&str, &str, Value),
+) -> Result<NodeOutput, NodeError> {
+    let credential = automatrix_core::Credential {
+        kind: kind.to_owned(),
+        data,
+    };
+    let mut ctx = ctx_with_input("step", &Value::Null);
+    ctx.services = Arc::new(Credentials(
+        [(id.to_owned(), credential)].into_iter().collect(),
+    ));
+    node.execute(&ctx, config, Value::Null).await
+}

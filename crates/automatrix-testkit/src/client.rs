@@ -190,6 +190,25 @@ impl TestApp {
         res.body
     }
 
+    /// Saves a credential and returns its id.
+    pub async fn create_credential(
+        &self,
+        s: &Session,
+        name: &str,
+        kind: &str,
+        data: Value,
+    ) -> String {
+        let res = self
+            .post(
+                "/api/credentials",
+                &s.access_token,
+                &json!({"name": name, "type": kind, "data": data}),
+            )
+            .await;
+        assert_eq!(res.status, 201, "create credential: {}", res.body);
+        res.body["id"].as_str().expect("credential id").to_owned()
+    }
+
     /// Executes a workflow, runs the worker until idle, and returns the execution.
     pub async fn execute_and_wait(&self, s: &Session, workflow_id: &str, input: Value) -> Value {
         let res = self

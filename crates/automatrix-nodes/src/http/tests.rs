@@ -17,13 +17,13 @@ use super::*;
 use crate::test_support::{ctx_with_input, run};
 
 /// A mock that counts the requests it receives.
-struct Mock {
+pub(super) struct Mock {
     addr: SocketAddr,
     hits: Arc<AtomicUsize>,
 }
 
 impl Mock {
-    async fn start() -> Self {
+    pub(super) async fn start() -> Self {
         let hits = Arc::new(AtomicUsize::new(0));
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let addr = listener.local_addr().unwrap();
@@ -53,11 +53,11 @@ impl Mock {
     }
 
     /// A URL on this mock, through `host` (`127.0.0.1` or `localhost`).
-    fn url(&self, host: &str, path: &str) -> String {
+    pub(super) fn url(&self, host: &str, path: &str) -> String {
         format!("http://{host}:{}{path}", self.addr.port())
     }
 
-    fn hits(&self) -> usize {
+    pub(super) fn hits(&self) -> usize {
         self.hits.load(Ordering::SeqCst)
     }
 }

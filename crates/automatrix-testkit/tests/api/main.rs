@@ -1,6 +1,7 @@
 //! The HTTP API, driven over real HTTP against SQLite and PostgreSQL.
 
 mod auth;
+mod credentials;
 mod dealer;
 mod durable;
 mod errors;

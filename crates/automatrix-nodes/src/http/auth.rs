@@ -1,0 +1,45 @@
+//! Authentication of `http.request` from a saved credential.
+
+use automatrix_core::{Credential, NodeContext, NodeError};
+use reqwest::RequestBuilder;
+use reqwest::header::{HeaderName, HeaderValue};
+
+/// The credential types `http.request` takes.
+pub const KINDS: [&str; 4] = ["http_bearer", "http_basic", "http_header", "http_query"];
+
+/// Credential `id`, when it is one of [`KINDS`].
+pub async fn credential(ctx: &NodeContext, id: &str) -> Result<Credential, NodeError> {
+    ctx.services
+        .credential(id)
+        .await?
+        .expect_kind(&KINDS)
+        .map_err(|e| NodeError::fatal(format!("http.request: {e}")))
+}
+
+/// Adds the credential to the request. A header of the credential replaces one of the same
+/// name set in the node's `headers`.
+pub fn apply(request: RequestBuilder, credential: &Credential) -> RequestBuilder {
+    match credential.kind.as_str() {
+        "http_bearer" => request.bearer_auth(credential.text("token")),
+        "http_basic" => request.basic_auth(
+            credential.text("username"),
+            credential.optional_text("password"),
+        ),
+        "http_header" => {
+            let name = HeaderName::from_bytes(credential.text("name").as_bytes());
+            let value = HeaderValue::from_str(credential.text("value"));
+            match (name, value) {
+                (Ok(name), Ok(mut value)) => {
+                    value.set_sensitive(true);
+                    let mut headers = reqwest::header::HeaderMap::new();
+                    headers.insert(name, value);
+                    request.headers(headers)
+                }
+                // Caught when the request is built: a builder error, without the value.
+                _ => request.header("", ""),
+            }
+        }
+        "http_query" => request.query(&[(credential.text("name"), credential.text("value"))]),
+        _ => request,
+    }
+}
