@@ -7,37 +7,30 @@
 
 mod auth;
 mod guard;
+pub(crate) mod outbound;
 
-use std::sync::{Arc, OnceLock};
+use std::sync::Arc;
 use std::time::Duration;
 
 use async_trait::async_trait;
 use automatrix_core::node::parse_config;
 use automatrix_core::{Credential, Node, NodeContext, NodeError, NodeOutput, NodeSpec};
 use reqwest::header::{CONTENT_TYPE, HeaderMap, HeaderName, HeaderValue};
-use reqwest::{Client, Method, Request, RequestBuilder, Response, StatusCode, Url};
+use reqwest::{Method, Request, RequestBuilder};
 use serde::Deserialize;
 use serde_json::{Map, Value, json};
 use tracing::instrument;
 
 pub use guard::HttpPolicy;
+pub use outbound::Outbound;
+use outbound::{chain, redact};
 
 use crate::logic::type_name;
 
 /// Calls an HTTP API and outputs `{status, headers, body}`.
+#[derive(Debug)]
 pub struct HttpRequest {
-    policy: Arc<HttpPolicy>,
-    /// Built on first use: building needs the process's TLS crypto provider, which the binary
-    /// installs at start-up, after the registry may already exist.
-    client: OnceLock<Result<Client, String>>,
-}
-
-impl std::fmt::Debug for HttpRequest {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("HttpRequest")
-            .field("policy", &self.policy)
-            .finish_non_exhaustive()
-    }
+    outbound: Arc<Outbound>,
 }
 
 const METHODS: [&str; 7] = ["GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS"];
@@ -131,22 +124,16 @@ impl HttpRequest {
     pub const DEFAULT_TIMEOUT_MS: u64 = 30_000;
     pub const MAX_TIMEOUT_MS: u64 = 300_000;
     /// Larger response bodies fail the step rather than fill the worker's memory.
-    pub const MAX_RESPONSE_BYTES: usize = 10 * 1024 * 1024;
+    pub const MAX_RESPONSE_BYTES: usize = outbound::MAX_RESPONSE_BYTES;
 
+    /// A node with a client of its own, under `policy`.
     pub fn new(policy: HttpPolicy) -> Self {
-        Self {
-            policy: Arc::new(policy),
-            client: OnceLock::new(),
-        }
+        Self::sharing(Arc::new(Outbound::new(policy)))
     }
 
-    fn client(&self) -> Result<&Client, NodeError> {
-        self.client
-            .get_or_init(|| build_client(self.policy.clone()).map_err(|e| e.to_string()))
-            .as_ref()
-            .map_err(|e| {
-                NodeError::fatal(format!("http.request: cannot build the HTTP client: {e}"))
-            })
+    /// A node that sends through `outbound`, shared with the other API-calling nodes.
+    pub fn sharing(outbound: Arc<Outbound>) -> Self {
+        Self { outbound }
     }
 
     /// Turns the expanded config into a request, checking what the schema could not (values
@@ -166,13 +153,7 @@ impl HttpRequest {
             )));
         }
         let method = Method::from_bytes(method.as_bytes()).expect("listed methods are valid");
-        let url = Url::parse(&config.url).map_err(|e| {
-            NodeError::fatal(format!(
-                "http.request: `url` must be an absolute http(s) URL: {e}"
-            ))
-        })?;
-        guard::check_url(&self.policy, &url)
-            .map_err(|r| NodeError::fatal(format!("http.request: {r}")))?;
+        let url = self.outbound.check_url(Self::KIND, &config.url)?;
         if !(1..=Self::MAX_TIMEOUT_MS).contains(&config.timeout_ms) {
             return Err(NodeError::fatal(format!(
                 "http.request: timeout_ms must be between 1 and {}, got {}",
@@ -196,7 +177,8 @@ impl HttpRequest {
             );
         }
         let request = self
-            .client()?
+            .outbound
+            .client(Self::KIND)?
             .request(method, url)
             .headers(headers)
             .query(&query_pairs(config.query)?)
@@ -241,24 +223,6 @@ fn with_body(
         }
         (None | Some(BodyType::Json), json) => request.json(&json),
     })
-}
-
-fn build_client(policy: Arc<HttpPolicy>) -> Result<Client, reqwest::Error> {
-    // reqwest (feature `rustls-no-provider`) panics when no provider is installed. The binary
-    // installs ring first; this keeps tests and other embedders from crashing. Losing the race
-    // to another installer is fine: then a provider is installed.
-    if rustls::crypto::CryptoProvider::get_default().is_none() {
-        let _ = rustls::crypto::ring::default_provider().install_default();
-    }
-    Client::builder()
-        .user_agent(concat!("automatrix/", env!("CARGO_PKG_VERSION")))
-        // Through a proxy the target is resolved by the proxy, beyond the guard's reach.
-        .no_proxy()
-        // The previous URL may hold secrets in its query string.
-        .referer(false)
-        .redirect(guard::redirect_policy(policy.clone()))
-        .dns_resolver(guard::GuardedResolver::new(policy))
-        .build()
 }
 
 #[async_trait]
@@ -342,128 +306,16 @@ impl Node for HttpRequest {
         };
         let request = self.build(ctx, config, credential.as_ref())?;
         let label = format!("{} {}", request.method(), redact(request.url()));
-        let client = self.client()?;
-        tokio::select! {
-            result = exchange(client, request, &label, timeout_ms, fail_on_status) => result,
-            () = ctx.cancel.cancelled() => Err(NodeError::retryable(format!(
-                "http.request: {label} cancelled before it completed"
-            ))),
+        let reply = self
+            .outbound
+            .send(ctx, Self::KIND, request, timeout_ms)
+            .await?;
+        if reply.status.is_success() || !fail_on_status {
+            return Ok(NodeOutput::main(reply.json));
         }
+        let message = format!("http.request: {label} returned {}", reply.status);
+        Err(reply.status_error(message))
     }
-}
-
-/// Sends the request and reads the response.
-#[instrument(skip_all, fields(request = %label))]
-async fn exchange(
-    client: &Client,
-    request: Request,
-    label: &str,
-    timeout_ms: u64,
-    fail_on_status: bool,
-) -> Result<NodeOutput, NodeError> {
-    let response = client
-        .execute(request)
-        .await
-        .map_err(|e| transport_error(e, label, timeout_ms))?;
-    let status = response.status();
-    tracing::debug!(status = status.as_u16(), "response");
-    let headers = headers_json(response.headers());
-    let is_json = is_json(response.headers());
-    let bytes = read_capped(response, label, timeout_ms)
-        .await
-        .map_err(|e| e.with_data(json!({"status": status.as_u16(), "headers": headers})))?;
-    let out =
-        json!({"status": status.as_u16(), "headers": headers, "body": parse_body(&bytes, is_json)});
-    if status.is_success() || !fail_on_status {
-        return Ok(NodeOutput::main(out));
-    }
-    let message = format!("http.request: {label} returned {status}");
-    let error = if is_retryable_status(status) {
-        NodeError::retryable(message)
-    } else {
-        NodeError::fatal(message)
-    };
-    Err(error.with_data(out))
-}
-
-fn is_retryable_status(status: StatusCode) -> bool {
-    status.is_server_error()
-        || status == StatusCode::TOO_MANY_REQUESTS
-        || status == StatusCode::REQUEST_TIMEOUT
-}
-
-async fn read_capped(
-    mut response: Response,
-    label: &str,
-    timeout_ms: u64,
-) -> Result<Vec<u8>, NodeError> {
-    let too_large = || {
-        NodeError::fatal(format!(
-            "http.request: the response to {label} is larger than the limit of {} MiB",
-            HttpRequest::MAX_RESPONSE_BYTES / (1024 * 1024)
-        ))
-    };
-    let limit = HttpRequest::MAX_RESPONSE_BYTES;
-    if response.content_length().is_some_and(|n| n > limit as u64) {
-        return Err(too_large());
-    }
-    let mut body = Vec::new();
-    while let Some(chunk) = response
-        .chunk()
-        .await
-        .map_err(|e| transport_error(e, label, timeout_ms))?
-    {
-        if body.len() + chunk.len() > limit {
-            return Err(too_large());
-        }
-        body.extend_from_slice(&chunk);
-    }
-    Ok(body)
-}
-
-/// Classifies a transport failure. Messages never include the query string, which may hold
-/// credentials (`?api_key=`).
-fn transport_error(e: reqwest::Error, label: &str, timeout_ms: u64) -> NodeError {
-    if let Some(refusal) = guard::refusal_in(&e) {
-        return NodeError::fatal(format!("http.request: {refusal}"));
-    }
-    let e = e.without_url();
-    if e.is_timeout() {
-        return NodeError::retryable(format!(
-            "http.request: {label} timed out after {timeout_ms}ms"
-        ));
-    }
-    let message = format!("http.request: {label} failed: {}", chain(&e));
-    if e.is_builder() || e.is_redirect() {
-        NodeError::fatal(message)
-    } else {
-        NodeError::retryable(message)
-    }
-}
-
-/// An error and its causes, `: `-separated (reqwest's own message alone says little).
-fn chain(e: &(dyn std::error::Error + 'static)) -> String {
-    let mut out = e.to_string();
-    let mut source = e.source();
-    while let Some(s) = source {
-        let text = s.to_string();
-        if !out.contains(&text) {
-            out.push_str(": ");
-            out.push_str(&text);
-        }
-        source = s.source();
-    }
-    out
-}
-
-/// The URL without user info, query or fragment, for messages and logs.
-fn redact(url: &Url) -> String {
-    let mut shown = format!("{}://{}", url.scheme(), url.host_str().unwrap_or(""));
-    if let Some(port) = url.port() {
-        shown.push_str(&format!(":{port}"));
-    }
-    shown.push_str(url.path());
-    shown
 }
 
 fn header_map(headers: Map<String, Value>) -> Result<HeaderMap, NodeError> {
@@ -520,47 +372,6 @@ fn query_pairs(query: Map<String, Value>) -> Result<Vec<(String, String)>, NodeE
         }
     }
     Ok(pairs)
-}
-
-fn headers_json(headers: &HeaderMap) -> Value {
-    let mut out = Map::new();
-    for name in headers.keys() {
-        let joined = headers
-            .get_all(name)
-            .iter()
-            .map(|v| String::from_utf8_lossy(v.as_bytes()).into_owned())
-            .collect::<Vec<_>>()
-            .join(", ");
-        out.insert(name.as_str().to_owned(), Value::String(joined));
-    }
-    Value::Object(out)
-}
-
-/// `application/json` and structured-syntax JSON types such as `application/problem+json`.
-fn is_json(headers: &HeaderMap) -> bool {
-    let Some(ct) = headers.get(CONTENT_TYPE).and_then(|v| v.to_str().ok()) else {
-        return false;
-    };
-    let essence = ct
-        .split(';')
-        .next()
-        .unwrap_or("")
-        .trim()
-        .to_ascii_lowercase();
-    essence == "application/json" || essence.ends_with("+json")
-}
-
-/// JSON when the response says so and parses; the text otherwise (an empty JSON body is null).
-fn parse_body(bytes: &[u8], is_json: bool) -> Value {
-    if is_json {
-        if bytes.iter().all(u8::is_ascii_whitespace) {
-            return Value::Null;
-        }
-        if let Ok(v) = serde_json::from_slice(bytes) {
-            return v;
-        }
-    }
-    Value::String(String::from_utf8_lossy(bytes).into_owned())
 }
 
 #[cfg(test)]

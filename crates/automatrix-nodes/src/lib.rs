@@ -16,6 +16,7 @@ mod flow;
 mod http;
 mod json_node;
 mod logic;
+mod messaging;
 mod respond;
 mod switch;
 mod transform;
@@ -33,9 +34,10 @@ pub use datetime::TransformDatetime;
 pub use dealer::{AdfBuild, AdfParse, BusinessHours, PhoneNormalize, VinDecode};
 pub use filter::LogicFilter;
 pub use flow::{FlowApproval, FlowDelay, FlowNoop, FlowStop};
-pub use http::{HttpPolicy, HttpRequest};
+pub use http::{HttpPolicy, HttpRequest, Outbound};
 pub use json_node::TransformJson;
 pub use logic::{LogicIf, LogicMerge};
+pub use messaging::{ChatPost, SmsSend};
 pub use respond::RespondWebhook;
 pub use switch::LogicSwitch;
 pub use transform::{TransformSet, TransformTemplate};
@@ -55,6 +57,8 @@ pub struct NodesConfig {
 /// Like [`NodeRegistry::register`]: when a kind is already registered (calling this twice on
 /// one registry) or a schema does not compile (caught by this crate's tests).
 pub fn register_builtin(registry: &mut NodeRegistry, config: &NodesConfig) {
+    // One guarded HTTP client for every node that calls APIs.
+    let outbound = std::sync::Arc::new(Outbound::new(config.http.clone()));
     registry
         .register(ManualTrigger)
         .register(WebhookTrigger)
@@ -80,7 +84,9 @@ pub fn register_builtin(registry: &mut NodeRegistry, config: &NodesConfig) {
         .register(BusinessHours)
         .register(AdfParse)
         .register(AdfBuild)
-        .register(HttpRequest::new(config.http.clone()));
+        .register(HttpRequest::sharing(outbound.clone()))
+        .register(SmsSend::new(outbound.clone()))
+        .register(ChatPost::new(outbound));
 }
 
 #[cfg(test)]
@@ -97,6 +103,7 @@ mod tests {
         assert_eq!(
             kinds,
             [
+                "chat.post",
                 "code.js",
                 "data.csv",
                 "dealer.adf_build",
@@ -114,6 +121,7 @@ mod tests {
                 "logic.merge",
                 "logic.switch",
                 "respond.webhook",
+                "sms.send",
                 "transform.datetime",
                 "transform.json",
                 "transform.set",

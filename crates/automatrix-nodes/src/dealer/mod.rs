@@ -2,7 +2,7 @@
 
 mod adf;
 mod hours;
-mod phone;
+pub(crate) mod phone;
 mod vin;
 
 pub use adf::{AdfBuild, AdfParse};
@@ -164,7 +164,7 @@ impl Node for PhoneNormalize {
 
 /// A `default_country` from an expression is checked when the node runs: a wrong one is the
 /// config's fault, not the number's.
-fn check_country(country: &str) -> Result<(), NodeError> {
+pub(crate) fn check_country(country: &str) -> Result<(), NodeError> {
     if phone::countries().any(|c| c == country) {
         Ok(())
     } else {
@@ -175,7 +175,7 @@ fn check_country(country: &str) -> Result<(), NodeError> {
 }
 
 /// The schema of a `default_country` property.
-fn country_schema() -> Value {
+pub(crate) fn country_schema() -> Value {
     let countries: Vec<&str> = phone::countries().collect();
     json!({
         "description": "ISO 3166 code of the country a number without a country code is read in.",

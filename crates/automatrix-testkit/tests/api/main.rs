@@ -9,6 +9,7 @@ mod executions;
 mod fixtures;
 mod health;
 mod hooks;
+mod messaging;
 mod nodes;
 mod openapi;
 mod schedules;
