@@ -9,6 +9,7 @@
 mod code;
 mod csv_node;
 mod datetime;
+mod db;
 mod dealer;
 mod fields;
 mod filter;
@@ -31,6 +32,7 @@ use serde::Deserialize;
 pub use code::CodeJs;
 pub use csv_node::DataCsv;
 pub use datetime::TransformDatetime;
+pub use db::DbQuery;
 pub use dealer::{AdfBuild, AdfParse, BusinessHours, PhoneNormalize, VinDecode};
 pub use filter::LogicFilter;
 pub use flow::{FlowApproval, FlowDelay, FlowNoop, FlowStop};
@@ -69,6 +71,7 @@ pub fn register_builtin(registry: &mut NodeRegistry, config: &NodesConfig) {
         .register(TransformDatetime)
         .register(TransformJson)
         .register(DataCsv)
+        .register(DbQuery)
         .register(LogicIf)
         .register(LogicMerge)
         .register(LogicFilter)
@@ -106,6 +109,7 @@ mod tests {
                 "chat.post",
                 "code.js",
                 "data.csv",
+                "db.query",
                 "dealer.adf_build",
                 "dealer.adf_parse",
                 "dealer.business_hours",

@@ -12,7 +12,7 @@ use automatrix_nodes::{NodesConfig, register_builtin};
 use serde_json::{Value, json};
 
 /// Reference order: how a workflow reads, not alphabetical.
-const ORDER: [&str; 27] = [
+const ORDER: [&str; 28] = [
     "trigger.manual",
     "trigger.webhook",
     "trigger.schedule",
@@ -35,6 +35,7 @@ const ORDER: [&str; 27] = [
     "http.request",
     "sms.send",
     "chat.post",
+    "db.query",
     "dealer.vin_decode",
     "dealer.phone_normalize",
     "dealer.business_hours",

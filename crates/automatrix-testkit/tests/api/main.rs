@@ -2,6 +2,7 @@
 
 mod auth;
 mod credentials;
+mod database;
 mod dealer;
 mod durable;
 mod errors;
