@@ -39,7 +39,9 @@ pub struct HttpPolicy {
     pub allow_private: bool,
     /// Hosts that may be reached even though they are, or resolve to, refused addresses: a
     /// host name (`crm.dealer.internal`), `*.` and a domain for all its subdomains
-    /// (`*.dealer.internal`), or an IP address (`10.0.0.5`, `::1`). Case-insensitive.
+    /// (`*.dealer.internal`), an IP address (`10.0.0.5`, `::1`) or a network in CIDR notation
+    /// (`10.20.0.0/16`, `fd00:12::/32`) for the on-premise DMS. Names are case-insensitive;
+    /// addresses and networks also admit host names that resolve into them.
     pub allow_hosts: Vec<String>,
 }
 
@@ -86,9 +88,17 @@ impl HttpPolicy {
         })
     }
 
+    /// Whether `ip` is an allow-listed address or inside an allow-listed network.
+    pub fn allows_ip(&self, ip: IpAddr) -> bool {
+        self.allow_hosts
+            .iter()
+            .filter_map(|entry| network(entry))
+            .any(|(net, bits)| in_network(ip, net, bits))
+    }
+
     /// Checks an address `host` was given or resolved to.
     fn check_addr(&self, host: &str, ip: IpAddr) -> Result<(), Refusal> {
-        if self.allows_host(host) {
+        if self.allows_host(host) || self.allows_ip(ip) {
             return Ok(());
         }
         match refused_range(ip) {
@@ -102,6 +112,39 @@ impl HttpPolicy {
                 })
             }
         }
+    }
+}
+
+/// An allow-list entry as a network: `10.20.0.0/16`, or an address as a network of one.
+fn network(entry: &str) -> Option<(IpAddr, u8)> {
+    let entry = normalize_host(entry);
+    let (addr, bits) = match entry.split_once('/') {
+        Some((addr, bits)) => (addr.parse::<IpAddr>().ok()?, bits.parse::<u8>().ok()?),
+        None => {
+            let addr = entry.parse::<IpAddr>().ok()?;
+            (addr, if addr.is_ipv4() { 32 } else { 128 })
+        }
+    };
+    let max = if addr.is_ipv4() { 32 } else { 128 };
+    (bits <= max).then_some((addr, bits))
+}
+
+/// Whether `ip` is in `net`/`bits` (an IPv4-mapped IPv6 address counts as its IPv4 one).
+fn in_network(ip: IpAddr, net: IpAddr, bits: u8) -> bool {
+    let ip = match ip {
+        IpAddr::V6(v6) => v6.to_ipv4_mapped().map_or(ip, IpAddr::V4),
+        v4 => v4,
+    };
+    match (ip, net) {
+        (IpAddr::V4(ip), IpAddr::V4(net)) => {
+            let mask = u32::MAX.checked_shl(32 - u32::from(bits)).unwrap_or(0);
+            u32::from(ip) & mask == u32::from(net) & mask
+        }
+        (IpAddr::V6(ip), IpAddr::V6(net)) => {
+            let mask = u128::MAX.checked_shl(128 - u32::from(bits)).unwrap_or(0);
+            u128::from(ip) & mask == u128::from(net) & mask
+        }
+        _ => false,
     }
 }
 
@@ -462,6 +505,50 @@ mod tests {
         assert!(check(&listed, "http://10.0.0.6/").is_err());
         assert!(listed.allows_host("CRM.dealer.internal."));
         assert!(!listed.allows_host("evil-crm.dealer.internal"));
+    }
+
+    #[test]
+    fn cidr_entries_allow_addresses_inside_their_network_only() {
+        let policy = HttpPolicy::strict().with_allowed_hosts([
+            "10.20.0.0/16",
+            "fd00:12::/32",
+            "192.168.1.7",
+        ]);
+        for (host, ip) in [
+            ("10.20.0.1", "10.20.0.1"),
+            ("dms.dealer.internal", "10.20.255.254"),
+            ("[::ffff:10.20.3.4]", "::ffff:10.20.3.4"),
+            ("dms6", "fd00:12::5"),
+            ("printer", "192.168.1.7"),
+        ] {
+            assert!(
+                policy.check_addr(host, ip.parse().unwrap()).is_ok(),
+                "{host} {ip}"
+            );
+        }
+        for (host, ip) in [
+            ("10.21.0.1", "10.21.0.1"),
+            ("metadata", "169.254.169.254"),
+            ("dms6", "fd00:13::5"),
+            ("printer2", "192.168.1.8"),
+        ] {
+            assert!(
+                policy.check_addr(host, ip.parse().unwrap()).is_err(),
+                "{host} {ip}"
+            );
+        }
+        // Nonsense entries allow nothing.
+        let odd = HttpPolicy::strict().with_allowed_hosts(["10.0.0.0/40", "10.0.0.0/x"]);
+        assert!(
+            odd.check_addr("10.0.0.1", "10.0.0.1".parse().unwrap())
+                .is_err()
+        );
+        let everything = HttpPolicy::strict().with_allowed_hosts(["0.0.0.0/0"]);
+        assert!(
+            everything
+                .check_addr("10.0.0.1", "10.0.0.1".parse().unwrap())
+                .is_ok()
+        );
     }
 
     #[test]
