@@ -124,6 +124,21 @@ impl NodeContext {
     pub fn idempotency_key(&self) -> String {
         format!("{}:{}", self.execution_id, self.node_id)
     }
+
+    /// Credential `id`, decrypted, when its type is one of `kinds`; otherwise a fatal error
+    /// that starts with `who` (the node type) and names what it takes.
+    pub async fn credential(
+        &self,
+        who: &str,
+        id: &str,
+        kinds: &[&str],
+    ) -> Result<crate::Credential, NodeError> {
+        self.services
+            .credential(id)
+            .await?
+            .expect_kind(kinds)
+            .map_err(|e| NodeError::fatal(format!("{who}: {e}")))
+    }
 }
 
 impl std::fmt::Debug for NodeContext {

@@ -100,11 +100,8 @@ impl Node for DbQuery {
     ) -> Result<NodeOutput, NodeError> {
         let config: QueryConfig = parse_config(config)?;
         let credential = ctx
-            .services
-            .credential(&config.credential_id)
-            .await?
-            .expect_kind(&["postgres"])
-            .map_err(|e| NodeError::fatal(format!("db.query: {e}")))?;
+            .credential(Self::KIND, &config.credential_id, &["postgres"])
+            .await?;
         let options: PgConnectOptions = credential.text("url").parse().map_err(|_| {
             NodeError::fatal("db.query: the credential's URL is not a PostgreSQL connection URL")
         })?;

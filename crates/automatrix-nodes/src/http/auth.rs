@@ -9,11 +9,7 @@ pub const KINDS: [&str; 4] = ["http_bearer", "http_basic", "http_header", "http_
 
 /// Credential `id`, when it is one of [`KINDS`].
 pub async fn credential(ctx: &NodeContext, id: &str) -> Result<Credential, NodeError> {
-    ctx.services
-        .credential(id)
-        .await?
-        .expect_kind(&KINDS)
-        .map_err(|e| NodeError::fatal(format!("http.request: {e}")))
+    ctx.credential("http.request", id, &KINDS).await
 }
 
 /// Adds the credential to the request. A header of the credential replaces one of the same

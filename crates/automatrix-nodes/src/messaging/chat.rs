@@ -130,11 +130,8 @@ impl Node for ChatPost {
     ) -> Result<NodeOutput, NodeError> {
         let config: ChatConfig = parse_config(config)?;
         let credential = ctx
-            .services
-            .credential(&config.credential_id)
-            .await?
-            .expect_kind(&["chat_webhook"])
-            .map_err(|e| NodeError::fatal(format!("chat.post: {e}")))?;
+            .credential(Self::KIND, &config.credential_id, &["chat_webhook"])
+            .await?;
         let url = self
             .outbound
             .check_url(Self::KIND, credential.text("url"))?;

@@ -125,11 +125,8 @@ impl Node for SmsSend {
             )));
         }
         let credential = ctx
-            .services
-            .credential(&config.credential_id)
-            .await?
-            .expect_kind(&["twilio"])
-            .map_err(|e| NodeError::fatal(format!("sms.send: {e}")))?;
+            .credential(Self::KIND, &config.credential_id, &["twilio"])
+            .await?;
         let sid = credential.text("account_sid");
         let base = credential
             .optional_text("base_url")

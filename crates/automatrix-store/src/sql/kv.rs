@@ -48,6 +48,24 @@ macro_rules! __impl_kv_store {
                 )
             });
 
+            /// The live value of `key`, if any.
+            async fn live(
+                store: &$store,
+                org: Uuid,
+                workflow: Uuid,
+                key: &str,
+                now: DateTime<Utc>,
+            ) -> StoreResult<Option<Value>> {
+                let found: Option<(Json<Value>,)> = sqlx::query_as(GET)
+                    .bind(org)
+                    .bind(workflow)
+                    .bind(key)
+                    .bind(now)
+                    .fetch_optional(store.pool())
+                    .await?;
+                Ok(found.map(|(Json(value),)| value))
+            }
+
             #[async_trait]
             impl KvStore for $store {
                 async fn kv(
@@ -58,22 +76,13 @@ macro_rules! __impl_kv_store {
                     now: DateTime<Utc>,
                 ) -> StoreResult<KvAnswer> {
                     match op {
-                        KvOp::Get { key } => {
-                            let found: Option<(Json<Value>,)> = sqlx::query_as(GET)
-                                .bind(org)
-                                .bind(workflow)
-                                .bind(&key)
-                                .bind(now)
-                                .fetch_optional(self.pool())
-                                .await?;
-                            Ok(match found {
-                                Some((Json(value),)) => KvAnswer { value, hit: true },
-                                None => KvAnswer {
-                                    value: Value::Null,
-                                    hit: false,
-                                },
-                            })
-                        }
+                        KvOp::Get { key } => Ok(match live(self, org, workflow, &key, now).await? {
+                            Some(value) => KvAnswer { value, hit: true },
+                            None => KvAnswer {
+                                value: Value::Null,
+                                hit: false,
+                            },
+                        }),
                         KvOp::Set {
                             key,
                             value,
@@ -93,15 +102,9 @@ macro_rules! __impl_kv_store {
                             if stored.is_some() {
                                 return Ok(KvAnswer { value, hit: true });
                             }
-                            let present: Option<(Json<Value>,)> = sqlx::query_as(GET)
-                                .bind(org)
-                                .bind(workflow)
-                                .bind(&key)
-                                .bind(now)
-                                .fetch_optional(self.pool())
-                                .await?;
+                            let present = live(self, org, workflow, &key, now).await?;
                             Ok(KvAnswer {
-                                value: present.map_or(Value::Null, |(Json(v),)| v),
+                                value: present.unwrap_or(Value::Null),
                                 hit: false,
                             })
                         }
