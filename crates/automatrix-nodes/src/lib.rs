@@ -15,6 +15,7 @@ mod filter;
 mod flow;
 mod http;
 mod json_node;
+mod kv;
 mod logic;
 mod respond;
 mod switch;
@@ -32,9 +33,10 @@ pub use csv_node::DataCsv;
 pub use datetime::TransformDatetime;
 pub use dealer::{AdfBuild, AdfParse, BusinessHours, PhoneNormalize, VinDecode};
 pub use filter::LogicFilter;
-pub use flow::{FlowApproval, FlowDelay, FlowNoop, FlowStop};
+pub use flow::{FlowApproval, FlowDelay, FlowNoop, FlowStop, FlowSubworkflow};
 pub use http::{HttpPolicy, HttpRequest};
 pub use json_node::TransformJson;
+pub use kv::DataKv;
 pub use logic::{LogicIf, LogicMerge};
 pub use respond::RespondWebhook;
 pub use switch::LogicSwitch;
@@ -65,6 +67,7 @@ pub fn register_builtin(registry: &mut NodeRegistry, config: &NodesConfig) {
         .register(TransformDatetime)
         .register(TransformJson)
         .register(DataCsv)
+        .register(DataKv)
         .register(LogicIf)
         .register(LogicMerge)
         .register(LogicFilter)
@@ -74,6 +77,7 @@ pub fn register_builtin(registry: &mut NodeRegistry, config: &NodesConfig) {
         .register(FlowApproval)
         .register(FlowNoop)
         .register(FlowStop)
+        .register(FlowSubworkflow)
         .register(RespondWebhook)
         .register(VinDecode)
         .register(PhoneNormalize)
@@ -99,6 +103,7 @@ mod tests {
             [
                 "code.js",
                 "data.csv",
+                "data.kv",
                 "dealer.adf_build",
                 "dealer.adf_parse",
                 "dealer.business_hours",
@@ -108,6 +113,7 @@ mod tests {
                 "flow.delay",
                 "flow.noop",
                 "flow.stop",
+                "flow.subworkflow",
                 "http.request",
                 "logic.filter",
                 "logic.if",
