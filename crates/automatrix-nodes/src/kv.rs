@@ -87,7 +87,7 @@ const DOCS: &str = r#"Keeps small values between executions of the workflow: "ha
 
 **Errors** (fatal): a field the operation does not use (`by` with `get`...), `set` without `value` (refused already when the workflow is saved, unless the config holds expressions); a key that is empty or too long; a value over 64 KiB; incrementing a value that is not a number. A run without a server (`automatrix run FILE`) has no store and fails the step. The store being unreachable is retryable.
 
-Every operation but `get` changes state that outlives the execution: dry runs stand in for this node.
+`set`, `increment` and `delete` change state that outlives the execution, so the node type is marked as having side effects (the mark is per type: a `get` node carries it too).
 
 **Example:** the lead dedupe. The first execution for a lead id stores it; a repeat within 30 days gets `stored: false`, and a `logic.if` on `{{ $json.stored }}` sends it down its `false` branch (a `flow.stop` "duplicate lead"):
 
@@ -96,6 +96,8 @@ Every operation but `get` changes state that outlives the execution: dry runs st
 ```
 
 Output on the first run `{"key": "lead:A-1042", "value": "0193…", "stored": true}`; on a repeat `{"key": "lead:A-1042", "value": "0193…", "stored": false}` (the first execution's id).
+
+Storing the execution id also tells a repeat from a recovery: were the process to stop between the write and the step's record, the step runs again in the same execution and finds its own entry. A condition of `{{ $json.stored || $json.value === $execution.id }}` treats that as new.
 "#;
 
 #[async_trait]

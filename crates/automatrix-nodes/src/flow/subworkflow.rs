@@ -39,11 +39,11 @@ const DOCS: &str = r#"Runs another workflow of the organization and outputs what
 - it completed: the step completes with its output;
 - it failed or was cancelled: the step fails (fatally) with the called workflow's error message, and the error's data names its `execution_id`, `status` and `error`. The node's `on_error` applies as for any failure.
 
-A retry of this step (after a timeout, or after a restart) finds the execution it started instead of starting another: the call is made once per step of the calling execution. A workflow cannot call itself (the step fails). Chains of calls are allowed, but each waiting caller holds a worker slot, and a loop through other workflows (A calls B, B calls A) is not detected: it ends when the step timeouts or the worker slots run out.
+A retry of this step (after a timeout, or after a restart) within 24 hours finds the execution it started instead of starting another: the call is made once per step of the calling execution. A workflow cannot call itself (the step fails). Chains of calls are allowed, but each waiting caller holds a worker slot, and a loop through other workflows (A calls B, B calls A) is not detected: it ends when the step timeouts or the worker slots run out.
 
-**Waiting:** a called workflow that waits (a `flow.delay`, a `flow.approval`) keeps this step waiting until it ends, at most for the step's timeout (`timeout_ms` of this node, else the server's default step timeout, 5 minutes unless configured): give the node a `timeout_ms` long enough. The called execution goes on after the caller gave up, and a retry of the step picks it up again.
+**Waiting:** a called workflow that waits (a `flow.delay`, a `flow.approval`) keeps this step waiting until it ends, at most for the step's timeout (`timeout_ms` of this node, else the engine's default step timeout, 5 minutes): give the node a `timeout_ms` long enough. The called execution goes on after the caller gave up (a step timeout is retryable), and a retry of the step (the node's `retry` policy) waits for it again.
 
-**Workers:** the caller holds its worker slot while the called execution needs another one: run at least two executions at a time (`--workers 2` or more, the default is 4), or a caller that takes the last slot waits for its timeout.
+**Workers:** the caller holds its worker slot while the called execution needs another one: run at least two executions at a time (`--workers 2` or more; the default is 4), or a caller that takes the last slot waits for its timeout.
 
 **Errors** (fatal): `workflow_id` that is not a workflow id (a UUID; refused when the workflow is saved unless it is an expression), a workflow that does not exist in the organization, a call to the workflow itself, the called workflow failing. A run without a server (`automatrix run FILE`) cannot call workflows.
 
