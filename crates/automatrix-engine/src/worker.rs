@@ -92,7 +92,8 @@ impl Worker {
     /// running; returns how many ran. Unlike calling [`process_next`](Self::process_next) in a
     /// loop, a job that waits for another job queued while it runs (a `flow.subworkflow` step
     /// waiting for the called workflow) finds it run beside it: new work queued by this
-    /// process wakes the loop, so tests drive such runs without sleeping.
+    /// process wakes the loop, so tests drive such runs without sleeping. An error returns at
+    /// once and drops the jobs still running, whose leases then expire.
     pub async fn process_until_idle(&self) -> Result<usize, EngineError> {
         let slots = self.config.concurrency.max(1);
         let mut running = JoinSet::new();
