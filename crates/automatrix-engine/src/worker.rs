@@ -1,7 +1,9 @@
 //! The worker: claim a job (the claim commits before any work runs; on SQLite it starts the
-//! execution in the same round trip), run the execution (see [`crate::job`]), repeat. `process_next` runs exactly one job, so tests drive workers
-//! deterministically; `run` is the long-lived loop with bounded concurrency, wake-ups with a
-//! polling fallback, and a bounded drain on shutdown that gives unfinished jobs back.
+//! execution in the same round trip), run the execution (see [`crate::job`]), repeat.
+//! `process_next` runs exactly one job and `process_until_idle` runs jobs until there are none,
+//! so tests drive workers deterministically; `run` is the long-lived loop with bounded
+//! concurrency, wake-ups with a polling fallback, and a bounded drain on shutdown that gives
+//! unfinished jobs back.
 //!
 //! Wake-ups come from this process (the [`Engine`](crate::Engine) queued work) and, through
 //! the store's queue events (PostgreSQL `LISTEN/NOTIFY`, see [`crate::events`]), from every
@@ -84,6 +86,44 @@ impl Worker {
         let span = info_span!("execution", execution_id = %job.execution_id, worker = %self.id);
         self.run_job(job, start, now).instrument(span).await?;
         Ok(true)
+    }
+
+    /// Runs due jobs, up to the worker's concurrency at a time, until none is due and none is
+    /// running; returns how many ran. Unlike calling [`process_next`](Self::process_next) in a
+    /// loop, a job that waits for another job queued while it runs (a `flow.subworkflow` step
+    /// waiting for the called workflow) finds it run beside it: new work queued by this
+    /// process wakes the loop, so tests drive such runs without sleeping. An error returns at
+    /// once and drops the jobs still running, whose leases then expire.
+    pub async fn process_until_idle(&self) -> Result<usize, EngineError> {
+        let slots = self.config.concurrency.max(1);
+        let mut running = JoinSet::new();
+        let mut ran = 0;
+        loop {
+            while running.len() < slots {
+                let now = Utc::now();
+                let Some((job, start)) = self
+                    .store
+                    .claim_next(&self.id, now, now + self.config.lease)
+                    .await?
+                else {
+                    break;
+                };
+                let span =
+                    info_span!("execution", execution_id = %job.execution_id, worker = %self.id);
+                let me = self.clone();
+                running.spawn(async move { me.run_job(job, start, now).await }.instrument(span));
+                ran += 1;
+            }
+            tokio::select! {
+                joined = running.join_next() => match joined {
+                    None => return Ok(ran),
+                    Some(Ok(ended)) => { ended?; }
+                    Some(Err(e)) => std::panic::resume_unwind(e.into_panic()),
+                },
+                // A wake-up stored before this loop only costs one claim that finds nothing.
+                () = self.wake.notified() => {}
+            }
+        }
     }
 
     /// Runs until `shutdown`; then stops claiming, lets running executions finish for at most

@@ -2,6 +2,12 @@
 //! approves or rejects). Both suspend their step ([`NodeError::suspend`]); the engine parks the
 //! execution — no worker, no connection held, nothing lost across restarts — and runs the node
 //! again when the wait may be over, with what it recorded in [`NodeContext::resume`].
+//! `flow.subworkflow` (in [`subworkflow`]) waits too, but inside its step, for another
+//! workflow's execution.
+
+mod subworkflow;
+
+pub use subworkflow::FlowSubworkflow;
 
 use async_trait::async_trait;
 use automatrix_core::node::{Wait, parse_config};

@@ -16,6 +16,7 @@ mod filter;
 mod flow;
 mod http;
 mod json_node;
+mod kv;
 mod logic;
 mod messaging;
 mod respond;
@@ -35,9 +36,10 @@ pub use datetime::TransformDatetime;
 pub use db::DbQuery;
 pub use dealer::{AdfBuild, AdfParse, BusinessHours, PhoneNormalize, VinDecode};
 pub use filter::LogicFilter;
-pub use flow::{FlowApproval, FlowDelay, FlowNoop, FlowStop};
+pub use flow::{FlowApproval, FlowDelay, FlowNoop, FlowStop, FlowSubworkflow};
 pub use http::{HttpPolicy, HttpRequest, Outbound};
 pub use json_node::TransformJson;
+pub use kv::DataKv;
 pub use logic::{LogicIf, LogicMerge};
 pub use messaging::{ChatPost, SmsSend};
 pub use respond::RespondWebhook;
@@ -71,6 +73,7 @@ pub fn register_builtin(registry: &mut NodeRegistry, config: &NodesConfig) {
         .register(TransformDatetime)
         .register(TransformJson)
         .register(DataCsv)
+        .register(DataKv)
         .register(DbQuery)
         .register(LogicIf)
         .register(LogicMerge)
@@ -81,6 +84,7 @@ pub fn register_builtin(registry: &mut NodeRegistry, config: &NodesConfig) {
         .register(FlowApproval)
         .register(FlowNoop)
         .register(FlowStop)
+        .register(FlowSubworkflow)
         .register(RespondWebhook)
         .register(VinDecode)
         .register(PhoneNormalize)
@@ -109,6 +113,7 @@ mod tests {
                 "chat.post",
                 "code.js",
                 "data.csv",
+                "data.kv",
                 "db.query",
                 "dealer.adf_build",
                 "dealer.adf_parse",
@@ -119,6 +124,7 @@ mod tests {
                 "flow.delay",
                 "flow.noop",
                 "flow.stop",
+                "flow.subworkflow",
                 "http.request",
                 "logic.filter",
                 "logic.if",

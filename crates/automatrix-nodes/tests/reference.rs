@@ -12,7 +12,7 @@ use automatrix_nodes::{NodesConfig, register_builtin};
 use serde_json::{Value, json};
 
 /// Reference order: how a workflow reads, not alphabetical.
-const ORDER: [&str; 28] = [
+const ORDER: [&str; 30] = [
     "trigger.manual",
     "trigger.webhook",
     "trigger.schedule",
@@ -23,6 +23,7 @@ const ORDER: [&str; 28] = [
     "transform.datetime",
     "transform.json",
     "data.csv",
+    "data.kv",
     "logic.if",
     "logic.switch",
     "logic.merge",
@@ -31,6 +32,7 @@ const ORDER: [&str; 28] = [
     "flow.approval",
     "flow.noop",
     "flow.stop",
+    "flow.subworkflow",
     "code.js",
     "http.request",
     "sms.send",

@@ -40,8 +40,9 @@ pub struct HttpPolicy {
     /// Hosts that may be reached even though they are, or resolve to, refused addresses: a
     /// host name (`crm.dealer.internal`), `*.` and a domain for all its subdomains
     /// (`*.dealer.internal`), an IP address (`10.0.0.5`, `::1`) or a network in CIDR notation
-    /// (`10.20.0.0/16`, `fd00:12::/32`) for the on-premise DMS. Names are case-insensitive;
-    /// addresses and networks also admit host names that resolve into them.
+    /// (`10.20.0.0/16`, `fd00:12::/32`) for the on-premise DMS. Names are case-insensitive. A
+    /// network also admits host names that resolve into it; a bare address only itself as
+    /// the URL's host.
     pub allow_hosts: Vec<String>,
 }
 
@@ -88,7 +89,7 @@ impl HttpPolicy {
         })
     }
 
-    /// Whether `ip` is an allow-listed address or inside an allow-listed network.
+    /// Whether `ip` is inside an allow-listed network.
     pub fn allows_ip(&self, ip: IpAddr) -> bool {
         self.allow_hosts
             .iter()
@@ -115,16 +116,12 @@ impl HttpPolicy {
     }
 }
 
-/// An allow-list entry as a network: `10.20.0.0/16`, or an address as a network of one.
+/// An allow-list entry in CIDR notation (`10.20.0.0/16`) as a network. A bare address is not
+/// one: it allows that URL host only, not names resolving to it.
 fn network(entry: &str) -> Option<(IpAddr, u8)> {
     let entry = normalize_host(entry);
-    let (addr, bits) = match entry.split_once('/') {
-        Some((addr, bits)) => (addr.parse::<IpAddr>().ok()?, bits.parse::<u8>().ok()?),
-        None => {
-            let addr = entry.parse::<IpAddr>().ok()?;
-            (addr, if addr.is_ipv4() { 32 } else { 128 })
-        }
-    };
+    let (addr, bits) = entry.split_once('/')?;
+    let (addr, bits) = (addr.parse::<IpAddr>().ok()?, bits.parse::<u8>().ok()?);
     let max = if addr.is_ipv4() { 32 } else { 128 };
     (bits <= max).then_some((addr, bits))
 }
@@ -519,7 +516,7 @@ mod tests {
             ("dms.dealer.internal", "10.20.255.254"),
             ("[::ffff:10.20.3.4]", "::ffff:10.20.3.4"),
             ("dms6", "fd00:12::5"),
-            ("printer", "192.168.1.7"),
+            ("192.168.1.7", "192.168.1.7"),
         ] {
             assert!(
                 policy.check_addr(host, ip.parse().unwrap()).is_ok(),
@@ -530,7 +527,7 @@ mod tests {
             ("10.21.0.1", "10.21.0.1"),
             ("metadata", "169.254.169.254"),
             ("dms6", "fd00:13::5"),
-            ("printer2", "192.168.1.8"),
+            ("printer", "192.168.1.7"),
         ] {
             assert!(
                 policy.check_addr(host, ip.parse().unwrap()).is_err(),

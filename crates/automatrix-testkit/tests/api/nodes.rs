@@ -1,5 +1,8 @@
 //! General-purpose node types through the engine, over HTTP.
 
+mod kv;
+mod subworkflow;
+
 use automatrix_testkit::both_backends;
 use serde_json::json;
 
