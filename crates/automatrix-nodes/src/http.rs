@@ -441,8 +441,9 @@ fn transport_error(e: reqwest::Error, label: &str, timeout_ms: u64) -> NodeError
     }
 }
 
-/// An error and its causes, `: `-separated (reqwest's own message alone says little).
-fn chain(e: &(dyn std::error::Error + 'static)) -> String {
+/// An error and its causes, `: `-separated (reqwest's and lettre's own messages alone say
+/// little).
+pub(crate) fn chain(e: &(dyn std::error::Error + 'static)) -> String {
     let mut out = e.to_string();
     let mut source = e.source();
     while let Some(s) = source {

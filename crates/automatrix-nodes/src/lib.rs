@@ -1,5 +1,5 @@
-//! Built-in node types, one module per family: triggers, transforms, logic, flow, code, HTTP
-//! and dealership.
+//! Built-in node types, one module per family: triggers, transforms, logic, flow, code, HTTP,
+//! email and dealership.
 //!
 //! The binary calls [`register_builtin`] once at start-up with the [`NodesConfig`] it loaded;
 //! the engine then only sees the nodes through [`NodeRegistry`]. Every node keeps its typed
@@ -10,6 +10,7 @@ mod code;
 mod csv_node;
 mod datetime;
 mod dealer;
+mod email;
 mod fields;
 mod filter;
 mod flow;
@@ -31,6 +32,7 @@ pub use code::CodeJs;
 pub use csv_node::DataCsv;
 pub use datetime::TransformDatetime;
 pub use dealer::{AdfBuild, AdfParse, BusinessHours, PhoneNormalize, VinDecode};
+pub use email::EmailSend;
 pub use filter::LogicFilter;
 pub use flow::{FlowApproval, FlowDelay, FlowNoop, FlowStop};
 pub use http::{HttpPolicy, HttpRequest};
@@ -80,7 +82,8 @@ pub fn register_builtin(registry: &mut NodeRegistry, config: &NodesConfig) {
         .register(BusinessHours)
         .register(AdfParse)
         .register(AdfBuild)
-        .register(HttpRequest::new(config.http.clone()));
+        .register(HttpRequest::new(config.http.clone()))
+        .register(EmailSend);
 }
 
 #[cfg(test)]
@@ -104,6 +107,7 @@ mod tests {
                 "dealer.business_hours",
                 "dealer.phone_normalize",
                 "dealer.vin_decode",
+                "email.send",
                 "flow.approval",
                 "flow.delay",
                 "flow.noop",

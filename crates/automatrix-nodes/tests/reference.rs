@@ -12,7 +12,7 @@ use automatrix_nodes::{NodesConfig, register_builtin};
 use serde_json::{Value, json};
 
 /// Reference order: how a workflow reads, not alphabetical.
-const ORDER: [&str; 25] = [
+const ORDER: [&str; 26] = [
     "trigger.manual",
     "trigger.webhook",
     "trigger.schedule",
@@ -33,6 +33,7 @@ const ORDER: [&str; 25] = [
     "flow.stop",
     "code.js",
     "http.request",
+    "email.send",
     "dealer.vin_decode",
     "dealer.phone_normalize",
     "dealer.business_hours",
