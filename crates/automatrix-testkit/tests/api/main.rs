@@ -4,6 +4,7 @@ mod auth;
 mod credentials;
 mod dealer;
 mod durable;
+mod email;
 mod errors;
 mod executions;
 mod fixtures;
