@@ -74,7 +74,7 @@ pub(super) fn build(config: &EmailConfig, message_id: &str) -> Result<Outgoing, 
         // Addresses compare case-insensitively in practice; one RCPT per mailbox.
         if !recipients
             .iter()
-            .any(|a| a.to_string().eq_ignore_ascii_case(&mb.email.to_string()))
+            .any(|a| AsRef::<str>::as_ref(a).eq_ignore_ascii_case(mb.email.as_ref()))
         {
             recipients.push(mb.email.clone());
         }
