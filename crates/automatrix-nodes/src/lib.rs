@@ -1,5 +1,5 @@
-//! Built-in node types, one module per family: triggers, transforms, logic, flow, code, HTTP
-//! and dealership.
+//! Built-in node types, one module per family: triggers, transforms, logic, flow, code, HTTP,
+//! email and dealership.
 //!
 //! The binary calls [`register_builtin`] once at start-up with the [`NodesConfig`] it loaded;
 //! the engine then only sees the nodes through [`NodeRegistry`]. Every node keeps its typed
@@ -11,6 +11,7 @@ mod csv_node;
 mod datetime;
 mod db;
 mod dealer;
+mod email;
 mod fields;
 mod filter;
 mod flow;
@@ -35,6 +36,7 @@ pub use csv_node::DataCsv;
 pub use datetime::TransformDatetime;
 pub use db::DbQuery;
 pub use dealer::{AdfBuild, AdfParse, BusinessHours, PhoneNormalize, VinDecode};
+pub use email::EmailSend;
 pub use filter::LogicFilter;
 pub use flow::{FlowApproval, FlowDelay, FlowNoop, FlowStop, FlowSubworkflow};
 pub use http::{HttpPolicy, HttpRequest, Outbound};
@@ -92,6 +94,7 @@ pub fn register_builtin(registry: &mut NodeRegistry, config: &NodesConfig) {
         .register(AdfParse)
         .register(AdfBuild)
         .register(HttpRequest::sharing(outbound.clone()))
+        .register(EmailSend)
         .register(SmsSend::new(outbound.clone()))
         .register(ChatPost::new(outbound));
 }
@@ -120,6 +123,7 @@ mod tests {
                 "dealer.business_hours",
                 "dealer.phone_normalize",
                 "dealer.vin_decode",
+                "email.send",
                 "flow.approval",
                 "flow.delay",
                 "flow.noop",

@@ -12,7 +12,7 @@ use automatrix_nodes::{NodesConfig, register_builtin};
 use serde_json::{Value, json};
 
 /// Reference order: how a workflow reads, not alphabetical.
-const ORDER: [&str; 30] = [
+const ORDER: [&str; 31] = [
     "trigger.manual",
     "trigger.webhook",
     "trigger.schedule",
@@ -35,6 +35,7 @@ const ORDER: [&str; 30] = [
     "flow.subworkflow",
     "code.js",
     "http.request",
+    "email.send",
     "sms.send",
     "chat.post",
     "db.query",

@@ -1,14 +1,17 @@
 //! Test-only support: [`TestApp`] runs the real HTTP server on port 0 against a fresh SQLite
 //! file or a fresh PostgreSQL database, with a worker the test drives by hand
-//! ([`TestApp::run_jobs`]) instead of sleeping; typed request helpers; a local mock HTTP server.
+//! ([`TestApp::run_jobs`]) instead of sleeping; typed request helpers; a local mock HTTP server
+//! and a local SMTP server ([`SmtpSink`]).
 
 mod app;
 mod client;
 mod mock;
+mod smtp;
 
 pub use app::{Backend, TestApp};
 pub use client::{Res, Session};
 pub use mock::MockServer;
+pub use smtp::{ReceivedMail, SmtpSink, SmtpSinkBuilder};
 
 /// Declares each test once and runs it against SQLite and against PostgreSQL. The PostgreSQL
 /// variant returns early (and says so) when `AUTOMATRIX_TEST_POSTGRES_URL` is unset.

@@ -5,6 +5,7 @@ mod credentials;
 mod database;
 mod dealer;
 mod durable;
+mod email;
 mod errors;
 mod executions;
 mod fixtures;
