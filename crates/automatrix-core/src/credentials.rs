@@ -112,6 +112,53 @@ static TYPES: LazyLock<Vec<CredentialType>> = LazyLock::new(|| {
             ),
         ),
         entry(
+            "openai",
+            "OpenAI's API (`/chat/completions`) for AI routes.",
+            object(
+                json!({
+                    "api_key": text("The API key (`sk-…`)."),
+                    "base_url": {"type": "string", "pattern": "^https?://", "description": "Default `https://api.openai.com/v1`."},
+                    "organization": {"type": "string", "description": "An OpenAI organization id, sent as `OpenAI-Organization`."}
+                }),
+                &["api_key"],
+            ),
+        ),
+        entry(
+            "azure_openai",
+            "An Azure OpenAI deployment for AI routes.",
+            object(
+                json!({
+                    "api_key": text("The resource's key (sent as `api-key`)."),
+                    "endpoint": {"type": "string", "pattern": "^https?://", "description": "`https://<resource>.openai.azure.com`."},
+                    "deployment": text("The deployment name."),
+                    "api_version": text("The API version, e.g. `2024-10-21`.")
+                }),
+                &["api_key", "endpoint", "deployment", "api_version"],
+            ),
+        ),
+        entry(
+            "anthropic",
+            "Anthropic's Messages API (`/v1/messages`) for AI routes.",
+            object(
+                json!({
+                    "api_key": text("The API key (sent as `x-api-key`)."),
+                    "base_url": {"type": "string", "pattern": "^https?://", "description": "Default `https://api.anthropic.com`."}
+                }),
+                &["api_key"],
+            ),
+        ),
+        entry(
+            "openai_compatible",
+            "Any server speaking OpenAI's `/chat/completions` (Ollama, vLLM, LM Studio) for AI routes.",
+            object(
+                json!({
+                    "base_url": {"type": "string", "pattern": "^https?://", "description": "The API's base URL, e.g. `http://10.0.0.5:11434/v1`."},
+                    "api_key": {"type": "string", "description": "A bearer key, when the server wants one."}
+                }),
+                &["base_url"],
+            ),
+        ),
+        entry(
             "postgres",
             "A PostgreSQL database for db.query.",
             object(

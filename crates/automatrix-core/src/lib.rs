@@ -5,6 +5,7 @@
 //! Everything here is shared by the engine (which runs workflows), the API (which validates and
 //! stores them) and the node crates (which implement node types against [`node::Node`]).
 
+pub mod ai;
 pub mod credentials;
 pub mod definition;
 pub mod expr;
