@@ -13,6 +13,7 @@ mod dealer;
 mod fields;
 mod filter;
 mod flow;
+mod foreach;
 mod http;
 mod json_node;
 mod logic;
@@ -33,6 +34,7 @@ pub use datetime::TransformDatetime;
 pub use dealer::{AdfBuild, AdfParse, BusinessHours, PhoneNormalize, VinDecode};
 pub use filter::LogicFilter;
 pub use flow::{FlowApproval, FlowDelay, FlowNoop, FlowStop};
+pub use foreach::LogicForeach;
 pub use http::{HttpPolicy, HttpRequest};
 pub use json_node::TransformJson;
 pub use logic::{LogicIf, LogicMerge};
@@ -69,6 +71,7 @@ pub fn register_builtin(registry: &mut NodeRegistry, config: &NodesConfig) {
         .register(LogicMerge)
         .register(LogicFilter)
         .register(LogicSwitch)
+        .register(LogicForeach)
         .register(CodeJs)
         .register(FlowDelay)
         .register(FlowApproval)
@@ -110,6 +113,7 @@ mod tests {
                 "flow.stop",
                 "http.request",
                 "logic.filter",
+                "logic.foreach",
                 "logic.if",
                 "logic.merge",
                 "logic.switch",

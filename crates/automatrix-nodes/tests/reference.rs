@@ -12,7 +12,7 @@ use automatrix_nodes::{NodesConfig, register_builtin};
 use serde_json::{Value, json};
 
 /// Reference order: how a workflow reads, not alphabetical.
-const ORDER: [&str; 25] = [
+const ORDER: [&str; 26] = [
     "trigger.manual",
     "trigger.webhook",
     "trigger.schedule",
@@ -27,6 +27,7 @@ const ORDER: [&str; 25] = [
     "logic.switch",
     "logic.merge",
     "logic.filter",
+    "logic.foreach",
     "flow.delay",
     "flow.approval",
     "flow.noop",
