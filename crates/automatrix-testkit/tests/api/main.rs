@@ -6,6 +6,7 @@ mod durable;
 mod errors;
 mod executions;
 mod fixtures;
+mod foreach;
 mod health;
 mod hooks;
 mod nodes;
