@@ -50,6 +50,12 @@ fn results(vins: &[&str]) -> Value {
     json!(out)
 }
 
+async fn execution(app: &TestApp, s: &Session, id: &str) -> Value {
+    app.get(&format!("/api/executions/{id}"), &s.access_token)
+        .await
+        .body
+}
+
 async fn logs(app: &TestApp, s: &Session, id: &str) -> Vec<Value> {
     let res = app
         .get(&format!("/api/executions/{id}/logs"), &s.access_token)
@@ -144,10 +150,12 @@ both_backends! {
 
             assert_eq!(exec["status"], "completed", "{exec}");
             assert_eq!(exec["output_data"]["results"], results(&["A", "B", "C"]), "input order, whatever finished first");
-            let t = traffic.lock().unwrap();
-            assert_eq!(t.most, most, "concurrency {concurrency}");
-            if concurrency == 1 {
-                assert_eq!(t.arrived, arrived);
+            {
+                let t = traffic.lock().unwrap();
+                assert_eq!(t.most, most, "concurrency {concurrency}");
+                if concurrency == 1 {
+                    assert_eq!(t.arrived, arrived);
+                }
             }
             let logs = logs(&app, &s, exec["id"].as_str().unwrap()).await;
             let finished: Vec<&str> = logs.iter()
@@ -189,7 +197,7 @@ both_backends! {
         let res = app.post(&format!("/api/executions/{id}/retry"), &s.access_token, &json!({})).await;
         assert_eq!(res.status, 202, "{}", res.body);
         app.run_jobs().await;
-        let done = app.get(&format!("/api/executions/{id}"), &s.access_token).await.body;
+        let done = execution(&app, &s, id).await;
         assert_eq!(done["status"], "completed", "{done}");
         assert_eq!(done["output_data"]["results"], results(&["A", "BAD", "C"]));
         assert_eq!(*calls.lock().unwrap(), ["A", "BAD", "BAD", "C"], "item 0 was reused, not called again");
@@ -197,6 +205,53 @@ both_backends! {
         assert_eq!(rows(&logs, "enrich[0]"), [(1, "completed".to_owned())]);
         assert_eq!(rows(&logs, "enrich[1]"), [(1, "failed".to_owned()), (2, "completed".to_owned())]);
         assert_eq!(rows(&logs, "each"), [(1, "failed".to_owned()), (2, "completed".to_owned())]);
+    }
+
+    async fn the_node_catalog_tells_the_canvas_which_port_holds_the_body(app) {
+        let s = app.signup().await;
+
+        let res = app.get("/api/node-types", &s.access_token).await;
+
+        let types = res.body.as_array().unwrap();
+        let foreach = types.iter().find(|n| n["type"] == "logic.foreach").unwrap();
+        assert_eq!(foreach["outputs"], json!(["item", "done"]));
+        assert_eq!(foreach["fan_out"], json!({"body": "item", "done": "done"}));
+        let set = types.iter().find(|n| n["type"] == "transform.set").unwrap();
+        assert_eq!(set["fan_out"], Value::Null);
+    }
+
+    async fn each_item_of_a_loop_waits_for_its_own_approval(app) {
+        let s = app.signup().await;
+        let wf = app.create_workflow(&s, "Discounts", json!({
+            "nodes": [
+                {"id": "deals", "type": "trigger.manual"},
+                {"id": "each", "type": "logic.foreach", "config": {"items": "{{ $json.deals }}"}},
+                {"id": "manager", "type": "flow.approval", "config": {"message": "Approve {{ $json.discount }} % off?"}}
+            ],
+            "edges": [{"from": "deals", "to": "each"}, {"from": "each", "output": "item", "to": "manager"}]
+        })).await;
+        let res = app.post(&format!("/api/workflows/{}/execute", wf["id"].as_str().unwrap()), &s.access_token,
+            &json!({"input": {"deals": [{"discount": 5}, {"discount": 40}]}})).await;
+        let id = res.body["execution_id"].as_str().unwrap().to_owned();
+        app.run_jobs().await;
+
+        assert_eq!(execution(&app, &s, &id).await["status"], "waiting");
+        let l = logs(&app, &s, &id).await;
+        assert_eq!(rows(&l, "manager[1]"), [(1, "waiting".to_owned())]);
+        let second = l.iter().find(|r| r["node_id"] == "manager[1]").unwrap();
+        assert_eq!(second["output_data"]["wait"]["message"], "Approve 40 % off?");
+
+        for (k, by) in [(1, "Sam"), (0, "Kim")] {
+            let res = app.post(&format!("/api/executions/{id}/steps/manager%5B{k}%5D/approve"), &s.access_token,
+                &json!({"data": {"by": by}})).await;
+            assert_eq!(res.status, 200, "{}", res.body);
+            app.run_jobs().await;
+        }
+
+        let done = execution(&app, &s, &id).await;
+        assert_eq!(done["status"], "completed", "{done}");
+        assert_eq!(done["output_data"]["results"][0]["by"], "Kim");
+        assert_eq!(done["output_data"]["results"][1]["by"], "Sam");
     }
 
     async fn an_empty_list_goes_straight_to_done(app) {
