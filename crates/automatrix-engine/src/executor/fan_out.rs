@@ -83,6 +83,10 @@ impl Executor {
                     counts_in_flight: false,
                 };
                 async move {
+                    if body.is_empty() {
+                        // No body: each result is the item itself.
+                        return (k, ItemEnd::Done(item));
+                    }
                     let mut state = self.initial_state(run.plan, &frame);
                     state[f] = State::Done(NodeOutput::on(port, item));
                     (k, self.run_item(run, &frame, &mut state).await)
@@ -139,7 +143,6 @@ impl Executor {
         if let Some(stop) = self.step_frame(run, frame, state).await {
             return ItemEnd::Stopped(stop);
         }
-        let graph = &run.plan.workflow.graph;
         let mut waits = state.iter().filter_map(|s| match s {
             State::Waiting(w) => Some(w.clone()),
             _ => None,
@@ -147,15 +150,7 @@ impl Executor {
         if let Some(w) = waits.next() {
             return ItemEnd::Waiting(earliest(w, waits));
         }
-        let body_is_empty = !frame.members.iter().any(|m| *m);
-        if body_is_empty {
-            // No body: each result is the item itself.
-            let f = (0..graph.len()).find(|&i| matches!(&state[i], State::Done(_)));
-            if let Some(State::Done(out)) = f.map(|i| &state[i]) {
-                return ItemEnd::Done(out.data.clone());
-            }
-        }
-        ItemEnd::Done(sink_output(graph, frame, state))
+        ItemEnd::Done(sink_output(&run.plan.workflow.graph, frame, state))
     }
 }
 

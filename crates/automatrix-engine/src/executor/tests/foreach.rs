@@ -463,3 +463,18 @@ async fn a_wait_inside_the_body_parks_the_loop_until_the_earliest_item_can_go_on
         RunOutcome::Completed(json!({"results": [1, 2], "count": 2}))
     );
 }
+
+#[tokio::test]
+async fn a_loop_without_a_body_gives_back_its_items() {
+    let def = json!({
+        "nodes": [{"id": "start", "type": "t.trigger"}, {"id": "each", "type": "t.each", "config": {"items": ["a", "b"]}}],
+        "edges": [{"from": "start", "to": "each"}]
+    });
+
+    let (out, _) = run(def, json!({})).await;
+
+    assert_eq!(
+        out,
+        RunOutcome::Completed(json!({"results": ["a", "b"], "count": 2}))
+    );
+}
