@@ -59,6 +59,8 @@ impl Executor {
         };
         // The loop may take a while: show it running (and, after a crash, its attempt).
         record.status = StepStatus::Running;
+        record.completed_at = None;
+        record.duration_ms = None;
         if let Err(e) = env.checkpoint.record(&record).await {
             return StepEnd::Checkpoint(e);
         }

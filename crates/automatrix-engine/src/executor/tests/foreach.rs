@@ -181,16 +181,16 @@ async fn each_item_runs_the_body_and_the_results_come_back_in_input_order() {
             .any(|r| r.node_id == "enrich" || r.node_id == "label"),
         "body nodes are recorded per item only"
     );
-    let each: Vec<(StepStatus, Option<String>)> = records
+    let each: Vec<(StepStatus, Option<String>, bool)> = records
         .iter()
         .filter(|r| r.node_id == "each")
-        .map(|r| (r.status, r.port.clone()))
+        .map(|r| (r.status, r.port.clone(), r.completed_at.is_some()))
         .collect();
     assert_eq!(
         each,
         [
-            (StepStatus::Running, None),
-            (StepStatus::Completed, Some("done".into()))
+            (StepStatus::Running, None, false),
+            (StepStatus::Completed, Some("done".into()), true)
         ]
     );
 }
