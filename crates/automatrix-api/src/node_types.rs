@@ -38,10 +38,20 @@ pub struct NodeTypeResponse {
     pub code_fields: Vec<String>,
     /// Running it changes something outside the execution (a request, a message).
     pub side_effects: bool,
+    /// Set for a loop (`logic.foreach`): the nodes reachable from its `body` port run once
+    /// per item; `done` is taken after every item, with the results.
+    pub fan_out: Option<FanOutPorts>,
     /// Example nodes of this type, as they appear in a definition.
     pub examples: Vec<Value>,
     /// Markdown documentation.
     pub docs: String,
+}
+
+/// The ports of a loop node.
+#[derive(Serialize, ToSchema)]
+pub struct FanOutPorts {
+    pub body: String,
+    pub done: String,
 }
 
 /// Every node type this server knows.
@@ -67,6 +77,10 @@ async fn list_node_types(
                 is_trigger: s.is_trigger,
                 code_fields: s.code_fields.iter().map(|p| (*p).to_owned()).collect(),
                 side_effects: s.side_effects,
+                fan_out: s.fan_out.map(|f| FanOutPorts {
+                    body: f.body.to_owned(),
+                    done: f.done.to_owned(),
+                }),
                 examples: s.examples(),
                 docs: s.docs.to_owned(),
             })

@@ -1,5 +1,9 @@
 //! The compiled shape of a definition: node indexes, edges by port, a topological order.
 //! Built once per definition version and shared by every step of every execution.
+//!
+//! A fan-out node (`logic.foreach`) owns a *body*: the nodes reachable from its body port,
+//! which the engine runs once per item instead of once per execution. The graph records which
+//! body each node belongs to, so the engine steps the main graph without them.
 
 use std::collections::HashMap;
 
@@ -22,6 +26,10 @@ pub struct Graph {
     incoming: Vec<Vec<Link>>,
     order: Vec<usize>,
     trigger: usize,
+    /// For each node, the fan-out node whose body it belongs to.
+    body_of: Vec<Option<usize>>,
+    /// For each fan-out node, its body port and its body (in topological order).
+    bodies: HashMap<usize, (String, Vec<usize>)>,
 }
 
 /// The graph has a cycle; the nodes left over by the topological sort.
@@ -50,11 +58,14 @@ impl Graph {
             incoming[to].push(link);
         }
         let order = topological(&incoming, &outgoing)?;
+        let body_of = vec![None; ids.len()];
         Ok(Self {
             ids,
             index,
             outgoing,
             incoming,
+            body_of,
+            bodies: HashMap::new(),
             order,
             trigger,
         })
@@ -96,6 +107,39 @@ impl Graph {
     /// Nodes with no outgoing edges.
     pub fn is_sink(&self, i: usize) -> bool {
         self.outgoing[i].is_empty()
+    }
+
+    /// The nodes reachable from the `port` edges of `fan_out` (not `fan_out` itself), in
+    /// topological order: the body it would own.
+    pub fn reachable_through(&self, fan_out: usize, port: &str) -> Vec<usize> {
+        let mut seen = vec![false; self.len()];
+        for l in self.outgoing[fan_out].iter().filter(|l| l.port == port) {
+            for (i, s) in self.reachable_from(l.to).into_iter().enumerate() {
+                seen[i] |= s;
+            }
+        }
+        self.order.iter().copied().filter(|&i| seen[i]).collect()
+    }
+
+    /// Makes `body` the body of `fan_out` (entered through its `port` edges). The validator
+    /// calls it once it checked the body is closed and holds no other fan-out node.
+    pub fn set_body(&mut self, fan_out: usize, port: &str, body: Vec<usize>) {
+        for &i in &body {
+            self.body_of[i] = Some(fan_out);
+        }
+        self.bodies.insert(fan_out, (port.to_owned(), body));
+    }
+
+    /// The fan-out node whose body `i` belongs to.
+    pub fn body_of(&self, i: usize) -> Option<usize> {
+        self.body_of[i]
+    }
+
+    /// The body port and the body of a fan-out node; `None` for any other node.
+    pub fn body(&self, fan_out: usize) -> Option<(&str, &[usize])> {
+        self.bodies
+            .get(&fan_out)
+            .map(|(port, body)| (port.as_str(), body.as_slice()))
     }
 
     /// Indexes reachable from `start` (including it).

@@ -21,7 +21,9 @@ pub mod validate;
 pub use definition::{EdgeDef, NodeDef, OnError, RetryPolicy, WorkflowDefinition};
 pub use graph::Graph;
 pub use ids::{ExecutionId, OrganizationId, UserId, WorkflowId};
-pub use node::{ConfigIssue, Node, NodeContext, NodeError, NodeOutput, NodeSpec, Wait};
+pub use node::{
+    ConfigIssue, FanOut, FanOutItems, Node, NodeContext, NodeError, NodeOutput, NodeSpec, Wait,
+};
 pub use registry::NodeRegistry;
 pub use schedule::{CatchUp, Plan, SCHEDULE_TRIGGER, Schedule, schedule_of, time_zone};
 pub use services::{Credential, KvAnswer, KvOp, NoServices, NodeServices, SubRun};

@@ -59,6 +59,30 @@ pub struct NodeSpec {
     /// running it twice is not the same as once. The canvas marks such nodes, and dry runs
     /// stand in for them.
     pub side_effects: bool,
+    /// It runs part of the graph once per item (`logic.foreach`); see [`FanOut`].
+    pub fan_out: Option<FanOut>,
+}
+
+/// What a node that runs a sub-graph once per item declares (`logic.foreach`).
+///
+/// The *body* is every node reachable from the `body` port; the validator keeps it closed (no
+/// edge enters it from elsewhere, so nothing leaves it either). The node's `execute` emits on
+/// the `body` port a [`FanOutItems`]; the engine then runs the body once per item (that item
+/// as the input of the nodes the `body` port leads to), at most `concurrency` items at a time,
+/// records each body step under `node_id[index]`, and completes the node on the `done` port
+/// with `{"results": [...], "count": n}`: per item, in input order, the output of the body's
+/// completed sink (an object keyed by node id when several completed, `null` when none did).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+pub struct FanOut {
+    pub body: &'static str,
+    pub done: &'static str,
+}
+
+/// What a [`FanOut`] node emits on its body port: the items, and how many may run at once.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct FanOutItems {
+    pub items: Vec<Value>,
+    pub concurrency: usize,
 }
 
 impl NodeSpec {
@@ -78,6 +102,7 @@ impl NodeSpec {
             docs: "",
             answers_webhook: false,
             side_effects: false,
+            fan_out: None,
         }
     }
 

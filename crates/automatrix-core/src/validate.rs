@@ -75,7 +75,7 @@ pub fn validate_definition(
         }
     };
     let trigger = trigger.expect("checked above");
-    let graph = match Graph::build(&definition, trigger) {
+    let mut graph = match Graph::build(&definition, trigger) {
         Ok(g) => g,
         Err(cycle) => {
             let names: Vec<&str> = cycle.0.iter().map(|&i| nodes[i].id.as_str()).collect();
@@ -99,6 +99,12 @@ pub fn validate_definition(
             );
         }
     }
+    let edge_key = if root.contains_key("connections") {
+        "connections"
+    } else {
+        "edges"
+    };
+    v.bodies(&mut graph, &nodes, &definition, edge_key);
     if v.problems.is_empty() {
         Ok(ValidatedWorkflow { definition, graph })
     } else {
@@ -596,5 +602,6 @@ fn short(e: &crate::expr::ExprError) -> String {
     }
 }
 
+mod fan_out;
 #[cfg(test)]
 mod tests;

@@ -14,6 +14,7 @@ use automatrix_core::{
     ExecutionId, NodeRegistry, NodeServices, StepStatus, ValidatedWorkflow, WorkflowId,
 };
 use futures::StreamExt;
+use futures::future::{BoxFuture, Either};
 use futures::stream::FuturesUnordered;
 use serde_json::{Map, Value, json};
 use tokio::sync::Semaphore;
@@ -134,12 +135,72 @@ pub enum RunOutcome {
 }
 
 #[derive(Clone, Debug)]
-enum State {
+pub(crate) enum State {
     Pending,
     Running,
     Done(NodeOutput),
     Skipped,
     Waiting(Wait),
+    /// Not stepped by this frame (a foreach body seen from the main graph, or the main graph
+    /// seen from a body).
+    Outside,
+}
+
+/// Shared by every frame of one run.
+pub(crate) struct Run<'a> {
+    plan: &'a RunPlan,
+    checkpoint: &'a dyn Checkpoint,
+    vars: Value,
+    execution: Value,
+}
+
+/// The part of the graph one stepping loop runs: the main graph (every node outside a foreach
+/// body), or the body of a foreach for one item.
+pub(crate) struct Frame {
+    /// The nodes this loop steps.
+    members: Vec<bool>,
+    /// Appended to a node id to name its steps: empty for the main graph, `[3]` for item 3.
+    suffix: String,
+    /// `$node` entries from outside the frame: for a body, the main graph's outputs as the loop
+    /// started and the foreach itself as `{item, index}`.
+    outer: Map<String, Value>,
+    /// Stops this loop: the execution's token, or (in a body) a child of it per loop.
+    cancel: CancellationToken,
+    /// Whether its steps may defer their completion when alone in flight (see
+    /// [`StepRecord::deferrable`]); not in a body, whose steps run beside other items'.
+    counts_in_flight: bool,
+}
+
+impl Frame {
+    fn record_id(&self, graph: &automatrix_core::Graph, i: usize) -> String {
+        format!("{}{}", graph.id(i), self.suffix)
+    }
+
+    /// What `$node` shows: the outer entries, then this frame's completed nodes.
+    fn outputs(&self, graph: &automatrix_core::Graph, state: &[State]) -> Map<String, Value> {
+        let mut out = self.outer.clone();
+        out.extend((0..graph.len()).filter_map(|i| match &state[i] {
+            State::Done(o) if self.members[i] => Some((graph.id(i).to_owned(), o.data.clone())),
+            _ => None,
+        }));
+        out
+    }
+
+    /// Whether a config of the body of fan-out node `f` mentions `needle`.
+    fn body_mentions(&self, plan: &RunPlan, f: usize, needle: &str) -> bool {
+        let wf = &plan.workflow;
+        wf.graph.body(f).is_some_and(|(_, body)| {
+            body.iter()
+                .any(|&b| mentions(&wf.definition.nodes[b].config, needle))
+        })
+    }
+}
+
+/// Why a frame stopped before its end.
+pub(crate) enum Stop {
+    Failed(String),
+    Cancelled,
+    Checkpoint(CheckpointError),
 }
 
 impl Executor {
@@ -200,121 +261,29 @@ impl Executor {
         checkpoint: &dyn Checkpoint,
         cancel: &CancellationToken,
     ) -> RunOutcome {
-        let wf = &plan.workflow;
-        let graph = &wf.graph;
-        let def = &wf.definition;
-        let mut state: Vec<State> = (0..graph.len())
-            .map(|i| match plan.prior.get(graph.id(i)) {
-                Some(PriorStep::Completed { port, output }) => State::Done(NodeOutput {
-                    port: port.clone(),
-                    data: output.clone(),
-                }),
-                Some(PriorStep::Skipped) => State::Skipped,
-                Some(PriorStep::Resume { .. } | PriorStep::Rerun { .. }) | None => State::Pending,
-            })
-            .collect();
-        let in_flight = AtomicUsize::new(0);
-        let env = StepEnv {
-            execution_id: plan.execution_id,
-            workflow_id: plan.workflow_id,
-            expressions: &self.expressions,
+        let graph = &plan.workflow.graph;
+        let run = Run {
+            plan,
             checkpoint,
-            cancel,
-            default_timeout: self.config.default_step_timeout,
-            slots: &self.slots,
-            show_running_after: self.config.show_running_after,
-            in_flight: &in_flight,
-            services: &plan.services,
+            vars: Value::Object(plan.workflow.definition.variables.clone()),
+            execution: json!({"id": plan.execution_id, "workflow_id": plan.workflow_id, "attempt": plan.attempt}),
         };
-        let vars = Value::Object(def.variables.clone());
-        let execution = json!({"id": plan.execution_id, "workflow_id": plan.workflow_id, "attempt": plan.attempt});
-        let mut running = FuturesUnordered::new();
-        let mut failure: Option<RunOutcome> = None;
-        loop {
-            in_flight.store(running.len(), Ordering::Relaxed);
-            if failure.is_none() && !cancel.is_cancelled() {
-                for &i in graph.order() {
-                    if running.len() >= self.config.max_parallel_steps {
-                        break;
-                    }
-                    if !matches!(state[i], State::Pending) {
-                        continue;
-                    }
-                    let Some(input) = self.readiness(plan, &state, i) else {
-                        continue;
-                    };
-                    let Some(input) = input else {
-                        state[i] = State::Skipped;
-                        if let Err(e) = checkpoint.record(&skipped(def, graph.id(i))).await {
-                            failure = Some(checkpoint_outcome(e));
-                            break;
-                        }
-                        continue;
-                    };
-                    let node = &def.nodes[i];
-                    let Some(reg) = self.registry.get(&node.kind) else {
-                        failure = Some(RunOutcome::Failed(format!(
-                            "node type `{}` is not available",
-                            node.kind
-                        )));
-                        break;
-                    };
-                    let scope = Arc::new(Scope {
-                        json: input.clone(),
-                        trigger: plan.input.clone(),
-                        nodes: if mentions(&node.config, "$node") {
-                            outputs(graph, &state)
-                        } else {
-                            Map::new()
-                        },
-                        vars: vars.clone(),
-                        execution: execution.clone(),
-                        now: chrono::Utc::now()
-                            .to_rfc3339_opts(chrono::SecondsFormat::Millis, true),
-                    });
-                    state[i] = State::Running;
-                    let (first_attempt, resume) = match plan.prior.get(&node.id) {
-                        Some(PriorStep::Resume { attempt, state }) => {
-                            (*attempt, Some(state.clone()))
-                        }
-                        Some(PriorStep::Rerun { attempt }) => (*attempt, None),
-                        _ => (1, None),
-                    };
-                    let call = StepCall {
-                        def: node,
-                        reg,
-                        input,
-                        scope,
-                        first_attempt,
-                        resume,
-                    };
-                    let env = &env;
-                    running.push(async move { (i, run_step(env, call).await) });
-                    in_flight.store(running.len(), Ordering::Relaxed);
-                }
-            }
-            let Some((i, end)) = running.next().await else {
-                break;
+        let frame = Frame {
+            members: (0..graph.len())
+                .map(|i| graph.body_of(i).is_none())
+                .collect(),
+            suffix: String::new(),
+            outer: Map::new(),
+            cancel: cancel.clone(),
+            counts_in_flight: true,
+        };
+        let mut state = self.initial_state(plan, &frame);
+        if let Some(stop) = self.step_frame(&run, &frame, &mut state).await {
+            return match stop {
+                Stop::Failed(msg) => RunOutcome::Failed(msg),
+                Stop::Cancelled => RunOutcome::Cancelled,
+                Stop::Checkpoint(e) => checkpoint_outcome(e),
             };
-            match end {
-                StepEnd::Done(out) => state[i] = State::Done(out),
-                StepEnd::Waiting(wait) => state[i] = State::Waiting(wait),
-                StepEnd::Failed(msg) => {
-                    state[i] = State::Skipped;
-                    failure.get_or_insert(RunOutcome::Failed(msg));
-                    cancel.cancel();
-                }
-                StepEnd::Cancelled => {
-                    failure.get_or_insert(RunOutcome::Cancelled);
-                }
-                StepEnd::Checkpoint(e) => {
-                    failure.get_or_insert(checkpoint_outcome(e));
-                    cancel.cancel();
-                }
-            }
-        }
-        if let Some(f) = failure {
-            return f;
         }
         if cancel.is_cancelled() {
             return RunOutcome::Cancelled;
@@ -331,7 +300,175 @@ impl Executor {
                 resume_at: waits.iter().filter_map(|w| w.resume_at()).min(),
             };
         }
-        RunOutcome::Completed(sink_output(plan, &state))
+        RunOutcome::Completed(sink_output(graph, &frame, &state))
+    }
+
+    /// The state of a frame's nodes before it runs: what earlier runs left of their steps.
+    fn initial_state(&self, plan: &RunPlan, frame: &Frame) -> Vec<State> {
+        let graph = &plan.workflow.graph;
+        (0..graph.len())
+            .map(|i| {
+                if !frame.members[i] {
+                    return State::Outside;
+                }
+                match plan.prior.get(&frame.record_id(graph, i)) {
+                    Some(PriorStep::Completed { port, output }) => State::Done(NodeOutput {
+                        port: port.clone(),
+                        data: output.clone(),
+                    }),
+                    Some(PriorStep::Skipped) => State::Skipped,
+                    Some(PriorStep::Resume { .. } | PriorStep::Rerun { .. }) | None => {
+                        State::Pending
+                    }
+                }
+            })
+            .collect()
+    }
+
+    /// Steps the nodes of `frame` until none is left to start and none runs. `Some` when the
+    /// frame stopped early: a failed step, a cancel, a checkpoint that failed.
+    ///
+    /// Boxed: a foreach step runs its body through this same loop.
+    pub(crate) fn step_frame<'a>(
+        &'a self,
+        run: &'a Run<'a>,
+        frame: &'a Frame,
+        state: &'a mut [State],
+    ) -> BoxFuture<'a, Option<Stop>> {
+        Box::pin(async move {
+            let plan = run.plan;
+            let graph = &plan.workflow.graph;
+            let def = &plan.workflow.definition;
+            let in_flight = AtomicUsize::new(0);
+            let env = StepEnv {
+                execution_id: plan.execution_id,
+                workflow_id: plan.workflow_id,
+                expressions: &self.expressions,
+                checkpoint: run.checkpoint,
+                cancel: &frame.cancel,
+                default_timeout: self.config.default_step_timeout,
+                slots: &self.slots,
+                show_running_after: self.config.show_running_after,
+                in_flight: frame.counts_in_flight.then_some(&in_flight),
+                services: &plan.services,
+            };
+            let mut running = FuturesUnordered::new();
+            let mut stop: Option<Stop> = None;
+            loop {
+                in_flight.store(running.len(), Ordering::Relaxed);
+                if stop.is_none() && !frame.cancel.is_cancelled() {
+                    for &i in graph.order() {
+                        if running.len() >= self.config.max_parallel_steps {
+                            break;
+                        }
+                        if !frame.members[i] || !matches!(state[i], State::Pending) {
+                            continue;
+                        }
+                        let Some(input) = self.readiness(plan, state, i) else {
+                            continue;
+                        };
+                        let record_id = frame.record_id(graph, i);
+                        let Some(input) = input else {
+                            state[i] = State::Skipped;
+                            if let Err(e) = run.checkpoint.record(&skipped(def, i, record_id)).await
+                            {
+                                stop = Some(Stop::Checkpoint(e));
+                                break;
+                            }
+                            continue;
+                        };
+                        let node = &def.nodes[i];
+                        let Some(reg) = self.registry.get(&node.kind) else {
+                            stop = Some(Stop::Failed(format!(
+                                "node type `{}` is not available",
+                                node.kind
+                            )));
+                            break;
+                        };
+                        let scope = Arc::new(Scope {
+                            json: input.clone(),
+                            trigger: plan.input.clone(),
+                            nodes: if mentions(&node.config, "$node") {
+                                frame.outputs(graph, state)
+                            } else {
+                                Map::new()
+                            },
+                            vars: run.vars.clone(),
+                            execution: run.execution.clone(),
+                            now: chrono::Utc::now()
+                                .to_rfc3339_opts(chrono::SecondsFormat::Millis, true),
+                        });
+                        state[i] = State::Running;
+                        let (first_attempt, resume) = match plan.prior.get(&record_id) {
+                            Some(PriorStep::Resume { attempt, state }) => {
+                                (*attempt, Some(state.clone()))
+                            }
+                            Some(PriorStep::Rerun { attempt }) => (*attempt, None),
+                            _ => (1, None),
+                        };
+                        let call = StepCall {
+                            def: node,
+                            record_id,
+                            reg,
+                            input,
+                            scope,
+                            first_attempt,
+                            resume,
+                        };
+                        let env = &env;
+                        if reg.spec.fan_out.is_some() {
+                            // What `$node` shows inside the body: the graph as the loop starts.
+                            let outer = frame
+                                .body_mentions(plan, i, "$node")
+                                .then(|| frame.outputs(graph, state));
+                            running.push(Either::Right(async move {
+                                (
+                                    i,
+                                    self.run_fan_out(run, env, call, i, outer.unwrap_or_default())
+                                        .await,
+                                )
+                            }));
+                        } else {
+                            running
+                                .push(Either::Left(async move { (i, run_step(env, call).await) }));
+                        }
+                        in_flight.store(running.len(), Ordering::Relaxed);
+                    }
+                }
+                let Some((i, end)) = running.next().await else {
+                    break;
+                };
+                match end {
+                    StepEnd::Done(out) => state[i] = State::Done(out),
+                    StepEnd::Waiting(wait) => state[i] = State::Waiting(wait),
+                    StepEnd::Failed(msg) => {
+                        state[i] = State::Skipped;
+                        stop.get_or_insert(Stop::Failed(msg));
+                        frame.cancel.cancel();
+                    }
+                    StepEnd::Cancelled => {
+                        stop.get_or_insert(Stop::Cancelled);
+                    }
+                    StepEnd::Checkpoint(e) => {
+                        stop.get_or_insert(Stop::Checkpoint(e));
+                        frame.cancel.cancel();
+                    }
+                    StepEnd::FanOut { .. } => {
+                        // `run_fan_out` takes these; a node declaring no fan-out never emits one.
+                        state[i] = State::Skipped;
+                        stop.get_or_insert(Stop::Failed(format!(
+                            "node `{}` emitted items without a body",
+                            graph.id(i)
+                        )));
+                        frame.cancel.cancel();
+                    }
+                }
+            }
+            if stop.is_none() && frame.cancel.is_cancelled() {
+                stop = Some(Stop::Cancelled);
+            }
+            stop
+        })
     }
 
     /// `None`: not ready yet. `Some(None)`: every incoming edge is inactive (skip).
@@ -375,11 +512,12 @@ impl Executor {
     }
 }
 
-/// Output of the one completed sink, or an object keyed by node id when several completed.
-fn sink_output(plan: &RunPlan, state: &[State]) -> Value {
-    let graph = &plan.workflow.graph;
+/// Output of the frame's one completed sink (a node with no edge to another node of the
+/// frame), or an object keyed by node id when several completed.
+fn sink_output(graph: &automatrix_core::Graph, frame: &Frame, state: &[State]) -> Value {
     let mut sinks: Vec<(usize, &Value)> = (0..graph.len())
-        .filter(|&i| graph.is_sink(i))
+        .filter(|&i| frame.members[i])
+        .filter(|&i| graph.outgoing(i).iter().all(|l| !frame.members[l.to]))
         .filter_map(|i| match &state[i] {
             State::Done(out) => Some((i, &out.data)),
             _ => None,
@@ -397,15 +535,6 @@ fn sink_output(plan: &RunPlan, state: &[State]) -> Value {
     }
 }
 
-fn outputs(graph: &automatrix_core::Graph, state: &[State]) -> Map<String, Value> {
-    (0..graph.len())
-        .filter_map(|i| match &state[i] {
-            State::Done(out) => Some((graph.id(i).to_owned(), out.data.clone())),
-            _ => None,
-        })
-        .collect()
-}
-
 /// Whether any string in a config mentions `needle` (so the scope can leave it out).
 fn mentions(v: &Value, needle: &str) -> bool {
     match v {
@@ -416,10 +545,10 @@ fn mentions(v: &Value, needle: &str) -> bool {
     }
 }
 
-fn skipped(def: &automatrix_core::WorkflowDefinition, id: &str) -> StepRecord {
-    let kind = def.node(id).map(|n| n.kind.clone()).unwrap_or_default();
+fn skipped(def: &automatrix_core::WorkflowDefinition, i: usize, record_id: String) -> StepRecord {
+    let kind = def.nodes[i].kind.clone();
     StepRecord {
-        node_id: id.to_owned(),
+        node_id: record_id,
         node_type: kind,
         status: StepStatus::Skipped,
         attempt: 0,
@@ -445,5 +574,6 @@ fn checkpoint_outcome(e: CheckpointError) -> RunOutcome {
     }
 }
 
+mod fan_out;
 #[cfg(test)]
 mod tests;

@@ -28,6 +28,14 @@ pub(crate) enum StepEnd {
     Waiting(Wait),
     Cancelled,
     Checkpoint(CheckpointError),
+    /// A fan-out node ([`FanOut`]) emitted its items on its body port: nothing is recorded
+    /// yet; the executor runs the body per item and then ends the step (see `executor/fan_out`).
+    ///
+    /// [`FanOut`]: automatrix_core::FanOut
+    FanOut {
+        record: StepRecord,
+        items: Value,
+    },
 }
 
 /// Everything a step needs that is the same for every step of an execution.
@@ -42,13 +50,17 @@ pub(crate) struct StepEnv<'a> {
     pub slots: &'a Semaphore,
     /// How long a step runs before its `running` record is written.
     pub show_running_after: Duration,
-    /// Steps of the execution started and not yet taken back by the executor.
-    pub in_flight: &'a AtomicUsize,
+    /// Steps of the execution started and not yet taken back by the executor; `None` inside
+    /// a foreach body, whose steps run beside other items' and so never defer their completion.
+    pub in_flight: Option<&'a AtomicUsize>,
     pub services: &'a Arc<dyn NodeServices>,
 }
 
 pub(crate) struct StepCall<'a> {
     pub def: &'a NodeDef,
+    /// The id its steps are recorded under: the node id, or `id[index]` for a node of a
+    /// foreach body running item `index`.
+    pub record_id: String,
     pub reg: &'a RegisteredNode,
     pub input: Value,
     pub scope: Arc<Scope>,
@@ -70,7 +82,7 @@ pub(crate) async fn run_step(env: &StepEnv<'_>, mut call: StepCall<'_>) -> StepE
     let mut tries = 1;
     loop {
         let mut record = StepRecord {
-            node_id: call.def.id.clone(),
+            node_id: call.record_id.clone(),
             node_type: call.def.kind.clone(),
             status: StepStatus::Running,
             attempt,
@@ -116,7 +128,15 @@ pub(crate) async fn run_step(env: &StepEnv<'_>, mut call: StepCall<'_>) -> StepE
         record.completed_at = Some(Utc::now());
         record.duration_ms = Some(clock.elapsed().as_millis() as i64);
         let error = match result {
-            Attempt::Ok(out) => return complete(env, record, out, None).await,
+            Attempt::Ok(out) => {
+                if call.reg.spec.fan_out.is_some_and(|f| f.body == out.port) {
+                    return StepEnd::FanOut {
+                        record,
+                        items: out.data,
+                    };
+                }
+                return complete(env, record, out, None).await;
+            }
             Attempt::Cancelled => {
                 record.status = StepStatus::Cancelled;
                 record.error = Some("cancelled".into());
@@ -155,27 +175,37 @@ pub(crate) async fn run_step(env: &StepEnv<'_>, mut call: StepCall<'_>) -> StepE
             tries += 1;
             continue;
         }
-        return match call.def.on_error {
-            OnError::Fail => {
-                record.status = StepStatus::Failed;
-                record.error = Some(error.message.clone());
-                record.output = error.data.clone();
-                let msg = format!("node `{}` failed: {}", call.def.id, error.message);
-                finish(env, &record, StepEnd::Failed(msg)).await
-            }
-            OnError::Continue => {
-                let out = NodeOutput::main(error.to_value());
-                complete(env, record, out, Some(error.message)).await
-            }
-            OnError::Route => {
-                let out = NodeOutput::on(ERROR_PORT, error.to_value());
-                complete(env, record, out, Some(error.message)).await
-            }
-        };
+        return fail(env, call.def, record, error).await;
     }
 }
 
-async fn complete(
+/// Ends a step whose node failed for good, as its `on_error` says.
+pub(crate) async fn fail(
+    env: &StepEnv<'_>,
+    def: &NodeDef,
+    mut record: StepRecord,
+    error: NodeError,
+) -> StepEnd {
+    match def.on_error {
+        OnError::Fail => {
+            record.status = StepStatus::Failed;
+            record.error = Some(error.message.clone());
+            record.output = error.data.clone();
+            let msg = format!("node `{}` failed: {}", record.node_id, error.message);
+            finish(env, &record, StepEnd::Failed(msg)).await
+        }
+        OnError::Continue => {
+            let out = NodeOutput::main(error.to_value());
+            complete(env, record, out, Some(error.message)).await
+        }
+        OnError::Route => {
+            let out = NodeOutput::on(ERROR_PORT, error.to_value());
+            complete(env, record, out, Some(error.message)).await
+        }
+    }
+}
+
+pub(crate) async fn complete(
     env: &StepEnv<'_>,
     mut record: StepRecord,
     out: NodeOutput,
@@ -184,14 +214,16 @@ async fn complete(
     record.status = StepStatus::Completed;
     // This step is the only one in flight: nothing else runs until the executor starts the
     // next one.
-    record.deferrable = env.in_flight.load(Ordering::Relaxed) == 1;
+    record.deferrable = env
+        .in_flight
+        .is_some_and(|n| n.load(Ordering::Relaxed) == 1);
     record.error = error;
     record.output = Some(out.data.clone());
     record.port = Some(out.port.clone());
     finish(env, &record, StepEnd::Done(out)).await
 }
 
-async fn finish(env: &StepEnv<'_>, record: &StepRecord, end: StepEnd) -> StepEnd {
+pub(crate) async fn finish(env: &StepEnv<'_>, record: &StepRecord, end: StepEnd) -> StepEnd {
     match env.checkpoint.record(record).await {
         Ok(()) => end,
         Err(e) => StepEnd::Checkpoint(e),
@@ -218,7 +250,7 @@ async fn attempt_once(env: &StepEnv<'_>, call: &StepCall<'_>, attempt: u32) -> A
     let ctx = NodeContext {
         execution_id: env.execution_id,
         workflow_id: env.workflow_id,
-        node_id: call.def.id.clone(),
+        node_id: call.record_id.clone(),
         attempt,
         cancel: step_cancel.clone(),
         expressions: env.expressions.clone(),

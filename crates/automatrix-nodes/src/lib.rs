@@ -15,6 +15,7 @@ mod email;
 mod fields;
 mod filter;
 mod flow;
+mod foreach;
 mod http;
 mod json_node;
 mod kv;
@@ -39,6 +40,7 @@ pub use dealer::{AdfBuild, AdfParse, BusinessHours, PhoneNormalize, VinDecode};
 pub use email::EmailSend;
 pub use filter::LogicFilter;
 pub use flow::{FlowApproval, FlowDelay, FlowNoop, FlowStop, FlowSubworkflow};
+pub use foreach::LogicForeach;
 pub use http::{HttpPolicy, HttpRequest, Outbound};
 pub use json_node::TransformJson;
 pub use kv::DataKv;
@@ -81,6 +83,7 @@ pub fn register_builtin(registry: &mut NodeRegistry, config: &NodesConfig) {
         .register(LogicMerge)
         .register(LogicFilter)
         .register(LogicSwitch)
+        .register(LogicForeach)
         .register(CodeJs)
         .register(FlowDelay)
         .register(FlowApproval)
@@ -131,6 +134,7 @@ mod tests {
                 "flow.subworkflow",
                 "http.request",
                 "logic.filter",
+                "logic.foreach",
                 "logic.if",
                 "logic.merge",
                 "logic.switch",

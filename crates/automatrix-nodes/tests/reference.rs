@@ -12,7 +12,7 @@ use automatrix_nodes::{NodesConfig, register_builtin};
 use serde_json::{Value, json};
 
 /// Reference order: how a workflow reads, not alphabetical.
-const ORDER: [&str; 31] = [
+const ORDER: [&str; 32] = [
     "trigger.manual",
     "trigger.webhook",
     "trigger.schedule",
@@ -28,6 +28,7 @@ const ORDER: [&str; 31] = [
     "logic.switch",
     "logic.merge",
     "logic.filter",
+    "logic.foreach",
     "flow.delay",
     "flow.approval",
     "flow.noop",

@@ -11,6 +11,8 @@ use serde_json::json;
 
 use super::*;
 
+mod foreach;
+
 struct Trigger;
 struct Set;
 struct If;
@@ -148,6 +150,7 @@ fn executor() -> Executor {
         .register(Fail)
         .register(Slow)
         .register(Heeds);
+    foreach::register(&mut r);
     Executor::new(
         Arc::new(r),
         Expressions::new(1, Limits::default()),

@@ -9,6 +9,7 @@ mod email;
 mod errors;
 mod executions;
 mod fixtures;
+mod foreach;
 mod health;
 mod hooks;
 mod messaging;
