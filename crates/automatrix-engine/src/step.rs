@@ -116,10 +116,15 @@ pub(crate) async fn run_step(env: &StepEnv<'_>, mut call: StepCall<'_>) -> StepE
                 biased;
                 r = &mut run => r,
                 () = tokio::time::sleep(env.show_running_after), if show_running => {
-                    if let Err(e) = env.checkpoint.record(&record).await {
+                    // The node goes on while its `running` record is written: a node that
+                    // writes to the store itself (a key-value entry, a sub-workflow's
+                    // execution) may have been handed the writer connection, which the
+                    // record waits for, so pausing the node here would deadlock.
+                    let (recorded, r) = tokio::join!(env.checkpoint.record(&record), &mut run);
+                    if let Err(e) = recorded {
                         return StepEnd::Checkpoint(e);
                     }
-                    run.await
+                    r
                 }
             }
         };
