@@ -12,6 +12,7 @@ use serde_json::json;
 use super::*;
 
 mod foreach;
+mod running_record;
 
 struct Trigger;
 struct Set;
