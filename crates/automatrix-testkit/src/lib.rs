@@ -1,13 +1,16 @@
 //! Test-only support: [`TestApp`] runs the real HTTP server on port 0 against a fresh SQLite
 //! file or a fresh PostgreSQL database, with a worker the test drives by hand
 //! ([`TestApp::run_jobs`]) instead of sleeping; typed request helpers; a local mock HTTP server
-//! and a local SMTP server ([`SmtpSink`]).
+//! and a local SMTP server ([`SmtpSink`]); local AI providers ([`AiStandIn`]: OpenAI and
+//! Anthropic wire formats).
 
+pub mod ai;
 mod app;
 mod client;
 mod mock;
 mod smtp;
 
+pub use ai::{AiStandIn, RecordedRequest, Reply};
 pub use app::{Backend, TestApp};
 pub use client::{Res, Session};
 pub use mock::MockServer;
