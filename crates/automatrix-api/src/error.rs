@@ -164,6 +164,14 @@ impl From<EngineError> for ApiError {
                 message: "credential is invalid".into(),
                 details,
             },
+            EngineError::InvalidAiRoute(details) => Self::Validation {
+                message: "AI route is invalid".into(),
+                details,
+            },
+            EngineError::InvalidAiBudget(details) => Self::Validation {
+                message: "AI budget is invalid".into(),
+                details,
+            },
             EngineError::NotFound => Self::NotFound,
             EngineError::Conflict(m) => Self::Conflict(m),
             EngineError::Store(s) => s.into(),

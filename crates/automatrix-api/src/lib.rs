@@ -5,6 +5,7 @@
 //! bind port 0 and stop cleanly. The API never names a concrete store: it gets an
 //! `Arc<dyn Store>` inside the [`automatrix_engine::Engine`].
 
+mod ai;
 mod auth;
 mod credentials;
 mod error;

@@ -21,6 +21,7 @@ use crate::state::AppState;
         (name = "workflows", description = "Workflow definitions, versions and runs"),
         (name = "executions", description = "Execution history and control"),
         (name = "credentials", description = "The credentials vault: write-only secrets that nodes name by id"),
+        (name = "ai", description = "AI routes (what a model alias stands for), usage and cost accounting, monthly budgets"),
         (name = "node-types", description = "The node catalog"),
         (name = "health", description = "Probes"),
         (name = "webhooks", description = "Public entry points of webhook-triggered workflows"),
@@ -51,6 +52,7 @@ pub(crate) fn api_router() -> OpenApiRouter<AppState> {
         .merge(crate::auth::router())
         .merge(crate::workflows::router())
         .merge(crate::credentials::router())
+        .merge(crate::ai::router())
         .merge(crate::executions::router())
         .merge(crate::node_types::router())
         .merge(crate::health::router())

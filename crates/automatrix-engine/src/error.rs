@@ -11,6 +11,13 @@ pub enum EngineError {
     /// A credential's type or data is invalid; every problem is listed (never the value).
     #[error("credential is invalid")]
     InvalidCredential(Vec<Problem>),
+    /// An AI route is invalid (its alias, its targets or their credentials); every problem is
+    /// listed.
+    #[error("AI route is invalid")]
+    InvalidAiRoute(Vec<Problem>),
+    /// An AI budget is out of range; every problem is listed.
+    #[error("AI budget is invalid")]
+    InvalidAiBudget(Vec<Problem>),
     #[error("not found")]
     NotFound,
     /// The request conflicts with the current state (e.g. cancelling a finished execution).

@@ -5,6 +5,7 @@
 //! The engine sees node types only through `automatrix_core::NodeRegistry` and storage only
 //! through `automatrix_store::Store`.
 
+mod ai;
 mod cache;
 mod cancel;
 mod checkpoint;
@@ -24,6 +25,7 @@ mod vault;
 mod webhooks;
 mod worker;
 
+pub use ai::{AiBudgetStatus, month_start, next_month_start};
 pub use cache::DefinitionCache;
 pub use cancel::CancelRegistry;
 pub use checkpoint::{Checkpoint, CheckpointError, NoCheckpoint, StepRecord};

@@ -367,3 +367,98 @@ pub struct CredentialUpdate {
     pub name: Option<String>,
     pub sealed: Option<Vec<u8>>,
 }
+
+/// A stored AI route: what `alias` stands for in an organization.
+#[derive(Clone, Debug, sqlx::FromRow)]
+pub struct AiRouteRow {
+    pub organization_id: Uuid,
+    pub alias: String,
+    pub definition: Json<automatrix_core::ai::Route>,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+}
+
+/// How an AI call ended.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum AiCallStatus {
+    Ok,
+    Error,
+}
+
+impl AiCallStatus {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Ok => "ok",
+            Self::Error => "error",
+        }
+    }
+}
+
+/// One AI call to account for. `workflow_id`, `execution_id` and `node_id` are `None` for
+/// calls from outside a workflow (the OpenAI-compatible proxy).
+#[derive(Clone, Debug)]
+pub struct NewAiUsage {
+    pub id: Uuid,
+    pub organization_id: Uuid,
+    pub workflow_id: Option<Uuid>,
+    pub execution_id: Option<Uuid>,
+    pub node_id: Option<String>,
+    /// The route alias the call was made through.
+    pub route: String,
+    /// The provider's credential type (`openai`, `anthropic`, ..., `mock`).
+    pub provider: String,
+    pub model: String,
+    pub input_tokens: i64,
+    pub output_tokens: i64,
+    pub latency_ms: i64,
+    pub cost_usd: f64,
+    pub status: AiCallStatus,
+    pub created_at: DateTime<Utc>,
+}
+
+/// What an AI usage report groups by.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum AiUsageGroup {
+    /// The UTC calendar day, `YYYY-MM-DD`.
+    Day,
+    /// The provider's model name.
+    Model,
+    /// The workflow id; [`AI_USAGE_NO_WORKFLOW`] for calls outside any workflow.
+    Workflow,
+}
+
+/// The key under [`AiUsageGroup::Workflow`] of calls made outside any workflow (the proxy).
+pub const AI_USAGE_NO_WORKFLOW: &str = "none";
+
+/// Totals of one group of an [`AiUsageReport`].
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct AiUsageItem {
+    pub key: String,
+    pub cost_usd: f64,
+    pub input_tokens: i64,
+    pub output_tokens: i64,
+    pub calls: i64,
+}
+
+/// AI usage of an organization in a time window: the totals and one item per group, ordered
+/// by key.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct AiUsageReport {
+    pub total_cost_usd: f64,
+    pub input_tokens: i64,
+    pub output_tokens: i64,
+    pub calls: i64,
+    pub items: Vec<AiUsageItem>,
+}
+
+/// An organization's monthly AI budget.
+#[derive(Clone, Debug, sqlx::FromRow)]
+pub struct AiBudget {
+    pub organization_id: Uuid,
+    /// US dollars per UTC calendar month.
+    pub monthly_usd: f64,
+    /// The share of `monthly_usd` (0 to 1) from which the budget is reported as alerting.
+    pub alert_at: f64,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+}

@@ -271,9 +271,58 @@ pub trait KvStore: Send + Sync {
     ) -> StoreResult<KvAnswer>;
 }
 
+/// AI routes, the accounting of AI calls and budgets, per organization. Usage rows outlive
+/// the workflow, execution and step they name (no foreign keys there): what was spent stays
+/// spent when a workflow is deleted.
+#[async_trait]
+pub trait AiStore: Send + Sync {
+    /// Creates or replaces the route `alias`; `true` when it was created.
+    async fn put_ai_route(
+        &self,
+        org: Uuid,
+        alias: &str,
+        route: &automatrix_core::ai::Route,
+        now: DateTime<Utc>,
+    ) -> StoreResult<(AiRouteRow, bool)>;
+    async fn get_ai_route(&self, org: Uuid, alias: &str) -> StoreResult<Option<AiRouteRow>>;
+    /// Sorted by alias.
+    async fn list_ai_routes(&self, org: Uuid) -> StoreResult<Vec<AiRouteRow>>;
+    async fn delete_ai_route(&self, org: Uuid, alias: &str) -> StoreResult<bool>;
+
+    async fn record_ai_usage(&self, usage: NewAiUsage) -> StoreResult<()>;
+    /// Calls created at or after `since` and before `until`, totalled and grouped.
+    async fn ai_usage_report(
+        &self,
+        org: Uuid,
+        since: DateTime<Utc>,
+        until: DateTime<Utc>,
+        group_by: AiUsageGroup,
+    ) -> StoreResult<AiUsageReport>;
+    /// What the calls created at or after `since` cost, in US dollars (0 without any).
+    async fn ai_cost_since(&self, org: Uuid, since: DateTime<Utc>) -> StoreResult<f64>;
+
+    /// Creates or replaces the organization's budget.
+    async fn put_ai_budget(
+        &self,
+        org: Uuid,
+        monthly_usd: f64,
+        alert_at: f64,
+        now: DateTime<Utc>,
+    ) -> StoreResult<AiBudget>;
+    async fn get_ai_budget(&self, org: Uuid) -> StoreResult<Option<AiBudget>>;
+}
+
 #[async_trait]
 pub trait Store:
-    UserStore + WorkflowStore + ExecutionStore + QueueStore + CredentialStore + KvStore + Send + Sync
+    UserStore
+    + WorkflowStore
+    + ExecutionStore
+    + QueueStore
+    + CredentialStore
+    + KvStore
+    + AiStore
+    + Send
+    + Sync
 {
     /// Round-trips to the database (readiness probe).
     async fn ping(&self) -> StoreResult<()>;

@@ -20,6 +20,8 @@
 
 use std::ops::DerefMut;
 
+#[doc(hidden)]
+pub mod ai;
 mod credentials;
 mod executions;
 #[doc(hidden)]
@@ -28,6 +30,8 @@ mod queue;
 mod users;
 mod workflows;
 
+#[doc(hidden)]
+pub use ai::group_ai_usage;
 #[doc(hidden)]
 pub use credentials::credential_name_taken;
 #[doc(hidden)]
@@ -209,8 +213,8 @@ impl<DB: sqlx::Database> CommitWrite for sqlx::Transaction<'static, DB> {
 
 /// Implements [`Store`](crate::Store), [`UserStore`](crate::UserStore),
 /// [`WorkflowStore`](crate::WorkflowStore), [`ExecutionStore`](crate::ExecutionStore),
-/// [`QueueStore`](crate::QueueStore), [`CredentialStore`](crate::CredentialStore) and
-/// [`KvStore`](crate::KvStore) for a store type that implements
+/// [`QueueStore`](crate::QueueStore), [`CredentialStore`](crate::CredentialStore),
+/// [`KvStore`](crate::KvStore) and [`AiStore`](crate::AiStore) for a store type that implements
 /// [`Dialect`](crate::sql::Dialect), with the SQL of [`crate::sql`]; and gives the type the
 /// inherent `open`, `migrate` and `close` that every store has around its own `connect`.
 ///
@@ -300,6 +304,7 @@ macro_rules! impl_sql_store {
         $crate::__impl_queue_store!($store);
         $crate::__impl_credential_store!($store);
         $crate::__impl_kv_store!($store);
+        $crate::__impl_ai_store!($store);
     };
 }
 

@@ -19,12 +19,16 @@
 //! - credentials: a name is taken once per organization, data stays as sealed, and no other
 //!   organization reaches them; key-value entries belong to one workflow, expire, and
 //!   concurrent increments and first sightings are atomic;
+//! - AI: a route is one per alias and organization; accounted calls are totalled and grouped
+//!   by day, model or workflow within their window, and outlive their workflow; a budget is one
+//!   per organization;
 //! - lifecycle: a suspended execution is due at its time or once decided (and a decision is
 //!   taken once), a released job is claimable at once, only failed executions are retried, a
 //!   follow-up execution is queued with the outcome, and old finished executions are pruned
 //!   in batches with their steps while unfinished ones stay.
 //!
-//! The promises live in one file per store trait (`users`, `workflows`, `executions`, `queue`),
+//! The promises live in one file per store trait (`users`, `workflows`, `executions`, `queue`,
+//! `vault`, `ai`),
 //! plus `tenancy` for the rules that cut across them; `fixtures` builds what they start from.
 //!
 //! Store crates run the suite with [`conformance_tests!`](crate::conformance_tests) and a
@@ -44,6 +48,7 @@ macro_rules! ok {
     };
 }
 
+mod ai;
 mod executions;
 mod fixtures;
 mod lifecycle;
@@ -53,6 +58,7 @@ mod users;
 mod vault;
 mod workflows;
 
+pub use ai::*;
 pub use executions::*;
 pub use fixtures::{new_execution, new_tenant, new_workflow, now};
 pub use lifecycle::*;
@@ -144,6 +150,10 @@ macro_rules! conformance_tests {
             kv_entries_belong_to_one_workflow_and_expire,
             concurrent_increments_all_count,
             concurrent_sets_if_absent_store_once,
+            ai_routes_are_one_per_alias_and_organization,
+            ai_usage_is_reported_by_day_model_and_workflow,
+            ai_cost_since_counts_a_deleted_workflows_calls,
+            an_ai_budget_is_one_per_organization,
         );
 
         #[tokio::test]
@@ -208,6 +218,10 @@ pub async fn run_all(store: Arc<dyn Store>) {
     kv_entries_belong_to_one_workflow_and_expire(s).await;
     concurrent_increments_all_count(s).await;
     concurrent_sets_if_absent_store_once(s).await;
+    ai_routes_are_one_per_alias_and_organization(s).await;
+    ai_usage_is_reported_by_day_model_and_workflow(s).await;
+    ai_cost_since_counts_a_deleted_workflows_calls(s).await;
+    an_ai_budget_is_one_per_organization(s).await;
 }
 
 pub async fn the_store_answers_a_ping(store: &dyn Store) {

@@ -1,5 +1,6 @@
 //! The HTTP API, driven over real HTTP against SQLite and PostgreSQL.
 
+mod ai;
 mod auth;
 mod credentials;
 mod database;

@@ -37,6 +37,13 @@ const ROUTES: &[(&str, &str)] = &[
     ("put", "/api/credentials/{id}"),
     ("delete", "/api/credentials/{id}"),
     ("get", "/api/credential-types"),
+    ("get", "/api/ai/routes"),
+    ("get", "/api/ai/routes/{alias}"),
+    ("put", "/api/ai/routes/{alias}"),
+    ("delete", "/api/ai/routes/{alias}"),
+    ("get", "/api/ai/usage"),
+    ("get", "/api/ai/budget"),
+    ("put", "/api/ai/budget"),
     ("get", "/api/node-types"),
     ("get", "/health"),
     ("get", "/health/live"),
@@ -73,7 +80,7 @@ both_backends! {
 
     async fn every_listed_route_is_served(app) {
         for (method, path) in ROUTES {
-            let concrete = path.replace("{id}", &uuid::Uuid::now_v7().to_string()).replace("{version}", "1").replace("{node_id}", "n").replace("{token}", "no-such-token");
+            let concrete = path.replace("{id}", &uuid::Uuid::now_v7().to_string()).replace("{version}", "1").replace("{node_id}", "n").replace("{token}", "no-such-token").replace("{alias}", "no-such-route");
             let res = app.request(method.to_uppercase().parse().unwrap(), &concrete, None, None).await;
             assert_ne!(res.status, 405, "{method} {path} is documented but not routed");
             if res.status == 404 {

@@ -1,0 +1,232 @@
+//! AI routes, accounting and budgets: the rules that need more than the store. A route must
+//! name provider credentials of its own organization; a budget is per UTC calendar month, and
+//! an organization whose month's spend has reached it gets no more AI calls
+//! ([`Engine::ai_budget_check`], which the gateway runs before every provider call).
+
+use automatrix_core::Problem;
+use automatrix_core::ai::{PROVIDER_KINDS, Route, valid_alias};
+use automatrix_store::{AiBudget, AiRouteRow, NewAiUsage};
+use chrono::{DateTime, Datelike, TimeZone, Utc};
+use uuid::Uuid;
+
+use crate::{Engine, EngineError};
+
+/// The first instant of `now`'s UTC calendar month: where a month's spend starts.
+pub fn month_start(now: DateTime<Utc>) -> DateTime<Utc> {
+    Utc.with_ymd_and_hms(now.year(), now.month(), 1, 0, 0, 0)
+        .single()
+        .unwrap_or(now)
+}
+
+/// The first instant of the UTC calendar month after `now`'s.
+pub fn next_month_start(now: DateTime<Utc>) -> DateTime<Utc> {
+    let (year, month) = if now.month() == 12 {
+        (now.year() + 1, 1)
+    } else {
+        (now.year(), now.month() + 1)
+    };
+    Utc.with_ymd_and_hms(year, month, 1, 0, 0, 0)
+        .single()
+        .unwrap_or(now)
+}
+
+/// An organization's budget (if it set one) and what it spent this month.
+#[derive(Clone, Debug)]
+pub struct AiBudgetStatus {
+    pub budget: Option<AiBudget>,
+    /// US dollars spent since the start of the current UTC month.
+    pub spent_usd: f64,
+}
+
+impl AiBudgetStatus {
+    /// What is left of the month's budget (never below 0); `None` without a budget.
+    pub fn remaining_usd(&self) -> Option<f64> {
+        self.budget
+            .as_ref()
+            .map(|b| (b.monthly_usd - self.spent_usd).max(0.0))
+    }
+
+    /// Whether the month's spend has reached `alert_at` of the budget.
+    pub fn alerting(&self) -> bool {
+        self.budget
+            .as_ref()
+            .is_some_and(|b| self.spent_usd >= b.alert_at * b.monthly_usd)
+    }
+
+    /// Whether the month's spend has reached the budget: AI calls are refused.
+    pub fn exhausted(&self) -> bool {
+        self.budget
+            .as_ref()
+            .is_some_and(|b| self.spent_usd >= b.monthly_usd)
+    }
+}
+
+impl Engine {
+    /// Creates or replaces route `alias` of `org`; `true` when it was created. Checks the
+    /// alias, the route itself and that every target names a provider credential of `org`
+    /// (problems at `alias`, `targets[i].…`).
+    pub async fn put_ai_route(
+        &self,
+        org: Uuid,
+        alias: &str,
+        route: Route,
+    ) -> Result<(AiRouteRow, bool), EngineError> {
+        let mut problems = Vec::new();
+        if !valid_alias(alias) {
+            problems.push(Problem {
+                path: "alias".into(),
+                issue: "must be 1 to 64 characters of a-z, 0-9, '.', '_' and '-', starting \
+                        with a letter or digit"
+                    .into(),
+            });
+        }
+        problems.extend(route.problems());
+        let credentials = self.store().list_credentials(org).await?;
+        for (i, target) in route.targets.iter().enumerate() {
+            let found = credentials.iter().find(|c| c.id == target.credential_id);
+            let issue = match found {
+                None => "no credential of this organization has this id".to_owned(),
+                Some(c) if !PROVIDER_KINDS.contains(&c.kind.as_str()) => format!(
+                    "names a `{}` credential; an AI target needs one of {}",
+                    c.kind,
+                    PROVIDER_KINDS.join(", ")
+                ),
+                Some(_) => continue,
+            };
+            problems.push(Problem {
+                path: format!("targets[{i}].credential_id"),
+                issue,
+            });
+        }
+        if !problems.is_empty() {
+            return Err(EngineError::InvalidAiRoute(problems));
+        }
+        Ok(self
+            .store()
+            .put_ai_route(org, alias, &route, Utc::now())
+            .await?)
+    }
+
+    /// Accounts for one AI call (successful or not).
+    pub async fn record_ai_usage(&self, usage: NewAiUsage) -> Result<(), EngineError> {
+        Ok(self.store().record_ai_usage(usage).await?)
+    }
+
+    /// Sets `org`'s monthly budget: `monthly_usd` 0 or more (0 stops every AI call),
+    /// `alert_at` above 0 and at most 1.
+    pub async fn put_ai_budget(
+        &self,
+        org: Uuid,
+        monthly_usd: f64,
+        alert_at: f64,
+    ) -> Result<AiBudget, EngineError> {
+        let mut problems = Vec::new();
+        if !(monthly_usd.is_finite() && monthly_usd >= 0.0) {
+            problems.push(Problem {
+                path: "monthly_usd".into(),
+                issue: "must be an amount of 0 or more".into(),
+            });
+        }
+        if !(alert_at > 0.0 && alert_at <= 1.0) {
+            problems.push(Problem {
+                path: "alert_at".into(),
+                issue: "must be more than 0 and at most 1".into(),
+            });
+        }
+        if !problems.is_empty() {
+            return Err(EngineError::InvalidAiBudget(problems));
+        }
+        Ok(self
+            .store()
+            .put_ai_budget(org, monthly_usd, alert_at, Utc::now())
+            .await?)
+    }
+
+    /// `org`'s budget and its spend in `now`'s UTC month.
+    pub async fn ai_budget_status(
+        &self,
+        org: Uuid,
+        now: DateTime<Utc>,
+    ) -> Result<AiBudgetStatus, EngineError> {
+        let budget = self.store().get_ai_budget(org).await?;
+        let spent_usd = self.store().ai_cost_since(org, month_start(now)).await?;
+        Ok(AiBudgetStatus { budget, spent_usd })
+    }
+
+    /// Whether `org` may make an AI call at `now`: `Err` with a message that says "budget"
+    /// when the month's spend has reached its budget. Without a budget there is no limit. The
+    /// check fails closed: when the spend cannot be read, the call is refused too (saying so),
+    /// since an unchecked call could overrun a hard limit.
+    pub async fn ai_budget_check(&self, org: Uuid, now: DateTime<Utc>) -> Result<(), String> {
+        let status = self
+            .ai_budget_status(org, now)
+            .await
+            .map_err(|e| format!("the AI budget could not be checked: {e}"))?;
+        match &status.budget {
+            Some(b) if status.exhausted() => Err(format!(
+                "the organization's monthly AI budget of {:.2} USD is used up ({:.2} USD spent \
+                 this month); raise it with PUT /api/ai/budget",
+                b.monthly_usd, status.spent_usd
+            )),
+            _ => Ok(()),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_month_runs_from_its_first_instant_to_the_next_months() {
+        let t = Utc.with_ymd_and_hms(2026, 12, 31, 23, 59, 59).unwrap();
+        assert_eq!(
+            month_start(t),
+            Utc.with_ymd_and_hms(2026, 12, 1, 0, 0, 0).unwrap()
+        );
+        assert_eq!(
+            next_month_start(t),
+            Utc.with_ymd_and_hms(2027, 1, 1, 0, 0, 0).unwrap()
+        );
+        let feb = Utc.with_ymd_and_hms(2028, 2, 29, 12, 0, 0).unwrap();
+        assert_eq!(
+            next_month_start(feb),
+            Utc.with_ymd_and_hms(2028, 3, 1, 0, 0, 0).unwrap()
+        );
+    }
+
+    fn status(monthly_usd: f64, spent_usd: f64) -> AiBudgetStatus {
+        let now = Utc::now();
+        AiBudgetStatus {
+            budget: Some(AiBudget {
+                organization_id: Uuid::nil(),
+                monthly_usd,
+                alert_at: 0.8,
+                created_at: now,
+                updated_at: now,
+            }),
+            spent_usd,
+        }
+    }
+
+    #[test]
+    fn a_budget_alerts_at_its_share_and_stops_at_its_amount() {
+        let s = status(10.0, 7.99);
+        assert_eq!((s.alerting(), s.exhausted()), (false, false));
+        let s = status(10.0, 8.0);
+        assert_eq!(
+            (s.alerting(), s.exhausted(), s.remaining_usd()),
+            (true, false, Some(2.0))
+        );
+        let s = status(10.0, 12.0);
+        assert_eq!((s.exhausted(), s.remaining_usd()), (true, Some(0.0)));
+        let none = AiBudgetStatus {
+            budget: None,
+            spent_usd: 100.0,
+        };
+        assert_eq!(
+            (none.alerting(), none.exhausted(), none.remaining_usd()),
+            (false, false, None)
+        );
+    }
+}
