@@ -16,6 +16,7 @@ use utoipa_axum::routes;
 
 use crate::auth::AuthUser;
 use crate::error::{ApiError, ErrorBody};
+use crate::executions::time_param;
 use crate::extract::{ApiJson, ApiPath, ApiQuery};
 use crate::state::AppState;
 
@@ -179,12 +180,6 @@ fn parse_group(v: Option<&str>) -> Result<(AiUsageGroup, &'static str), ApiError
     }
 }
 
-fn parse_time(name: &str, v: Option<&str>) -> Result<Option<DateTime<Utc>>, ApiError> {
-    v.map(|s| DateTime::parse_from_rfc3339(s).map(|t| t.with_timezone(&Utc)))
-        .transpose()
-        .map_err(|_| ApiError::BadRequest(format!("{name} must be an RFC 3339 timestamp")))
-}
-
 /// What the organization's AI calls cost, grouped by day, model or workflow; by default over
 /// the current UTC calendar month.
 #[utoipa::path(get, path = "/api/ai/usage", tag = "ai", params(AiUsageQuery),
@@ -197,8 +192,8 @@ async fn ai_usage(
 ) -> Result<Json<AiUsageResponse>, ApiError> {
     let (group, group_by) = parse_group(q.group_by.as_deref())?;
     let now = Utc::now();
-    let since = parse_time("since", q.since.as_deref())?.unwrap_or_else(|| month_start(now));
-    let until = parse_time("until", q.until.as_deref())?.unwrap_or_else(|| next_month_start(now));
+    let since = time_param("since", q.since.as_deref())?.unwrap_or_else(|| month_start(now));
+    let until = time_param("until", q.until.as_deref())?.unwrap_or_else(|| next_month_start(now));
     if since >= until {
         return Err(ApiError::BadRequest("since must be before until".into()));
     }

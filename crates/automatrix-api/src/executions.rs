@@ -132,12 +132,6 @@ pub struct ExecutionQuery {
 
 impl ExecutionQuery {
     pub(crate) fn filter(&self) -> Result<ExecutionFilter, ApiError> {
-        let time = |name: &str, v: &Option<String>| {
-            v.as_deref()
-                .map(|s| DateTime::parse_from_rfc3339(s).map(|t| t.with_timezone(&Utc)))
-                .transpose()
-                .map_err(|_| ApiError::BadRequest(format!("{name} must be an RFC 3339 timestamp")))
-        };
         Ok(ExecutionFilter {
             status: self
                 .status
@@ -151,12 +145,19 @@ impl ExecutionQuery {
                 .map(Uuid::parse_str)
                 .transpose()
                 .map_err(|_| ApiError::BadRequest("workflow_id must be a UUID".into()))?,
-            since: time("since", &self.since)?,
-            until: time("until", &self.until)?,
+            since: time_param("since", self.since.as_deref())?,
+            until: time_param("until", self.until.as_deref())?,
             before: parse_cursor(self.cursor.as_deref())?,
             limit: page_limit(self.limit)?,
         })
     }
+}
+
+/// A query parameter holding an RFC 3339 timestamp, if given; 400 naming it otherwise.
+pub(crate) fn time_param(name: &str, v: Option<&str>) -> Result<Option<DateTime<Utc>>, ApiError> {
+    v.map(|s| DateTime::parse_from_rfc3339(s).map(|t| t.with_timezone(&Utc)))
+        .transpose()
+        .map_err(|_| ApiError::BadRequest(format!("{name} must be an RFC 3339 timestamp")))
 }
 
 pub(crate) async fn list_page(

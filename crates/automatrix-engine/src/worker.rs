@@ -12,7 +12,7 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use automatrix_store::Store;
+use automatrix_store::{ClaimedJob, Start, Store};
 use chrono::Utc;
 use tokio::sync::{Notify, Semaphore};
 use tokio::task::JoinSet;
@@ -73,14 +73,21 @@ impl Worker {
         &self.id
     }
 
+    /// Claims the next job due at `now`, leased for the configured lease.
+    async fn claim_due(
+        &self,
+        now: chrono::DateTime<Utc>,
+    ) -> Result<Option<(ClaimedJob, Start)>, EngineError> {
+        Ok(self
+            .store
+            .claim_next(&self.id, now, now + self.config.lease)
+            .await?)
+    }
+
     /// Claims and runs one job. `Ok(false)` when no job was due.
     pub async fn process_next(&self) -> Result<bool, EngineError> {
         let now = Utc::now();
-        let Some((job, start)) = self
-            .store
-            .claim_next(&self.id, now, now + self.config.lease)
-            .await?
-        else {
+        let Some((job, start)) = self.claim_due(now).await? else {
             return Ok(false);
         };
         let span = info_span!("execution", execution_id = %job.execution_id, worker = %self.id);
@@ -101,11 +108,7 @@ impl Worker {
         loop {
             while running.len() < slots {
                 let now = Utc::now();
-                let Some((job, start)) = self
-                    .store
-                    .claim_next(&self.id, now, now + self.config.lease)
-                    .await?
-                else {
+                let Some((job, start)) = self.claim_due(now).await? else {
                     break;
                 };
                 let span =
@@ -147,11 +150,7 @@ impl Worker {
             };
             let Ok(permit) = acquired else { break };
             let now = Utc::now();
-            match self
-                .store
-                .claim_next(&self.id, now, now + self.config.lease)
-                .await
-            {
+            match self.claim_due(now).await {
                 Ok(Some((job, start))) => {
                     debug!(execution_id = %job.execution_id, claims = job.claims, worker = %self.id, "claimed a job");
                     let me = self.clone();
