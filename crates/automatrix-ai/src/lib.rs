@@ -1,20 +1,24 @@
 //! The AI gateway: providers (OpenAI, Azure OpenAI, Anthropic, OpenAI-compatible servers and a
 //! built-in mock) behind one [`Provider`] trait, and a [`Gateway`] that calls a route's targets
-//! with retries, fallback, weighted drawing and circuit breakers, and prices each answer.
-//! See `docs/ai.md`.
+//! with retries, fallback, weighted drawing and circuit breakers, and prices each answer;
+//! [`Gateway::ask`] does so for an organization ([`Tenant`]: budget, routes, accounting), and
+//! the AI nodes ([`register_nodes`]) ask through it. See `docs/ai.md`.
 
 mod anthropic;
+mod ask;
 mod azure;
 mod breaker;
 mod gateway;
 mod http;
 mod mock;
+mod nodes;
 mod openai;
 mod provider;
 
 use automatrix_core::services::Credential;
 
 pub use anthropic::Anthropic;
+pub use ask::{AskError, DEFAULT_ROUTE, Tenant, answered, is_mock, resolve, unanswered};
 pub use azure::azure_openai;
 pub use breaker::{Admission, Breakers};
 pub use gateway::{
@@ -22,6 +26,7 @@ pub use gateway::{
     Outcome, draw, http_client,
 };
 pub use mock::{MOCK, MockProvider, mock_tokens};
+pub use nodes::{AiClassify, AiExtract, AiGenerate, register_nodes};
 pub use openai::OpenAiChat;
 pub use provider::{ChatAnswer, ChatRequest, Message, Prompt, Provider, ProviderError, Role};
 

@@ -2,6 +2,7 @@
 
 use std::sync::Arc;
 
+use automatrix_ai::Gateway;
 use automatrix_engine::Engine;
 use automatrix_store::Store;
 
@@ -14,14 +15,18 @@ pub struct AppState {
     pub config: Arc<ApiConfig>,
     /// The webhooks' rate-limit buckets.
     pub hook_limits: Arc<RateLimits>,
+    /// The process's AI gateway (the AI nodes share it): the proxy calls through it, so
+    /// circuit breakers see every call.
+    pub ai: Arc<Gateway>,
 }
 
 impl AppState {
-    pub fn new(engine: Engine, config: ApiConfig) -> Self {
+    pub fn new(engine: Engine, config: ApiConfig, ai: Arc<Gateway>) -> Self {
         Self {
             engine,
             config: Arc::new(config),
             hook_limits: Arc::new(RateLimits::default()),
+            ai,
         }
     }
 

@@ -10,6 +10,28 @@ use crate::validate::Problem;
 /// The credential types that name an AI provider.
 pub const PROVIDER_KINDS: [&str; 4] = ["openai", "azure_openai", "anthropic", "openai_compatible"];
 
+/// One AI call to account for, as the caller knows it; the engine adds the organization and
+/// workflow (`ai_usage` rows, `GET /api/ai/usage`).
+#[derive(Clone, Debug, PartialEq)]
+pub struct AiUsage {
+    /// The route alias the call went through.
+    pub route: String,
+    /// The provider's credential type (`openai`, ..., `mock`); `none` when no target was
+    /// reached.
+    pub provider: String,
+    /// The provider's model name.
+    pub model: String,
+    pub input_tokens: u64,
+    pub output_tokens: u64,
+    pub latency_ms: u64,
+    pub cost_usd: f64,
+    /// Whether the call answered.
+    pub ok: bool,
+    /// The execution and step that made the call (none for the proxy).
+    pub execution_id: Option<uuid::Uuid>,
+    pub node_id: Option<String>,
+}
+
 /// How a route picks its target.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 #[serde(rename_all = "snake_case")]

@@ -1,5 +1,6 @@
 //! What a running node may ask of the engine besides its config and input: the organization's
-//! credentials, the workflow's key-value store and other workflows of the organization.
+//! credentials, the workflow's key-value store, other workflows of the organization, and its
+//! AI routes, budget and usage accounting.
 //!
 //! The engine gives each run one [`NodeServices`] bound to the run's organization, workflow and
 //! execution, so a node can never name another tenant's data. Where there is no store (a
@@ -13,6 +14,7 @@ use chrono::{DateTime, Utc};
 use serde_json::Value;
 use tokio_util::sync::CancellationToken;
 
+use crate::ai::{AiUsage, Route};
 use crate::node::NodeError;
 
 /// A credential's type and its decrypted data. `Debug` never shows the data.
@@ -118,6 +120,24 @@ pub trait NodeServices: Send + Sync {
 
     /// Runs another workflow of the organization to its end and answers its output.
     async fn run_workflow(&self, run: SubRun) -> Result<Value, NodeError>;
+
+    /// The organization's AI route `alias`, if it has one. By default (a run without a store)
+    /// none: AI nodes then answer from the built-in mock through the route `default`.
+    async fn ai_route(&self, _alias: &str) -> Result<Option<Route>, NodeError> {
+        Ok(None)
+    }
+
+    /// Whether the organization may make another AI call now: a fatal error whose message
+    /// says "budget" when its monthly AI budget is used up. By default there is no budget.
+    async fn ai_budget_check(&self) -> Result<(), NodeError> {
+        Ok(())
+    }
+
+    /// Accounts for one AI call of the run (the engine adds organization and workflow). By
+    /// default nothing is kept.
+    async fn record_ai_usage(&self, _usage: AiUsage) -> Result<(), NodeError> {
+        Ok(())
+    }
 }
 
 /// Services for runs without a store: every call fails with a fatal error saying so.

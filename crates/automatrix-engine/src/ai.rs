@@ -4,8 +4,8 @@
 //! ([`Engine::ai_budget_check`], which the gateway runs before every provider call).
 
 use automatrix_core::Problem;
-use automatrix_core::ai::{PROVIDER_KINDS, Route, valid_alias};
-use automatrix_store::{AiBudget, AiRouteRow, NewAiUsage};
+use automatrix_core::ai::{AiUsage, PROVIDER_KINDS, Route, valid_alias};
+use automatrix_store::{AiBudget, AiCallStatus, AiRouteRow, NewAiUsage, Store, StoreError};
 use chrono::{DateTime, Datelike, TimeZone, Utc};
 use uuid::Uuid;
 
@@ -28,6 +28,69 @@ pub fn next_month_start(now: DateTime<Utc>) -> DateTime<Utc> {
     Utc.with_ymd_and_hms(year, month, 1, 0, 0, 0)
         .single()
         .unwrap_or(now)
+}
+
+/// The usage row of one AI call made for `org` (and `workflow`, when a run made it).
+pub fn usage_row(
+    org: Uuid,
+    workflow: Option<Uuid>,
+    usage: AiUsage,
+    now: DateTime<Utc>,
+) -> NewAiUsage {
+    let count = |n: u64| i64::try_from(n).unwrap_or(i64::MAX);
+    NewAiUsage {
+        id: Uuid::now_v7(),
+        organization_id: org,
+        workflow_id: workflow,
+        execution_id: usage.execution_id,
+        node_id: usage.node_id,
+        route: usage.route,
+        provider: usage.provider,
+        model: usage.model,
+        input_tokens: count(usage.input_tokens),
+        output_tokens: count(usage.output_tokens),
+        latency_ms: count(usage.latency_ms),
+        cost_usd: usage.cost_usd,
+        status: if usage.ok {
+            AiCallStatus::Ok
+        } else {
+            AiCallStatus::Error
+        },
+        created_at: now,
+    }
+}
+
+/// `org`'s budget and its spend in `now`'s UTC month.
+pub(crate) async fn budget_status(
+    store: &dyn Store,
+    org: Uuid,
+    now: DateTime<Utc>,
+) -> Result<AiBudgetStatus, StoreError> {
+    let budget = store.get_ai_budget(org).await?;
+    let spent_usd = store.ai_cost_since(org, month_start(now)).await?;
+    Ok(AiBudgetStatus { budget, spent_usd })
+}
+
+/// Whether `org` may make an AI call at `now`: `Err` with a message that says "budget" when
+/// the month's spend has reached its budget. Without a budget there is no limit. The check
+/// fails closed: when the spend cannot be read, the call is refused too (saying so), since an
+/// unchecked call could overrun a hard limit.
+pub(crate) async fn budget_check(
+    store: &dyn Store,
+    org: Uuid,
+    now: DateTime<Utc>,
+) -> Result<(), String> {
+    let status = budget_status(store, org, now)
+        .await
+        .map_err(|e| format!("the AI budget could not be checked: {e}"))?;
+    match &status.budget {
+        Some(b) if status.exhausted() => Err(format!(
+            "the organization's monthly AI budget of {:.2} USD is used up ({:.2} USD spent \
+             this month); raise it with PUT /api/ai/budget",
+            b.monthly_usd, status.spent_usd
+        )),
+        _ => Ok(()),
+    }
 }
 
 /// An organization's budget (if it set one) and what it spent this month.
@@ -148,28 +211,12 @@ impl Engine {
         org: Uuid,
         now: DateTime<Utc>,
     ) -> Result<AiBudgetStatus, EngineError> {
-        let budget = self.store().get_ai_budget(org).await?;
-        let spent_usd = self.store().ai_cost_since(org, month_start(now)).await?;
-        Ok(AiBudgetStatus { budget, spent_usd })
+        Ok(budget_status(&**self.store(), org, now).await?)
     }
 
-    /// Whether `org` may make an AI call at `now`: `Err` with a message that says "budget"
-    /// when the month's spend has reached its budget. Without a budget there is no limit. The
-    /// check fails closed: when the spend cannot be read, the call is refused too (saying so),
-    /// since an unchecked call could overrun a hard limit.
+    /// See [`budget_check`]: `Err` (saying "budget") when `org` may make no AI call at `now`.
     pub async fn ai_budget_check(&self, org: Uuid, now: DateTime<Utc>) -> Result<(), String> {
-        let status = self
-            .ai_budget_status(org, now)
-            .await
-            .map_err(|e| format!("the AI budget could not be checked: {e}"))?;
-        match &status.budget {
-            Some(b) if status.exhausted() => Err(format!(
-                "the organization's monthly AI budget of {:.2} USD is used up ({:.2} USD spent \
-                 this month); raise it with PUT /api/ai/budget",
-                b.monthly_usd, status.spent_usd
-            )),
-            _ => Ok(()),
-        }
+        budget_check(&**self.store(), org, now).await
     }
 }
 

@@ -1,6 +1,7 @@
 //! The credentials vault: saving, listing and removing an organization's credentials, and
 //! opening one for a running node. Data goes in sealed ([`crate::vault`]) and never comes back
-//! out through these methods: only [`open_credential`], used by node services, sees it.
+//! out through these methods: only [`open_credential`], used by node services and the AI proxy
+//! ([`Engine::open_credential`]), sees it.
 
 use automatrix_core::Credential as OpenCredential;
 use automatrix_core::NodeError;
@@ -99,6 +100,14 @@ impl Engine {
             .update_credential(org, id, update, Utc::now())
             .await
             .map_err(name_taken)
+    }
+}
+
+impl Engine {
+    /// Credential `id` of `org`, decrypted: for callers that act for the organization outside
+    /// a run (the AI proxy calls its providers). Never hand the data to a response.
+    pub async fn open_credential(&self, org: Uuid, id: Uuid) -> Result<OpenCredential, NodeError> {
+        open_credential(&**self.store(), &self.vault, org, &id.to_string()).await
     }
 }
 

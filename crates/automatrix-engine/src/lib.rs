@@ -25,7 +25,7 @@ mod vault;
 mod webhooks;
 mod worker;
 
-pub use ai::{AiBudgetStatus, month_start, next_month_start};
+pub use ai::{AiBudgetStatus, month_start, next_month_start, usage_row};
 pub use cache::DefinitionCache;
 pub use cancel::CancelRegistry;
 pub use checkpoint::{Checkpoint, CheckpointError, NoCheckpoint, StepRecord};

@@ -1,4 +1,5 @@
-//! The [`NodeServices`] of a run: credentials, key-value entries and sub-workflows, each bound
+//! The [`NodeServices`] of a run: credentials, key-value entries, sub-workflows and AI routes,
+//! budget and accounting, each bound
 //! to the organization and workflow of the execution, so a node can only reach its own
 //! tenant's data.
 
@@ -6,6 +7,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use async_trait::async_trait;
+use automatrix_core::ai::{AiUsage, Route};
 use automatrix_core::{
     Credential, ExecutionStatus, KvAnswer, KvOp, NodeError, NodeServices, SubRun,
 };
@@ -15,6 +17,7 @@ use serde_json::{Value, json};
 use tokio::sync::Notify;
 use uuid::Uuid;
 
+use crate::ai::{budget_check, usage_row};
 use crate::credentials::open_credential;
 use crate::finished::{Finished, next_hint};
 use crate::service::{IDEMPOTENCY_WINDOW, queued_execution};
@@ -51,6 +54,34 @@ impl NodeServices for RunServices {
             .kv(self.organization_id, self.workflow_id, op, Utc::now())
             .await
             .map_err(|e| store_error("key-value store", e))
+    }
+
+    async fn ai_route(&self, alias: &str) -> Result<Option<Route>, NodeError> {
+        let row = self
+            .store
+            .get_ai_route(self.organization_id, alias)
+            .await
+            .map_err(|e| store_error("reading the AI route", e))?;
+        Ok(row.map(|r| r.definition.0))
+    }
+
+    async fn ai_budget_check(&self) -> Result<(), NodeError> {
+        budget_check(&*self.store, self.organization_id, Utc::now())
+            .await
+            .map_err(NodeError::fatal)
+    }
+
+    async fn record_ai_usage(&self, usage: AiUsage) -> Result<(), NodeError> {
+        let row = usage_row(
+            self.organization_id,
+            Some(self.workflow_id),
+            usage,
+            Utc::now(),
+        );
+        self.store
+            .record_ai_usage(row)
+            .await
+            .map_err(|e| store_error("recording AI usage", e))
     }
 
     /// Queues the called workflow's execution (once per idempotency key, so a retried step

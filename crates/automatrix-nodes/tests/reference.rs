@@ -7,12 +7,13 @@
 
 use std::path::PathBuf;
 
+use automatrix_ai::{Gateway, GatewayConfig, register_nodes};
 use automatrix_core::{NodeRegistry, NodeSpec, validate_definition};
 use automatrix_nodes::{NodesConfig, register_builtin};
 use serde_json::{Value, json};
 
 /// Reference order: how a workflow reads, not alphabetical.
-const ORDER: [&str; 32] = [
+const ORDER: [&str; 35] = [
     "trigger.manual",
     "trigger.webhook",
     "trigger.schedule",
@@ -45,11 +46,17 @@ const ORDER: [&str; 32] = [
     "dealer.business_hours",
     "dealer.adf_parse",
     "dealer.adf_build",
+    "ai.generate",
+    "ai.classify",
+    "ai.extract",
 ];
 
+/// The registry the binary builds: the built-in nodes and the AI nodes of `automatrix-ai`.
 fn registry() -> NodeRegistry {
     let mut registry = NodeRegistry::new();
     register_builtin(&mut registry, &NodesConfig::default());
+    let gateway = Gateway::new(GatewayConfig::default()).expect("AI gateway");
+    register_nodes(&mut registry, &std::sync::Arc::new(gateway));
     registry
 }
 
@@ -62,7 +69,8 @@ fn spec<'a>(registry: &'a NodeRegistry, kind: &str) -> &'a NodeSpec {
 
 const INTRO: &str = "# Node reference
 
-<!-- Generated from the node specs in crates/automatrix-nodes: edit the specs, then run
+<!-- Generated from the node specs in crates/automatrix-nodes and crates/automatrix-ai: edit
+     the specs, then run
      `AUTOMATRIX_BLESS=1 cargo test -p automatrix-nodes --test reference`. -->
 
 The built-in node types. The same information (with the full JSON Schema of each config) is

@@ -3,6 +3,7 @@
 use std::sync::Arc;
 use std::time::Duration;
 
+use automatrix_ai::{Gateway, GatewayConfig, register_nodes};
 use automatrix_api::{ApiConfig, AppState, AuthConfig};
 use automatrix_core::NodeRegistry;
 use automatrix_core::expr::{Expressions, Limits};
@@ -26,6 +27,19 @@ pub enum Backend {
 enum Db {
     Sqlite(#[allow(dead_code)] tempfile::TempDir),
     Postgres(TempDatabase),
+}
+
+/// The AI gateway settings of test servers: short waits (a test of retries and fallback
+/// must not take seconds), a seeded generator (weighted draws repeat), the default breaker.
+pub fn test_gateway_config() -> GatewayConfig {
+    GatewayConfig {
+        timeout: Duration::from_secs(2),
+        backoff_base: Duration::from_millis(5),
+        backoff_max: Duration::from_millis(20),
+        retry_after_cap: Duration::from_secs(1),
+        seed: Some(42),
+        ..GatewayConfig::default()
+    }
 }
 
 pub struct TestApp {
@@ -76,6 +90,8 @@ impl TestApp {
                 },
             },
         );
+        let ai = Arc::new(Gateway::new(test_gateway_config()).expect("AI gateway"));
+        register_nodes(&mut registry, &ai);
         let limits = Limits {
             expression_timeout: Duration::from_millis(500),
             ..Limits::default()
@@ -89,7 +105,7 @@ impl TestApp {
         );
         let worker = engine.worker("test-worker", WorkerConfig::default());
         let auth = AuthConfig::from_master_secret(TEST_SECRET);
-        let state = AppState::new(engine.clone(), ApiConfig::new(auth.clone()));
+        let state = AppState::new(engine.clone(), ApiConfig::new(auth.clone()), ai);
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
             .await
             .expect("bind");

@@ -17,7 +17,7 @@ use serde_json::Value;
 use tokio_util::sync::CancellationToken;
 
 use crate::config::Config;
-use crate::runtime::{expressions, registry};
+use crate::runtime::{expressions, gateway, registry};
 
 fn read_definition(file: &Path) -> anyhow::Result<Value> {
     let text =
@@ -27,7 +27,7 @@ fn read_definition(file: &Path) -> anyhow::Result<Value> {
 
 pub fn validate(config: &Config, file: &Path) -> anyhow::Result<ExitCode> {
     let def = read_definition(file)?;
-    match validate_definition(&def, &registry(config)) {
+    match validate_definition(&def, &registry(config, &gateway()?)) {
         Ok(wf) => {
             println!(
                 "{}: valid ({} nodes, {} edges)",
@@ -54,7 +54,7 @@ pub async fn run(config: &Config, file: &Path, input: Option<&str>) -> anyhow::R
         Some(text) => serde_json::from_str(text).context("--input is not valid JSON")?,
         None => Value::Object(Default::default()),
     };
-    let registry = Arc::new(registry(config));
+    let registry = Arc::new(registry(config, &gateway()?));
     let workflow = match validate_definition(&def, &registry) {
         Ok(wf) => wf,
         Err(problems) => {

@@ -5,6 +5,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::Context;
+use automatrix_ai::{Gateway, GatewayConfig, register_nodes};
 use automatrix_api::{ApiConfig, AppState, AuthConfig};
 use automatrix_core::NodeRegistry;
 use automatrix_core::expr::{Expressions, Limits};
@@ -52,14 +53,23 @@ pub async fn open_store(url: &str) -> anyhow::Result<Arc<dyn Store>> {
     }
 }
 
-/// The node registry with every built-in node, under the configured outbound HTTP policy.
-pub fn registry(config: &Config) -> NodeRegistry {
+/// The process's AI gateway: one, so its circuit breakers see every AI call of the process.
+pub fn gateway() -> anyhow::Result<Arc<Gateway>> {
+    Ok(Arc::new(
+        Gateway::new(GatewayConfig::default()).context("starting the AI gateway")?,
+    ))
+}
+
+/// The node registry with every built-in node (under the configured outbound HTTP policy) and
+/// the AI nodes (calling through `ai`).
+pub fn registry(config: &Config, ai: &Arc<Gateway>) -> NodeRegistry {
     let mut registry = NodeRegistry::new();
     let http = HttpPolicy {
         allow_private: config.http_allow_private,
         allow_hosts: config.http_allow_hosts.clone(),
     };
     register_builtin(&mut registry, &NodesConfig { http });
+    register_nodes(&mut registry, ai);
     registry
 }
 
@@ -72,11 +82,11 @@ pub fn expressions() -> Expressions {
 
 /// The engine of a `serve` or `worker` process. Its vault is keyed by the master secret:
 /// every process sharing a database must share `AUTOMATRIX_SECRET_KEY` to open credentials.
-async fn engine(config: &Config, secret: &Secret) -> anyhow::Result<Engine> {
+async fn engine(config: &Config, secret: &Secret, ai: &Arc<Gateway>) -> anyhow::Result<Engine> {
     let store = open_store(&config.database_url()).await?;
     Ok(Engine::new(
         store,
-        Arc::new(registry(config)),
+        Arc::new(registry(config, ai)),
         expressions(),
         ExecutorConfig::default(),
         Vault::from_master_secret(secret.bytes()),
@@ -128,12 +138,13 @@ fn spawn_retention(engine: &Engine, config: &Config, shutdown: &CancellationToke
 pub async fn serve(config: Config) -> anyhow::Result<()> {
     init_tracing(&config);
     let secret = secret::load_or_create(config.secret_key.as_ref(), &config.data_dir)?;
-    let engine = engine(&config, &secret).await?;
+    let ai = gateway()?;
+    let engine = engine(&config, &secret, &ai).await?;
     let api = ApiConfig {
         webhook_max_bytes: usize::try_from(config.webhook_max_bytes).unwrap_or(usize::MAX),
         ..ApiConfig::new(AuthConfig::from_master_secret(secret.bytes()))
     };
-    let state = AppState::new(engine.clone(), api);
+    let state = AppState::new(engine.clone(), api, ai);
     let shutdown = shutdown_signal();
     let workers = workers(&engine, &config, config.workers).map(|worker| {
         if config.webhook_inline > 0 {
@@ -160,7 +171,7 @@ pub async fn serve(config: Config) -> anyhow::Result<()> {
 pub async fn worker(config: Config) -> anyhow::Result<()> {
     init_tracing(&config);
     let secret = secret::load_or_create(config.secret_key.as_ref(), &config.data_dir)?;
-    let engine = engine(&config, &secret).await?;
+    let engine = engine(&config, &secret, &gateway()?).await?;
     let shutdown = shutdown_signal();
     tracing::info!(
         database = engine.store().backend(),

@@ -1,6 +1,7 @@
 //! The HTTP API, driven over real HTTP against SQLite and PostgreSQL.
 
 mod ai;
+mod ai_nodes;
 mod auth;
 mod credentials;
 mod database;
