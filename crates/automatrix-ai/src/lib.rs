@@ -1,6 +1,7 @@
 //! The AI gateway: providers (OpenAI, Azure OpenAI, Anthropic, OpenAI-compatible servers and a
 //! built-in mock) behind one [`Provider`] trait, and a [`Gateway`] that calls a route's targets
-//! with retries, fallback, weighted drawing and circuit breakers, and prices each answer.
+//! with retries, fallback, weighted drawing and circuit breakers, and prices each answer; the
+//! answer comes whole or streamed.
 //! See `docs/ai.md`.
 
 mod anthropic;
@@ -11,6 +12,8 @@ mod http;
 mod mock;
 mod openai;
 mod provider;
+mod sse;
+mod stream;
 
 use automatrix_core::services::Credential;
 
@@ -24,6 +27,7 @@ pub use gateway::{
 pub use mock::{MOCK, MockProvider, mock_tokens};
 pub use openai::OpenAiChat;
 pub use provider::{ChatAnswer, ChatRequest, Message, Prompt, Provider, ProviderError, Role};
+pub use stream::{EventStream, StreamEvent, StreamingAnswer, openai_finish_reason};
 
 /// The provider a credential stands for. Errors name the credential type and the missing
 /// field, never a value.
