@@ -115,15 +115,19 @@ pub(crate) fn parse(body: &Value) -> Result<ChatAnswer, ProviderError> {
 
 /// Reads the chunks of a stream: `choices[0].delta.content` as text,
 /// `choices[0].finish_reason`, and `usage` when it is an object (the last chunk, with
-/// `stream_options.include_usage`); `[DONE]` ends the answer, an `error` object fails it.
+/// `stream_options.include_usage`; some servers send it on every chunk), sent once at `[DONE]`,
+/// which ends the answer. An `error` object fails it.
 pub(crate) struct Chunks {
     /// Kept out of error messages.
-    pub(crate) secret: Option<String>,
+    secret: Option<String>,
+    /// The last usage seen.
+    usage: Option<StreamEvent>,
 }
 
 impl Decoder for Chunks {
     fn decode(&mut self, frame: &Frame, out: &mut Vec<StreamEvent>) -> Result<bool, ProviderError> {
         if frame.data == "[DONE]" {
+            out.extend(self.usage.take());
             return Ok(true);
         }
         let chunk: Value = serde_json::from_str(&frame.data)
@@ -144,7 +148,7 @@ impl Decoder for Chunks {
             out.push(StreamEvent::Finish(openai_finish_reason(reason)));
         }
         if let Some(usage) = chunk.get("usage").filter(|u| u.is_object()) {
-            out.push(StreamEvent::Usage {
+            self.usage = Some(StreamEvent::Usage {
                 input_tokens: http::count(Some(usage), "prompt_tokens"),
                 output_tokens: http::count(Some(usage), "completion_tokens"),
             });
@@ -190,6 +194,7 @@ impl Provider for OpenAiChat {
         let secret = self.auth.secret();
         let chunks = Chunks {
             secret: secret.map(str::to_owned),
+            usage: None,
         };
         sse::open(self.post(&body), secret, chunks).await
     }
@@ -248,15 +253,17 @@ mod tests {
             .collect();
         let chunks = Chunks {
             secret: Some("sk-1".into()),
+            usage: None,
         };
         crate::sse::decode_chunks(&[&body], chunks).await
     }
 
     #[tokio::test]
-    async fn stream_chunks_give_text_finish_and_usage() {
+    async fn stream_chunks_give_text_finish_and_one_usage() {
+        // The second chunk has usage as some servers send it on every chunk: the last counts.
         let events = stream(&[
             r#"{"choices": [{"index": 0, "delta": {"role": "assistant", "content": ""}, "finish_reason": null}], "usage": null}"#,
-            r#"{"choices": [{"index": 0, "delta": {"content": "Hel"}, "finish_reason": null}]}"#,
+            r#"{"choices": [{"index": 0, "delta": {"content": "Hel"}, "finish_reason": null}], "usage": {"prompt_tokens": 9, "completion_tokens": 1}}"#,
             r#"{"choices": [{"index": 0, "delta": {"content": "lo"}, "finish_reason": "length"}]}"#,
             r#"{"choices": [], "usage": {"prompt_tokens": 9, "completion_tokens": 2}}"#,
         ])
