@@ -1,8 +1,11 @@
 //! The gateway: one per process. It calls a route's targets with retries, fallback, weighted
-//! drawing and circuit breakers, and returns the answer with what it cost and every attempt.
+//! drawing and circuit breakers, and returns the answer (whole or streamed) with what it cost
+//! and every attempt.
 
 use std::collections::HashMap;
 use std::fmt;
+use std::future::Future;
+use std::pin::Pin;
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
@@ -17,8 +20,9 @@ use uuid::Uuid;
 
 use crate::breaker::{Admission, Breakers};
 use crate::mock::{MOCK, MockProvider};
-use crate::provider::{ChatAnswer, Prompt, ProviderError};
+use crate::provider::{ChatRequest, Prompt, Provider, ProviderError};
 use crate::provider_for;
+use crate::stream::{StreamingAnswer, answer_events, with_idle_timeout};
 
 /// How the gateway retries, waits and breaks circuits.
 #[derive(Clone, Debug)]
@@ -143,6 +147,29 @@ pub struct Answer {
     pub finish_reason: Option<String>,
 }
 
+/// One call of one provider (a whole answer or a stream), as `async_trait` methods return it.
+type Call<'a, T> = Pin<Box<dyn Future<Output = Result<T, ProviderError>> + Send + 'a>>;
+
+/// What the first target to succeed gave, and how it came to.
+struct Success<T> {
+    value: T,
+    index: usize,
+    /// Its credential type.
+    provider: &'static str,
+    /// Every attempt, the successful one last.
+    attempts: Vec<Attempt>,
+    started: Instant,
+}
+
+/// The attempts of a mock answer: target 0, answered.
+fn mock_attempts() -> Vec<Attempt> {
+    vec![Attempt {
+        target_index: 0,
+        model: MOCK.into(),
+        outcome: Outcome::Answered,
+    }]
+}
+
 /// Why a route gave no answer. Messages name every attempt and never a secret.
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
 pub enum AiError {
@@ -226,11 +253,7 @@ impl Gateway {
             provider: MOCK.into(),
             model: MOCK.into(),
             target_index: 0,
-            attempts: vec![Attempt {
-                target_index: 0,
-                model: MOCK.into(),
-                outcome: Outcome::Answered,
-            }],
+            attempts: mock_attempts(),
             input_tokens: a.input_tokens,
             output_tokens: a.output_tokens,
             cost_usd: 0.0,
@@ -239,17 +262,85 @@ impl Gateway {
         }
     }
 
+    /// The built-in mock, streamed: [`Gateway::call_mock`]'s text as one `Text` event, then
+    /// `Finish("stop")` and its token counts.
+    pub fn mock_stream(&self, prompt: &Prompt) -> StreamingAnswer {
+        StreamingAnswer {
+            provider: MOCK.into(),
+            model: MOCK.into(),
+            target_index: 0,
+            attempts: mock_attempts(),
+            events: answer_events(MockProvider::answer(&prompt.for_model(MOCK))),
+            started: Instant::now(),
+            target: None,
+        }
+    }
+
     /// Asks `route`. Fallback: targets in order. Weighted: one target drawn by weight, then the
     /// others in order when it fails retryably. Per target: retries on 429, 5xx and connection
     /// errors (waiting `Retry-After` up to the cap, else a backoff); a timeout or a malformed
     /// answer moves on at once; a rejection (other 4xx) stops the call.
-    #[instrument(skip_all, fields(strategy = ?route.strategy, targets = route.targets.len()))]
     pub async fn call(
         &self,
         route: &Route,
         prompt: &Prompt,
         credentials: &dyn CredentialSource,
     ) -> Result<Answer, AiError> {
+        let won = self
+            .first_success(route, prompt, credentials, |p, r| p.chat(r))
+            .await?;
+        let (target, a) = (&route.targets[won.index], won.value);
+        Ok(Answer {
+            cost_usd: target.cost_usd(a.input_tokens, a.output_tokens),
+            text: a.text,
+            provider: won.provider.to_owned(),
+            model: target.model.clone(),
+            target_index: won.index,
+            attempts: won.attempts,
+            input_tokens: a.input_tokens,
+            output_tokens: a.output_tokens,
+            latency_ms: u64::try_from(won.started.elapsed().as_millis()).unwrap_or(u64::MAX),
+            finish_reason: a.finish_reason,
+        })
+    }
+
+    /// Like [`Gateway::call`], but the answer streams. Fallback, retries, `Retry-After` and
+    /// breakers apply until a target's stream opens (a 2xx and its headers, within the
+    /// config's `timeout`); after that, an error inside the stream is an `Err` item of
+    /// `events` (no fallback mid-answer), and so is a pause of more than `timeout` between two
+    /// events (`Timeout`).
+    pub async fn call_stream(
+        &self,
+        route: &Route,
+        prompt: &Prompt,
+        credentials: &dyn CredentialSource,
+    ) -> Result<StreamingAnswer, AiError> {
+        let won = self
+            .first_success(route, prompt, credentials, |p, r| p.chat_stream(r))
+            .await?;
+        let target = route.targets[won.index].clone();
+        Ok(StreamingAnswer {
+            provider: won.provider.to_owned(),
+            model: target.model.clone(),
+            target_index: won.index,
+            attempts: won.attempts,
+            events: with_idle_timeout(won.value, self.config.timeout),
+            started: won.started,
+            target: Some(target),
+        })
+    }
+
+    /// The loop of [`Gateway::call`] and [`Gateway::call_stream`]: targets in the route's
+    /// order, each called with `call` (bounded by the config's `timeout`) and retried as its
+    /// error says, its breaker consulted and told. The first success wins; a rejection stops.
+    #[instrument(skip_all, fields(strategy = ?route.strategy, targets = route.targets.len()))]
+    async fn first_success<T>(
+        &self,
+        route: &Route,
+        prompt: &Prompt,
+        credentials: &dyn CredentialSource,
+        call: impl for<'a> Fn(&'a dyn Provider, &'a ChatRequest) -> Call<'a, T>,
+    ) -> Result<Success<T>, AiError> {
         if route.targets.is_empty() {
             return Err(AiError::NoTargets);
         }
@@ -282,15 +373,21 @@ impl Gateway {
                     attempts.push(attempt(Outcome::CircuitOpen));
                     break;
                 }
-                let result = tokio::time::timeout(self.config.timeout, provider.chat(&request))
+                let result = tokio::time::timeout(self.config.timeout, call(&*provider, &request))
                     .await
                     .unwrap_or(Err(ProviderError::Timeout));
                 let error = match result {
-                    Ok(answer) => {
+                    Ok(value) => {
                         self.breakers.succeeded(id, model);
                         attempts.push(attempt(Outcome::Answered));
-                        let run = (started, attempts);
-                        return Ok(self.answer(route, index, provider.kind(), answer, run));
+                        let provider = provider.kind();
+                        return Ok(Success {
+                            value,
+                            index,
+                            provider,
+                            attempts,
+                            started,
+                        });
                     }
                     Err(e) => e,
                 };
@@ -316,29 +413,6 @@ impl Gateway {
             }
         }
         Err(AiError::Failed { attempts })
-    }
-
-    fn answer(
-        &self,
-        route: &Route,
-        index: usize,
-        provider: &str,
-        a: ChatAnswer,
-        (started, attempts): (Instant, Vec<Attempt>),
-    ) -> Answer {
-        let target = &route.targets[index];
-        Answer {
-            cost_usd: target.cost_usd(a.input_tokens, a.output_tokens),
-            text: a.text,
-            provider: provider.to_owned(),
-            model: target.model.clone(),
-            target_index: index,
-            attempts,
-            input_tokens: a.input_tokens,
-            output_tokens: a.output_tokens,
-            latency_ms: u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX),
-            finish_reason: a.finish_reason,
-        }
     }
 
     /// The order in which targets are tried.

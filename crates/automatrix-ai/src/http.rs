@@ -1,9 +1,10 @@
 //! The HTTP exchange every remote provider shares: send a JSON body, class the status, parse
-//! the JSON answer, and keep the API key out of every error.
+//! the JSON answer (or hand over the response of a stream), and keep the API key out of every
+//! error.
 
 use std::time::Duration;
 
-use reqwest::{RequestBuilder, Response, StatusCode, header::HeaderMap};
+use reqwest::{RequestBuilder, Response, header::HeaderMap};
 use serde_json::Value;
 
 use crate::provider::ProviderError;
@@ -17,42 +18,80 @@ pub(crate) async fn exchange(
     request: RequestBuilder,
     secret: Option<&str>,
 ) -> Result<Value, ProviderError> {
-    let response = request.send().await.map_err(transport)?;
-    let status = response.status();
-    if status.is_success() {
-        let bytes = response.bytes().await.map_err(transport)?;
-        return serde_json::from_slice(&bytes)
-            .map_err(|e| ProviderError::Malformed(format!("not JSON ({e})")));
-    }
-    Err(failure(response, secret).await)
+    let bytes = open(request, secret)
+        .await?
+        .bytes()
+        .await
+        .map_err(transport)?;
+    serde_json::from_slice(&bytes).map_err(|e| ProviderError::Malformed(format!("not JSON ({e})")))
 }
 
-fn transport(e: reqwest::Error) -> ProviderError {
+/// Sends `request` and returns a 2xx response once its headers are in, with the body unread;
+/// any other status is classed as [`exchange`] classes it.
+pub(crate) async fn open(
+    request: RequestBuilder,
+    secret: Option<&str>,
+) -> Result<Response, ProviderError> {
+    let response = request.send().await.map_err(transport)?;
+    if response.status().is_success() {
+        return Ok(response);
+    }
+    let mut error = classify(
+        response.status().as_u16(),
+        retry_after(response.headers(), chrono::Utc::now()),
+    );
+    if let ProviderError::Rejected { message, .. } = &mut error {
+        *message = error_message(&response.text().await.unwrap_or_default(), secret);
+    }
+    Err(error)
+}
+
+/// A failed request or body read, classed. Never the error's text: it names the URL, and a
+/// base URL may carry user:password.
+pub(crate) fn transport(e: reqwest::Error) -> ProviderError {
     if e.is_timeout() {
         ProviderError::Timeout
     } else if e.is_body() || e.is_decode() {
         ProviderError::Malformed("the body could not be read".into())
     } else {
-        // The error's text names the URL; a base URL may carry user:password.
         ProviderError::Connect
     }
 }
 
-async fn failure(response: Response, secret: Option<&str>) -> ProviderError {
-    let status = response.status();
-    let retry_after = retry_after(response.headers(), chrono::Utc::now());
+/// The error for a status that is not a success; a rejection's message is left empty for
+/// the caller to fill.
+fn classify(status: u16, retry_after: Option<Duration>) -> ProviderError {
     match status {
-        StatusCode::TOO_MANY_REQUESTS => ProviderError::RateLimited { retry_after },
-        StatusCode::REQUEST_TIMEOUT => ProviderError::Timeout,
-        s if s.is_server_error() => ProviderError::Server(s.as_u16()),
-        s => {
-            let body = response.text().await.unwrap_or_default();
-            ProviderError::Rejected {
-                status: s.as_u16(),
-                message: error_message(&body, secret),
-            }
-        }
+        429 => ProviderError::RateLimited { retry_after },
+        408 => ProviderError::Timeout,
+        500..=599 => ProviderError::Server(status),
+        status => ProviderError::Rejected {
+            status,
+            message: String::new(),
+        },
     }
+}
+
+/// An error event inside a stream (`{"type": "error", "error": {"type", "message"}}` from
+/// Anthropic, `{"error": {…}}` from OpenAI), classed by the status its type stands for:
+/// rate limits as 429, `overloaded_error` as 529, client errors by their status, anything
+/// else as 500.
+pub(crate) fn stream_error(body: &Value, secret: Option<&str>) -> ProviderError {
+    let status = match body.pointer("/error/type").and_then(Value::as_str) {
+        Some("invalid_request_error") => 400,
+        Some("authentication_error") => 401,
+        Some("permission_error") => 403,
+        Some("not_found_error") => 404,
+        Some("request_too_large") => 413,
+        Some("rate_limit_error" | "rate_limit_exceeded") => 429,
+        Some("overloaded_error") => 529,
+        _ => 500,
+    };
+    let mut error = classify(status, None);
+    if let ProviderError::Rejected { message, .. } = &mut error {
+        *message = error_message(&body.to_string(), secret);
+    }
+    error
 }
 
 /// The message of an OpenAI or Anthropic error body (`{"error": {"message": …}}`), else the

@@ -1,8 +1,8 @@
 //! The AI gateway: providers (OpenAI, Azure OpenAI, Anthropic, OpenAI-compatible servers and a
 //! built-in mock) behind one [`Provider`] trait, and a [`Gateway`] that calls a route's targets
-//! with retries, fallback, weighted drawing and circuit breakers, and prices each answer;
-//! [`Gateway::ask`] does so for an organization ([`Tenant`]: budget, routes, accounting), and
-//! the AI nodes ([`register_nodes`]) ask through it. See `docs/ai.md`.
+//! with retries, fallback, weighted drawing and circuit breakers, and prices each answer, whole
+//! or streamed; [`Gateway::ask`] does so for an organization ([`Tenant`]: budget, routes,
+//! accounting), and the AI nodes ([`register_nodes`]) ask through it. See `docs/ai.md`.
 
 mod anthropic;
 mod ask;
@@ -14,6 +14,8 @@ mod mock;
 mod nodes;
 mod openai;
 mod provider;
+mod sse;
+mod stream;
 
 use automatrix_core::services::Credential;
 
@@ -29,6 +31,7 @@ pub use mock::{MOCK, MockProvider, mock_tokens};
 pub use nodes::{AiClassify, AiExtract, AiGenerate, register_nodes};
 pub use openai::OpenAiChat;
 pub use provider::{ChatAnswer, ChatRequest, Message, Prompt, Provider, ProviderError, Role};
+pub use stream::{EventStream, StreamEvent, StreamingAnswer, openai_finish_reason};
 
 /// The provider a credential stands for. Errors name the credential type and the missing
 /// field, never a value.

@@ -1,10 +1,13 @@
 //! What every provider speaks: a chat request in, an answer with token counts out, and errors
-//! classed by what the gateway should do next (retry, fail over, stop).
+//! classed by what the gateway should do next (retry, fail over, stop); answers whole or
+//! streamed.
 
 use std::time::Duration;
 
 use async_trait::async_trait;
 use serde::{Deserialize, Serialize};
+
+use crate::stream::{EventStream, answer_events};
 
 /// Who says a message.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -142,4 +145,12 @@ pub trait Provider: Send + Sync {
     fn kind(&self) -> &'static str;
 
     async fn chat(&self, req: &ChatRequest) -> Result<ChatAnswer, ProviderError>;
+
+    /// The answer as a stream. Returns once the stream is open (for HTTP providers: a 2xx
+    /// status and its headers); errors before that are classed as [`Provider::chat`]'s, and
+    /// later ones are the stream's last item. By default: [`Provider::chat`]'s answer as one
+    /// `Text` (when not empty), `Finish` and `Usage`.
+    async fn chat_stream(&self, req: &ChatRequest) -> Result<EventStream, ProviderError> {
+        self.chat(req).await.map(answer_events)
+    }
 }

@@ -4,6 +4,7 @@
 //! ([`RecordedRequest`]).
 
 use std::collections::VecDeque;
+use std::convert::Infallible;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -11,6 +12,7 @@ use axum::body::{Body, Bytes};
 use axum::extract::State;
 use axum::http::{HeaderMap, Method, StatusCode, Uri, header};
 use axum::response::Response;
+use futures::StreamExt;
 use serde_json::{Value, json};
 
 use crate::MockServer;
@@ -41,6 +43,9 @@ pub enum Reply {
     Malformed,
     /// Waits, then replies.
     Slow { delay: Duration, then: Box<Reply> },
+    /// 200, then the first event of a stream (of the text "ok"), then nothing: the connection
+    /// stays open until the client gives up. For idle timeouts.
+    Stalled,
 }
 
 impl Reply {
@@ -255,6 +260,23 @@ async fn serve(
             r
         }
         Reply::Error { status, message } => error(shared.flavor, status, &message),
+        Reply::Stalled => {
+            let events = match shared.flavor {
+                Flavor::OpenAi => openai_stream(&model, "ok", Usage::default(), &body),
+                Flavor::Anthropic => anthropic_stream(&model, "ok", Usage::default()),
+            };
+            let first = events
+                .split_inclusive("\n\n")
+                .next()
+                .unwrap_or("")
+                .to_owned();
+            let body = futures::stream::once(async { Ok::<_, Infallible>(first) })
+                .chain(futures::stream::pending());
+            Response::builder()
+                .header(header::CONTENT_TYPE, "text/event-stream")
+                .body(Body::from_stream(body))
+                .expect("a response")
+        }
         Reply::Malformed => respond(
             200,
             "application/json",
@@ -264,7 +286,7 @@ async fn serve(
     }
 }
 
-#[derive(Clone, Copy)]
+#[derive(Clone, Copy, Default)]
 struct Usage {
     input: u64,
     output: u64,

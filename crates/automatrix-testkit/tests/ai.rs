@@ -7,11 +7,13 @@ use std::collections::HashMap;
 use std::time::{Duration, Instant};
 
 use automatrix_ai::{
-    AiError, Gateway, GatewayConfig, Message, Outcome, Prompt, ProviderError, http_client,
+    AiError, Answer, Gateway, GatewayConfig, Message, Outcome, Prompt, ProviderError, StreamEvent,
+    StreamingAnswer, http_client,
 };
 use automatrix_core::ai::{Route, Strategy, Target};
 use automatrix_core::services::Credential;
 use automatrix_testkit::{AiStandIn, Reply};
+use futures::StreamExt;
 use serde_json::{Value, json};
 use uuid::Uuid;
 
@@ -87,17 +89,73 @@ impl Setup {
         }
     }
 
-    async fn call(
-        &self,
-        g: &Gateway,
-        strategy: Strategy,
-    ) -> Result<automatrix_ai::Answer, AiError> {
+    async fn call(&self, g: &Gateway, strategy: Strategy) -> Result<Answer, AiError> {
         g.call(
             &self.route(strategy),
             &Prompt::user("Hi"),
             &self.credentials,
         )
         .await
+    }
+
+    async fn stream(&self, g: &Gateway) -> Result<StreamingAnswer, AiError> {
+        g.call_stream(
+            &self.route(Strategy::Fallback),
+            &Prompt::user("Hi"),
+            &self.credentials,
+        )
+        .await
+    }
+
+    /// A fallback call in `mode`, a streamed answer collected.
+    async fn ask(&self, g: &Gateway, mode: Mode) -> Result<Answer, AiError> {
+        match mode {
+            Mode::Whole => self.call(g, Strategy::Fallback).await,
+            Mode::Streamed => Ok(collect(self.stream(g).await?).await),
+        }
+    }
+}
+
+/// Whether a test asks with `Gateway::call` or `Gateway::call_stream`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Mode {
+    Whole,
+    Streamed,
+}
+
+const MODES: [Mode; 2] = [Mode::Whole, Mode::Streamed];
+
+/// A streamed answer read to its end, as the `Answer` it amounts to (`latency_ms` 0). Panics
+/// on an error item, a second finish or a second usage.
+async fn collect(mut streamed: StreamingAnswer) -> Answer {
+    let events = std::mem::replace(&mut streamed.events, Box::pin(futures::stream::empty()));
+    let events: Vec<_> = events.collect().await;
+    let (mut text, mut finish, mut usage) = (String::new(), None, None);
+    for event in events {
+        match event.expect("no error in the stream") {
+            StreamEvent::Text(t) => text.push_str(&t),
+            StreamEvent::Finish(f) => assert!(finish.replace(f).is_none(), "one finish"),
+            StreamEvent::Usage {
+                input_tokens,
+                output_tokens,
+            } => assert!(
+                usage.replace((input_tokens, output_tokens)).is_none(),
+                "one usage"
+            ),
+        }
+    }
+    let (input_tokens, output_tokens) = usage.unwrap_or_default();
+    Answer {
+        text,
+        cost_usd: streamed.cost_usd(input_tokens, output_tokens),
+        provider: streamed.provider,
+        model: streamed.model,
+        target_index: streamed.target_index,
+        attempts: streamed.attempts,
+        input_tokens,
+        output_tokens,
+        latency_ms: 0,
+        finish_reason: finish,
     }
 }
 
@@ -110,6 +168,12 @@ fn outcomes(attempts: &[automatrix_ai::Attempt]) -> Vec<(usize, String)> {
 
 #[tokio::test]
 async fn a_rate_limited_target_is_retried_then_the_next_one_answers() {
+    for mode in MODES {
+        rate_limited_then_next(mode).await;
+    }
+}
+
+async fn rate_limited_then_next(mode: Mode) {
     let (a, b) = (AiStandIn::openai().await, AiStandIn::anthropic().await);
     a.always(Reply::RateLimited { retry_after: None });
     b.then(Reply::Text {
@@ -121,10 +185,7 @@ async fn a_rate_limited_target_is_retried_then_the_next_one_answers() {
         .openai(&a, "gpt-4o-mini")
         .anthropic(&b, "claude-3-5-haiku-latest");
 
-    let answer = s
-        .call(&gateway(config()), Strategy::Fallback)
-        .await
-        .unwrap();
+    let answer = s.ask(&gateway(config()), mode).await.unwrap();
 
     assert_eq!(answer.text, "From B");
     assert_eq!(
@@ -133,7 +194,8 @@ async fn a_rate_limited_target_is_retried_then_the_next_one_answers() {
             answer.model.as_str(),
             answer.target_index
         ),
-        ("anthropic", "claude-3-5-haiku-latest", 1)
+        ("anthropic", "claude-3-5-haiku-latest", 1),
+        "{mode:?}"
     );
     assert_eq!(a.request_count(), 3, "one call and two retries");
     assert_eq!(b.request_count(), 1);
@@ -180,21 +242,20 @@ async fn server_errors_are_retried_on_the_same_target_before_failing_over() {
 #[tokio::test]
 async fn a_rejected_request_stops_without_trying_the_next_target() {
     let (a, b) = (AiStandIn::openai().await, AiStandIn::openai().await);
-    a.then(Reply::error(400, "Unknown parameter: 'foo'."));
+    a.always(Reply::error(400, "Unknown parameter: 'foo'."));
     let s = Setup::default().openai(&a, "m1").openai(&b, "m2");
 
-    let err = s
-        .call(&gateway(config()), Strategy::Fallback)
-        .await
-        .unwrap_err();
+    for (calls, mode) in (1..).zip(MODES) {
+        let err = s.ask(&gateway(config()), mode).await.unwrap_err();
 
-    assert_eq!(b.request_count(), 0);
-    assert_eq!(a.request_count(), 1, "not retried");
-    assert_eq!(err.rejection(), Some((400, "Unknown parameter: 'foo'.")));
-    assert_eq!(
-        err.to_string(),
-        "AI call failed: target 0 (m1): rejected (400): Unknown parameter: 'foo'."
-    );
+        assert_eq!(b.request_count(), 0);
+        assert_eq!(a.request_count(), calls, "not retried ({mode:?})");
+        assert_eq!(err.rejection(), Some((400, "Unknown parameter: 'foo'.")));
+        assert_eq!(
+            err.to_string(),
+            "AI call failed: target 0 (m1): rejected (400): Unknown parameter: 'foo'."
+        );
+    }
 }
 
 #[tokio::test]
@@ -247,9 +308,12 @@ async fn a_breaker_opens_after_consecutive_failures_skips_its_target_then_probes
     }
     assert_eq!(a.request_count(), 3);
 
-    // Open: A is skipped without a request.
-    let answer = s.call(&g, Strategy::Fallback).await.unwrap();
-    assert_eq!(answer.attempts[0].outcome, Outcome::CircuitOpen);
+    // Open: A is skipped without a request, whole or streamed.
+    for mode in MODES {
+        let answer = s.ask(&g, mode).await.unwrap();
+        assert_eq!(answer.attempts[0].outcome, Outcome::CircuitOpen, "{mode:?}");
+        assert_eq!(answer.text, "B");
+    }
     assert_eq!(a.request_count(), 3);
 
     // After the cool-down one probe goes through; it fails, so the breaker opens again.
@@ -259,13 +323,10 @@ async fn a_breaker_opens_after_consecutive_failures_skips_its_target_then_probes
     let answer = s.call(&g, Strategy::Fallback).await.unwrap();
     assert_eq!(answer.attempts[0].outcome, Outcome::CircuitOpen);
 
-    // The next probe succeeds: closed again.
+    // The next probe, a stream this time, succeeds: closed again.
     tokio::time::sleep(Duration::from_millis(350)).await;
     a.always(Reply::text("A is back"));
-    assert_eq!(
-        s.call(&g, Strategy::Fallback).await.unwrap().text,
-        "A is back"
-    );
+    assert_eq!(s.ask(&g, Mode::Streamed).await.unwrap().text, "A is back");
     assert_eq!(
         s.call(&g, Strategy::Fallback).await.unwrap().text,
         "A is back"
@@ -519,22 +580,23 @@ async fn a_malformed_answer_is_an_error_and_moves_to_the_next_target_without_a_r
 #[tokio::test]
 async fn a_slow_target_times_out_and_the_next_one_answers() {
     let (a, b) = (AiStandIn::openai().await, AiStandIn::openai().await);
-    a.then(Reply::slow(Duration::from_secs(3), Reply::text("too late")));
-    b.then(Reply::text("in time"));
     let s = Setup::default().openai(&a, "m1").openai(&b, "m2");
 
-    let started = Instant::now();
-    let answer = s
-        .call(&gateway(config()), Strategy::Fallback)
-        .await
-        .unwrap();
+    // Streamed, the timeout bounds the wait for the stream to open.
+    for mode in MODES {
+        a.then(Reply::slow(Duration::from_secs(3), Reply::text("too late")));
+        b.then(Reply::text("in time"));
+        let started = Instant::now();
+        let answer = s.ask(&gateway(config()), mode).await.unwrap();
 
-    assert!(started.elapsed() < Duration::from_secs(2));
-    assert_eq!(answer.text, "in time");
-    assert_eq!(
-        outcomes(&answer.attempts),
-        [(0, "timed out".into()), (1, "answered".into())]
-    );
+        assert!(started.elapsed() < Duration::from_secs(2));
+        assert_eq!(answer.text, "in time");
+        assert_eq!(
+            outcomes(&answer.attempts),
+            [(0, "timed out".into()), (1, "answered".into())],
+            "{mode:?}"
+        );
+    }
 }
 
 #[tokio::test]
@@ -571,36 +633,40 @@ async fn the_api_key_appears_in_no_error_even_when_a_provider_echoes_it() {
         .anthropic(&standins[2], "m2")
         .anthropic(&standins[3], "m3");
 
-    let err = gateway(GatewayConfig {
+    let g = gateway(GatewayConfig {
         retries_per_target: 0,
         ..config()
-    })
-    .call(
-        &s.route(Strategy::Fallback),
-        &Prompt::user("Hi"),
-        &s.credentials,
-    )
-    .await
-    .unwrap_err();
+    });
 
-    let (shown, debug) = (err.to_string(), format!("{err:?}"));
-    assert!(
-        !shown.contains(KEY) && !debug.contains(KEY),
-        "{shown}\n{debug}"
-    );
-    assert_eq!(
-        shown,
-        "AI call failed: target 0 (no-key): skipped, the openai credential has no api_key; \
-         target 1 (refused): connection failed; \
-         target 2 (m0): rate limited (429), retry after 60000 ms; \
-         target 3 (m1): malformed response: not JSON (EOF while parsing a list at line 1 column 24); \
-         target 4 (m2): timed out; \
-         target 5 (m3): rejected (401): invalid x-api-key: [redacted] is not a valid key"
-    );
-    assert!(matches!(
-        &err_attempts(&err)[4].outcome,
-        Outcome::Failed(ProviderError::Timeout)
-    ));
+    for mode in MODES {
+        let err = s.ask(&g, mode).await.unwrap_err();
+
+        let (shown, debug) = (err.to_string(), format!("{err:?}"));
+        assert!(
+            !shown.contains(KEY) && !debug.contains(KEY),
+            "{shown}\n{debug}"
+        );
+        let malformed = match mode {
+            Mode::Whole => "not JSON (EOF while parsing a list at line 1 column 24)",
+            // The stand-in's malformed answer is `application/json`.
+            Mode::Streamed => "not an event stream (application/json)",
+        };
+        assert_eq!(
+            shown,
+            format!(
+                "AI call failed: target 0 (no-key): skipped, the openai credential has no api_key; \
+                 target 1 (refused): connection failed; \
+                 target 2 (m0): rate limited (429), retry after 60000 ms; \
+                 target 3 (m1): malformed response: {malformed}; \
+                 target 4 (m2): timed out; \
+                 target 5 (m3): rejected (401): invalid x-api-key: [redacted] is not a valid key"
+            )
+        );
+        assert!(matches!(
+            &err_attempts(&err)[4].outcome,
+            Outcome::Failed(ProviderError::Timeout)
+        ));
+    }
 }
 
 fn err_attempts(err: &AiError) -> Vec<automatrix_ai::Attempt> {
@@ -725,4 +791,105 @@ async fn the_anthropic_stand_in_streams_named_events() {
         .collect();
     assert_eq!(text, "Hello there");
     assert_eq!(events[6].1["usage"]["output_tokens"], 5);
+}
+
+/// Scripts `text` with `tokens` on `s`, streams it from `setup` and checks the collected
+/// answer: the text joined, finish `stop` (in OpenAI's word), the tokens, one attempt.
+async fn stream_from(s: &AiStandIn, setup: &Setup, text: &str, tokens: (u64, u64)) -> Answer {
+    s.then(Reply::Text {
+        text: text.into(),
+        input_tokens: tokens.0,
+        output_tokens: tokens.1,
+    });
+    let answer = collect(setup.stream(&gateway(config())).await.unwrap()).await;
+    assert_eq!(answer.text, text);
+    assert_eq!(answer.finish_reason.as_deref(), Some("stop"));
+    assert_eq!((answer.input_tokens, answer.output_tokens), tokens);
+    assert_eq!(outcomes(&answer.attempts), [(0, "answered".into())]);
+    answer
+}
+
+#[tokio::test]
+async fn an_openai_stream_joins_to_the_scripted_text_with_its_finish_and_usage() {
+    let s = AiStandIn::openai().await;
+    let setup = Setup::default().openai(&s, "gpt-4o-mini");
+
+    let text = "Yes, the 2021 Civic is still available.";
+    let answer = stream_from(&s, &setup, text, (1_000, 500)).await;
+
+    // 1 000 × $1/Mtok + 500 × $2/Mtok.
+    assert!(
+        (answer.cost_usd - 0.002).abs() < 1e-12,
+        "{}",
+        answer.cost_usd
+    );
+    assert_eq!(
+        (answer.provider.as_str(), answer.model.as_str()),
+        ("openai", "gpt-4o-mini")
+    );
+    let r = &s.requests()[0];
+    assert_eq!(r.uri, "/v1/chat/completions");
+    assert_eq!(
+        r.header("authorization"),
+        Some(format!("Bearer {KEY}").as_str())
+    );
+    assert_eq!(r.body["stream"], true);
+    assert_eq!(r.body["stream_options"], json!({"include_usage": true}));
+}
+
+#[tokio::test]
+async fn an_anthropic_stream_is_translated_with_finish_stop_and_one_usage() {
+    let s = AiStandIn::anthropic().await;
+    let setup = Setup::default().anthropic(&s, "claude-3-5-haiku-latest");
+
+    // The stand-in ends with `end_turn`; tokens come from two events.
+    let answer = stream_from(&s, &setup, "Happy to help with your trade-in.", (30, 8)).await;
+
+    assert_eq!(answer.provider, "anthropic");
+    let r = &s.requests()[0];
+    assert_eq!(
+        (r.uri.as_str(), r.header("x-api-key")),
+        ("/v1/messages", Some(KEY))
+    );
+    assert_eq!(r.body["stream"], true);
+    assert_eq!(r.body["max_tokens"], 1024);
+}
+
+#[tokio::test]
+async fn a_stream_that_goes_quiet_ends_with_a_timeout_item_and_no_fallback() {
+    let (a, b) = (AiStandIn::openai().await, AiStandIn::openai().await);
+    a.then(Reply::Stalled);
+    let s = Setup::default().openai(&a, "m1").openai(&b, "m2");
+
+    let answer = s.stream(&gateway(config())).await.unwrap();
+    assert_eq!(outcomes(&answer.attempts), [(0, "answered".into())]);
+    let opened = Instant::now();
+    // Bounded, so that a stream without an idle timeout fails the test instead of hanging it.
+    let events: Vec<_> = tokio::time::timeout(Duration::from_secs(5), answer.events.collect())
+        .await
+        .expect("the stream ends on its own");
+
+    // The stand-in's first chunk carries no text; then nothing for longer than the 300 ms
+    // timeout.
+    assert_eq!(events, [Err(ProviderError::Timeout)]);
+    assert!(opened.elapsed() >= Duration::from_millis(300));
+    assert_eq!(b.request_count(), 0);
+}
+
+#[tokio::test]
+async fn the_mock_stream_says_what_call_mock_says() {
+    let g = gateway(config());
+    let prompt = Prompt {
+        messages: vec![
+            Message::system("Be brief."),
+            Message::user("Is the Civic  available?"),
+        ],
+        ..Prompt::default()
+    };
+
+    let streamed = g.mock_stream(&prompt);
+    assert!(streamed.target.is_none());
+
+    // Text, tokens, finish, labels, attempts and cost (0).
+    assert_eq!(collect(streamed).await, g.call_mock(&prompt));
 }
