@@ -12,6 +12,7 @@ use uuid::Uuid;
 use crate::gateway::{AiError, Answer, CredentialSource, CredentialUnavailable, Gateway};
 use crate::mock::MOCK;
 use crate::provider::Prompt;
+use crate::stream::StreamingAnswer;
 
 /// The route an organization gets without configuring one: answered by the mock.
 pub const DEFAULT_ROUTE: &str = "default";
@@ -66,10 +67,10 @@ impl AskError {
 }
 
 /// A [`Tenant`]'s credentials as the gateway takes them.
-struct Credentials<'a>(&'a dyn Tenant);
+pub struct TenantCredentials<'a>(pub &'a dyn Tenant);
 
 #[async_trait]
-impl CredentialSource for Credentials<'_> {
+impl CredentialSource for TenantCredentials<'_> {
     async fn credential(&self, id: Uuid) -> Result<Credential, CredentialUnavailable> {
         self.0.credential(id).await
     }
@@ -96,6 +97,27 @@ pub fn answered(alias: &str, a: &Answer) -> AiUsage {
         output_tokens: a.output_tokens,
         latency_ms: a.latency_ms,
         cost_usd: a.cost_usd,
+        ok: true,
+        execution_id: None,
+        node_id: None,
+    }
+}
+
+/// The usage record of a streamed answer, with the tokens its stream reported (or estimated).
+pub fn answered_stream(
+    alias: &str,
+    a: &StreamingAnswer,
+    input_tokens: u64,
+    output_tokens: u64,
+) -> AiUsage {
+    AiUsage {
+        route: alias.to_owned(),
+        provider: a.provider.clone(),
+        model: a.model.clone(),
+        input_tokens,
+        output_tokens,
+        latency_ms: u64::try_from(a.started.elapsed().as_millis()).unwrap_or(u64::MAX),
+        cost_usd: a.cost_usd(input_tokens, output_tokens),
         ok: true,
         execution_id: None,
         node_id: None,
@@ -151,7 +173,7 @@ impl Gateway {
             return Ok(answer);
         };
         let started = std::time::Instant::now();
-        match self.call(&route, prompt, &Credentials(tenant)).await {
+        match self.call(&route, prompt, &TenantCredentials(tenant)).await {
             Ok(answer) => {
                 tenant.record(answered(alias, &answer)).await;
                 Ok(answer)

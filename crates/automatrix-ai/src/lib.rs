@@ -20,7 +20,10 @@ mod stream;
 use automatrix_core::services::Credential;
 
 pub use anthropic::Anthropic;
-pub use ask::{AskError, DEFAULT_ROUTE, Tenant, answered, is_mock, resolve, unanswered};
+pub use ask::{
+    AskError, DEFAULT_ROUTE, Tenant, TenantCredentials, answered, answered_stream, is_mock,
+    resolve, unanswered,
+};
 pub use azure::azure_openai;
 pub use breaker::{Admission, Breakers};
 pub use gateway::{

@@ -2,6 +2,7 @@
 //!
 //! 5xx bodies are generic; the cause is logged inside the request span and never sent.
 
+use automatrix_ai::AskError;
 use automatrix_core::Problem;
 use automatrix_engine::EngineError;
 use automatrix_store::StoreError;
@@ -56,6 +57,19 @@ pub enum ApiError {
     /// why (the error may name internal systems).
     #[error("the workflow did not complete (execution {0})")]
     ExecutionFailed(uuid::Uuid),
+    /// The organization's monthly AI budget is used up (the AI proxy); no provider was called.
+    #[error("{0}")]
+    BudgetExceeded(String),
+    /// The AI proxy's `model` names no AI route of the organization.
+    #[error("{0}")]
+    UnknownModel(String),
+    /// No AI provider answered. The message lists every attempt (built by the gateway, which
+    /// never puts a key in it), so unlike other 5xx it is shown.
+    #[error("{0}")]
+    AiFailed(String),
+    /// An AI provider refused the request (a 4xx other than 401/403); passed on to the caller.
+    #[error("{message}")]
+    AiRejected { status: StatusCode, message: String },
     /// An unexpected failure; the message is logged, the client sees a generic one.
     #[error("internal error")]
     Internal(String),
@@ -88,6 +102,10 @@ impl ApiError {
             Self::Unavailable(_) => (StatusCode::SERVICE_UNAVAILABLE, "SERVICE_UNAVAILABLE"),
             Self::ExecutionFailed(_) => (StatusCode::INTERNAL_SERVER_ERROR, "EXECUTION_FAILED"),
             Self::RateLimited { .. } => (StatusCode::TOO_MANY_REQUESTS, "RATE_LIMITED"),
+            Self::BudgetExceeded(_) => (StatusCode::PAYMENT_REQUIRED, "BUDGET_EXCEEDED"),
+            Self::UnknownModel(_) => (StatusCode::NOT_FOUND, "MODEL_NOT_FOUND"),
+            Self::AiFailed(_) => (StatusCode::BAD_GATEWAY, "AI_PROVIDER_FAILED"),
+            Self::AiRejected { status, .. } => (*status, "AI_REQUEST_REJECTED"),
             Self::Internal(_) => (StatusCode::INTERNAL_SERVER_ERROR, "INTERNAL_ERROR"),
         }
     }
@@ -175,6 +193,24 @@ impl From<EngineError> for ApiError {
             EngineError::NotFound => Self::NotFound,
             EngineError::Conflict(m) => Self::Conflict(m),
             EngineError::Store(s) => s.into(),
+        }
+    }
+}
+
+impl From<AskError> for ApiError {
+    fn from(e: AskError) -> Self {
+        match e {
+            AskError::Budget(m) => Self::BudgetExceeded(m),
+            AskError::NoRoute(_) => Self::UnknownModel(e.to_string()),
+            AskError::Lookup(m) => Self::Unavailable(m),
+            AskError::Call(call) => match call.rejection() {
+                // The hub's provider key was refused: the caller's request is not at fault.
+                Some((401 | 403, _)) | None => Self::AiFailed(call.to_string()),
+                Some((status, message)) => Self::AiRejected {
+                    status: StatusCode::from_u16(status).unwrap_or(StatusCode::BAD_REQUEST),
+                    message: format!("the AI provider refused the request: {message}"),
+                },
+            },
         }
     }
 }

@@ -53,6 +53,7 @@ pub(crate) fn api_router() -> OpenApiRouter<AppState> {
         .merge(crate::workflows::router())
         .merge(crate::credentials::router())
         .merge(crate::ai::router())
+        .merge(crate::ai_proxy::router())
         .merge(crate::executions::router())
         .merge(crate::node_types::router())
         .merge(crate::health::router())

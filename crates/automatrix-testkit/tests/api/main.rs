@@ -2,6 +2,7 @@
 
 mod ai;
 mod ai_nodes;
+mod ai_proxy;
 mod auth;
 mod credentials;
 mod database;

@@ -44,6 +44,7 @@ const ROUTES: &[(&str, &str)] = &[
     ("get", "/api/ai/usage"),
     ("get", "/api/ai/budget"),
     ("put", "/api/ai/budget"),
+    ("post", "/api/ai/v1/chat/completions"),
     ("get", "/api/node-types"),
     ("get", "/health"),
     ("get", "/health/live"),
