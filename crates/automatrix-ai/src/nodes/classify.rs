@@ -9,10 +9,9 @@ use automatrix_core::{ConfigIssue, Node, NodeContext, NodeError, NodeOutput, Nod
 use serde::Deserialize;
 use serde_json::{Value, json};
 
-use super::structured::Ask;
-use super::{default_model, model_schema, with_account};
+use super::structured::{Ask, prompt, validator};
+use super::{default_model, model_schema, refuse, with_account};
 use crate::gateway::Gateway;
-use crate::provider::{Message, Prompt};
 
 /// The most labels one node may offer.
 const MAX_LABELS: usize = 50;
@@ -148,31 +147,15 @@ impl Node for AiClassify {
         _input: Value,
     ) -> Result<NodeOutput, NodeError> {
         let c: ClassifyConfig = parse_config(config)?;
-        if let Some(issue) = c.issues().into_iter().next() {
-            return Err(NodeError::fatal(format!(
-                "{}: `{}` {}",
-                Self::KIND,
-                issue.field,
-                issue.issue
-            )));
-        }
+        refuse(Self::KIND, c.issues())?;
         let schema = c.answer_schema();
-        let validator = jsonschema::validator_for(&schema)
-            .map_err(|e| NodeError::fatal(format!("{}: {e}", Self::KIND)))?;
-        let mut system = format!(
+        let validator = validator(Self::KIND, &schema)?;
+        let system = format!(
             "You classify texts. Answer with a JSON object {{\"label\": ..., \"confidence\": ...}}: \
              `label` is exactly one of {}, and `confidence` a number from 0 to 1.",
             serde_json::to_string(&c.labels).unwrap_or_default()
         );
-        if let Some(extra) = c.instructions.as_deref().filter(|s| !s.trim().is_empty()) {
-            system.push('\n');
-            system.push_str(extra);
-        }
-        let prompt = Prompt {
-            messages: vec![Message::system(system), Message::user(c.text.clone())],
-            temperature: Some(0.0),
-            ..Prompt::default()
-        };
+        let prompt = prompt(system, c.instructions.as_deref(), &c.text);
         let normalize = |v| c.normalize(v);
         let found = Ask {
             who: Self::KIND,

@@ -9,10 +9,9 @@ use automatrix_core::{ConfigIssue, Node, NodeContext, NodeError, NodeOutput, Nod
 use serde::Deserialize;
 use serde_json::{Value, json};
 
-use super::structured::Ask;
-use super::{default_model, model_schema, with_account};
+use super::structured::{Ask, prompt, validator};
+use super::{default_model, model_schema, refuse, with_account};
 use crate::gateway::Gateway;
-use crate::provider::{Message, Prompt};
 
 /// Extracts data matching a JSON Schema from a text.
 pub struct AiExtract {
@@ -107,31 +106,15 @@ impl Node for AiExtract {
         _input: Value,
     ) -> Result<NodeOutput, NodeError> {
         let c: ExtractConfig = parse_config(config)?;
-        if let Some(issue) = schema_issues(&c.schema).into_iter().next() {
-            return Err(NodeError::fatal(format!(
-                "{}: `{}` {}",
-                Self::KIND,
-                issue.field,
-                issue.issue
-            )));
-        }
-        let validator = jsonschema::validator_for(&c.schema)
-            .map_err(|e| NodeError::fatal(format!("{}: {e}", Self::KIND)))?;
-        let mut system = format!(
+        refuse(Self::KIND, schema_issues(&c.schema))?;
+        let validator = validator(Self::KIND, &c.schema)?;
+        let system = format!(
             "You extract data from texts. Answer with a single JSON object valid against this \
              JSON Schema, and nothing else:\n{}\nUse null (where the schema allows it) for what \
              the text does not say; never invent values.",
             c.schema
         );
-        if let Some(extra) = c.instructions.as_deref().filter(|s| !s.trim().is_empty()) {
-            system.push('\n');
-            system.push_str(extra);
-        }
-        let prompt = Prompt {
-            messages: vec![Message::system(system), Message::user(c.text.clone())],
-            temperature: Some(0.0),
-            ..Prompt::default()
-        };
+        let prompt = prompt(system, c.instructions.as_deref(), &c.text);
         let found = Ask {
             who: Self::KIND,
             alias: &c.model,

@@ -16,7 +16,7 @@ use std::sync::Arc;
 use async_trait::async_trait;
 use automatrix_core::ai::{AiUsage, Route};
 use automatrix_core::services::Credential;
-use automatrix_core::{NodeContext, NodeError, NodeRegistry};
+use automatrix_core::{ConfigIssue, NodeContext, NodeError, NodeRegistry};
 use serde_json::{Value, json};
 use tracing::warn;
 use uuid::Uuid;
@@ -50,6 +50,18 @@ fn model_schema() -> Value {
 
 fn default_model() -> String {
     DEFAULT_ROUTE.to_owned()
+}
+
+/// The first of `issues` as a fatal step error of `who`: configs built by expressions are
+/// checked when the node runs, as literal ones were when the workflow was saved.
+fn refuse(who: &str, issues: Vec<ConfigIssue>) -> Result<(), NodeError> {
+    match issues.into_iter().next() {
+        Some(issue) => Err(NodeError::fatal(format!(
+            "{who}: `{}` {}",
+            issue.field, issue.issue
+        ))),
+        None => Ok(()),
+    }
 }
 
 /// The run's node services as the gateway's [`Tenant`]; usage rows name the execution and step.

@@ -117,6 +117,25 @@ impl Ask<'_> {
     }
 }
 
+/// A structured request: `system` (what to answer and how), the config's `instructions` after
+/// it, `text` as the user message, temperature 0 (the same text should get the same answer).
+pub(super) fn prompt(mut system: String, instructions: Option<&str>, text: &str) -> Prompt {
+    if let Some(extra) = instructions.filter(|s| !s.trim().is_empty()) {
+        system.push('\n');
+        system.push_str(extra);
+    }
+    Prompt {
+        messages: vec![Message::system(system), Message::user(text)],
+        temperature: Some(0.0),
+        ..Prompt::default()
+    }
+}
+
+/// The JSON Schema validator of `schema`, or a fatal error of `who`.
+pub(super) fn validator(who: &str, schema: &Value) -> Result<jsonschema::Validator, NodeError> {
+    jsonschema::validator_for(schema).map_err(|e| NodeError::fatal(format!("{who}: {e}")))
+}
+
 /// The JSON object in a model's answer: the whole text, else the text inside a code fence,
 /// else from its first `{` to its last `}`.
 pub(super) fn parse_object(text: &str) -> Result<Value, String> {

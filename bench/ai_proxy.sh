@@ -1,0 +1,87 @@
+#!/usr/bin/env bash
+# AI proxy overhead benchmark (issue 6): the release server on a fresh SQLite database, and wrk
+# against POST /api/ai/v1/chat/completions on the route `default`, which the built-in mock
+# answers. No provider is called, so what is measured is what the hub adds to every AI call:
+# authentication, the budget check (a budget is set, so it reads the month's spend), the route
+# lookup, the gateway, and the usage row written per call.
+#
+#   whole:  a non-streamed answer (application/json)
+#   stream: stream: true with include_usage (server-sent events through the relay task)
+#
+# wrk runs at concurrency 1 and 16 for $DURATION (default 10s) per row, each on a server
+# started afresh. Needs `wrk` and curl. Usage: bench/ai_proxy.sh
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+DURATION="${DURATION:-10s}"
+PORT="${PORT:-18090}"
+export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$HOME/.cache/automatrix-target}"
+
+command -v wrk >/dev/null || { echo "wrk is missing (apt-get install wrk)" >&2; exit 1; }
+cargo build --release -q -p automatrix
+bin="$CARGO_TARGET_DIR/release/automatrix"
+base="http://127.0.0.1:$PORT"
+server=""
+data=""
+lua=$(mktemp)
+stop() {
+  [ -n "$server" ] && { kill "$server" 2>/dev/null || true; wait "$server" 2>/dev/null || true; }
+  [ -n "$data" ] && rm -rf "$data"
+  server=""
+  data=""
+}
+trap 'stop; rm -f "$lua"' EXIT
+
+json() { python3 -c "import json,sys; print(json.load(sys.stdin)$1)"; }
+
+start() { # a fresh server and database; the bearer token in $token
+  data=$(mktemp -d)
+  AUTOMATRIX_SECRET_KEY="bench-secret-key-0123456789abcdef0123" RUST_LOG=warn \
+    "$bin" serve --bind "127.0.0.1:$PORT" --data-dir "$data" >"$data/server.log" 2>&1 &
+  server=$!
+  for _ in $(seq 1 100); do curl -fs "$base/health/live" >/dev/null && break; sleep 0.1; done
+  curl -fs -X POST "$base/api/auth/register" -H 'content-type: application/json' \
+    -d '{"email":"bench@dealer.example","password":"bench-password-123","name":"Bench"}' >/dev/null
+  token=$(curl -fs -X POST "$base/api/auth/login" -H 'content-type: application/json' \
+    -d '{"email":"bench@dealer.example","password":"bench-password-123"}' | json '["access_token"]')
+  curl -fs -X PUT "$base/api/ai/budget" -H "authorization: Bearer $token" \
+    -H 'content-type: application/json' -d '{"monthly_usd": 1000, "alert_at": 0.8}' >/dev/null
+}
+
+script() { # $1: the request body
+  cat >"$lua" <<EOF_LUA
+wrk.method = "POST"
+wrk.headers["Content-Type"] = "application/json"
+wrk.headers["Authorization"] = "Bearer $token"
+wrk.body = '$1'
+done = function(summary, latency, requests)
+  io.write(string.format("RESULT %.0f %.2f %.2f %d %d\n",
+    summary.requests / (summary.duration / 1e6),
+    latency:percentile(50) / 1000, latency:percentile(99) / 1000,
+    summary.errors.status + summary.errors.connect + summary.errors.read + summary.errors.write + summary.errors.timeout,
+    summary.requests))
+end
+EOF_LUA
+}
+
+ask='"model": "default", "messages": [{"role": "system", "content": "You are the BDC assistant of Valley Honda."}, {"role": "user", "content": "Is the 2021 Civic still available? I can come by on Saturday."}]'
+echo "| case | concurrency | requests/s | p50 (ms) | p99 (ms) | errors | requests | server peak RSS (MiB) |"
+echo "|---|---|---|---|---|---|---|---|"
+for case in whole stream; do
+  for c in 1 16; do
+    start
+    if [ "$case" = stream ]; then
+      script "{$ask, \"stream\": true, \"stream_options\": {\"include_usage\": true}}"
+    else
+      script "{$ask}"
+    fi
+    threads=$(( c < 2 ? 1 : 2 ))
+    line=$(wrk -t"$threads" -c"$c" -d"$DURATION" -s "$lua" "$base/api/ai/v1/chat/completions" | grep '^RESULT')
+    read -r _ rps p50 p99 errors total <<<"$line"
+    rss=$(awk '/VmHWM/ {printf "%.0f", $2/1024}' "/proc/$server/status")
+    echo "| $case | $c | $rps | $p50 | $p99 | $errors | $total | $rss |"
+    calls=$(curl -fs "$base/api/ai/usage?group_by=model" -H "authorization: Bearer $token" | json '["calls"]')
+    [ "$calls" -ge "$total" ] || echo "  (usage rows: $calls for $total requests)" >&2
+    stop
+  done
+done
