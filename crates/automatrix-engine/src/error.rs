@@ -26,3 +26,13 @@ pub enum EngineError {
     #[error(transparent)]
     Store(#[from] StoreError),
 }
+
+/// A store `Conflict` on a name passes on as [`EngineError::Conflict`] with the store's message
+/// (one of ours, e.g. "a credential with this name already exists"), which the client reads;
+/// any other store error stays what it is.
+pub(crate) fn name_taken(e: StoreError) -> EngineError {
+    match e {
+        StoreError::Conflict(m) => EngineError::Conflict(m),
+        other => other.into(),
+    }
+}

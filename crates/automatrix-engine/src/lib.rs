@@ -21,6 +21,7 @@ mod scheduler;
 mod service;
 mod services;
 mod step;
+mod tokens;
 mod vault;
 mod webhooks;
 mod worker;
@@ -38,6 +39,7 @@ pub use retention::{RetentionPolicy, prune_once, run_retention};
 pub use service::{
     Awaited, Decision, Engine, IDEMPOTENCY_WINDOW, NewWorkflowRequest, WorkflowChange,
 };
+pub use tokens::{random_token, token_hash};
 pub use vault::{SealedFor, Unsealable, Vault};
 pub use webhooks::FRESH_FOR as WEBHOOK_LOOKUP_FRESH_FOR;
 pub use worker::{Worker, WorkerConfig};

@@ -1,14 +1,13 @@
-//! Access tokens (short-lived HS256 JWTs) and refresh tokens (opaque, stored as SHA-256).
+//! Access tokens (short-lived HS256 JWTs) and the [`AuthUser`] extractor. Refresh tokens are
+//! opaque, stored as SHA-256 (`automatrix_engine::token_hash`).
 
 use std::time::Duration;
 
 use axum::extract::FromRequestParts;
 use axum::http::header::AUTHORIZATION;
 use axum::http::request::Parts;
-use base64::Engine as _;
 use chrono::{DateTime, Utc};
 use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation};
-use rand::RngCore;
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 use uuid::Uuid;
@@ -92,21 +91,6 @@ impl AuthConfig {
             .ok()
             .map(|d| d.claims)
     }
-}
-
-/// A new opaque refresh token: 256 random bits, base64url.
-pub(crate) fn new_refresh_token() -> String {
-    let mut bytes = [0u8; 32];
-    rand::rng().fill_bytes(&mut bytes);
-    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes)
-}
-
-/// What is stored for a refresh token.
-pub(crate) fn hash_refresh_token(token: &str) -> String {
-    Sha256::digest(token.as_bytes())
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect()
 }
 
 /// The caller, from a valid bearer token.
