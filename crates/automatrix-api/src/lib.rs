@@ -6,6 +6,7 @@
 //! `Arc<dyn Store>` inside the [`automatrix_engine::Engine`].
 
 mod ai;
+mod api_keys;
 mod auth;
 mod credentials;
 mod error;

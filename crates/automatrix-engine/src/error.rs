@@ -18,6 +18,9 @@ pub enum EngineError {
     /// An AI budget is out of range; every problem is listed.
     #[error("AI budget is invalid")]
     InvalidAiBudget(Vec<Problem>),
+    /// An API key's name, role or expiry is invalid; every problem is listed.
+    #[error("API key is invalid")]
+    InvalidApiKey(Vec<Problem>),
     #[error("not found")]
     NotFound,
     /// The request conflicts with the current state (e.g. cancelling a finished execution).

@@ -6,6 +6,7 @@
 //! through `automatrix_store::Store`.
 
 mod ai;
+mod api_keys;
 mod cache;
 mod cancel;
 mod checkpoint;
@@ -27,6 +28,9 @@ mod webhooks;
 mod worker;
 
 pub use ai::{AiBudgetStatus, month_start, next_month_start, usage_row};
+pub use api_keys::{
+    API_KEY_PREFIX, CreatedApiKey, LAST_USED_PRECISION, NewApiKeyRequest, is_api_key,
+};
 pub use cache::DefinitionCache;
 pub use cancel::CancelRegistry;
 pub use checkpoint::{Checkpoint, CheckpointError, NoCheckpoint, StepRecord};

@@ -1,8 +1,9 @@
-//! Access tokens (short-lived HS256 JWTs) and the [`AuthUser`] extractor. Refresh tokens are
-//! opaque, stored as SHA-256 (`automatrix_engine::token_hash`).
+//! Access tokens (short-lived HS256 JWTs), and the [`AuthUser`] extractor, which also takes API
+//! keys. Refresh tokens and API keys are opaque, stored as SHA-256 (see `automatrix_engine`).
 
 use std::time::Duration;
 
+use automatrix_engine::is_api_key;
 use axum::extract::FromRequestParts;
 use axum::http::header::AUTHORIZATION;
 use axum::http::request::Parts;
@@ -93,7 +94,12 @@ impl AuthConfig {
     }
 }
 
-/// The caller, from a valid bearer token.
+/// What a bearer that authenticates nobody gets: the same for a bad, expired or unknown access
+/// token or API key.
+const INVALID: ApiError = ApiError::Unauthorized("invalid or expired token");
+
+/// The caller, from a valid bearer: an access token, or an API key (`amx_…`), which acts as
+/// the user who created it.
 #[derive(Clone, Copy, Debug)]
 pub(crate) struct AuthUser {
     pub user_id: Uuid,
@@ -119,11 +125,19 @@ impl FromRequestParts<AppState> for AuthUser {
                     .or_else(|| h.strip_prefix("bearer "))
             })
             .ok_or(ApiError::Unauthorized("missing bearer token"))?;
-        let claims = state
-            .config
-            .auth
-            .verify(token.trim())
-            .ok_or(ApiError::Unauthorized("invalid or expired token"))?;
+        let token = token.trim();
+        if is_api_key(token) {
+            let key = state
+                .engine
+                .authenticate_api_key(token, Utc::now())
+                .await?
+                .ok_or(INVALID)?;
+            return Ok(Self {
+                user_id: key.user_id,
+                org_id: key.organization_id,
+            });
+        }
+        let claims = state.config.auth.verify(token).ok_or(INVALID)?;
         Ok(Self {
             user_id: claims.sub,
             org_id: claims.org,

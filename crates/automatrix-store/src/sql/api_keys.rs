@@ -2,6 +2,12 @@
 
 use crate::StoreError;
 
+/// A unique violation on `api_keys` is the name within the organization: the other unique
+/// column, the hash of 256 random bits, does not repeat.
+pub fn api_key_name_taken(e: sqlx::Error) -> StoreError {
+    super::conflict_means(e, "an API key with this name already exists")
+}
+
 /// Implements [`ApiKeyStore`](crate::ApiKeyStore) for `$store`; part of
 /// [`impl_sql_store!`](crate::impl_sql_store).
 #[doc(hidden)]
@@ -59,12 +65,11 @@ macro_rules! __impl_api_key_store {
                 }
 
                 async fn find_api_key(&self, key_hash: &str) -> StoreResult<Option<ApiKey>> {
-                    Ok(
-                        sqlx::query_as::<_, ApiKey>("select * from api_keys where key_hash = $1")
-                            .bind(key_hash)
-                            .fetch_optional(self.pool())
-                            .await?,
-                    )
+                    sqlx::query_as::<_, ApiKey>("select * from api_keys where key_hash = $1")
+                        .bind(key_hash)
+                        .fetch_optional(self.pool())
+                        .await
+                        .map_err(Into::into)
                 }
 
                 async fn record_api_key_use(
@@ -87,10 +92,4 @@ macro_rules! __impl_api_key_store {
             }
         };
     };
-}
-
-/// A unique violation on `api_keys` is the name within the organization: the other unique
-/// column, the hash of 256 random bits, does not repeat.
-pub fn api_key_name_taken(e: sqlx::Error) -> StoreError {
-    super::conflict_means(e, "an API key with this name already exists")
 }

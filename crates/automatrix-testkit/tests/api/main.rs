@@ -2,6 +2,7 @@
 
 mod ai;
 mod ai_nodes;
+mod api_keys;
 mod auth;
 mod credentials;
 mod database;
