@@ -1,6 +1,6 @@
 //! Domain types of AutoMatrix, free of I/O: ids, the workflow definition and its validation,
-//! the expression sandbox, execution and step states, cron schedules, and the node trait with
-//! its registry.
+//! the expression sandbox, execution and step states, cron schedules, roles, and the node trait
+//! with its registry.
 //!
 //! Everything here is shared by the engine (which runs workflows), the API (which validates and
 //! stores them) and the node crates (which implement node types against [`node::Node`]).
