@@ -190,6 +190,10 @@ impl From<EngineError> for ApiError {
                 message: "AI budget is invalid".into(),
                 details,
             },
+            EngineError::InvalidApiKey(details) => Self::Validation {
+                message: "API key is invalid".into(),
+                details,
+            },
             EngineError::NotFound => Self::NotFound,
             EngineError::Conflict(m) => Self::Conflict(m),
             EngineError::Store(s) => s.into(),

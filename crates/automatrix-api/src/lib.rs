@@ -7,6 +7,7 @@
 
 mod ai;
 mod ai_proxy;
+mod api_keys;
 mod auth;
 mod credentials;
 mod error;

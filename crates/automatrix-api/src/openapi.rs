@@ -21,6 +21,7 @@ use crate::state::AppState;
         (name = "workflows", description = "Workflow definitions, versions and runs"),
         (name = "executions", description = "Execution history and control"),
         (name = "credentials", description = "The credentials vault: write-only secrets that nodes name by id"),
+        (name = "api-keys", description = "API keys: bearer credentials for programs, acting as the user who created them"),
         (name = "ai", description = "AI routes (what a model alias stands for), usage and cost accounting, monthly budgets"),
         (name = "node-types", description = "The node catalog"),
         (name = "health", description = "Probes"),
@@ -39,7 +40,11 @@ impl Modify for BearerAuth {
             SecurityScheme::Http(
                 HttpBuilder::new()
                     .scheme(HttpAuthScheme::Bearer)
-                    .bearer_format("JWT")
+                    .bearer_format("JWT or API key")
+                    .description(Some(
+                        "An access token from `POST /api/auth/login`, or an API key (`amx_…`) \
+                         from `POST /api/api-keys`.",
+                    ))
                     .build(),
             ),
         );
@@ -52,6 +57,7 @@ pub(crate) fn api_router() -> OpenApiRouter<AppState> {
         .merge(crate::auth::router())
         .merge(crate::workflows::router())
         .merge(crate::credentials::router())
+        .merge(crate::api_keys::router())
         .merge(crate::ai::router())
         .merge(crate::ai_proxy::router())
         .merge(crate::executions::router())

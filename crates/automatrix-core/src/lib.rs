@@ -1,6 +1,6 @@
 //! Domain types of AutoMatrix, free of I/O: ids, the workflow definition and its validation,
-//! the expression sandbox, execution and step states, cron schedules, and the node trait with
-//! its registry.
+//! the expression sandbox, execution and step states, cron schedules, roles, and the node trait
+//! with its registry.
 //!
 //! Everything here is shared by the engine (which runs workflows), the API (which validates and
 //! stores them) and the node crates (which implement node types against [`node::Node`]).
@@ -13,6 +13,7 @@ pub mod graph;
 pub mod ids;
 pub mod node;
 pub mod registry;
+pub mod role;
 pub mod schedule;
 pub mod services;
 pub mod status;
@@ -25,6 +26,7 @@ pub use node::{
     ConfigIssue, FanOut, FanOutItems, Node, NodeContext, NodeError, NodeOutput, NodeSpec, Wait,
 };
 pub use registry::NodeRegistry;
+pub use role::Role;
 pub use schedule::{CatchUp, Plan, SCHEDULE_TRIGGER, Schedule, schedule_of, time_zone};
 pub use services::{Credential, KvAnswer, KvOp, NoServices, NodeServices, SubRun};
 pub use status::{ExecutionStatus, StepStatus};

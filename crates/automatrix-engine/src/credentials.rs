@@ -6,11 +6,12 @@
 use automatrix_core::Credential as OpenCredential;
 use automatrix_core::NodeError;
 use automatrix_core::credentials::check_credential;
-use automatrix_store::{Credential, CredentialUpdate, NewCredential, Store, StoreError};
+use automatrix_store::{Credential, CredentialUpdate, NewCredential, Store};
 use chrono::Utc;
 use serde_json::Value;
 use uuid::Uuid;
 
+use crate::error::name_taken;
 use crate::vault::{SealedFor, Vault};
 use crate::{Engine, EngineError};
 
@@ -27,13 +28,6 @@ pub struct NewCredentialRequest {
 pub struct CredentialChange {
     pub name: Option<String>,
     pub data: Option<Value>,
-}
-
-fn name_taken(e: StoreError) -> EngineError {
-    match e {
-        StoreError::Conflict(m) => EngineError::Conflict(m),
-        other => other.into(),
-    }
 }
 
 impl Engine {

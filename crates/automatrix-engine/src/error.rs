@@ -18,6 +18,9 @@ pub enum EngineError {
     /// An AI budget is out of range; every problem is listed.
     #[error("AI budget is invalid")]
     InvalidAiBudget(Vec<Problem>),
+    /// An API key's name, role or expiry is invalid; every problem is listed.
+    #[error("API key is invalid")]
+    InvalidApiKey(Vec<Problem>),
     #[error("not found")]
     NotFound,
     /// The request conflicts with the current state (e.g. cancelling a finished execution).
@@ -25,4 +28,14 @@ pub enum EngineError {
     Conflict(String),
     #[error(transparent)]
     Store(#[from] StoreError),
+}
+
+/// A store `Conflict` on a name passes on as [`EngineError::Conflict`] with the store's message
+/// (one of ours, e.g. "a credential with this name already exists"), which the client reads;
+/// any other store error stays what it is.
+pub(crate) fn name_taken(e: StoreError) -> EngineError {
+    match e {
+        StoreError::Conflict(m) => EngineError::Conflict(m),
+        other => other.into(),
+    }
 }

@@ -6,6 +6,7 @@
 //! through `automatrix_store::Store`.
 
 mod ai;
+mod api_keys;
 mod cache;
 mod cancel;
 mod checkpoint;
@@ -21,11 +22,15 @@ mod scheduler;
 mod service;
 mod services;
 mod step;
+mod tokens;
 mod vault;
 mod webhooks;
 mod worker;
 
 pub use ai::{AiBudgetStatus, month_start, next_month_start, usage_row};
+pub use api_keys::{
+    API_KEY_PREFIX, CreatedApiKey, LAST_USED_PRECISION, NewApiKeyRequest, is_api_key,
+};
 pub use cache::DefinitionCache;
 pub use cancel::CancelRegistry;
 pub use checkpoint::{Checkpoint, CheckpointError, NoCheckpoint, StepRecord};
@@ -38,6 +43,7 @@ pub use retention::{RetentionPolicy, prune_once, run_retention};
 pub use service::{
     Awaited, Decision, Engine, IDEMPOTENCY_WINDOW, NewWorkflowRequest, WorkflowChange,
 };
+pub use tokens::{random_token, token_hash};
 pub use vault::{SealedFor, Unsealable, Vault};
 pub use webhooks::FRESH_FOR as WEBHOOK_LOOKUP_FRESH_FOR;
 pub use worker::{Worker, WorkerConfig};

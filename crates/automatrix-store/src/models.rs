@@ -74,6 +74,43 @@ pub struct NewRefreshToken {
     pub now: DateTime<Utc>,
 }
 
+/// An API key: a bearer credential (`amx_…`) with which a program acts as the user who created
+/// it, in that user's organization. The row never holds the key: the store keeps its SHA-256
+/// hash (`key_hash`, hex), which this model leaves out, so no row read back can show it.
+#[derive(Clone, Debug, sqlx::FromRow)]
+pub struct ApiKey {
+    pub id: Uuid,
+    pub organization_id: Uuid,
+    /// The creator, as whom the key acts.
+    pub user_id: Uuid,
+    pub name: String,
+    /// Stored and shown; not enforced yet.
+    #[sqlx(try_from = "String")]
+    pub role: automatrix_core::Role,
+    /// The first characters of the key, to tell keys apart (`amx_3fK9x2`).
+    pub prefix: String,
+    /// No expiry when `None`.
+    pub expires_at: Option<DateTime<Utc>>,
+    /// When the key was last used to authenticate, to within a minute.
+    pub last_used_at: Option<DateTime<Utc>>,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+}
+
+#[derive(Clone, Debug)]
+pub struct NewApiKey {
+    pub id: Uuid,
+    pub organization_id: Uuid,
+    pub user_id: Uuid,
+    pub name: String,
+    pub role: automatrix_core::Role,
+    pub prefix: String,
+    /// SHA-256 of the key, lower-case hex; unique.
+    pub key_hash: String,
+    pub expires_at: Option<DateTime<Utc>>,
+    pub now: DateTime<Utc>,
+}
+
 #[derive(Clone, Debug, sqlx::FromRow)]
 pub struct Workflow {
     pub id: Uuid,

@@ -233,8 +233,6 @@ pub trait QueueStore: Send + Sync {
     async fn subscribe_queue_events(&self) -> StoreResult<Option<crate::QueueEvents>>;
 }
 
-/// Everything a process needs from storage.
-#[async_trait]
 /// The organization's credentials (sealed: the store never sees plain data). Names are
 /// unique per organization.
 #[async_trait]
@@ -312,6 +310,29 @@ pub trait AiStore: Send + Sync {
     async fn get_ai_budget(&self, org: Uuid) -> StoreResult<Option<AiBudget>>;
 }
 
+/// API keys: bearer credentials with which programs act as a user of an organization. The
+/// store keeps each key's SHA-256 hash, never the key. Names are unique per organization.
+#[async_trait]
+pub trait ApiKeyStore: Send + Sync {
+    /// `Conflict` when the organization has a key of that name.
+    async fn create_api_key(&self, new: NewApiKey) -> StoreResult<ApiKey>;
+    /// Sorted by name.
+    async fn list_api_keys(&self, org: Uuid) -> StoreResult<Vec<ApiKey>>;
+    async fn delete_api_key(&self, org: Uuid, id: Uuid) -> StoreResult<bool>;
+    /// The key whose hash is `key_hash`, in any organization (the key is the caller's
+    /// credential), expired or not.
+    async fn find_api_key(&self, key_hash: &str) -> StoreResult<Option<ApiKey>>;
+    /// Records a use at `now` (`last_used_at`) unless one at `since` or later is recorded
+    /// already; true when it wrote. One conditional statement: of concurrent uses, one writes.
+    async fn record_api_key_use(
+        &self,
+        id: Uuid,
+        now: DateTime<Utc>,
+        since: DateTime<Utc>,
+    ) -> StoreResult<bool>;
+}
+
+/// Everything a process needs from storage.
 #[async_trait]
 pub trait Store:
     UserStore
@@ -321,6 +342,7 @@ pub trait Store:
     + CredentialStore
     + KvStore
     + AiStore
+    + ApiKeyStore
     + Send
     + Sync
 {

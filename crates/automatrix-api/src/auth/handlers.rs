@@ -10,10 +10,11 @@ use utoipa_axum::routes;
 use uuid::Uuid;
 
 use super::password;
-use super::tokens::{AuthUser, hash_refresh_token, new_refresh_token};
+use super::tokens::AuthUser;
 use crate::error::{ApiError, ErrorBody};
 use crate::extract::{ApiJson, OptionalJson};
 use crate::state::AppState;
+use automatrix_engine::{random_token, token_hash};
 use automatrix_store::{NewRefreshToken, NewUser, StoreError, User};
 
 pub fn router() -> OpenApiRouter<AppState> {
@@ -199,7 +200,7 @@ async fn refresh(
     let store = state.store();
     let now = Utc::now();
     let token = store
-        .find_refresh_token(&hash_refresh_token(&req.refresh_token))
+        .find_refresh_token(&token_hash(&req.refresh_token))
         .await?
         .ok_or(INVALID)?;
     if token.revoked_at.is_some() || token.expires_at <= now {
@@ -228,7 +229,7 @@ async fn logout(
     let now = Utc::now();
     match req.refresh_token {
         Some(t) => {
-            if let Some(token) = store.find_refresh_token(&hash_refresh_token(&t)).await?
+            if let Some(token) = store.find_refresh_token(&token_hash(&t)).await?
                 && token.user_id == auth.user_id
             {
                 store.revoke_refresh_family(token.family_id, now).await?;
@@ -292,7 +293,7 @@ async fn issue_tokens(
 ) -> Result<TokenResponse, ApiError> {
     let cfg = &state.config.auth;
     let now = Utc::now();
-    let refresh = new_refresh_token();
+    let refresh = random_token();
     let ttl = chrono::Duration::from_std(cfg.refresh_ttl)
         .map_err(|e| ApiError::Internal(e.to_string()))?;
     state
@@ -301,7 +302,7 @@ async fn issue_tokens(
             id: Uuid::now_v7(),
             user_id: user.id,
             family_id: family,
-            token_hash: hash_refresh_token(&refresh),
+            token_hash: token_hash(&refresh),
             expires_at: now + ttl,
             now,
         })

@@ -1,14 +1,14 @@
-//! Access tokens (short-lived HS256 JWTs) and refresh tokens (opaque, stored as SHA-256).
+//! Access tokens (short-lived HS256 JWTs), and the [`AuthUser`] extractor, which also takes API
+//! keys. Refresh tokens and API keys are opaque, stored as SHA-256 (see `automatrix_engine`).
 
 use std::time::Duration;
 
+use automatrix_engine::is_api_key;
 use axum::extract::FromRequestParts;
 use axum::http::header::AUTHORIZATION;
 use axum::http::request::Parts;
-use base64::Engine as _;
 use chrono::{DateTime, Utc};
 use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation};
-use rand::RngCore;
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 use uuid::Uuid;
@@ -94,22 +94,12 @@ impl AuthConfig {
     }
 }
 
-/// A new opaque refresh token: 256 random bits, base64url.
-pub(crate) fn new_refresh_token() -> String {
-    let mut bytes = [0u8; 32];
-    rand::rng().fill_bytes(&mut bytes);
-    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes)
-}
+/// What a bearer that authenticates nobody gets: the same for a bad, expired or unknown access
+/// token or API key.
+const INVALID: ApiError = ApiError::Unauthorized("invalid or expired token");
 
-/// What is stored for a refresh token.
-pub(crate) fn hash_refresh_token(token: &str) -> String {
-    Sha256::digest(token.as_bytes())
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect()
-}
-
-/// The caller, from a valid bearer token.
+/// The caller, from a valid bearer: an access token, or an API key (`amx_…`), which acts as
+/// the user who created it.
 #[derive(Clone, Copy, Debug)]
 pub(crate) struct AuthUser {
     pub user_id: Uuid,
@@ -135,11 +125,19 @@ impl FromRequestParts<AppState> for AuthUser {
                     .or_else(|| h.strip_prefix("bearer "))
             })
             .ok_or(ApiError::Unauthorized("missing bearer token"))?;
-        let claims = state
-            .config
-            .auth
-            .verify(token.trim())
-            .ok_or(ApiError::Unauthorized("invalid or expired token"))?;
+        let token = token.trim();
+        if is_api_key(token) {
+            let key = state
+                .engine
+                .authenticate_api_key(token, Utc::now())
+                .await?
+                .ok_or(INVALID)?;
+            return Ok(Self {
+                user_id: key.user_id,
+                org_id: key.organization_id,
+            });
+        }
+        let claims = state.config.auth.verify(token).ok_or(INVALID)?;
         Ok(Self {
             user_id: claims.sub,
             org_id: claims.org,

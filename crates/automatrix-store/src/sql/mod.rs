@@ -22,6 +22,7 @@ use std::ops::DerefMut;
 
 #[doc(hidden)]
 pub mod ai;
+mod api_keys;
 mod credentials;
 mod executions;
 #[doc(hidden)]
@@ -32,6 +33,8 @@ mod workflows;
 
 #[doc(hidden)]
 pub use ai::group_ai_usage;
+#[doc(hidden)]
+pub use api_keys::api_key_name_taken;
 #[doc(hidden)]
 pub use credentials::credential_name_taken;
 #[doc(hidden)]
@@ -214,7 +217,8 @@ impl<DB: sqlx::Database> CommitWrite for sqlx::Transaction<'static, DB> {
 /// Implements [`Store`](crate::Store), [`UserStore`](crate::UserStore),
 /// [`WorkflowStore`](crate::WorkflowStore), [`ExecutionStore`](crate::ExecutionStore),
 /// [`QueueStore`](crate::QueueStore), [`CredentialStore`](crate::CredentialStore),
-/// [`KvStore`](crate::KvStore) and [`AiStore`](crate::AiStore) for a store type that implements
+/// [`KvStore`](crate::KvStore), [`AiStore`](crate::AiStore) and
+/// [`ApiKeyStore`](crate::ApiKeyStore) for a store type that implements
 /// [`Dialect`](crate::sql::Dialect), with the SQL of [`crate::sql`]; and gives the type the
 /// inherent `open`, `migrate` and `close` that every store has around its own `connect`.
 ///
@@ -305,6 +309,7 @@ macro_rules! impl_sql_store {
         $crate::__impl_credential_store!($store);
         $crate::__impl_kv_store!($store);
         $crate::__impl_ai_store!($store);
+        $crate::__impl_api_key_store!($store);
     };
 }
 

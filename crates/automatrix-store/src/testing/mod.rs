@@ -22,13 +22,16 @@
 //! - AI: a route is one per alias and organization; accounted calls are totalled and grouped
 //!   by day, model or workflow within their window, and outlive their workflow; a budget is one
 //!   per organization;
+//! - API keys: a name is taken once per organization, a key is found by its hash in any
+//!   organization until deleted, no other organization reaches it, and a use is recorded at
+//!   most once per window, even by concurrent uses;
 //! - lifecycle: a suspended execution is due at its time or once decided (and a decision is
 //!   taken once), a released job is claimable at once, only failed executions are retried, a
 //!   follow-up execution is queued with the outcome, and old finished executions are pruned
 //!   in batches with their steps while unfinished ones stay.
 //!
 //! The promises live in one file per store trait (`users`, `workflows`, `executions`, `queue`,
-//! `vault`, `ai`),
+//! `vault`, `ai`, `api_keys`),
 //! plus `tenancy` for the rules that cut across them; `fixtures` builds what they start from.
 //!
 //! Store crates run the suite with [`conformance_tests!`](crate::conformance_tests) and a
@@ -49,6 +52,7 @@ macro_rules! ok {
 }
 
 mod ai;
+mod api_keys;
 mod executions;
 mod fixtures;
 mod lifecycle;
@@ -59,6 +63,7 @@ mod vault;
 mod workflows;
 
 pub use ai::*;
+pub use api_keys::*;
 pub use executions::*;
 pub use fixtures::{new_execution, new_tenant, new_workflow, now};
 pub use lifecycle::*;
@@ -154,6 +159,8 @@ macro_rules! conformance_tests {
             ai_usage_is_reported_by_day_model_and_workflow,
             ai_cost_since_counts_a_deleted_workflows_calls,
             an_ai_budget_is_one_per_organization,
+            api_keys_are_named_once_per_organization_and_found_by_hash,
+            an_api_key_use_is_recorded_once_per_window,
         );
 
         #[tokio::test]
@@ -222,6 +229,8 @@ pub async fn run_all(store: Arc<dyn Store>) {
     ai_usage_is_reported_by_day_model_and_workflow(s).await;
     ai_cost_since_counts_a_deleted_workflows_calls(s).await;
     an_ai_budget_is_one_per_organization(s).await;
+    api_keys_are_named_once_per_organization_and_found_by_hash(s).await;
+    an_api_key_use_is_recorded_once_per_window(s).await;
 }
 
 pub async fn the_store_answers_a_ping(store: &dyn Store) {

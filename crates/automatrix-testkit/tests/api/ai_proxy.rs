@@ -182,11 +182,15 @@ both_backends! {
         let provider = AiStandIn::openai().await;
         provider.always(Reply::Text { text: "Yes, it is on the lot.".into(), input_tokens: 21, output_tokens: 8 });
         route_to(&app, &s, "bdc", &[(&provider, "openai")]).await;
+        // Software that runs unattended uses an API key, as the OpenAI client's `api_key`.
+        let key = app.post("/api/api-keys", &s.access_token, &json!({"name": "CRM plug-in", "role": "editor"})).await;
+        assert_eq!(key.status, 201, "{}", key.body);
+        let key = key.body["key"].as_str().unwrap().to_owned();
         let script = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("python/openai_client.py");
         let out = tokio::process::Command::new(python)
             .arg(script)
             .env("AUTOMATRIX_BASE", &app.base)
-            .env("AUTOMATRIX_TOKEN", &s.access_token)
+            .env("AUTOMATRIX_TOKEN", &key)
             .env("AUTOMATRIX_MODEL", "bdc")
             .output()
             .await

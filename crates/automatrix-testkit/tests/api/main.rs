@@ -3,6 +3,7 @@
 mod ai;
 mod ai_nodes;
 mod ai_proxy;
+mod api_keys;
 mod auth;
 mod credentials;
 mod database;
