@@ -18,6 +18,7 @@ mod hooks;
 mod node_types;
 mod openapi;
 mod state;
+mod templates;
 mod workflows;
 
 use std::future::Future;

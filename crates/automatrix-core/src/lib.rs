@@ -17,6 +17,7 @@ pub mod role;
 pub mod schedule;
 pub mod services;
 pub mod status;
+pub mod template;
 pub mod validate;
 
 pub use definition::{EdgeDef, NodeDef, OnError, RetryPolicy, WorkflowDefinition};

@@ -22,6 +22,7 @@ mod scheduler;
 mod service;
 mod services;
 mod step;
+mod templates;
 mod tokens;
 mod vault;
 mod webhooks;
@@ -43,6 +44,7 @@ pub use retention::{RetentionPolicy, prune_once, run_retention};
 pub use service::{
     Awaited, Decision, Engine, IDEMPOTENCY_WINDOW, NewWorkflowRequest, WorkflowChange,
 };
+pub use templates::{BUILTIN_TEMPLATES, TemplateFile};
 pub use tokens::{random_token, token_hash};
 pub use vault::{SealedFor, Unsealable, Vault};
 pub use webhooks::FRESH_FOR as WEBHOOK_LOOKUP_FRESH_FOR;

@@ -499,3 +499,34 @@ pub struct AiBudget {
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
 }
+
+/// A stored template: a built-in one (no organization, a slug) or an organization's own.
+#[derive(Clone, Debug, sqlx::FromRow)]
+pub struct TemplateRow {
+    pub id: Uuid,
+    pub organization_id: Option<Uuid>,
+    pub slug: Option<String>,
+    pub name: String,
+    pub category: String,
+    pub spec: Json<automatrix_core::template::TemplateSpec>,
+    pub created_by: Option<Uuid>,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+}
+
+impl TemplateRow {
+    /// Built-in templates ship with the binary and cannot be changed through the API.
+    pub fn builtin(&self) -> bool {
+        self.organization_id.is_none()
+    }
+}
+
+/// An organization's own template to insert.
+#[derive(Clone, Debug)]
+pub struct NewTemplate {
+    pub id: Uuid,
+    pub organization_id: Uuid,
+    pub created_by: Option<Uuid>,
+    pub spec: automatrix_core::template::TemplateSpec,
+    pub now: DateTime<Utc>,
+}

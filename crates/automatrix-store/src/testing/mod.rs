@@ -31,7 +31,7 @@
 //!   in batches with their steps while unfinished ones stay.
 //!
 //! The promises live in one file per store trait (`users`, `workflows`, `executions`, `queue`,
-//! `vault`, `ai`, `api_keys`),
+//! `vault`, `ai`, `api_keys`, `templates`),
 //! plus `tenancy` for the rules that cut across them; `fixtures` builds what they start from.
 //!
 //! Store crates run the suite with [`conformance_tests!`](crate::conformance_tests) and a
@@ -57,6 +57,7 @@ mod executions;
 mod fixtures;
 mod lifecycle;
 mod queue;
+mod templates;
 mod tenancy;
 mod users;
 mod vault;
@@ -68,6 +69,7 @@ pub use executions::*;
 pub use fixtures::{new_execution, new_tenant, new_workflow, now};
 pub use lifecycle::*;
 pub use queue::*;
+pub use templates::*;
 pub use tenancy::*;
 pub use users::*;
 pub use vault::*;
@@ -161,6 +163,8 @@ macro_rules! conformance_tests {
             an_ai_budget_is_one_per_organization,
             api_keys_are_named_once_per_organization_and_found_by_hash,
             an_api_key_use_is_recorded_once_per_window,
+            builtin_templates_are_upserted_by_slug_and_seen_by_every_organization,
+            an_organizations_templates_are_its_own,
         );
 
         #[tokio::test]
@@ -231,6 +235,8 @@ pub async fn run_all(store: Arc<dyn Store>) {
     an_ai_budget_is_one_per_organization(s).await;
     api_keys_are_named_once_per_organization_and_found_by_hash(s).await;
     an_api_key_use_is_recorded_once_per_window(s).await;
+    builtin_templates_are_upserted_by_slug_and_seen_by_every_organization(s).await;
+    an_organizations_templates_are_its_own(s).await;
 }
 
 pub async fn the_store_answers_a_ping(store: &dyn Store) {

@@ -20,5 +20,6 @@ mod messaging;
 mod nodes;
 mod openapi;
 mod schedules;
+mod templates;
 mod tenancy;
 mod workflows;
