@@ -177,3 +177,55 @@ both_backends! {
         assert_eq!(app.get(&format!("/api/templates/{id}"), &s.access_token).await.status, 200);
     }
 }
+
+/// Data of a credential of `kind` for a template's dry run: it must be valid for its type; it
+/// points nowhere reachable, so nothing could be sent through it.
+fn credential_data(kind: &str) -> Value {
+    match kind {
+        "smtp" => json!({"host": "smtp.dealer.invalid", "port": 587, "tls": "starttls", "username": "bdc", "password": "smtp-secret"}),
+        "twilio" => json!({"account_sid": "AC1", "auth_token": "twilio-secret", "from": "+15550001111", "base_url": "http://127.0.0.1:9"}),
+        "chat_webhook" => json!({"url": "http://127.0.0.1:9/hook"}),
+        "http_bearer" => json!({"token": "bearer-secret"}),
+        other => panic!("no test data for credential type {other}"),
+    }
+}
+
+both_backends! {
+    async fn every_builtin_template_instantiates_with_its_examples_and_completes_a_dry_run(app) {
+        let s = app.signup().await;
+        let items = app.get("/api/templates", &s.access_token).await.body["items"].as_array().unwrap().clone();
+        let mut ran = 0;
+        for summary in items.iter().filter(|t| t["builtin"] == true) {
+            let id = summary["id"].as_str().unwrap();
+            let slug = summary["slug"].as_str().unwrap();
+            let template = app.get(&format!("/api/templates/{id}"), &s.access_token).await.body;
+            let mut parameters = serde_json::Map::new();
+            for p in template["parameters"].as_array().unwrap() {
+                let name = p["name"].as_str().unwrap().to_owned();
+                let value = if p["type"] == "credential" {
+                    let kind = p["credential_type"].as_str().unwrap();
+                    json!(app.create_credential(&s, &format!("{slug} {name}"), kind, credential_data(kind)).await)
+                } else {
+                    p["example"].clone()
+                };
+                parameters.insert(name, value);
+            }
+            let wf = app.post(&format!("/api/templates/{id}/instantiate"), &s.access_token,
+                &json!({"name": format!("{slug} (dry run)"), "parameters": parameters})).await;
+            assert_eq!(wf.status, 201, "{slug}: {}", wf.body);
+            let run = app.post(&format!("/api/workflows/{}/execute", wf.body["id"].as_str().unwrap()), &s.access_token,
+                &json!({"input": template["sample_input"], "dry_run": true})).await;
+            assert_eq!(run.status, 202, "{slug}: {}", run.body);
+            app.run_jobs().await;
+            let exec = app.get(&format!("/api/executions/{}", run.body["execution_id"].as_str().unwrap()), &s.access_token).await.body;
+            assert_eq!(exec["status"], "completed", "{slug} did not complete its dry run: {exec}");
+            assert_eq!(exec["dry_run"], true, "{slug}");
+            let logs = app.get(&format!("/api/executions/{}/logs", exec["id"].as_str().unwrap()), &s.access_token).await.body.to_string();
+            for secret in ["smtp-secret", "twilio-secret", "bearer-secret"] {
+                assert!(!logs.contains(secret), "{slug}: a secret in the step logs");
+            }
+            ran += 1;
+        }
+        assert!(ran >= 12, "{ran} built-in templates");
+    }
+}
