@@ -48,6 +48,19 @@ async fn twilio(app: &TestApp, s: &Session) -> String {
     .await
 }
 
+/// Data of a credential of `kind` for a template's dry run: it must be valid for its type; it
+/// points nowhere reachable, so nothing could be sent through it.
+fn credential_data(kind: &str) -> Value {
+    match kind {
+        "smtp" => json!({"host": "smtp.dealer.invalid", "port": 587, "tls": "starttls", "username": "bdc", "password": "smtp-secret"}),
+        "twilio" => json!({"account_sid": "AC1", "auth_token": "twilio-secret", "from": "+15550001111", "base_url": "http://127.0.0.1:9"}),
+        "chat_webhook" => json!({"url": "http://127.0.0.1:9/hook"}),
+        "http_bearer" => json!({"token": "bearer-secret"}),
+        other => panic!("no test data for credential type {other}"),
+    }
+}
+
+
 both_backends! {
     async fn an_organizations_templates_are_created_listed_replaced_and_deleted(app) {
         let s = app.signup().await;
@@ -176,21 +189,7 @@ both_backends! {
         app.engine.load_builtin_templates(automatrix_engine::BUILTIN_TEMPLATES).await.unwrap();
         assert_eq!(app.get(&format!("/api/templates/{id}"), &s.access_token).await.status, 200);
     }
-}
 
-/// Data of a credential of `kind` for a template's dry run: it must be valid for its type; it
-/// points nowhere reachable, so nothing could be sent through it.
-fn credential_data(kind: &str) -> Value {
-    match kind {
-        "smtp" => json!({"host": "smtp.dealer.invalid", "port": 587, "tls": "starttls", "username": "bdc", "password": "smtp-secret"}),
-        "twilio" => json!({"account_sid": "AC1", "auth_token": "twilio-secret", "from": "+15550001111", "base_url": "http://127.0.0.1:9"}),
-        "chat_webhook" => json!({"url": "http://127.0.0.1:9/hook"}),
-        "http_bearer" => json!({"token": "bearer-secret"}),
-        other => panic!("no test data for credential type {other}"),
-    }
-}
-
-both_backends! {
     async fn every_builtin_template_instantiates_with_its_examples_and_completes_a_dry_run(app) {
         let s = app.signup().await;
         let items = app.get("/api/templates", &s.access_token).await.body["items"].as_array().unwrap().clone();
