@@ -194,6 +194,10 @@ impl From<EngineError> for ApiError {
                 message: "API key is invalid".into(),
                 details,
             },
+            EngineError::InvalidDocument(details) => Self::Validation {
+                message: "workflow document is invalid".into(),
+                details,
+            },
             EngineError::NotFound => Self::NotFound,
             EngineError::Conflict(m) => Self::Conflict(m),
             EngineError::Store(s) => s.into(),

@@ -21,6 +21,10 @@ pub enum EngineError {
     /// An API key's name, role or expiry is invalid; every problem is listed.
     #[error("API key is invalid")]
     InvalidApiKey(Vec<Problem>),
+    /// An import document is invalid (its format, or credentials it names that the
+    /// organization lacks); every problem is listed.
+    #[error("workflow document is invalid")]
+    InvalidDocument(Vec<Problem>),
     #[error("not found")]
     NotFound,
     /// The request conflicts with the current state (e.g. cancelling a finished execution).

@@ -21,4 +21,5 @@ mod nodes;
 mod openapi;
 mod schedules;
 mod tenancy;
+mod versions;
 mod workflows;
