@@ -154,15 +154,15 @@ impl Engine {
             if authors.contains_key(&id) {
                 continue;
             }
-            if let Some(user) = self.store().get_user(id).await? {
-                if user.organization_id == org {
-                    let author = Author {
-                        id,
-                        name: user.name,
-                        email: user.email,
-                    };
-                    authors.insert(id, author);
-                }
+            if let Some(user) = self.store().get_user(id).await?
+                && user.organization_id == org
+            {
+                let author = Author {
+                    id,
+                    name: user.name,
+                    email: user.email,
+                };
+                authors.insert(id, author);
             }
         }
         Ok(authors)

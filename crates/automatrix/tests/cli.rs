@@ -247,23 +247,32 @@ mod remote {
             .unwrap()
     }
 
+    /// A new organization's texting workflow exported by `automatrix export` with an API key
+    /// to `lead.json` in the returned directory; the workflow's id and the key.
+    async fn exported(app: &TestApp) -> (tempfile::TempDir, String, String) {
+        let dir = tempfile::tempdir().unwrap();
+        let source = app.signup().await;
+        let cred = twilio(app, &source).await;
+        let wf = app
+            .create_workflow(&source, "Text new leads", texting(&cred))
+            .await;
+        let id = wf["id"].as_str().unwrap().to_owned();
+        let file = dir.path().join("lead.json");
+        let key = api_key(app, &source).await;
+        let out = client(app, &key, &["export", &id, "--out", file.to_str().unwrap()]).await;
+        assert!(out.status.success(), "{}", text(&out.stderr));
+        (dir, id, key)
+    }
+
     both_backends! {
         async fn export_then_import_moves_a_workflow_between_organizations(app) {
-            let dir = tempfile::tempdir().unwrap();
-            let source = app.signup().await;
-            let cred = twilio(&app, &source).await;
-            let wf = app.create_workflow(&source, "Text new leads", texting(&cred)).await;
-            let id = wf["id"].as_str().unwrap();
+            let (dir, id, key) = exported(&app).await;
             let file = dir.path().join("lead.json");
             let file = file.to_str().unwrap();
-
-            let key = api_key(&app, &source).await;
-            let out = client(&app, &key, &["export", id, "--out", file]).await;
-            assert!(out.status.success(), "{}", text(&out.stderr));
             let doc: Value = serde_json::from_slice(&std::fs::read(file).unwrap()).unwrap();
             assert_eq!(doc["format"], "automatrix.workflow");
             assert_eq!(doc["definition"]["nodes"][1]["config"]["credential_id"], json!({"credential": "Twilio main"}));
-            let to_stdout = client(&app, &key, &["export", id]).await;
+            let to_stdout = client(&app, &key, &["export", &id]).await;
             assert_eq!(serde_json::from_slice::<Value>(&to_stdout.stdout).unwrap(), doc);
 
             let target = app.signup().await;
@@ -278,15 +287,9 @@ mod remote {
         }
 
         async fn a_refused_import_or_export_exits_1_with_the_servers_reasons(app) {
-            let dir = tempfile::tempdir().unwrap();
-            let source = app.signup().await;
-            let cred = twilio(&app, &source).await;
-            let wf = app.create_workflow(&source, "Text new leads", texting(&cred)).await;
-            let id = wf["id"].as_str().unwrap();
+            let (dir, id, key) = exported(&app).await;
             let file = dir.path().join("lead.json");
             let file = file.to_str().unwrap();
-            let key = api_key(&app, &source).await;
-            assert!(client(&app, &key, &["export", id, "--out", file]).await.status.success());
 
             let bare = app.signup().await;
             let out = client(&app, &api_key(&app, &bare).await, &["import", file]).await;
@@ -295,7 +298,7 @@ mod remote {
             assert!(stderr.contains("422 VALIDATION_ERROR: workflow document is invalid"), "{stderr}");
             assert!(stderr.contains("definition.nodes[1].config.credential_id: no credential named `Twilio main`"), "{stderr}");
 
-            let out = client(&app, "amx_not-a-key", &["export", id]).await;
+            let out = client(&app, "amx_not-a-key", &["export", &id]).await;
             assert_eq!(out.status.code(), Some(1));
             assert!(text(&out.stderr).contains("401 UNAUTHORIZED"), "{}", text(&out.stderr));
             let out = client(&app, &key, &["export", "not-a-uuid"]).await;

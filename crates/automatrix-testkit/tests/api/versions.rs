@@ -165,6 +165,22 @@ both_backends! {
         app.get(&format!("/api/workflows/{id}/versions/9"), &s.access_token).await.assert_error(404, "NOT_FOUND");
     }
 
+    async fn restoring_a_webhook_version_opens_a_webhook_again(app) {
+        let s = app.signup().await;
+        let mut hooked = v1();
+        hooked["nodes"][0]["type"] = json!("trigger.webhook");
+        let wf = app.create_workflow(&s, "Web leads", hooked.clone()).await;
+        let id = wf["id"].as_str().unwrap();
+        let manual = app.put(&format!("/api/workflows/{id}"), &s.access_token, &json!({"definition": v1()})).await;
+        assert!(manual.body["webhook_url"].is_null(), "{}", manual.body);
+
+        let restored = app.post(&format!("/api/workflows/{id}/versions/1/restore"), &s.access_token, &json!({})).await;
+        assert_eq!((restored.status, restored.body["version"].as_i64()), (200, Some(3)), "{}", restored.body);
+        let url = restored.body["webhook_url"].as_str().expect("a webhook again");
+        let called = app.hook(reqwest::Method::POST, url, &[("content-type", "application/json")], "{}").await;
+        assert_eq!(called.status, 202, "{}", called.body);
+    }
+
     async fn another_organization_reaches_no_version_and_no_export(app) {
         let owner = app.signup().await;
         let other = app.signup().await;
