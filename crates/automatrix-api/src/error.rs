@@ -207,6 +207,10 @@ impl From<EngineError> for ApiError {
                 details,
             },
             EngineError::ReadOnly(m) => Self::Forbidden(m),
+            EngineError::InvalidDocument(details) => Self::Validation {
+                message: "workflow document is invalid".into(),
+                details,
+            },
             EngineError::NotFound => Self::NotFound,
             EngineError::Conflict(m) => Self::Conflict(m),
             EngineError::Store(s) => s.into(),

@@ -19,6 +19,8 @@ mod node_types;
 mod openapi;
 mod state;
 mod templates;
+mod workflow_io;
+mod workflow_versions;
 mod workflows;
 
 use std::future::Future;

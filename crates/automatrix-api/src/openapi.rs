@@ -57,6 +57,8 @@ pub(crate) fn api_router() -> OpenApiRouter<AppState> {
     OpenApiRouter::with_openapi(ApiDoc::openapi())
         .merge(crate::auth::router())
         .merge(crate::workflows::router())
+        .merge(crate::workflow_versions::router())
+        .merge(crate::workflow_io::router())
         .merge(crate::credentials::router())
         .merge(crate::api_keys::router())
         .merge(crate::ai::router())

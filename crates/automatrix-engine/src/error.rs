@@ -31,6 +31,10 @@ pub enum EngineError {
     /// The resource cannot be changed (a built-in template).
     #[error("{0}")]
     ReadOnly(String),
+    /// An import document is invalid (its format, or credentials it names that the
+    /// organization lacks); every problem is listed.
+    #[error("workflow document is invalid")]
+    InvalidDocument(Vec<Problem>),
     #[error("not found")]
     NotFound,
     /// The request conflicts with the current state (e.g. cancelling a finished execution).

@@ -17,6 +17,7 @@ mod executor;
 mod finished;
 mod here;
 mod job;
+mod portable;
 mod retention;
 mod scheduler;
 mod service;
@@ -25,6 +26,7 @@ mod step;
 mod templates;
 mod tokens;
 mod vault;
+mod versions;
 mod webhooks;
 mod worker;
 
@@ -47,5 +49,6 @@ pub use service::{
 pub use templates::{BUILTIN_TEMPLATES, TemplateFile};
 pub use tokens::{random_token, token_hash};
 pub use vault::{SealedFor, Unsealable, Vault};
+pub use versions::{Author, VersionDiff, VersionInfo};
 pub use webhooks::FRESH_FOR as WEBHOOK_LOOKUP_FRESH_FOR;
 pub use worker::{Worker, WorkerConfig};

@@ -157,6 +157,8 @@ pub struct WorkflowUpdate {
     /// the update (else removes the schedule); `Some(None)` removes it; `None` leaves it.
     pub next_tick: Option<Option<DateTime<Utc>>>,
     pub updated_by: Option<Uuid>,
+    /// Recorded on the new version, if the definition changes: the version it restores.
+    pub restored_from: Option<i64>,
 }
 
 /// The next tick of a workflow whose trigger is a schedule.
@@ -174,6 +176,8 @@ pub struct WorkflowVersion {
     pub version: i64,
     pub definition: Json<Value>,
     pub created_by: Option<Uuid>,
+    /// The version this one restored (`POST …/versions/{v}/restore`); null otherwise.
+    pub restored_from: Option<i64>,
     pub created_at: DateTime<Utc>,
 }
 

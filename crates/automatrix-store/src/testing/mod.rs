@@ -6,7 +6,8 @@
 //! - users: an organization and its first user are created together; an email (any case) is
 //!   registered once; a refresh token is spent once, even by two concurrent refreshes, and
 //!   revoking a family or a user's tokens revokes exactly those;
-//! - workflows: version 1 is stored on create; only a changed definition makes a new version,
+//! - workflows: version 1 is stored on create; only a changed definition makes a new version
+//!   (recording the version it restores, if any),
 //!   and concurrent changes get consecutive ones; lists are newest first with keyset pages;
 //!   deleting removes versions, executions, steps and jobs; a webhook token names one workflow;
 //! - tenancy: every tenant row belongs to an existing organization, and another organization

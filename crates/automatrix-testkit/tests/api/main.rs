@@ -22,4 +22,5 @@ mod openapi;
 mod schedules;
 mod templates;
 mod tenancy;
+mod versions;
 mod workflows;
