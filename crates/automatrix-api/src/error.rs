@@ -36,6 +36,9 @@ pub enum ApiError {
     Unauthorized(&'static str),
     #[error("not found")]
     NotFound,
+    /// The resource exists but cannot be changed (a built-in template).
+    #[error("{0}")]
+    Forbidden(String),
     #[error("{0}")]
     Conflict(String),
     #[error("request body is too large")]
@@ -92,6 +95,7 @@ impl ApiError {
             Self::BadRequest(_) => (StatusCode::BAD_REQUEST, "BAD_REQUEST"),
             Self::Unauthorized(_) => (StatusCode::UNAUTHORIZED, "UNAUTHORIZED"),
             Self::NotFound => (StatusCode::NOT_FOUND, "NOT_FOUND"),
+            Self::Forbidden(_) => (StatusCode::FORBIDDEN, "FORBIDDEN"),
             Self::Conflict(_) => (StatusCode::CONFLICT, "CONFLICT"),
             Self::PayloadTooLarge => (StatusCode::PAYLOAD_TOO_LARGE, "PAYLOAD_TOO_LARGE"),
             Self::UnsupportedMediaType(_) => {
@@ -192,6 +196,19 @@ impl From<EngineError> for ApiError {
             },
             EngineError::InvalidApiKey(details) => Self::Validation {
                 message: "API key is invalid".into(),
+                details,
+            },
+            EngineError::InvalidTemplate(details) => Self::Validation {
+                message: "template is invalid".into(),
+                details,
+            },
+            EngineError::InvalidParameters(details) => Self::Validation {
+                message: "template parameters are invalid".into(),
+                details,
+            },
+            EngineError::ReadOnly(m) => Self::Forbidden(m),
+            EngineError::InvalidDocument(details) => Self::Validation {
+                message: "workflow document is invalid".into(),
                 details,
             },
             EngineError::NotFound => Self::NotFound,

@@ -18,6 +18,9 @@ mod hooks;
 mod node_types;
 mod openapi;
 mod state;
+mod templates;
+mod workflow_io;
+mod workflow_versions;
 mod workflows;
 
 use std::future::Future;

@@ -23,6 +23,7 @@ use crate::state::AppState;
         (name = "credentials", description = "The credentials vault: write-only secrets that nodes name by id"),
         (name = "api-keys", description = "API keys: bearer credentials for programs, acting as the user who created them"),
         (name = "ai", description = "AI routes (what a model alias stands for), usage and cost accounting, monthly budgets"),
+        (name = "templates", description = "Built-in dealership templates and the organization's own; instantiate one into a workflow"),
         (name = "node-types", description = "The node catalog"),
         (name = "health", description = "Probes"),
         (name = "webhooks", description = "Public entry points of webhook-triggered workflows"),
@@ -56,10 +57,13 @@ pub(crate) fn api_router() -> OpenApiRouter<AppState> {
     OpenApiRouter::with_openapi(ApiDoc::openapi())
         .merge(crate::auth::router())
         .merge(crate::workflows::router())
+        .merge(crate::workflow_versions::router())
+        .merge(crate::workflow_io::router())
         .merge(crate::credentials::router())
         .merge(crate::api_keys::router())
         .merge(crate::ai::router())
         .merge(crate::ai_proxy::router())
+        .merge(crate::templates::router())
         .merge(crate::executions::router())
         .merge(crate::node_types::router())
         .merge(crate::health::router())

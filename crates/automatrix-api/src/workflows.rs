@@ -1,8 +1,9 @@
 //! `/api/workflows/*`: CRUD (every definition change is a new immutable version), execute,
-//! a workflow's executions, and its versions.
+//! and a workflow's executions. Versions are in [`crate::workflow_versions`], export and import
+//! in [`crate::workflow_io`].
 
 use automatrix_engine::{NewWorkflowRequest, WorkflowChange};
-use automatrix_store::{ExecutionFilter, Workflow, WorkflowVersion};
+use automatrix_store::{ExecutionFilter, Workflow};
 use axum::Json;
 use axum::extract::State;
 use axum::http::StatusCode;
@@ -26,9 +27,6 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(get_workflow, update_workflow, delete_workflow))
         .routes(routes!(execute_workflow))
         .routes(routes!(list_workflow_executions))
-        .routes(routes!(list_versions))
-        .routes(routes!(get_version))
-        .routes(routes!(restore_version))
 }
 
 #[derive(Serialize, ToSchema)]
@@ -67,27 +65,6 @@ pub struct WorkflowList {
     pub items: Vec<WorkflowResponse>,
     /// Pass as `cursor` for the next page; null on the last page.
     pub next_cursor: Option<String>,
-}
-
-#[derive(Serialize, ToSchema)]
-pub struct VersionResponse {
-    pub workflow_id: Uuid,
-    pub version: i64,
-    pub definition: Value,
-    pub created_by: Option<Uuid>,
-    pub created_at: DateTime<Utc>,
-}
-
-impl From<WorkflowVersion> for VersionResponse {
-    fn from(v: WorkflowVersion) -> Self {
-        Self {
-            workflow_id: v.workflow_id,
-            version: v.version,
-            definition: v.definition.0,
-            created_by: v.created_by,
-            created_at: v.created_at,
-        }
-    }
 }
 
 #[derive(Deserialize, ToSchema)]
@@ -308,64 +285,4 @@ async fn list_workflow_executions(
     let mut filter: ExecutionFilter = q.filter()?;
     filter.workflow_id = Some(id);
     list_page(&state, auth.org_id, filter).await.map(Json)
-}
-
-/// Every version of a workflow, newest first.
-#[utoipa::path(get, path = "/api/workflows/{id}/versions", tag = "workflows", params(("id" = Uuid, Path)),
-    responses((status = 200, body = Vec<VersionResponse>), (status = 404, body = ErrorBody)), security(("bearer" = [])))]
-async fn list_versions(
-    State(state): State<AppState>,
-    auth: AuthUser,
-    ApiPath(id): ApiPath<Uuid>,
-) -> Result<Json<Vec<VersionResponse>>, ApiError> {
-    state
-        .store()
-        .get_workflow(auth.org_id, id)
-        .await?
-        .ok_or(ApiError::NotFound)?;
-    let versions = state
-        .store()
-        .list_workflow_versions(auth.org_id, id)
-        .await?;
-    Ok(Json(versions.into_iter().map(Into::into).collect()))
-}
-
-/// One version of a workflow.
-#[utoipa::path(get, path = "/api/workflows/{id}/versions/{version}", tag = "workflows", params(("id" = Uuid, Path), ("version" = i64, Path)),
-    responses((status = 200, body = VersionResponse), (status = 404, body = ErrorBody)), security(("bearer" = [])))]
-async fn get_version(
-    State(state): State<AppState>,
-    auth: AuthUser,
-    ApiPath((id, version)): ApiPath<(Uuid, i64)>,
-) -> Result<Json<VersionResponse>, ApiError> {
-    let v = state
-        .store()
-        .get_workflow_version(auth.org_id, id, version)
-        .await?
-        .ok_or(ApiError::NotFound)?;
-    Ok(Json(v.into()))
-}
-
-/// Make an old version's definition current again (as a new version).
-#[utoipa::path(post, path = "/api/workflows/{id}/versions/{version}/restore", tag = "workflows", params(("id" = Uuid, Path), ("version" = i64, Path)),
-    responses((status = 200, body = WorkflowResponse), (status = 404, body = ErrorBody), (status = 422, body = ErrorBody)), security(("bearer" = [])))]
-async fn restore_version(
-    State(state): State<AppState>,
-    auth: AuthUser,
-    ApiPath((id, version)): ApiPath<(Uuid, i64)>,
-) -> Result<Json<WorkflowResponse>, ApiError> {
-    let v = state
-        .store()
-        .get_workflow_version(auth.org_id, id, version)
-        .await?
-        .ok_or(ApiError::NotFound)?;
-    let change = WorkflowChange {
-        definition: Some(v.definition.0),
-        ..WorkflowChange::default()
-    };
-    let wf = state
-        .engine
-        .update_workflow(auth.org_id, id, Some(auth.user_id), change)
-        .await?;
-    Ok(Json(wf.into()))
 }

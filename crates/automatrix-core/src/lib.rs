@@ -1,6 +1,6 @@
 //! Domain types of AutoMatrix, free of I/O: ids, the workflow definition and its validation,
-//! the expression sandbox, execution and step states, cron schedules, roles, and the node trait
-//! with its registry.
+//! definition diffs and the export document format, the expression sandbox, execution and step
+//! states, cron schedules, roles, and the node trait with its registry.
 //!
 //! Everything here is shared by the engine (which runs workflows), the API (which validates and
 //! stores them) and the node crates (which implement node types against [`node::Node`]).
@@ -8,6 +8,8 @@
 pub mod ai;
 pub mod credentials;
 pub mod definition;
+pub mod diff;
+pub mod document;
 pub mod expr;
 pub mod graph;
 pub mod ids;
@@ -17,6 +19,7 @@ pub mod role;
 pub mod schedule;
 pub mod services;
 pub mod status;
+pub mod template;
 pub mod validate;
 
 pub use definition::{EdgeDef, NodeDef, OnError, RetryPolicy, WorkflowDefinition};

@@ -21,6 +21,20 @@ pub enum EngineError {
     /// An API key's name, role or expiry is invalid; every problem is listed.
     #[error("API key is invalid")]
     InvalidApiKey(Vec<Problem>),
+    /// A template (its fields, parameters or definition) is invalid; every problem is listed.
+    #[error("template is invalid")]
+    InvalidTemplate(Vec<Problem>),
+    /// The values given for a template's parameters are missing, ill-typed or unknown; every
+    /// problem is listed (`parameters.<name>`).
+    #[error("template parameters are invalid")]
+    InvalidParameters(Vec<Problem>),
+    /// The resource cannot be changed (a built-in template).
+    #[error("{0}")]
+    ReadOnly(String),
+    /// An import document is invalid (its format, or credentials it names that the
+    /// organization lacks); every problem is listed.
+    #[error("workflow document is invalid")]
+    InvalidDocument(Vec<Problem>),
     #[error("not found")]
     NotFound,
     /// The request conflicts with the current state (e.g. cancelling a finished execution).

@@ -17,13 +17,16 @@ mod executor;
 mod finished;
 mod here;
 mod job;
+mod portable;
 mod retention;
 mod scheduler;
 mod service;
 mod services;
 mod step;
+mod templates;
 mod tokens;
 mod vault;
+mod versions;
 mod webhooks;
 mod worker;
 
@@ -43,7 +46,9 @@ pub use retention::{RetentionPolicy, prune_once, run_retention};
 pub use service::{
     Awaited, Decision, Engine, IDEMPOTENCY_WINDOW, NewWorkflowRequest, WorkflowChange,
 };
+pub use templates::{BUILTIN_TEMPLATES, TemplateFile};
 pub use tokens::{random_token, token_hash};
 pub use vault::{SealedFor, Unsealable, Vault};
+pub use versions::{Author, VersionDiff, VersionInfo};
 pub use webhooks::FRESH_FOR as WEBHOOK_LOOKUP_FRESH_FOR;
 pub use worker::{Worker, WorkerConfig};

@@ -171,6 +171,19 @@ impl Engine {
         user: Option<Uuid>,
         change: WorkflowChange,
     ) -> Result<Workflow, EngineError> {
+        self.change_workflow(org, id, user, change, None).await
+    }
+
+    /// [`update_workflow`](Self::update_workflow), recording on the new version (if the
+    /// definition changes) that it restores version `restored_from`.
+    pub(crate) async fn change_workflow(
+        &self,
+        org: Uuid,
+        id: Uuid,
+        user: Option<Uuid>,
+        change: WorkflowChange,
+        restored_from: Option<i64>,
+    ) -> Result<Workflow, EngineError> {
         let current = self
             .store
             .get_workflow(org, id)
@@ -181,6 +194,7 @@ impl Engine {
             description: change.description,
             is_active: change.is_active,
             updated_by: user,
+            restored_from,
             ..WorkflowUpdate::default()
         };
         let now = Utc::now();

@@ -157,6 +157,8 @@ pub struct WorkflowUpdate {
     /// the update (else removes the schedule); `Some(None)` removes it; `None` leaves it.
     pub next_tick: Option<Option<DateTime<Utc>>>,
     pub updated_by: Option<Uuid>,
+    /// Recorded on the new version, if the definition changes: the version it restores.
+    pub restored_from: Option<i64>,
 }
 
 /// The next tick of a workflow whose trigger is a schedule.
@@ -174,6 +176,8 @@ pub struct WorkflowVersion {
     pub version: i64,
     pub definition: Json<Value>,
     pub created_by: Option<Uuid>,
+    /// The version this one restored (`POST …/versions/{v}/restore`); null otherwise.
+    pub restored_from: Option<i64>,
     pub created_at: DateTime<Utc>,
 }
 
@@ -500,4 +504,35 @@ pub struct AiBudget {
     pub alert_at: f64,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
+}
+
+/// A stored template: a built-in one (no organization, a slug) or an organization's own.
+#[derive(Clone, Debug, sqlx::FromRow)]
+pub struct TemplateRow {
+    pub id: Uuid,
+    pub organization_id: Option<Uuid>,
+    pub slug: Option<String>,
+    pub name: String,
+    pub category: String,
+    pub spec: Json<automatrix_core::template::TemplateSpec>,
+    pub created_by: Option<Uuid>,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+}
+
+impl TemplateRow {
+    /// Built-in templates ship with the binary and cannot be changed through the API.
+    pub fn builtin(&self) -> bool {
+        self.organization_id.is_none()
+    }
+}
+
+/// An organization's own template to insert.
+#[derive(Clone, Debug)]
+pub struct NewTemplate {
+    pub id: Uuid,
+    pub organization_id: Uuid,
+    pub created_by: Option<Uuid>,
+    pub spec: automatrix_core::template::TemplateSpec,
+    pub now: DateTime<Utc>,
 }

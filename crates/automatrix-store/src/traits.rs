@@ -333,6 +333,34 @@ pub trait ApiKeyStore: Send + Sync {
 }
 
 /// Everything a process needs from storage.
+/// Workflow templates: the built-in ones (no organization, kept by slug) that every
+/// organization sees, and each organization's own.
+#[async_trait]
+pub trait TemplateStore: Send + Sync {
+    /// Inserts the built-in templates, or replaces those with the same slug (their ids stay):
+    /// loading them again at every start changes nothing else.
+    async fn upsert_builtin_templates(
+        &self,
+        specs: &[automatrix_core::template::TemplateSpec],
+        now: DateTime<Utc>,
+    ) -> StoreResult<()>;
+    /// The built-in templates and `org`'s own, by category and name.
+    async fn list_templates(&self, org: Uuid) -> StoreResult<Vec<TemplateRow>>;
+    /// A built-in template or one of `org`'s.
+    async fn get_template(&self, org: Uuid, id: Uuid) -> StoreResult<Option<TemplateRow>>;
+    async fn create_template(&self, new: NewTemplate) -> StoreResult<TemplateRow>;
+    /// Replaces one of `org`'s own templates (`None`: no such template of `org`'s).
+    async fn update_template(
+        &self,
+        org: Uuid,
+        id: Uuid,
+        spec: &automatrix_core::template::TemplateSpec,
+        now: DateTime<Utc>,
+    ) -> StoreResult<Option<TemplateRow>>;
+    /// Deletes one of `org`'s own templates; `false` when there is none.
+    async fn delete_template(&self, org: Uuid, id: Uuid) -> StoreResult<bool>;
+}
+
 #[async_trait]
 pub trait Store:
     UserStore
@@ -343,6 +371,7 @@ pub trait Store:
     + KvStore
     + AiStore
     + ApiKeyStore
+    + TemplateStore
     + Send
     + Sync
 {

@@ -103,6 +103,10 @@ impl TestApp {
             ExecutorConfig::default(),
             Vault::from_master_secret(TEST_SECRET),
         );
+        engine
+            .load_builtin_templates(automatrix_engine::BUILTIN_TEMPLATES)
+            .await
+            .expect("built-in templates");
         let worker = engine.worker("test-worker", WorkerConfig::default());
         let auth = AuthConfig::from_master_secret(TEST_SECRET);
         let state = AppState::new(engine.clone(), ApiConfig::new(auth.clone()), ai);

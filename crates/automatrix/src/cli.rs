@@ -6,8 +6,11 @@ use std::process::ExitCode;
 use anyhow::Context;
 use clap::{Args, Parser, Subcommand};
 
+use uuid::Uuid;
+
 use crate::config::{Config, Overrides};
-use crate::{local_run, runtime};
+use crate::remote::ServerArgs;
+use crate::{local_run, remote, runtime};
 
 #[derive(Parser, Debug)]
 #[command(
@@ -52,6 +55,22 @@ pub enum Command {
     },
     /// Validate a workflow file; prints every problem with its JSON path.
     Validate { file: PathBuf },
+    /// Export a workflow from a server as a self-contained JSON document (credentials by name).
+    Export {
+        /// The workflow's id.
+        id: Uuid,
+        /// Write the document here instead of to stdout.
+        #[arg(long)]
+        out: Option<PathBuf>,
+        #[command(flatten)]
+        server: ServerArgs,
+    },
+    /// Import an exported document into a server as a new workflow; prints its id.
+    Import {
+        file: PathBuf,
+        #[command(flatten)]
+        server: ServerArgs,
+    },
 }
 
 #[derive(Args, Debug)]
@@ -72,26 +91,32 @@ pub struct WorkerArgs {
 }
 
 pub async fn dispatch(cli: Cli) -> anyhow::Result<ExitCode> {
-    let mut overrides = Overrides {
-        database_url: cli.global.database_url,
-        data_dir: cli.global.data_dir,
-        ..Overrides::default()
+    let Cli { global, command } = cli;
+    // The configuration of a local mode; the clients of a server need none.
+    let load = |bind: Option<String>, workers: Option<usize>| {
+        let overrides = Overrides {
+            bind,
+            workers,
+            database_url: global.database_url.clone(),
+            data_dir: global.data_dir.clone(),
+        };
+        Config::load(global.config.as_deref(), overrides).context("loading the configuration")
     };
-    match &cli.command {
-        Command::Serve(a) => {
-            overrides.bind = a.bind.clone();
-            overrides.workers = a.workers;
+    match command {
+        Command::Serve(a) => runtime::serve(load(a.bind, a.workers)?)
+            .await
+            .map(|()| ExitCode::SUCCESS),
+        Command::Worker(a) => runtime::worker(load(None, a.workers)?)
+            .await
+            .map(|()| ExitCode::SUCCESS),
+        Command::Migrate => runtime::migrate(load(None, None)?)
+            .await
+            .map(|()| ExitCode::SUCCESS),
+        Command::Run { file, input } => {
+            local_run::run(&load(None, None)?, &file, input.as_deref()).await
         }
-        Command::Worker(a) => overrides.workers = a.workers,
-        _ => {}
-    }
-    let config = Config::load(cli.global.config.as_deref(), overrides)
-        .context("loading the configuration")?;
-    match cli.command {
-        Command::Serve(_) => runtime::serve(config).await.map(|()| ExitCode::SUCCESS),
-        Command::Worker(_) => runtime::worker(config).await.map(|()| ExitCode::SUCCESS),
-        Command::Migrate => runtime::migrate(config).await.map(|()| ExitCode::SUCCESS),
-        Command::Run { file, input } => local_run::run(&config, &file, input.as_deref()).await,
-        Command::Validate { file } => local_run::validate(&config, &file),
+        Command::Validate { file } => local_run::validate(&load(None, None)?, &file),
+        Command::Export { id, out, server } => remote::export(&server, id, out.as_deref()).await,
+        Command::Import { file, server } => remote::import(&server, &file).await,
     }
 }

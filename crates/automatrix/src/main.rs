@@ -4,6 +4,7 @@
 mod cli;
 mod config;
 mod local_run;
+mod remote;
 mod runtime;
 mod secret;
 

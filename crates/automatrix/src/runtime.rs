@@ -144,6 +144,11 @@ pub async fn serve(config: Config) -> anyhow::Result<()> {
         webhook_max_bytes: usize::try_from(config.webhook_max_bytes).unwrap_or(usize::MAX),
         ..ApiConfig::new(AuthConfig::from_master_secret(secret.bytes()))
     };
+    let loaded = engine
+        .load_builtin_templates(automatrix_engine::BUILTIN_TEMPLATES)
+        .await
+        .map_err(anyhow::Error::msg)?;
+    tracing::debug!(templates = loaded, "built-in templates loaded");
     let state = AppState::new(engine.clone(), api, ai);
     let shutdown = shutdown_signal();
     let workers = workers(&engine, &config, config.workers).map(|worker| {

@@ -1,5 +1,6 @@
-//! The command line: `validate` and `run` on workflow files, `migrate`, `--version`, and
-//! `serve` answering over HTTP and stopping on SIGTERM.
+//! The command line: `validate` and `run` on workflow files, `migrate`, `--version`, `serve`
+//! answering over HTTP and stopping on SIGTERM, and `export` / `import` against a server with an
+//! API key.
 
 use std::path::PathBuf;
 use std::process::{Command, Output, Stdio};
@@ -10,6 +11,8 @@ fn bin() -> Command {
     let mut c = Command::new(env!("CARGO_BIN_EXE_automatrix"));
     c.env_remove("DATABASE_URL")
         .env_remove("AUTOMATRIX_SECRET_KEY")
+        .env_remove("AUTOMATRIX_SERVER")
+        .env_remove("AUTOMATRIX_TOKEN")
         .env("RUST_LOG", "warn");
     c
 }
@@ -197,4 +200,109 @@ fn serve_generates_a_private_secret_key_answers_and_stops_on_sigterm() {
         "the key leaked into logs"
     );
     assert!(out.status.success(), "exit {:?}: {logs}", out.status);
+}
+
+/// `export` and `import` against a test server (both databases), authenticated by API keys.
+mod remote {
+    use automatrix_testkit::{Session, TestApp, both_backends};
+
+    use super::*;
+
+    async fn api_key(app: &TestApp, s: &Session) -> String {
+        let res = app
+            .post(
+                "/api/api-keys",
+                &s.access_token,
+                &json!({"name": "cli", "role": "editor"}),
+            )
+            .await;
+        assert_eq!(res.status, 201, "{}", res.body);
+        res.body["key"].as_str().unwrap().to_owned()
+    }
+
+    async fn twilio(app: &TestApp, s: &Session) -> String {
+        let data = json!({"account_sid": "AC1", "auth_token": "tw-secret"});
+        app.create_credential(s, "Twilio main", "twilio", data)
+            .await
+    }
+
+    fn texting(credential_id: &str) -> Value {
+        json!({
+            "nodes": [
+                {"id": "lead", "type": "trigger.manual"},
+                {"id": "text", "type": "sms.send", "config": {"credential_id": credential_id, "to": "{{ $json.phone }}", "body": "Thanks!"}}
+            ],
+            "edges": [{"from": "lead", "to": "text"}]
+        })
+    }
+
+    /// Runs the binary with `args` against `app` (the server and token from the environment).
+    async fn client(app: &TestApp, token: &str, args: &[&str]) -> Output {
+        tokio::process::Command::from(bin())
+            .args(args)
+            .env("AUTOMATRIX_SERVER", app.url(""))
+            .env("AUTOMATRIX_TOKEN", token)
+            .output()
+            .await
+            .unwrap()
+    }
+
+    /// A new organization's texting workflow exported by `automatrix export` with an API key
+    /// to `lead.json` in the returned directory; the workflow's id and the key.
+    async fn exported(app: &TestApp) -> (tempfile::TempDir, String, String) {
+        let dir = tempfile::tempdir().unwrap();
+        let source = app.signup().await;
+        let cred = twilio(app, &source).await;
+        let wf = app
+            .create_workflow(&source, "Text new leads", texting(&cred))
+            .await;
+        let id = wf["id"].as_str().unwrap().to_owned();
+        let file = dir.path().join("lead.json");
+        let key = api_key(app, &source).await;
+        let out = client(app, &key, &["export", &id, "--out", file.to_str().unwrap()]).await;
+        assert!(out.status.success(), "{}", text(&out.stderr));
+        (dir, id, key)
+    }
+
+    both_backends! {
+        async fn export_then_import_moves_a_workflow_between_organizations(app) {
+            let (dir, id, key) = exported(&app).await;
+            let file = dir.path().join("lead.json");
+            let file = file.to_str().unwrap();
+            let doc: Value = serde_json::from_slice(&std::fs::read(file).unwrap()).unwrap();
+            assert_eq!(doc["format"], "automatrix.workflow");
+            assert_eq!(doc["definition"]["nodes"][1]["config"]["credential_id"], json!({"credential": "Twilio main"}));
+            let to_stdout = client(&app, &key, &["export", &id]).await;
+            assert_eq!(serde_json::from_slice::<Value>(&to_stdout.stdout).unwrap(), doc);
+
+            let target = app.signup().await;
+            let target_cred = twilio(&app, &target).await;
+            let target_key = api_key(&app, &target).await;
+            let out = client(&app, &target_key, &["import", file]).await;
+            assert!(out.status.success(), "{}", text(&out.stderr));
+            let new_id = text(&out.stdout).trim().to_owned();
+            let imported = app.get(&format!("/api/workflows/{new_id}"), &target.access_token).await;
+            assert_eq!(imported.status, 200, "{}", imported.body);
+            assert_eq!(imported.body["definition"], texting(&target_cred));
+        }
+
+        async fn a_refused_import_or_export_exits_1_with_the_servers_reasons(app) {
+            let (dir, id, key) = exported(&app).await;
+            let file = dir.path().join("lead.json");
+            let file = file.to_str().unwrap();
+
+            let bare = app.signup().await;
+            let out = client(&app, &api_key(&app, &bare).await, &["import", file]).await;
+            assert_eq!(out.status.code(), Some(1));
+            let stderr = text(&out.stderr);
+            assert!(stderr.contains("422 VALIDATION_ERROR: workflow document is invalid"), "{stderr}");
+            assert!(stderr.contains("definition.nodes[1].config.credential_id: no credential named `Twilio main`"), "{stderr}");
+
+            let out = client(&app, "amx_not-a-key", &["export", &id]).await;
+            assert_eq!(out.status.code(), Some(1));
+            assert!(text(&out.stderr).contains("401 UNAUTHORIZED"), "{}", text(&out.stderr));
+            let out = client(&app, &key, &["export", "not-a-uuid"]).await;
+            assert_eq!(out.status.code(), Some(2), "bad usage");
+        }
+    }
 }

@@ -28,6 +28,7 @@ mod executions;
 #[doc(hidden)]
 pub mod kv;
 mod queue;
+mod templates;
 mod users;
 mod workflows;
 
@@ -310,6 +311,7 @@ macro_rules! impl_sql_store {
         $crate::__impl_kv_store!($store);
         $crate::__impl_ai_store!($store);
         $crate::__impl_api_key_store!($store);
+        $crate::__impl_template_store!($store);
     };
 }
 

@@ -53,8 +53,11 @@ macro_rules! __impl_workflow_store {
                     .bind(new.now)
                     .fetch_one(&mut *tx)
                     .await?;
-                    insert_version(&mut tx, &workflow, &new.definition, new.created_by, new.now)
-                        .await?;
+                    let author = Author {
+                        created_by: new.created_by,
+                        restored_from: None,
+                    };
+                    insert_version(&mut tx, &workflow, &new.definition, author, new.now).await?;
                     if new.next_tick.is_some() {
                         plan_schedule(&mut tx, &workflow, new.next_tick, new.now).await?;
                     }
@@ -189,8 +192,11 @@ macro_rules! __impl_workflow_store {
                     .fetch_one(&mut *tx)
                     .await?;
                     if let Some(definition) = &new_definition {
-                        insert_version(&mut tx, &workflow, definition, update.updated_by, now)
-                            .await?;
+                        let author = Author {
+                            created_by: update.updated_by,
+                            restored_from: update.restored_from,
+                        };
+                        insert_version(&mut tx, &workflow, definition, author, now).await?;
                     }
                     if let Some(tick) = update.next_tick {
                         plan_schedule(&mut tx, &workflow, tick, now).await?;
@@ -274,24 +280,31 @@ macro_rules! __impl_workflow_store {
                 Ok(())
             }
 
+            /// Who made a version, and how.
+            struct Author {
+                created_by: Option<Uuid>,
+                restored_from: Option<i64>,
+            }
+
             /// Stores `definition` as version `workflow.version` of `workflow`.
             async fn insert_version(
                 conn: &mut Connection,
                 workflow: &Workflow,
                 definition: &Value,
-                created_by: Option<Uuid>,
+                author: Author,
                 now: DateTime<Utc>,
             ) -> StoreResult<()> {
                 sqlx::query(
                     "insert into workflow_versions (workflow_id, organization_id, version, \
-                         definition, created_by, created_at, updated_at) \
-                     values ($1, $2, $3, $4, $5, $6, $6)",
+                         definition, created_by, restored_from, created_at, updated_at) \
+                     values ($1, $2, $3, $4, $5, $6, $7, $7)",
                 )
                 .bind(workflow.id)
                 .bind(workflow.organization_id)
                 .bind(workflow.version)
                 .bind(Json(definition))
-                .bind(created_by)
+                .bind(author.created_by)
+                .bind(author.restored_from)
                 .bind(now)
                 .execute(conn)
                 .await?;

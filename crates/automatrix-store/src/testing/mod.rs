@@ -6,7 +6,8 @@
 //! - users: an organization and its first user are created together; an email (any case) is
 //!   registered once; a refresh token is spent once, even by two concurrent refreshes, and
 //!   revoking a family or a user's tokens revokes exactly those;
-//! - workflows: version 1 is stored on create; only a changed definition makes a new version,
+//! - workflows: version 1 is stored on create; only a changed definition makes a new version
+//!   (recording the version it restores, if any),
 //!   and concurrent changes get consecutive ones; lists are newest first with keyset pages;
 //!   deleting removes versions, executions, steps and jobs; a webhook token names one workflow;
 //! - tenancy: every tenant row belongs to an existing organization, and another organization
@@ -31,7 +32,7 @@
 //!   in batches with their steps while unfinished ones stay.
 //!
 //! The promises live in one file per store trait (`users`, `workflows`, `executions`, `queue`,
-//! `vault`, `ai`, `api_keys`),
+//! `vault`, `ai`, `api_keys`, `templates`),
 //! plus `tenancy` for the rules that cut across them; `fixtures` builds what they start from.
 //!
 //! Store crates run the suite with [`conformance_tests!`](crate::conformance_tests) and a
@@ -57,6 +58,7 @@ mod executions;
 mod fixtures;
 mod lifecycle;
 mod queue;
+mod templates;
 mod tenancy;
 mod users;
 mod vault;
@@ -68,6 +70,7 @@ pub use executions::*;
 pub use fixtures::{new_execution, new_tenant, new_workflow, now};
 pub use lifecycle::*;
 pub use queue::*;
+pub use templates::*;
 pub use tenancy::*;
 pub use users::*;
 pub use vault::*;
@@ -161,6 +164,8 @@ macro_rules! conformance_tests {
             an_ai_budget_is_one_per_organization,
             api_keys_are_named_once_per_organization_and_found_by_hash,
             an_api_key_use_is_recorded_once_per_window,
+            builtin_templates_are_upserted_by_slug_and_seen_by_every_organization,
+            an_organizations_templates_are_its_own,
         );
 
         #[tokio::test]
@@ -231,6 +236,8 @@ pub async fn run_all(store: Arc<dyn Store>) {
     an_ai_budget_is_one_per_organization(s).await;
     api_keys_are_named_once_per_organization_and_found_by_hash(s).await;
     an_api_key_use_is_recorded_once_per_window(s).await;
+    builtin_templates_are_upserted_by_slug_and_seen_by_every_organization(s).await;
+    an_organizations_templates_are_its_own(s).await;
 }
 
 pub async fn the_store_answers_a_ping(store: &dyn Store) {

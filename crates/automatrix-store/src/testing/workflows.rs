@@ -322,8 +322,27 @@ pub async fn only_a_changed_definition_makes_a_new_version(store: &dyn Store) {
         "newest first"
     );
     assert_eq!(versions[0].created_by, Some(user.id));
+    assert_eq!(
+        (versions[0].restored_from, versions[1].restored_from),
+        (None, None)
+    );
     let current = ok!(store.get_workflow(org, workflow.id)).expect("workflow");
     assert_eq!(current.version, 2);
+
+    // A restore records the version it restores on the version it makes.
+    let restored = update(WorkflowUpdate {
+        definition: Some(definition("v1")),
+        restored_from: Some(1),
+        ..WorkflowUpdate::default()
+    })
+    .await
+    .expect("restore version 1");
+    assert_eq!(restored.version, 3);
+    let v3 = ok!(store.get_workflow_version(org, workflow.id, 3)).expect("version 3");
+    assert_eq!(
+        (v3.restored_from, v3.definition.0),
+        (Some(1), definition("v1"))
+    );
 
     let missing = store
         .update_workflow(org, Uuid::now_v7(), WorkflowUpdate::default(), now())

@@ -21,5 +21,7 @@ mod messaging;
 mod nodes;
 mod openapi;
 mod schedules;
+mod templates;
 mod tenancy;
+mod versions;
 mod workflows;
