@@ -52,14 +52,17 @@ async fn twilio(app: &TestApp, s: &Session) -> String {
 /// points nowhere reachable, so nothing could be sent through it.
 fn credential_data(kind: &str) -> Value {
     match kind {
-        "smtp" => json!({"host": "smtp.dealer.invalid", "port": 587, "tls": "starttls", "username": "bdc", "password": "smtp-secret"}),
-        "twilio" => json!({"account_sid": "AC1", "auth_token": "twilio-secret", "from": "+15550001111", "base_url": "http://127.0.0.1:9"}),
+        "smtp" => {
+            json!({"host": "smtp.dealer.invalid", "port": 587, "tls": "starttls", "username": "bdc", "password": "smtp-secret"})
+        }
+        "twilio" => {
+            json!({"account_sid": "AC1", "auth_token": "twilio-secret", "from": "+15550001111", "base_url": "http://127.0.0.1:9"})
+        }
         "chat_webhook" => json!({"url": "http://127.0.0.1:9/hook"}),
         "http_bearer" => json!({"token": "bearer-secret"}),
         other => panic!("no test data for credential type {other}"),
     }
 }
-
 
 both_backends! {
     async fn an_organizations_templates_are_created_listed_replaced_and_deleted(app) {
