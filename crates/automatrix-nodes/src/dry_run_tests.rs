@@ -109,18 +109,18 @@ fn every_node_type_with_side_effects_has_a_dry_run() {
         .map(|c| c.kind)
         .collect();
 
-    for spec in registry.specs().filter(|s| s.side_effects) {
-        assert!(
-            covered.contains(&spec.kind),
-            "{} has side effects but no dry-run case here",
-            spec.kind
-        );
-        assert!(
-            spec.docs.contains("**Dry run:**"),
-            "{}'s docs do not say what it does in a dry run",
-            spec.kind
-        );
-    }
+    let missing: Vec<&str> = registry
+        .specs()
+        .filter(|s| s.side_effects)
+        .filter(|s| !(covered.contains(&s.kind) && s.docs.contains("**Dry run:**")))
+        .map(|s| s.kind)
+        .collect();
+
+    assert!(
+        missing.is_empty(),
+        "node types with side effects need a dry-run case here and a `**Dry run:**` \
+         paragraph in their docs: {missing:?}"
+    );
 }
 
 #[tokio::test]
