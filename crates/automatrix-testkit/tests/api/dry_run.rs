@@ -264,4 +264,45 @@ both_backends! {
         assert_eq!(done["output_data"]["would_send"]["body"], json!({"ok": true}));
         assert_eq!(*calls.lock().unwrap(), ["GET /feed", "GET /feed"], "the PUT was not sent");
     }
+
+    async fn the_error_workflow_and_a_sub_workflow_of_a_dry_run_are_dry_runs(app) {
+        let Lead { mock, seen, sink: _sink, s, .. } = lead(&app).await;
+        // Both posts to the CRM, the one a real run would send.
+        let post = |url: String| json!({"id": "post", "type": "http.request", "config": {"method": "POST", "url": url, "body": "{{ $json }}"}});
+        let one_post = |name: &'static str, url: String| {
+            let (app, s) = (&app, &s);
+            async move {
+                let wf = app.create_workflow(s, name, json!({
+                    "nodes": [{"id": "t", "type": "trigger.manual"}, post(url)],
+                    "edges": [{"from": "t", "to": "post"}]
+                })).await;
+                wf["id"].as_str().unwrap().to_owned()
+            }
+        };
+        let handler = one_post("On failure", mock.url("/alerts")).await;
+        let child = one_post("Child", mock.url("/crm")).await;
+        let parent = app.create_workflow(&s, "Parent", json!({
+            "nodes": [
+                {"id": "t", "type": "trigger.manual"},
+                {"id": "call", "type": "flow.subworkflow", "config": {"workflow_id": child}},
+                {"id": "boom", "type": "code.js", "config": {"code": "throw new Error('DMS down')"}}
+            ],
+            "edges": [{"from": "t", "to": "call"}, {"from": "call", "to": "boom"}],
+            "settings": {"error_workflow_id": handler}
+        })).await;
+
+        let (exec, logs) = run(&app, &s, parent["id"].as_str().unwrap(), true).await;
+        let runs_of = |wf: &str| {
+            let (app, s, wf) = (&app, &s, wf.to_owned());
+            async move { app.get(&format!("/api/workflows/{wf}/executions"), &s.access_token).await.body["items"][0].clone() }
+        };
+        let (handled, called) = (runs_of(&handler).await, runs_of(&child).await);
+
+        assert_eq!((&exec["status"], &exec["dry_run"]), (&json!("failed"), &json!(true)), "{exec}");
+        assert_eq!((&called["status"], &called["dry_run"]), (&json!("completed"), &json!(true)), "{called}");
+        assert_eq!(output(&logs, "call")["would_send"]["url"], mock.url("/crm"));
+        assert_eq!((&handled["status"], &handled["dry_run"]), (&json!("completed"), &json!(true)), "{handled}");
+        assert_eq!(handled["output_data"]["would_send"]["url"], mock.url("/alerts"));
+        assert!(seen.lock().unwrap().is_empty(), "nothing was sent: {:?}", seen.lock().unwrap());
+    }
 }
