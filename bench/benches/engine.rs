@@ -85,6 +85,7 @@ fn runs(c: &mut Criterion) {
                     attempt: 1,
                     prior: Default::default(),
                     services: Arc::new(automatrix_core::NoServices),
+                    dry_run: false,
                 };
                 let out = rt.block_on(executor.run(plan, &NoCheckpoint, CancellationToken::new()));
                 assert!(matches!(out, RunOutcome::Completed(_)));

@@ -26,6 +26,7 @@ fn ctx() -> NodeContext {
         scope: Arc::new(Scope::default()),
         resume: None,
         services: Arc::new(NoServices),
+        dry_run: false,
     }
 }
 

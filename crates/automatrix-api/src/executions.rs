@@ -114,6 +114,8 @@ impl From<Step> for StepResponse {
 #[derive(Serialize, ToSchema)]
 pub struct StepList {
     pub items: Vec<StepResponse>,
+    /// The steps are of a dry run: side-effect steps output previews, not results.
+    pub dry_run: bool,
 }
 
 #[derive(Deserialize, IntoParams)]
@@ -128,6 +130,8 @@ pub struct ExecutionQuery {
     /// 1 to 200, default 50.
     pub limit: Option<u32>,
     pub cursor: Option<String>,
+    /// `true`: only dry runs; `false`: only real runs; absent: both.
+    pub dry_run: Option<bool>,
 }
 
 impl ExecutionQuery {
@@ -148,6 +152,7 @@ impl ExecutionQuery {
             since: time_param("since", self.since.as_deref())?,
             until: time_param("until", self.until.as_deref())?,
             before: parse_cursor(self.cursor.as_deref())?,
+            dry_run: self.dry_run,
             limit: page_limit(self.limit)?,
         })
     }
@@ -214,7 +219,7 @@ async fn execution_logs(
     auth: AuthUser,
     ApiPath(id): ApiPath<Uuid>,
 ) -> Result<Json<StepList>, ApiError> {
-    state
+    let execution = state
         .store()
         .get_execution(auth.org_id, id)
         .await?
@@ -222,6 +227,7 @@ async fn execution_logs(
     let steps = state.store().list_steps(auth.org_id, id).await?;
     Ok(Json(StepList {
         items: steps.into_iter().map(Into::into).collect(),
+        dry_run: execution.dry_run,
     }))
 }
 

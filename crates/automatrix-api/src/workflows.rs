@@ -95,12 +95,17 @@ pub struct ExecuteRequest {
     /// The execution input (the trigger's output).
     #[serde(default)]
     pub input: Value,
+    /// Run without outside effects: nodes that would send, post or write complete with a
+    /// preview of it instead (`{"dry_run": true, "would_send": …}`); reads and AI nodes run.
+    #[serde(default)]
+    pub dry_run: bool,
 }
 
 #[derive(Serialize, ToSchema)]
 pub struct ExecuteResponse {
     pub execution_id: Uuid,
     pub status: automatrix_core::ExecutionStatus,
+    pub dry_run: bool,
 }
 
 #[derive(Deserialize, IntoParams)]
@@ -234,7 +239,8 @@ async fn delete_workflow(
     }
 }
 
-/// Start an execution of the current version. Returns at once; a worker runs it.
+/// Start an execution of the current version, or a dry run of it (`dry_run: true`). Returns
+/// at once; a worker runs it.
 #[utoipa::path(post, path = "/api/workflows/{id}/execute", tag = "workflows", params(("id" = Uuid, Path)), request_body(content = ExecuteRequest, description = "optional"),
     responses((status = 202, body = ExecuteResponse), (status = 404, body = ErrorBody)), security(("bearer" = [])))]
 async fn execute_workflow(
@@ -248,12 +254,16 @@ async fn execute_workflow(
     } else {
         req.input
     };
-    let execution = state.engine.execute(auth.org_id, id, input).await?;
+    let execution = state
+        .engine
+        .execute(auth.org_id, id, input, req.dry_run)
+        .await?;
     Ok((
         StatusCode::ACCEPTED,
         Json(ExecuteResponse {
             execution_id: execution.id,
             status: execution.status,
+            dry_run: execution.dry_run,
         }),
     ))
 }

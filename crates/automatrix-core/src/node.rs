@@ -142,6 +142,10 @@ pub struct NodeContext {
     pub resume: Option<Value>,
     /// Credentials, the workflow's key-value store and other workflows.
     pub services: Arc<dyn NodeServices>,
+    /// The execution is a dry run: a node with [`NodeSpec::side_effects`] does everything up
+    /// to the outside effect and then completes with a preview of it instead of acting
+    /// (`{"dry_run": true, "would_send": …}`, secrets redacted). Reads still run.
+    pub dry_run: bool,
 }
 
 impl NodeContext {
@@ -172,6 +176,7 @@ impl std::fmt::Debug for NodeContext {
             .field("execution_id", &self.execution_id)
             .field("node_id", &self.node_id)
             .field("attempt", &self.attempt)
+            .field("dry_run", &self.dry_run)
             .finish_non_exhaustive()
     }
 }

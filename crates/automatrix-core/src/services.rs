@@ -64,8 +64,10 @@ impl Credential {
     }
 }
 
-/// One operation on the workflow's key-value store (`data.kv`).
-#[derive(Clone, Debug, PartialEq)]
+/// One operation on the workflow's key-value store (`data.kv`). Serialized (what a dry run
+/// shows instead of doing it) as `{"operation": "set", "key": …, …}`.
+#[derive(Clone, Debug, PartialEq, serde::Serialize)]
+#[serde(tag = "operation", rename_all = "snake_case")]
 pub enum KvOp {
     /// The value, or null when the key is absent or expired.
     Get { key: String },
@@ -107,6 +109,8 @@ pub struct SubRun {
     /// Stable across retries of the calling step, so a retry finds the run it started.
     pub idempotency_key: String,
     pub cancel: CancellationToken,
+    /// The calling execution is a dry run: the called one is too.
+    pub dry_run: bool,
 }
 
 /// The engine's side of a running node. See the module docs.

@@ -90,6 +90,10 @@ pub struct RunPlan {
     /// What its nodes may ask of the engine (credentials, key-value store, sub-workflows),
     /// bound to the run's organization and workflow.
     pub services: Arc<dyn NodeServices>,
+    /// The execution is a dry run: every step runs with [`NodeContext::dry_run`].
+    ///
+    /// [`NodeContext::dry_run`]: automatrix_core::NodeContext::dry_run
+    pub dry_run: bool,
 }
 
 impl PriorStep {
@@ -351,6 +355,7 @@ impl Executor {
                 show_running_after: self.config.show_running_after,
                 in_flight: frame.counts_in_flight.then_some(&in_flight),
                 services: &plan.services,
+                dry_run: plan.dry_run,
             };
             let mut running = FuturesUnordered::new();
             let mut stop: Option<Stop> = None;

@@ -78,6 +78,7 @@ impl Worker {
                 organization_id: execution.organization_id,
                 workflow_id: execution.workflow_id,
             }),
+            dry_run: execution.dry_run,
         };
         let checkpoint = StoreCheckpoint {
             store: self.store.clone(),
@@ -186,7 +187,9 @@ impl Worker {
                     "failed_at": outcome.now,
                 }
             }),
-            dry_run: false,
+            // The error workflow of a dry run is one too: it must not send what a real
+            // failure would.
+            dry_run: failed.dry_run,
             now: outcome.now,
             lease: None,
         }))

@@ -242,25 +242,31 @@ impl Engine {
     }
 
     /// Creates an execution of the workflow's current version and its job in one
-    /// transaction, then wakes a worker.
+    /// transaction, then wakes a worker. A `dry_run` execution runs every step with
+    /// `NodeContext::dry_run`: nodes with side effects preview them instead of acting.
     pub async fn execute(
         &self,
         org: Uuid,
         workflow_id: Uuid,
         input: Value,
+        dry_run: bool,
     ) -> Result<Execution, EngineError> {
         let workflow = self
             .store
             .get_workflow(org, workflow_id)
             .await?
             .ok_or(EngineError::NotFound)?;
-        let (execution, _) = self.start_workflow(&workflow, input, None).await?;
+        let new = NewExecution {
+            dry_run,
+            ..queued_execution(&workflow, input, Utc::now())
+        };
+        let (execution, _) = self.start(new, None).await?;
         Ok(execution)
     }
 
     /// Starts `workflow`'s current version with `input` (a webhook call), at most once per
     /// `idempotency_key` within [`IDEMPOTENCY_WINDOW`]: a repeat gets the first execution and
-    /// `false`.
+    /// `false`. Never a dry run: only an explicit execute asks for one.
     pub async fn start_workflow(
         &self,
         workflow: &Workflow,
@@ -268,6 +274,15 @@ impl Engine {
         idempotency_key: Option<&str>,
     ) -> Result<(Execution, bool), EngineError> {
         let new = queued_execution(workflow, input, Utc::now());
+        self.start(new, idempotency_key).await
+    }
+
+    /// Creates `new` (see [`Self::create_execution`]) and wakes a worker when it is new.
+    async fn start(
+        &self,
+        new: NewExecution,
+        idempotency_key: Option<&str>,
+    ) -> Result<(Execution, bool), EngineError> {
         let (execution, created) = self.create_execution(new, idempotency_key).await?;
         if created {
             self.wake_worker();

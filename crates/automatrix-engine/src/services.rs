@@ -11,7 +11,7 @@ use automatrix_core::ai::{AiUsage, Route};
 use automatrix_core::{
     Credential, ExecutionStatus, KvAnswer, KvOp, NodeError, NodeServices, SubRun,
 };
-use automatrix_store::{CreateOnce, Execution, Store, StoreError};
+use automatrix_store::{CreateOnce, Execution, NewExecution, Store, StoreError};
 use chrono::Utc;
 use serde_json::{Value, json};
 use tokio::sync::Notify;
@@ -105,7 +105,10 @@ impl NodeServices for RunServices {
             .map_err(|e| store_error("reading the sub-workflow", e))?
             .ok_or_else(|| NodeError::fatal(format!("workflow {id} does not exist")))?;
         let now = Utc::now();
-        let new = queued_execution(&workflow, run.input, now);
+        let new = NewExecution {
+            dry_run: run.dry_run,
+            ..queued_execution(&workflow, run.input, now)
+        };
         let created = self
             .store
             .create_execution_once(new, &run.idempotency_key, now - IDEMPOTENCY_WINDOW)

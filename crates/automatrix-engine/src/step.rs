@@ -54,6 +54,7 @@ pub(crate) struct StepEnv<'a> {
     /// a foreach body, whose steps run beside other items' and so never defer their completion.
     pub in_flight: Option<&'a AtomicUsize>,
     pub services: &'a Arc<dyn NodeServices>,
+    pub dry_run: bool,
 }
 
 pub(crate) struct StepCall<'a> {
@@ -262,6 +263,7 @@ async fn attempt_once(env: &StepEnv<'_>, call: &StepCall<'_>, attempt: u32) -> A
         scope: call.scope.clone(),
         resume: call.resume.clone(),
         services: env.services.clone(),
+        dry_run: env.dry_run,
     };
     let timeout = call
         .def

@@ -146,6 +146,8 @@ const DELAY_DOCS: &str = r#"Waits, then passes its input on unchanged. The wait 
 
 Give exactly one of `duration_ms` (from when the step starts) or `until` (an ISO-8601 time, often an expression). A time in the past does not wait.
 
+**Dry run:** a dry run (`POST /api/workflows/{id}/execute` with `"dry_run": true`) checks the config and then does not wait: the input is passed on at once, so the dry run goes on to show what would happen after the wait.
+
 **Example:** follow up three days after a test drive:
 
 ```json
@@ -185,7 +187,8 @@ impl Node for FlowDelay {
                 due_time(&config, Utc::now())?
             }
         };
-        if Utc::now() >= until {
+        // A dry run shows what happens after the wait, without waiting.
+        if ctx.dry_run || Utc::now() >= until {
             return Ok(NodeOutput::main(input));
         }
         Err(NodeError::suspend(Wait::Delay { until }))
@@ -235,6 +238,8 @@ Decide with `POST /api/executions/{id}/steps/{node_id}/approve` or `/reject`, bo
 - reject: the step fails with "approval rejected" and the data attached; `on_error` decides what happens (`route` sends it down the `error` port).
 
 With `timeout_ms`, an undecided approval fails with "approval timed out" when the time is up.
+
+**Dry run:** a dry run (`POST /api/workflows/{id}/execute` with `"dry_run": true`) asks nobody and does not wait: the step completes on `main` as approved, with `{"approved": true, "dry_run": true, "would_ask": {"message": "…", "expires_at": "…" or null}}`, so the dry run goes on down the approved path. The rejected path is tried with a real run (rejecting it).
 
 **Example:** a manager approves a discount above 5 %:
 
@@ -308,6 +313,19 @@ impl Node for FlowApproval {
             && Utc::now() >= *at
         {
             return Err(NodeError::fatal("approval timed out"));
+        }
+        // A dry run asks nobody: it takes the approved path, showing what would be asked.
+        if ctx.dry_run
+            && let Wait::Approval {
+                message,
+                expires_at,
+            } = wait
+        {
+            return Ok(NodeOutput::main(json!({
+                "approved": true,
+                "dry_run": true,
+                "would_ask": {"message": message, "expires_at": expires_at},
+            })));
         }
         Err(NodeError::suspend(wait))
     }

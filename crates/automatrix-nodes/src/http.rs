@@ -117,6 +117,17 @@ Every request carries an `Idempotency-Key` header, `<execution id>:<node id>`, t
 ```
 
 A later node reads the new lead's id as `{{ $node["crm"].body.id }}`.
+
+**Dry run:** in a dry run (`POST /api/workflows/{id}/execute` with `"dry_run": true`) `GET`, `HEAD` and `OPTIONS` requests are sent as usual: reading changes nothing, and later nodes need the answer. Any other method is built and checked exactly as for a real run (the config, the credential and its type, the URL against the private-address guard for IP addresses; host names are checked only when resolved, which a dry run does not do) and then not sent; the step completes on `main` with the request it would have sent:
+
+```text
+{"dry_run": true, "would_send": {"method": "POST", "url": "https://crm.example.com/api/leads",
+  "query": [["source", "website"]],
+  "headers": {"authorization": "[redacted]", "content-type": "application/json", "idempotency-key": "…"},
+  "body": {"email": "jo@example.com", "vehicle": "Civic"}}}
+```
+
+`url` is without user info and query string; `query` lists the parameters in order. Secrets never appear: the `Authorization`, `Proxy-Authorization`, `Cookie` and `X-Api-Key` headers, a credential's header, and any header, query parameter or part of the body holding one of the credential's secrets show `[redacted]`. `body` is JSON when the request's `Content-Type` is JSON, the text otherwise (a form as its URL-encoded text).
 "#;
 
 impl HttpRequest {
@@ -305,6 +316,14 @@ impl Node for HttpRequest {
             None => None,
         };
         let request = self.build(ctx, config, credential.as_ref())?;
+        // Reads are safe to run in a dry run; anything else is previewed, not sent.
+        if ctx.dry_run && !is_read(request.method()) {
+            let secrets = credential.as_ref().map(auth::secrets).unwrap_or_default();
+            return Ok(NodeOutput::main(json!({
+                "dry_run": true,
+                "would_send": outbound::preview(&request, &secrets),
+            })));
+        }
         let label = format!("{} {}", request.method(), redact(request.url()));
         let reply = self
             .outbound
@@ -316,6 +335,11 @@ impl Node for HttpRequest {
         let message = format!("http.request: {label} returned {}", reply.status);
         Err(reply.status_error(message))
     }
+}
+
+/// GET, HEAD and OPTIONS: methods that do not change anything, so dry runs send them.
+fn is_read(method: &Method) -> bool {
+    [Method::GET, Method::HEAD, Method::OPTIONS].contains(method)
 }
 
 fn header_map(headers: Map<String, Value>) -> Result<HeaderMap, NodeError> {

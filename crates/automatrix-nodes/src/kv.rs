@@ -87,6 +87,8 @@ const DOCS: &str = r#"Keeps small values between executions of the workflow: "ha
 
 **Errors** (fatal): a field the operation does not use (`by` with `get`...), `set` without `value` (refused already when the workflow is saved, unless the config holds expressions); a key that is empty or too long; a value over 64 KiB; incrementing a value that is not a number. A run without a server (`automatrix run FILE`) has no store and fails the step. The store being unreachable is retryable.
 
+**Dry run:** in a dry run (`POST /api/workflows/{id}/execute` with `"dry_run": true`) `get` runs as usual. `set`, `increment` and `delete` check their config and value as for a real run and then write nothing; the step completes on `main` with what it would have done: `{"dry_run": true, "key": "lead:A-1042", "would_send": {"operation": "set", "key": "lead:A-1042", "value": …, "expires_at": "2026-…Z" or null, "only_if_absent": true}}` (`increment`: `{operation, key, by, expires_at}`; `delete`: `{operation, key}`).
+
 `set`, `increment` and `delete` change state that outlives the execution, so the node type is marked as having side effects (the mark is per type: a `get` node carries it too).
 
 **Example:** the lead dedupe. The first execution for a lead id stores it; a repeat within 30 days gets `stored: false`, and a `logic.if` on `{{ $json.stored }}` sends it down its `false` branch (a `flow.stop` "duplicate lead"):
@@ -146,7 +148,16 @@ impl Node for DataKv {
         let key = config.key.clone();
         let operation = config.operation;
         let default = config.default.clone();
-        let answer = ctx.services.kv(config.into_op(Utc::now())?).await?;
+        let op = config.into_op(Utc::now())?;
+        if ctx.dry_run && operation != Operation::Get {
+            return Ok(NodeOutput::main(json!({
+                "dry_run": true,
+                "key": key,
+                // The operation and its arguments: `{"operation": "set", "key", …}`.
+                "would_send": op,
+            })));
+        }
+        let answer = ctx.services.kv(op).await?;
         let out = match operation {
             Operation::Get => json!({
                 "key": key,

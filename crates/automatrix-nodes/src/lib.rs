@@ -27,6 +27,8 @@ mod transform;
 mod trigger;
 
 #[cfg(test)]
+mod dry_run_tests;
+#[cfg(test)]
 mod test_support;
 
 use automatrix_core::NodeRegistry;

@@ -43,6 +43,7 @@ pub fn ctx_with_input(node_id: &str, input: &Value) -> NodeContext {
         scope: Arc::new(scope),
         resume: None,
         services: Arc::new(automatrix_core::NoServices),
+        dry_run: false,
     }
 }
 

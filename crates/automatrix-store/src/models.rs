@@ -258,6 +258,8 @@ pub struct ExecutionFilter {
     pub until: Option<DateTime<Utc>>,
     /// Only executions with an id below this one (the last id of the previous page).
     pub before: Option<Uuid>,
+    /// Only dry runs (`true`) or only real runs (`false`).
+    pub dry_run: Option<bool>,
     pub limit: u32,
 }
 

@@ -95,6 +95,7 @@ pub async fn run(config: &Config, file: &Path, input: Option<&str>) -> anyhow::R
             attempt: 1,
             prior,
             services: Arc::new(automatrix_core::NoServices),
+            dry_run: false,
         };
         match executor.run(plan, &progress, cancel.clone()).await {
             // A durable wait: there is no store here, so wait in-process and resume.

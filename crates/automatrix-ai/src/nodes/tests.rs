@@ -70,6 +70,7 @@ fn ctx(services: Arc<Services>) -> NodeContext {
         scope: Arc::new(Scope::default()),
         resume: None,
         services,
+        dry_run: false,
     }
 }
 

@@ -96,7 +96,9 @@ impl Node for Flaky {
         if u64::from(ctx.attempt) <= config["fail_times"].as_u64().unwrap_or(0) {
             return Err(NodeError::retryable("upstream busy"));
         }
-        Ok(NodeOutput::main(json!({"attempt": ctx.attempt})))
+        Ok(NodeOutput::main(
+            json!({"attempt": ctx.attempt, "dry_run": ctx.dry_run}),
+        ))
     }
 }
 
@@ -207,6 +209,7 @@ fn plan(ex: &Executor, def: Value, input: Value) -> RunPlan {
         attempt: 1,
         prior: HashMap::new(),
         services: Arc::new(automatrix_core::NoServices),
+        dry_run: false,
     }
 }
 
@@ -217,6 +220,28 @@ async fn run(def: Value, input: Value) -> (RunOutcome, Recorder) {
         .run(plan(&ex, def, input), &rec, CancellationToken::new())
         .await;
     (out, rec)
+}
+
+#[tokio::test]
+async fn every_step_of_a_dry_run_sees_dry_run_and_of_a_normal_run_does_not() {
+    let def = json!({
+        "nodes": [{"id": "s", "type": "t.trigger"}, {"id": "d", "type": "t.flaky"}],
+        "edges": [{"from": "s", "to": "d"}]
+    });
+    let ex = executor();
+    for dry_run in [true, false] {
+        let plan = RunPlan {
+            dry_run,
+            ..plan(&ex, def.clone(), json!({}))
+        };
+        let out = ex
+            .run(plan, &Recorder::default(), CancellationToken::new())
+            .await;
+        assert_eq!(
+            out,
+            RunOutcome::Completed(json!({"attempt": 1, "dry_run": dry_run}))
+        );
+    }
 }
 
 fn branching() -> Value {
@@ -306,7 +331,10 @@ async fn a_retryable_failure_is_retried_until_it_succeeds() {
         "edges": [{"from": "s", "to": "f"}]
     });
     let (out, rec) = run(def, json!(null)).await;
-    assert_eq!(out, RunOutcome::Completed(json!({"attempt": 3})));
+    assert_eq!(
+        out,
+        RunOutcome::Completed(json!({"attempt": 3, "dry_run": false}))
+    );
     let attempts: Vec<(u32, StepStatus)> = rec
         .0
         .lock()

@@ -66,6 +66,8 @@ const DOCS: &str = r#"Runs one SQL statement against a PostgreSQL database: look
 ```
 
 A later node reads `{{ $node.customer.rows[0].first_name }}`; `{{ $node.customer.row_count > 0 }}` says whether the customer is known.
+
+**Dry run:** in a dry run (`POST /api/workflows/{id}/execute` with `"dry_run": true`) a read-only statement (the default) runs as usual: its `READ ONLY` transaction cannot change anything, and later nodes need its rows. A statement with `allow_writes: true` is not run, and no connection is made: the node reads the credential and checks the URL and the parameters, then completes on `main` with `{"dry_run": true, "would_send": {"database": "postgres://user@host:5432/db", "query": "insert …", "params": […]}}`. The password is never shown.
 "#;
 
 #[async_trait]
@@ -105,6 +107,19 @@ impl Node for DbQuery {
         let options: PgConnectOptions = credential.text("url").parse().map_err(|_| {
             NodeError::fatal("db.query: the credential's URL is not a PostgreSQL connection URL")
         })?;
+        // A read-only statement cannot change anything (PostgreSQL enforces it), so a dry run
+        // runs it; one allowed to write is previewed, without connecting.
+        if ctx.dry_run && config.allow_writes {
+            arguments(&config.params)?;
+            return Ok(NodeOutput::main(json!({
+                "dry_run": true,
+                "would_send": {
+                    "database": database_label(&options),
+                    "query": config.query,
+                    "params": config.params,
+                },
+            })));
+        }
         let timeout = Duration::from_millis(config.timeout_ms);
         let run = run(options, &config);
         tokio::select! {
@@ -221,6 +236,17 @@ fn arguments(params: &[Value]) -> Result<(PgArguments, Vec<PgTypeInfo>), NodeErr
 }
 
 /// Connection failures are retryable; the message never holds the URL (its password).
+/// `postgres://user@host:port/db`: where a statement would run, without the password.
+fn database_label(options: &PgConnectOptions) -> String {
+    format!(
+        "postgres://{}@{}:{}/{}",
+        options.get_username(),
+        options.get_host(),
+        options.get_port(),
+        options.get_database().unwrap_or_default()
+    )
+}
+
 fn connect_error(e: &sqlx::Error) -> NodeError {
     match e {
         sqlx::Error::Database(db) => NodeError::fatal(format!(

@@ -4,7 +4,7 @@
 use lettre::message::{Mailbox, Mailboxes, MultiPart, SinglePart};
 use lettre::{Address, Message};
 use serde::Deserialize;
-use serde_json::Value;
+use serde_json::{Value, json};
 
 /// The node's config, after its templates were expanded.
 #[derive(Debug, Deserialize)]
@@ -56,6 +56,8 @@ pub(super) struct Outgoing {
     pub message: Message,
     /// Envelope recipients: `to`, `cc` and `bcc`, each address once.
     pub recipients: Vec<String>,
+    /// What a dry run shows instead of sending: the message's fields as they would go out.
+    pub preview: Value,
 }
 
 /// Builds the message. Errors name the config field.
@@ -82,6 +84,19 @@ pub(super) fn build(config: &EmailConfig, message_id: &str) -> Result<Outgoing, 
     let envelope = lettre::address::Envelope::new(Some(from.email.clone()), recipients.clone())
         .map_err(|e| format!("cannot address the message: {e}"))?;
 
+    let texts = |list: &[Mailbox]| list.iter().map(ToString::to_string).collect::<Vec<_>>();
+    let preview = json!({
+        "message_id": message_id,
+        "from": from.to_string(),
+        "to": texts(&to),
+        "cc": texts(&cc),
+        "bcc": texts(&bcc),
+        "reply_to": texts(&reply_to),
+        "subject": one_line(&config.subject),
+        "text": config.text,
+        "html": config.html,
+        "recipients": recipients.iter().map(ToString::to_string).collect::<Vec<_>>(),
+    });
     let mut builder = Message::builder()
         .from(from)
         .subject(one_line(&config.subject))
@@ -110,6 +125,7 @@ pub(super) fn build(config: &EmailConfig, message_id: &str) -> Result<Outgoing, 
     Ok(Outgoing {
         message,
         recipients: recipients.iter().map(ToString::to_string).collect(),
+        preview,
     })
 }
 

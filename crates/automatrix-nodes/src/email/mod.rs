@@ -43,6 +43,16 @@ const DOCS: &str = r#"Sends an email through your SMTP server: a lead follow-up,
 - `5xx` replies are fatal: a recipient the server refuses (the message then goes to nobody), a failed login, a sender it will not relay for. So are TLS failures (a bad certificate, no STARTTLS offered) and a server without a login mechanism the node speaks.
 - Cancelling the execution, or the step's own timeout, stops the exchange at once.
 
+**Dry run:** in a dry run (`POST /api/workflows/{id}/execute` with `"dry_run": true`) the node does everything but connect: it expands the config, builds and checks the message, reads the credential and checks its type and `tls`, then completes on `main` with what it would have sent, and opens no connection:
+
+```text
+{"dry_run": true, "would_send": {"server": "smtp://mail.example.com:587", "message_id": "<…@automatrix>",
+  "from": "Sales <sales@dealer.com>", "to": ["jo@example.com"], "cc": [], "bcc": [], "reply_to": [],
+  "subject": "…", "text": "…", "html": null, "recipients": ["jo@example.com"]}}
+```
+
+`recipients` are the envelope recipients (`to`, `cc` and `bcc`, each once). The credential's username and password are never shown.
+
 **Network:** the server is the credential's `host` and `port`, never a value from workflow data, and an on-premise relay on a private address is the normal case, so the SSRF guard of `http.request` (`AUTOMATRIX_HTTP_ALLOW_PRIVATE`, allow-listed hosts) does not apply to SMTP. Whoever can save credentials in the organization can therefore make the server connect to any host and port; restrict outbound SMTP at the network level where that matters.
 
 **Example**
@@ -161,6 +171,13 @@ impl Node for EmailSend {
         let server = Server::from_credential(&credential);
         let timeout = Duration::from_millis(config.timeout_ms);
         let transport = server.transport(timeout)?;
+        if ctx.dry_run {
+            let mut would_send = outgoing.preview;
+            would_send["server"] = json!(server.label());
+            return Ok(NodeOutput::main(
+                json!({"dry_run": true, "would_send": would_send}),
+            ));
+        }
 
         let response = tokio::select! {
             sent = tokio::time::timeout(timeout, send(&transport, &outgoing)) => match sent {

@@ -45,6 +45,8 @@ A retry of this step (after a timeout, or after a restart) within 24 hours finds
 
 **Workers:** the caller holds its worker slot while the called execution needs another one: run at least two executions at a time (`--workers 2` or more; the default is 4), or a caller that takes the last slot waits for its timeout.
 
+**Dry run:** in a dry run the called workflow runs too, as a dry run of its own (its execution is marked `dry_run`), so its side-effect nodes preview instead of acting; this step's output is the called workflow's output, previews included. Nothing is added to the output: it is what a real run's caller would get, with the called workflow's previews in place of what they would have done.
+
 **Errors** (fatal): `workflow_id` that is not a workflow id (a UUID; refused when the workflow is saved unless it is an expression), a workflow that does not exist in the organization, a call to the workflow itself, the called workflow failing. A run without a server (`automatrix run FILE`) cannot call workflows.
 
 **Example:** hand each new lead to the shared assignment workflow:
@@ -99,6 +101,7 @@ impl Node for FlowSubworkflow {
                 input: config.input.unwrap_or(input),
                 idempotency_key: ctx.idempotency_key(),
                 cancel: ctx.cancel.clone(),
+                dry_run: ctx.dry_run,
             })
             .await?;
         Ok(NodeOutput::main(output))

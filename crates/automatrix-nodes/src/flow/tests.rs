@@ -130,6 +130,34 @@ async fn an_undecided_approval_past_its_deadline_times_out() {
 }
 
 #[tokio::test]
+async fn in_a_dry_run_a_delay_passes_its_input_at_once_and_an_approval_is_approved() {
+    let dry = NodeContext {
+        dry_run: true,
+        ..ctx_with_input("wait", &json!({}))
+    };
+
+    let delayed = FlowDelay
+        .execute(&dry, json!({"duration_ms": 86_400_000}), json!({"lead": 7}))
+        .await
+        .unwrap();
+    let approved = FlowApproval
+        .execute(&dry, json!({"message": "Approve 7 % off?"}), json!({}))
+        .await
+        .unwrap();
+    let bad = FlowDelay
+        .execute(&dry, json!({"until": "soon"}), json!({}))
+        .await
+        .unwrap_err();
+
+    assert_eq!(delayed, NodeOutput::main(json!({"lead": 7})));
+    assert_eq!(
+        approved.data,
+        json!({"approved": true, "dry_run": true, "would_ask": {"message": "Approve 7 % off?", "expires_at": null}})
+    );
+    assert!(bad.message.contains("not an ISO-8601"), "{}", bad.message);
+}
+
+#[tokio::test]
 async fn noop_passes_its_input_on() {
     let input = serde_json::json!({"lead": {"email": "ann@buyer.example"}});
     let out = crate::test_support::run(&FlowNoop, serde_json::json!({}), input.clone())

@@ -12,6 +12,15 @@ pub async fn credential(ctx: &NodeContext, id: &str) -> Result<Credential, NodeE
     ctx.credential("http.request", id, &KINDS).await
 }
 
+/// The credential's secret values, for redaction (a basic-auth username is not one; it goes
+/// out inside the `Authorization` header, which is redacted whole).
+pub fn secrets(credential: &Credential) -> Vec<&str> {
+    ["token", "password", "value"]
+        .into_iter()
+        .filter_map(|field| credential.optional_text(field))
+        .collect()
+}
+
 /// Adds the credential to the request. A header of the credential replaces one of the same
 /// name set in the node's `headers`.
 pub fn apply(request: RequestBuilder, credential: &Credential) -> RequestBuilder {

@@ -231,6 +231,77 @@ pub fn redact(url: &Url) -> String {
     shown
 }
 
+/// Shown in a dry run's preview in place of a secret.
+pub const REDACTED: &str = "[redacted]";
+
+/// Header names whose values are secrets whatever they hold.
+const SECRET_HEADERS: [&str; 4] = [
+    "authorization",
+    "proxy-authorization",
+    "cookie",
+    "x-api-key",
+];
+
+/// What a dry run shows instead of sending `request`: `{method, url, query, headers, body}`,
+/// exactly as it would go out except for secrets: user info is dropped from the URL; a header
+/// marked sensitive (basic and bearer authentication, a credential's header), an
+/// authentication or cookie header, or one holding any of `secrets` (a credential's values)
+/// shows [`REDACTED`]; so does a query parameter holding one; in the body each occurrence of a
+/// secret is replaced by it. The body is JSON when the request's `Content-Type` says so, text
+/// otherwise.
+pub fn preview(request: &Request, secrets: &[&str]) -> Value {
+    let secrets: Vec<&str> = secrets.iter().copied().filter(|s| !s.is_empty()).collect();
+    let holds_secret = |text: &str| secrets.iter().any(|s| text.contains(s));
+    let mut query = Vec::new();
+    for (name, value) in request.url().query_pairs() {
+        let value = if holds_secret(&value) || holds_secret(&name) {
+            REDACTED.to_owned()
+        } else {
+            value.into_owned()
+        };
+        query.push(json!([name, value]));
+    }
+    let mut headers = Map::new();
+    for (name, value) in request.headers() {
+        let text = String::from_utf8_lossy(value.as_bytes());
+        let shown = if value.is_sensitive()
+            || SECRET_HEADERS.contains(&name.as_str())
+            || holds_secret(&text)
+        {
+            REDACTED.to_owned()
+        } else {
+            text.into_owned()
+        };
+        match headers.get_mut(name.as_str()) {
+            Some(Value::String(joined)) => {
+                joined.push_str(", ");
+                joined.push_str(&shown);
+            }
+            _ => {
+                headers.insert(name.as_str().to_owned(), Value::String(shown));
+            }
+        }
+    }
+    let body = request.body().and_then(|b| b.as_bytes()).map(|bytes| {
+        let mut text = String::from_utf8_lossy(bytes).into_owned();
+        for secret in &secrets {
+            text = text.replace(secret, REDACTED);
+        }
+        parse_body(text.as_bytes(), is_json(request.headers()))
+    });
+    let mut url = redact(request.url());
+    for secret in &secrets {
+        url = url.replace(secret, REDACTED);
+    }
+    json!({
+        "method": request.method().as_str(),
+        "url": url,
+        "query": query,
+        "headers": headers,
+        "body": body,
+    })
+}
+
 fn headers_json(headers: &HeaderMap) -> Value {
     let mut out = Map::new();
     for name in headers.keys() {

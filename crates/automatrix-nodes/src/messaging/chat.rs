@@ -9,6 +9,7 @@ use serde::Deserialize;
 use serde_json::{Map, Value, json};
 
 use crate::http::Outbound;
+use crate::http::outbound::preview;
 
 /// Posts to a chat channel's incoming webhook.
 #[derive(Debug)]
@@ -56,6 +57,8 @@ const DOCS: &str = r#"Posts a message to a team's channel: a hot lead for the sa
 **Output:** `{status, response}`: the webhook's HTTP status and its answer (Slack answers `ok`).
 
 **Errors:** a refused message (4xx: a revoked webhook, an invalid payload) is fatal, with the service's answer in the error; 429 and 5xx are retryable. A retry after a timeout can post twice. The URL goes through the same private-address guard as `http.request`.
+
+**Dry run:** in a dry run (`POST /api/workflows/{id}/execute` with `"dry_run": true`) the node reads the credential, checks the URL and builds the payload, then completes on `main` without posting: `{"dry_run": true, "would_send": {method, url, query, headers, body}}` (see `http.request`'s dry run), where `body` is the exact JSON payload and `url` shows only the webhook's host, its secret path `[redacted]` (`https://hooks.slack.com[redacted]`).
 
 **Example**
 
@@ -149,6 +152,19 @@ impl Node for ChatPost {
             .timeout(std::time::Duration::from_millis(Self::TIMEOUT_MS))
             .build()
             .map_err(|e| NodeError::fatal(format!("chat.post: invalid request: {e}")))?;
+        if ctx.dry_run {
+            // The webhook URL's path is its secret.
+            let path = request.url().path().to_owned();
+            let secrets = if path == "/" {
+                vec![]
+            } else {
+                vec![path.as_str()]
+            };
+            return Ok(NodeOutput::main(json!({
+                "dry_run": true,
+                "would_send": preview(&request, &secrets),
+            })));
+        }
         let reply = self
             .outbound
             .send_as(ctx, Self::KIND, &label, request, Self::TIMEOUT_MS)

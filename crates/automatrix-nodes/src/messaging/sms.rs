@@ -10,6 +10,7 @@ use serde_json::{Value, json};
 
 use crate::dealer::{check_country, country_schema, phone};
 use crate::http::Outbound;
+use crate::http::outbound::preview;
 
 /// Sends an SMS (or MMS) through a Twilio-compatible API.
 #[derive(Debug)]
@@ -56,6 +57,8 @@ const DOCS: &str = r#"Sends a text message: the appointment reminder, the "your 
 **Output:** `{sid, status, to, from, segments}` from the provider's answer (`status` is usually `queued`; delivery is reported later, by the provider).
 
 **Errors:** a rejected message (4xx: an invalid or unsubscribed number, a bad sender) is fatal, with the provider's `{code, message}` in the error; 429 and 5xx are retryable. SMS APIs take no idempotency key: a retry after a timeout, when the provider did receive the first request, can send the text twice. The body is limited to 1,600 characters.
+
+**Dry run:** in a dry run (`POST /api/workflows/{id}/execute` with `"dry_run": true`) the node checks and normalizes the number, reads the credential and builds the request, then completes on `main` without sending: `{"dry_run": true, "to", "from", "would_send": {method, url, query, headers, body}}`, where `would_send` is the provider request (see `http.request`'s dry run), its `Authorization` header and the auth token shown as `[redacted]` and `body` the form it would post (`To=%2B1…&From=…&Body=…`).
 
 **Example**
 
@@ -163,6 +166,15 @@ impl Node for SmsSend {
             .timeout(std::time::Duration::from_millis(Self::TIMEOUT_MS))
             .build()
             .map_err(|e| NodeError::fatal(format!("sms.send: invalid request: {e}")))?;
+        if ctx.dry_run {
+            let secrets = [credential.text("auth_token")];
+            return Ok(NodeOutput::main(json!({
+                "dry_run": true,
+                "to": to,
+                "from": from,
+                "would_send": preview(&request, &secrets),
+            })));
+        }
         let reply = self
             .outbound
             .send(ctx, Self::KIND, request, Self::TIMEOUT_MS)

@@ -143,6 +143,7 @@ macro_rules! __impl_execution_store {
                            and ($4 is null or created_at >= $4) \
                            and ($5 is null or created_at < $5) \
                            and ($6 is null or id < $6) \
+                           and ($8 is null or dry_run = $8) \
                          order by id desc limit $7",
                     )
                     .bind(org)
@@ -152,6 +153,7 @@ macro_rules! __impl_execution_store {
                     .bind(filter.until)
                     .bind(filter.before)
                     .bind(i64::from(filter.limit))
+                    .bind(filter.dry_run)
                     .fetch_all(self.pool())
                     .await?)
                 }

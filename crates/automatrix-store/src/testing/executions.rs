@@ -6,8 +6,8 @@ use serde_json::json;
 use uuid::Uuid;
 
 use super::fixtures::{
-    ClaimedScene, LEASE, Scene, claim_own, claimed_scene, clean_up, ids, new_execution, new_tenant,
-    new_workflow, now, scene, step,
+    ClaimedScene, LEASE, Scene, claim_own, claimed_scene, clean_up, ids, new_execution,
+    new_execution_row, new_tenant, new_workflow, now, scene, step,
 };
 use crate::{CreateOnce, ExecutionFilter, NewExecution, StepWrite, Store, StoreError};
 
@@ -212,6 +212,18 @@ pub async fn executions_are_filtered_and_paged_newest_first(store: &dyn Store) {
         pick(&[2, 1]),
         "filters and cursor combine"
     );
+
+    let dry = ok!(store.create_execution(NewExecution {
+        dry_run: true,
+        ..new_execution_row(&second, base + Duration::minutes(10))
+    }));
+    let only = |dry_run: bool| ExecutionFilter {
+        workflow_id: Some(second.id),
+        dry_run: Some(dry_run),
+        ..all.clone()
+    };
+    assert_eq!(list(only(true)).await, vec![dry.id], "dry runs only");
+    assert_eq!(list(only(false)).await, pick(&[4, 3]), "real runs only");
     clean_up(store, &[&first, &second]).await;
 }
 

@@ -65,7 +65,12 @@ pub fn new_workflow_request(user: &User) -> NewWorkflow {
 
 /// A new pending execution of `workflow`'s current version, created (and due) at `at`.
 pub async fn new_execution(store: &dyn Store, workflow: &Workflow, at: DateTime<Utc>) -> Execution {
-    ok!(store.create_execution(NewExecution {
+    ok!(store.create_execution(new_execution_row(workflow, at)))
+}
+
+/// What [`new_execution`] creates, to vary before creating it.
+pub fn new_execution_row(workflow: &Workflow, at: DateTime<Utc>) -> NewExecution {
+    NewExecution {
         id: Uuid::now_v7(),
         organization_id: workflow.organization_id,
         workflow_id: workflow.id,
@@ -74,7 +79,7 @@ pub async fn new_execution(store: &dyn Store, workflow: &Workflow, at: DateTime<
         dry_run: false,
         lease: None,
         now: at,
-    }))
+    }
 }
 
 pub(super) async fn claim(

@@ -8,6 +8,7 @@ mod auth;
 mod credentials;
 mod database;
 mod dealer;
+mod dry_run;
 mod durable;
 mod email;
 mod errors;
