@@ -15,35 +15,17 @@ cd "$(dirname "$0")/.."
 
 DURATION="${DURATION:-10s}"
 PORT="${PORT:-18090}"
-export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$HOME/.cache/automatrix-target}"
-
-command -v wrk >/dev/null || { echo "wrk is missing (apt-get install wrk)" >&2; exit 1; }
-cargo build --release -q -p automatrix
-bin="$CARGO_TARGET_DIR/release/automatrix"
-base="http://127.0.0.1:$PORT"
-server=""
-data=""
+# shellcheck source=bench/lib.sh
+. bench/lib.sh
 lua=$(mktemp)
-stop() {
-  [ -n "$server" ] && { kill "$server" 2>/dev/null || true; wait "$server" 2>/dev/null || true; }
-  [ -n "$data" ] && rm -rf "$data"
-  server=""
-  data=""
-}
 trap 'stop; rm -f "$lua"' EXIT
-
-json() { python3 -c "import json,sys; print(json.load(sys.stdin)$1)"; }
 
 start() { # a fresh server and database; the bearer token in $token
   data=$(mktemp -d)
   AUTOMATRIX_SECRET_KEY="bench-secret-key-0123456789abcdef0123" RUST_LOG=warn \
     "$bin" serve --bind "127.0.0.1:$PORT" --data-dir "$data" >"$data/server.log" 2>&1 &
   server=$!
-  for _ in $(seq 1 100); do curl -fs "$base/health/live" >/dev/null && break; sleep 0.1; done
-  curl -fs -X POST "$base/api/auth/register" -H 'content-type: application/json' \
-    -d '{"email":"bench@dealer.example","password":"bench-password-123","name":"Bench"}' >/dev/null
-  token=$(curl -fs -X POST "$base/api/auth/login" -H 'content-type: application/json' \
-    -d '{"email":"bench@dealer.example","password":"bench-password-123"}' | json '["access_token"]')
+  login
   curl -fs -X PUT "$base/api/ai/budget" -H "authorization: Bearer $token" \
     -H 'content-type: application/json' -d '{"monthly_usd": 1000, "alert_at": 0.8}' >/dev/null
 }

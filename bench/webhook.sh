@@ -18,23 +18,9 @@ cd "$(dirname "$0")/.."
 DURATION="${DURATION:-10s}"
 PORT="${PORT:-18089}"
 WORKERS="${WORKERS:-4}"
-export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$HOME/.cache/automatrix-target}"
-
-command -v wrk >/dev/null || { echo "wrk is missing (apt-get install wrk)" >&2; exit 1; }
-cargo build --release -q -p automatrix
-bin="$CARGO_TARGET_DIR/release/automatrix"
-base="http://127.0.0.1:$PORT"
-server=""
-data=""
-stop() {
-  [ -n "$server" ] && { kill "$server" 2>/dev/null || true; wait "$server" 2>/dev/null || true; }
-  [ -n "$data" ] && rm -rf "$data"
-  server=""
-  data=""
-}
+# shellcheck source=bench/lib.sh
+. bench/lib.sh
 trap stop EXIT
-
-json() { python3 -c "import json,sys; print(json.load(sys.stdin)$1)"; }
 
 start() { # respond: a fresh server and database, its webhook path in $path
   data=$(mktemp -d)
@@ -42,12 +28,7 @@ start() { # respond: a fresh server and database, its webhook path in $path
     RUST_LOG=warn "$bin" serve --bind "127.0.0.1:$PORT" --data-dir "$data" --workers "$WORKERS" \
     >"$data/server.log" 2>&1 &
   server=$!
-  for _ in $(seq 1 100); do curl -fs "$base/health/live" >/dev/null && break; sleep 0.1; done
-  curl -fs -X POST "$base/api/auth/register" -H 'content-type: application/json' \
-    -d '{"email":"bench@dealer.example","password":"bench-password-123","name":"Bench"}' >/dev/null
-  local token
-  token=$(curl -fs -X POST "$base/api/auth/login" -H 'content-type: application/json' \
-    -d '{"email":"bench@dealer.example","password":"bench-password-123"}' | json '["access_token"]')
+  login
   path=$(curl -fs -X POST "$base/api/workflows" -H "authorization: Bearer $token" \
     -H 'content-type: application/json' -d @- <<JSON | json '["webhook_url"]'
 {"name": "W1 webhook-echo", "definition": {
