@@ -15,6 +15,7 @@ mod errors;
 mod executions;
 mod fixtures;
 mod foreach;
+mod headers;
 mod health;
 mod hooks;
 mod messaging;
