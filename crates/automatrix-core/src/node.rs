@@ -318,6 +318,30 @@ pub struct ConfigIssue {
     pub issue: String,
 }
 
+impl ConfigIssue {
+    /// What `check` finds in `config` read as the node's typed config `T`; nothing when it
+    /// does not read (the schema has said what is wrong). For [`Node::check_config`].
+    pub fn of<T: DeserializeOwned>(
+        config: &Value,
+        check: impl FnOnce(T) -> Vec<ConfigIssue>,
+    ) -> Vec<ConfigIssue> {
+        serde_json::from_value::<T>(config.clone()).map_or_else(|_| Vec::new(), check)
+    }
+
+    /// The first of `issues` as a fatal error of node type `who` (`data.kv: `key` must …`):
+    /// a config built by expressions is checked when the node runs, as a literal one was when
+    /// the workflow was saved.
+    pub fn refuse(who: &str, issues: Vec<ConfigIssue>) -> Result<(), NodeError> {
+        match issues.into_iter().next() {
+            Some(i) => Err(NodeError::fatal(format!(
+                "{who}: `{}` {}",
+                i.field, i.issue
+            ))),
+            None => Ok(()),
+        }
+    }
+}
+
 /// A node type. Implementations keep their typed config private and parse it with
 /// [`parse_config`]; the engine only ever passes JSON.
 #[async_trait]

@@ -131,9 +131,7 @@ impl Node for TransformJson {
         input: Value,
     ) -> Result<NodeOutput, NodeError> {
         let config: JsonConfig = parse_config(config)?;
-        if let Some(issue) = config.issues().into_iter().next() {
-            return Err(fatal(format!("`{}` {}", issue.field, issue.issue)));
-        }
+        ConfigIssue::refuse(Self::KIND, config.issues())?;
         let out = match config.operation {
             Operation::Parse => json!({"value": parse(config.text.unwrap_or(input))?}),
             Operation::Stringify => {

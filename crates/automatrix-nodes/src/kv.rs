@@ -130,9 +130,7 @@ impl Node for DataKv {
     }
 
     fn check_config(&self, config: &Value) -> Vec<ConfigIssue> {
-        // A config the schema refuses: the schema has said what is wrong.
-        serde_json::from_value::<KvConfig>(config.clone())
-            .map_or_else(|_| Vec::new(), |c| c.issues())
+        ConfigIssue::of(config, |c: KvConfig| c.issues())
     }
 
     async fn execute(
@@ -142,9 +140,7 @@ impl Node for DataKv {
         _input: Value,
     ) -> Result<NodeOutput, NodeError> {
         let config: KvConfig = parse_config(config)?;
-        if let Some(issue) = config.issues().into_iter().next() {
-            return Err(fatal(format!("`{}` {}", issue.field, issue.issue)));
-        }
+        ConfigIssue::refuse(Self::KIND, config.issues())?;
         let key = config.key.clone();
         let operation = config.operation;
         let default = config.default.clone();

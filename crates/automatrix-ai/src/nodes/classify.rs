@@ -10,7 +10,7 @@ use serde::Deserialize;
 use serde_json::{Value, json};
 
 use super::structured::{Ask, prompt, validator};
-use super::{default_model, model_schema, refuse, with_account};
+use super::{default_model, model_schema, with_account};
 use crate::gateway::Gateway;
 
 /// The most labels one node may offer.
@@ -136,8 +136,7 @@ impl Node for AiClassify {
     }
 
     fn check_config(&self, config: &Value) -> Vec<ConfigIssue> {
-        serde_json::from_value::<ClassifyConfig>(config.clone())
-            .map_or_else(|_| Vec::new(), |c| c.issues())
+        ConfigIssue::of(config, |c: ClassifyConfig| c.issues())
     }
 
     async fn execute(
@@ -147,7 +146,7 @@ impl Node for AiClassify {
         _input: Value,
     ) -> Result<NodeOutput, NodeError> {
         let c: ClassifyConfig = parse_config(config)?;
-        refuse(Self::KIND, c.issues())?;
+        ConfigIssue::refuse(Self::KIND, c.issues())?;
         let schema = c.answer_schema();
         let validator = validator(Self::KIND, &schema)?;
         let system = format!(

@@ -10,7 +10,7 @@ use serde::Deserialize;
 use serde_json::{Value, json};
 
 use super::structured::{Ask, prompt, validator};
-use super::{default_model, model_schema, refuse, with_account};
+use super::{default_model, model_schema, with_account};
 use crate::gateway::Gateway;
 
 /// Extracts data matching a JSON Schema from a text.
@@ -106,7 +106,7 @@ impl Node for AiExtract {
         _input: Value,
     ) -> Result<NodeOutput, NodeError> {
         let c: ExtractConfig = parse_config(config)?;
-        refuse(Self::KIND, schema_issues(&c.schema))?;
+        ConfigIssue::refuse(Self::KIND, schema_issues(&c.schema))?;
         let validator = validator(Self::KIND, &c.schema)?;
         let system = format!(
             "You extract data from texts. Answer with a single JSON object valid against this \

@@ -16,7 +16,7 @@ use std::sync::Arc;
 use async_trait::async_trait;
 use automatrix_core::ai::{AiUsage, Route};
 use automatrix_core::services::Credential;
-use automatrix_core::{ConfigIssue, NodeContext, NodeError, NodeRegistry};
+use automatrix_core::{NodeContext, NodeError, NodeRegistry};
 use serde_json::{Value, json};
 use tracing::warn;
 use uuid::Uuid;
@@ -50,18 +50,6 @@ fn model_schema() -> Value {
 
 fn default_model() -> String {
     DEFAULT_ROUTE.to_owned()
-}
-
-/// The first of `issues` as a fatal step error of `who`: configs built by expressions are
-/// checked when the node runs, as literal ones were when the workflow was saved.
-fn refuse(who: &str, issues: Vec<ConfigIssue>) -> Result<(), NodeError> {
-    match issues.into_iter().next() {
-        Some(issue) => Err(NodeError::fatal(format!(
-            "{who}: `{}` {}",
-            issue.field, issue.issue
-        ))),
-        None => Ok(()),
-    }
 }
 
 /// The run's node services as the gateway's [`Tenant`]; usage rows name the execution and step.
@@ -131,40 +119,22 @@ fn node_error(who: &str, e: &AskError) -> NodeError {
     }
 }
 
-/// What every AI output carries besides its result: who answered, the tokens and the cost
-/// (summed over `answers`, the calls one step made: `ai.extract` may make two), the route,
-/// the answering target's index (the variant of a weighted route) and every attempt.
-fn account(alias: &str, answers: &[Answer]) -> serde_json::Map<String, Value> {
+/// `result` (an object literal) with what every AI output carries besides it: who answered,
+/// the tokens and the cost (summed over `answers`, the calls one step made: `ai.extract` may
+/// make two), the route, the answering target's index (the variant of a weighted route) and
+/// every attempt.
+fn with_account(mut result: Value, alias: &str, answers: &[Answer]) -> Value {
     let last = answers.last().expect("at least one answer");
     let input: u64 = answers.iter().map(|a| a.input_tokens).sum();
     let output: u64 = answers.iter().map(|a| a.output_tokens).sum();
     let cost: f64 = answers.iter().map(|a| a.cost_usd).sum();
     let attempts: Vec<_> = answers.iter().flat_map(|a| a.attempts.clone()).collect();
-    let out = json!({
-        "provider": last.provider,
-        "model": last.model,
-        "route": alias,
-        "variant": last.target_index,
-        "usage": {"input_tokens": input, "output_tokens": output},
-        "cost_usd": cost,
-        "attempts": attempts,
-    });
-    match out {
-        Value::Object(map) => map,
-        _ => unreachable!("an object literal"),
-    }
-}
-
-/// `result` (an object) with the account of `answers` added.
-fn with_account(result: Value, alias: &str, answers: &[Answer]) -> Value {
-    let mut map = match result {
-        Value::Object(map) => map,
-        other => {
-            let mut map = serde_json::Map::new();
-            map.insert("result".into(), other);
-            map
-        }
-    };
-    map.extend(account(alias, answers));
-    Value::Object(map)
+    result["provider"] = json!(last.provider);
+    result["model"] = json!(last.model);
+    result["route"] = json!(alias);
+    result["variant"] = json!(last.target_index);
+    result["usage"] = json!({"input_tokens": input, "output_tokens": output});
+    result["cost_usd"] = json!(cost);
+    result["attempts"] = json!(attempts);
+    result
 }

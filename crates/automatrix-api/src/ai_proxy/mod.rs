@@ -7,7 +7,7 @@ mod request;
 mod stream;
 
 use async_trait::async_trait;
-use automatrix_ai::{AskError, Tenant, openai_finish_reason};
+use automatrix_ai::{Tenant, openai_finish_reason};
 use automatrix_core::ai::{AiUsage, Route};
 use automatrix_core::services::Credential;
 use axum::Json;
@@ -127,11 +127,7 @@ async fn chat_completions(
     if req.stream {
         return stream::respond(tenant, &req, &prompt).await;
     }
-    let answer = state
-        .ai
-        .ask(&tenant, &req.model, &prompt)
-        .await
-        .map_err(|e: AskError| ApiError::from(e))?;
+    let answer = state.ai.ask(&tenant, &req.model, &prompt).await?;
     let body = ChatCompletion {
         id: completion_id(),
         object: "chat.completion",
