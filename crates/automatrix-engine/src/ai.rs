@@ -80,17 +80,27 @@ pub(crate) async fn budget_check(
     org: Uuid,
     now: DateTime<Utc>,
 ) -> Result<(), String> {
-    let status = budget_status(store, org, now)
+    let unreadable = |e: StoreError| format!("the AI budget could not be checked: {e}");
+    // Every AI call passes here: without a budget, the month's spend is not summed at all.
+    let Some(budget) = store.get_ai_budget(org).await.map_err(unreadable)? else {
+        return Ok(());
+    };
+    let spent_usd = store
+        .ai_cost_since(org, month_start(now))
         .await
-        .map_err(|e| format!("the AI budget could not be checked: {e}"))?;
-    match &status.budget {
-        Some(b) if status.exhausted() => Err(format!(
-            "the organization's monthly AI budget of {:.2} USD is used up ({:.2} USD spent \
-             this month); raise it with PUT /api/ai/budget",
-            b.monthly_usd, status.spent_usd
-        )),
-        _ => Ok(()),
+        .map_err(unreadable)?;
+    let monthly_usd = budget.monthly_usd;
+    let status = AiBudgetStatus {
+        budget: Some(budget),
+        spent_usd,
+    };
+    if !status.exhausted() {
+        return Ok(());
     }
+    Err(format!(
+        "the organization's monthly AI budget of {monthly_usd:.2} USD is used up \
+         ({spent_usd:.2} USD spent this month); raise it with PUT /api/ai/budget"
+    ))
 }
 
 /// An organization's budget (if it set one) and what it spent this month.
