@@ -17,8 +17,6 @@ DURATION="${DURATION:-10s}"
 PORT="${PORT:-18090}"
 # shellcheck source=bench/lib.sh
 . bench/lib.sh
-lua=$(mktemp)
-trap 'stop; rm -f "$lua"' EXIT
 
 start() { # a fresh server and database; the bearer token in $token
   data=$(mktemp -d)
@@ -30,38 +28,18 @@ start() { # a fresh server and database; the bearer token in $token
     -H 'content-type: application/json' -d '{"monthly_usd": 1000, "alert_at": 0.8}' >/dev/null
 }
 
-script() { # $1: the request body
-  cat >"$lua" <<EOF_LUA
-wrk.method = "POST"
-wrk.headers["Content-Type"] = "application/json"
-wrk.headers["Authorization"] = "Bearer $token"
-wrk.body = '$1'
-done = function(summary, latency, requests)
-  io.write(string.format("RESULT %.0f %.2f %.2f %d %d\n",
-    summary.requests / (summary.duration / 1e6),
-    latency:percentile(50) / 1000, latency:percentile(99) / 1000,
-    summary.errors.status + summary.errors.connect + summary.errors.read + summary.errors.write + summary.errors.timeout,
-    summary.requests))
-end
-EOF_LUA
-}
 
 ask='"model": "default", "messages": [{"role": "system", "content": "You are the BDC assistant of Valley Honda."}, {"role": "user", "content": "Is the 2021 Civic still available? I can come by on Saturday."}]'
-echo "| case | concurrency | requests/s | p50 (ms) | p99 (ms) | errors | requests | server peak RSS (MiB) |"
-echo "|---|---|---|---|---|---|---|---|"
+table_header
 for case in whole stream; do
   for c in 1 16; do
     start
     if [ "$case" = stream ]; then
-      script "{$ask, \"stream\": true, \"stream_options\": {\"include_usage\": true}}"
+      wrk_script "{$ask, \"stream\": true, \"stream_options\": {\"include_usage\": true}}"
     else
-      script "{$ask}"
+      wrk_script "{$ask}"
     fi
-    threads=$(( c < 2 ? 1 : 2 ))
-    line=$(wrk -t"$threads" -c"$c" -d"$DURATION" -s "$lua" "$base/api/ai/v1/chat/completions" | grep '^RESULT')
-    read -r _ rps p50 p99 errors total <<<"$line"
-    rss=$(awk '/VmHWM/ {printf "%.0f", $2/1024}' "/proc/$server/status")
-    echo "| $case | $c | $rps | $p50 | $p99 | $errors | $total | $rss |"
+    load "$case" "$c" "$base/api/ai/v1/chat/completions"
     calls=$(curl -fs "$base/api/ai/usage?group_by=model" -H "authorization: Bearer $token" | json '["calls"]')
     [ "$calls" -ge "$total" ] || echo "  (usage rows: $calls for $total requests)" >&2
     stop

@@ -1,7 +1,9 @@
-# Shared by the HTTP load scripts (webhook.sh, ai_proxy.sh): sourced after they set PORT.
+# Shared by the HTTP load scripts (webhook.sh, ai_proxy.sh): sourced after they set PORT and
+# DURATION.
 # Builds the release binary, and gives `stop` (ends the server started last and removes its
 # data directory), `json` (a field of the JSON on stdin) and `login` (registers the bench user
-# on a fresh server and sets $token). Needs wrk, curl and python3.
+# on a fresh server and sets $token), `wrk_script`, `table_header` and `load` (one table row).
+# Needs wrk, curl and python3.
 
 export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$HOME/.cache/automatrix-target}"
 command -v wrk >/dev/null || { echo "wrk is missing (apt-get install wrk)" >&2; exit 1; }
@@ -27,4 +29,43 @@ login() {
     -d '{"email":"bench@dealer.example","password":"bench-password-123","name":"Bench"}' >/dev/null
   token=$(curl -fs -X POST "$base/api/auth/login" -H 'content-type: application/json' \
     -d '{"email":"bench@dealer.example","password":"bench-password-123"}' | json '["access_token"]')
+}
+
+lua=$(mktemp)
+trap 'stop; rm -f "$lua"' EXIT
+
+# Writes the wrk script: POST $1 (a JSON body without single quotes) as JSON, with $token as
+# its bearer when set; at the end wrk prints `RESULT rps p50 p99 errors requests`.
+wrk_script() {
+  local auth=""
+  [ -n "${token:-}" ] && auth="wrk.headers[\"Authorization\"] = \"Bearer $token\""
+  cat >"$lua" <<EOF_LUA
+wrk.method = "POST"
+wrk.headers["Content-Type"] = "application/json"
+$auth
+wrk.body = '$1'
+done = function(summary, latency, requests)
+  io.write(string.format("RESULT %.0f %.2f %.2f %d %d\n",
+    summary.requests / (summary.duration / 1e6),
+    latency:percentile(50) / 1000, latency:percentile(99) / 1000,
+    summary.errors.status + summary.errors.connect + summary.errors.read + summary.errors.write + summary.errors.timeout,
+    summary.requests))
+end
+EOF_LUA
+}
+
+table_header() {
+  echo "| case | concurrency | requests/s | p50 (ms) | p99 (ms) | errors | requests | server peak RSS (MiB) |"
+  echo "|---|---|---|---|---|---|---|---|"
+}
+
+# Loads URL $3 at concurrency $2 for $DURATION with the wrk script, and prints the row of case
+# $1 with the running server's peak memory; sets $total (requests made).
+load() {
+  local threads line rps p50 p99 errors rss
+  threads=$(( $2 < 2 ? 1 : 2 ))
+  line=$(wrk -t"$threads" -c"$2" -d"$DURATION" -s "$lua" "$3" | grep '^RESULT')
+  read -r _ rps p50 p99 errors total <<<"$line"
+  rss=$(awk '/VmHWM/ {printf "%.0f", $2/1024}' "/proc/$server/status")
+  echo "| $1 | $2 | $rps | $p50 | $p99 | $errors | $total | $rss |"
 }

@@ -20,7 +20,6 @@ PORT="${PORT:-18089}"
 WORKERS="${WORKERS:-4}"
 # shellcheck source=bench/lib.sh
 . bench/lib.sh
-trap stop EXIT
 
 start() { # respond: a fresh server and database, its webhook path in $path
   data=$(mktemp -d)
@@ -41,32 +40,14 @@ JSON
 )
 }
 
-lua=$(mktemp)
-trap 'stop; rm -f "$lua"' EXIT
-cat >"$lua" <<'EOF_LUA'
-wrk.method = "POST"
-wrk.headers["Content-Type"] = "application/json"
-wrk.body = '{"email": "ann@buyer.example", "vehicle": "2024 Tacoma", "source": "website"}'
-done = function(summary, latency, requests)
-  io.write(string.format("RESULT %.0f %.2f %.2f %d %d\n",
-    summary.requests / (summary.duration / 1e6),
-    latency:percentile(50) / 1000, latency:percentile(99) / 1000,
-    summary.errors.status + summary.errors.connect + summary.errors.read + summary.errors.write + summary.errors.timeout,
-    summary.requests))
-end
-EOF_LUA
+wrk_script '{"email": "ann@buyer.example", "vehicle": "2024 Tacoma", "source": "website"}'
 
-echo "| case | concurrency | requests/s | p50 (ms) | p99 (ms) | errors | requests | server peak RSS (MiB) |"
-echo "|---|---|---|---|---|---|---|---|"
+table_header
 for case in sync async; do
   respond=on_completion; [ "$case" = async ] && respond=immediately
   for c in 1 16 64; do
     start "$respond"
-    threads=$(( c < 2 ? 1 : 2 ))
-    line=$(wrk -t"$threads" -c"$c" -d"$DURATION" -s "$lua" "$base$path" | grep '^RESULT')
-    read -r _ rps p50 p99 errors total <<<"$line"
-    rss=$(awk '/VmHWM/ {printf "%.0f", $2/1024}' "/proc/$server/status")
-    echo "| W1 $case | $c | $rps | $p50 | $p99 | $errors | $total | $rss |"
+    load "W1 $case" "$c" "$base$path"
     stop
   done
 done
