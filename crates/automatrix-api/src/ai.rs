@@ -14,7 +14,7 @@ use utoipa::{IntoParams, ToSchema};
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
-use crate::auth::AuthUser;
+use crate::access::AuthUser;
 use crate::error::{ApiError, ErrorBody};
 use crate::executions::time_param;
 use crate::extract::{ApiJson, ApiPath, ApiQuery};

@@ -1,6 +1,7 @@
-//! `/api/api-keys`: API keys, bearer credentials (`amx_…`) for programs. A key acts as the user
-//! who created it, in that user's organization, on every authenticated route. The key itself
-//! is in the creation's response and nowhere else; lists show its prefix.
+//! `/api/api-keys`: API keys, bearer credentials (`amx_…`) for programs. A key acts for the
+//! user who created it, in the organization it was created in, with its role or its creator's
+//! there, whichever is less (so removing the creator from the organization ends the key). The
+//! key itself is in the creation's response and nowhere else; lists show its prefix.
 
 use automatrix_core::Role;
 use automatrix_engine::NewApiKeyRequest;
@@ -15,7 +16,7 @@ use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 use uuid::Uuid;
 
-use crate::auth::AuthUser;
+use crate::access::AuthUser;
 use crate::error::{ApiError, ErrorBody};
 use crate::extract::{ApiJson, ApiPath};
 use crate::state::AppState;
@@ -31,7 +32,7 @@ pub fn router() -> OpenApiRouter<AppState> {
 pub struct ApiKeyResponse {
     pub id: Uuid,
     pub name: String,
-    /// Stored and shown; not enforced yet.
+    /// The most the key may do (it never exceeds its creator's role).
     pub role: Role,
     /// The first characters of the key (`amx_3fK9x2`), to tell keys apart.
     pub prefix: String,
@@ -76,7 +77,7 @@ pub struct ApiKeyList {
 pub struct CreateApiKey {
     /// 1 to 100 characters; unique within the organization.
     pub name: String,
-    /// `owner`, `admin`, `editor` or `viewer` (stored and shown; not enforced yet).
+    /// `owner`, `admin`, `editor` or `viewer`; at most the caller's own role.
     pub role: String,
     /// When the key stops working (RFC 3339, in the future); omitted or null: never.
     pub expires_at: Option<DateTime<Utc>>,
@@ -95,9 +96,11 @@ async fn list_api_keys(
     }))
 }
 
-/// Create an API key that acts as the caller. The response holds the key; no later one does.
+/// Create an API key that acts for the caller in this organization, with at most the caller's
+/// role. The response holds the key; no later one does.
 #[utoipa::path(post, path = "/api/api-keys", tag = "api-keys", request_body = CreateApiKey,
     responses((status = 201, body = CreatedApiKeyResponse), (status = 401, body = ErrorBody),
+        (status = 403, body = ErrorBody, description = "the role is above the caller's"),
         (status = 409, body = ErrorBody, description = "the name is taken"),
         (status = 422, body = ErrorBody, description = "every problem with its path (`name`, `role`, `expires_at`)")),
     security(("bearer" = [])))]
@@ -106,6 +109,14 @@ async fn create_api_key(
     auth: AuthUser,
     ApiJson(req): ApiJson<CreateApiKey>,
 ) -> Result<(StatusCode, Json<CreatedApiKeyResponse>), ApiError> {
+    if let Some(role) = Role::named(&req.role)
+        && !auth.role.allows(role)
+    {
+        return Err(ApiError::Forbidden(format!(
+            "a key cannot have more than your role ({})",
+            auth.role.as_str()
+        )));
+    }
     let new = NewApiKeyRequest {
         name: req.name,
         role: req.role,

@@ -36,7 +36,14 @@ pub enum ApiError {
     Unauthorized(&'static str),
     #[error("not found")]
     NotFound,
-    /// The resource exists but cannot be changed (a built-in template).
+    /// A 404 that says more than "not found" (the thing existed once, or may).
+    #[error("{0}")]
+    Gone(String),
+    /// The organization requires multi-factor authentication and the caller has none.
+    #[error("{0}")]
+    MfaRequired(String),
+    /// Not allowed: the caller's role is insufficient, or the resource cannot be changed (a
+    /// built-in template).
     #[error("{0}")]
     Forbidden(String),
     #[error("{0}")]
@@ -94,7 +101,8 @@ impl ApiError {
         match self {
             Self::BadRequest(_) => (StatusCode::BAD_REQUEST, "BAD_REQUEST"),
             Self::Unauthorized(_) => (StatusCode::UNAUTHORIZED, "UNAUTHORIZED"),
-            Self::NotFound => (StatusCode::NOT_FOUND, "NOT_FOUND"),
+            Self::NotFound | Self::Gone(_) => (StatusCode::NOT_FOUND, "NOT_FOUND"),
+            Self::MfaRequired(_) => (StatusCode::FORBIDDEN, "MFA_REQUIRED"),
             Self::Forbidden(_) => (StatusCode::FORBIDDEN, "FORBIDDEN"),
             Self::Conflict(_) => (StatusCode::CONFLICT, "CONFLICT"),
             Self::PayloadTooLarge => (StatusCode::PAYLOAD_TOO_LARGE, "PAYLOAD_TOO_LARGE"),

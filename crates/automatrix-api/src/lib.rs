@@ -5,9 +5,11 @@
 //! bind port 0 and stop cleanly. The API never names a concrete store: it gets an
 //! `Arc<dyn Store>` inside the [`automatrix_engine::Engine`].
 
+mod access;
 mod ai;
 mod ai_proxy;
 mod api_keys;
+mod audit;
 mod auth;
 mod credentials;
 mod error;
@@ -18,6 +20,7 @@ mod health;
 mod hooks;
 mod node_types;
 mod openapi;
+mod orgs;
 mod state;
 mod templates;
 mod workflow_io;
@@ -35,6 +38,8 @@ use tower_http::catch_panic::CatchPanicLayer;
 use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
 use tower_http::trace::TraceLayer;
 
+pub use access::ORGANIZATION_HEADER;
+pub use access::policy::{Access, RULES as ACCESS_RULES, Rule};
 pub use auth::AuthConfig;
 pub use error::{ApiError, ErrorBody};
 pub use hooks::{HookAccepted, IDEMPOTENCY_HEADER, REPLAYED_HEADER, SIGNATURE_HEADER};
@@ -65,6 +70,12 @@ impl ApiConfig {
 pub fn router(state: AppState) -> Router {
     let max_body = state.config.max_body_bytes;
     let (api, doc) = openapi::api_router().split_for_parts();
+    // Every routed request passes the access rule of its route first (unrouted ones get the
+    // 404 and 405 fallbacks, which need no rule).
+    let api = api.route_layer(axum::middleware::from_fn_with_state(
+        state.clone(),
+        access::authorize,
+    ));
     let x_request_id = axum::http::HeaderName::from_static("x-request-id");
     Router::new()
         .merge(api)
@@ -94,6 +105,7 @@ pub async fn serve(
             tracing::debug!(error = %e, "TCP_NODELAY could not be set");
         }
     });
+    let app = app.into_make_service_with_connect_info::<std::net::SocketAddr>();
     axum::serve(listener, app)
         .with_graceful_shutdown(shutdown)
         .await

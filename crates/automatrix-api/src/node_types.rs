@@ -8,7 +8,7 @@ use utoipa::ToSchema;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
-use crate::auth::AuthUser;
+use crate::access::AuthUser;
 use crate::error::ErrorBody;
 use crate::state::AppState;
 

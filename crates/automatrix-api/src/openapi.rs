@@ -18,6 +18,8 @@ use crate::state::AppState;
     components(schemas(crate::error::ErrorBody, automatrix_core::Problem)),
     tags(
         (name = "auth", description = "Accounts and tokens"),
+        (name = "organizations", description = "Organizations, members and invitations; requests choose one with `X-Organization-Id`"),
+        (name = "audit", description = "The audit log: every change and sign-in"),
         (name = "workflows", description = "Workflow definitions, versions and runs"),
         (name = "executions", description = "Execution history and control"),
         (name = "credentials", description = "The credentials vault: write-only secrets that nodes name by id"),
@@ -56,6 +58,8 @@ impl Modify for BearerAuth {
 pub(crate) fn api_router() -> OpenApiRouter<AppState> {
     OpenApiRouter::with_openapi(ApiDoc::openapi())
         .merge(crate::auth::router())
+        .merge(crate::orgs::router())
+        .merge(crate::audit::router())
         .merge(crate::workflows::router())
         .merge(crate::workflow_versions::router())
         .merge(crate::workflow_io::router())

@@ -15,7 +15,7 @@ use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 use uuid::Uuid;
 
-use crate::auth::AuthUser;
+use crate::access::AuthUser;
 use crate::error::{ApiError, ErrorBody};
 use crate::executions::{ExecutionList, ExecutionQuery, list_page};
 use crate::extract::{ApiJson, ApiPath, ApiQuery, OptionalJson};

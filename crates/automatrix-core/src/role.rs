@@ -1,10 +1,11 @@
-//! The roles a caller can hold in an organization. An API key carries one; what each role may
-//! do is not enforced yet (every authenticated caller may do everything in its organization).
+//! The roles a caller can hold in an organization: a member has one, an API key carries one
+//! (and acts with the lesser of it and its creator's). What each role may do is the API's
+//! access policy (docs/security.md).
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 /// `owner`, `admin`, `editor` or `viewer`, from most to least trusted.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, utoipa::ToSchema)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum Role {
     Owner,
@@ -23,6 +24,27 @@ impl Role {
             Self::Editor => "editor",
             Self::Viewer => "viewer",
         }
+    }
+
+    /// How far the role is trusted: owner 3 … viewer 0.
+    fn rank(self) -> u8 {
+        match self {
+            Self::Owner => 3,
+            Self::Admin => 2,
+            Self::Editor => 1,
+            Self::Viewer => 0,
+        }
+    }
+
+    /// Whether a holder of this role may do what needs `needed` (a role allows everything the
+    /// roles below it allow).
+    pub fn allows(self, needed: Self) -> bool {
+        self.rank() >= needed.rank()
+    }
+
+    /// The less trusted of the two.
+    pub fn least(self, other: Self) -> Self {
+        if self.allows(other) { other } else { self }
     }
 
     /// The role called `name` (exactly, lower case), if there is one.
@@ -50,5 +72,13 @@ mod tests {
         }
         assert_eq!(Role::named("Owner"), None);
         assert_eq!(Role::named("superuser"), None);
+    }
+
+    #[test]
+    fn a_role_allows_what_the_roles_below_it_allow() {
+        assert!(Role::Owner.allows(Role::Viewer) && Role::Admin.allows(Role::Admin));
+        assert!(!Role::Editor.allows(Role::Admin) && !Role::Viewer.allows(Role::Editor));
+        assert_eq!(Role::Admin.least(Role::Editor), Role::Editor);
+        assert_eq!(Role::Viewer.least(Role::Owner), Role::Viewer);
     }
 }

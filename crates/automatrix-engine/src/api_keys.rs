@@ -1,7 +1,7 @@
-//! API keys: bearer credentials (`amx_…`) with which a program acts as the user who created
-//! the key, in that user's organization. A key is made here, handed out once, and kept only as
+//! API keys: bearer credentials (`amx_…`) with which a program acts for the user who created
+//! the key, in the organization it was created in. A key is made here, handed out once, and kept only as
 //! its SHA-256 hash ([`token_hash`]); a bearer that starts with [`API_KEY_PREFIX`] is looked up
-//! by that hash ([`Engine::authenticate_api_key`]). Roles are stored and shown, not enforced.
+//! by that hash ([`Engine::authenticate_api_key`]). What a key may do is the API's access policy.
 
 use automatrix_core::{Problem, Role};
 use automatrix_store::{ApiKey, NewApiKey};

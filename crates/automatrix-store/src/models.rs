@@ -1,7 +1,7 @@
 //! Row models (`<Thing>`) and insert models (`New<Thing>`). Rows derive `sqlx::FromRow` and
 //! decode the same on SQLite and PostgreSQL: ids are UUIDs, timestamps UTC, JSON as `Json`.
 
-use automatrix_core::{ExecutionStatus, StepStatus};
+use automatrix_core::{ExecutionStatus, Role, StepStatus};
 use chrono::{DateTime, Utc};
 use serde_json::Value;
 use sqlx::types::Json;
@@ -11,8 +11,104 @@ use uuid::Uuid;
 pub struct Organization {
     pub id: Uuid,
     pub name: String,
+    /// Members without multi-factor authentication are refused the organization's resources.
+    pub require_mfa: bool,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
+}
+
+/// An organization as one of its members sees it in their list.
+#[derive(Clone, Debug, sqlx::FromRow)]
+pub struct UserOrganization {
+    #[sqlx(flatten)]
+    pub organization: Organization,
+    #[sqlx(try_from = "String")]
+    pub role: Role,
+}
+
+/// A new organization and its first owner.
+#[derive(Clone, Debug)]
+pub struct NewOrganization {
+    pub id: Uuid,
+    pub name: String,
+    pub owner: Uuid,
+    pub now: DateTime<Utc>,
+}
+
+/// What an organization's settings change to; `None` keeps a field.
+#[derive(Clone, Debug, Default)]
+pub struct OrganizationUpdate {
+    pub name: Option<String>,
+    pub require_mfa: Option<bool>,
+}
+
+/// What a request needs to know of a caller's place in an organization: checked on every
+/// authenticated request, so one indexed lookup.
+#[derive(Clone, Copy, Debug, sqlx::FromRow)]
+pub struct MemberAccess {
+    pub organization_id: Uuid,
+    #[sqlx(try_from = "String")]
+    pub role: Role,
+    pub require_mfa: bool,
+}
+
+/// A member as the organization lists them.
+#[derive(Clone, Debug, sqlx::FromRow)]
+pub struct Member {
+    pub user_id: Uuid,
+    pub email: String,
+    pub name: String,
+    #[sqlx(try_from = "String")]
+    pub role: Role,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+}
+
+/// Why a membership change was refused, or that it was made.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum MemberChange {
+    Done,
+    /// The user is not a member.
+    NotMember,
+    /// The change would leave the organization without an owner.
+    LastOwner,
+}
+
+#[derive(Clone, Debug, sqlx::FromRow)]
+pub struct Invitation {
+    pub id: Uuid,
+    pub organization_id: Uuid,
+    pub email: String,
+    #[sqlx(try_from = "String")]
+    pub role: Role,
+    pub token_hash: String,
+    pub invited_by: Option<Uuid>,
+    pub expires_at: DateTime<Utc>,
+    pub accepted_at: Option<DateTime<Utc>>,
+    pub accepted_by: Option<Uuid>,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+}
+
+#[derive(Clone, Debug)]
+pub struct NewInvitation {
+    pub id: Uuid,
+    pub organization_id: Uuid,
+    pub email: String,
+    pub role: Role,
+    pub token_hash: String,
+    pub invited_by: Uuid,
+    pub expires_at: DateTime<Utc>,
+    pub now: DateTime<Utc>,
+}
+
+/// An account created by accepting an invitation: it joins the inviting organization.
+#[derive(Clone)]
+pub struct InvitedUser {
+    pub id: Uuid,
+    pub email: String,
+    pub name: String,
+    pub password_hash: String,
 }
 
 #[derive(Clone, sqlx::FromRow)]
@@ -84,7 +180,7 @@ pub struct ApiKey {
     /// The creator, as whom the key acts.
     pub user_id: Uuid,
     pub name: String,
-    /// Stored and shown; not enforced yet.
+    /// The most the key may do (with its creator's role in the organization as a cap).
     #[sqlx(try_from = "String")]
     pub role: automatrix_core::Role,
     /// The first characters of the key, to tell keys apart (`amx_3fK9x2`).
@@ -535,4 +631,38 @@ pub struct NewTemplate {
     pub created_by: Option<Uuid>,
     pub spec: automatrix_core::template::TemplateSpec,
     pub now: DateTime<Utc>,
+}
+
+/// One audit-log entry: who did what to which thing, from where, when.
+#[derive(Clone, Debug, sqlx::FromRow)]
+pub struct AuditEntry {
+    pub id: Uuid,
+    /// Null for account actions (sign-ins, password changes).
+    pub organization_id: Option<Uuid>,
+    /// The user who acted (for an API key: its creator); null when unknown (a failed sign-in
+    /// for an address with no account).
+    pub actor_id: Option<Uuid>,
+    pub api_key_id: Option<Uuid>,
+    /// What was done: `workflow.create`, `member.add`, `auth.login`, …
+    pub action: String,
+    /// What it was done to: an id, or several joined by `/` (`{execution}/{node}`).
+    pub target: Option<String>,
+    pub ip: Option<String>,
+    pub created_at: DateTime<Utc>,
+}
+
+/// Which entries of an organization's log to list, newest first.
+#[derive(Clone, Debug, Default)]
+pub struct AuditFilter {
+    pub actor_id: Option<Uuid>,
+    /// An action (`workflow.create`), or a family of them ending in `.` (`workflow.`).
+    pub action: Option<String>,
+    pub target: Option<String>,
+    /// Created at or after.
+    pub since: Option<DateTime<Utc>>,
+    /// Created before.
+    pub until: Option<DateTime<Utc>>,
+    /// Keyset cursor: entries with an id below this one.
+    pub before: Option<Uuid>,
+    pub limit: u32,
 }

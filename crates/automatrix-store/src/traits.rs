@@ -4,14 +4,14 @@ use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use uuid::Uuid;
 
-use automatrix_core::{KvAnswer, KvOp};
+use automatrix_core::{KvAnswer, KvOp, Role};
 
 use crate::StoreResult;
 use crate::models::*;
 
 #[async_trait]
 pub trait UserStore: Send + Sync {
-    /// Creates an organization and its first user in one transaction.
+    /// Creates an organization and its first user, its owner, in one transaction.
     /// `Conflict` when the email is taken.
     async fn create_user_with_organization(&self, new: NewUser) -> StoreResult<User>;
     async fn find_user_by_email(&self, email: &str) -> StoreResult<Option<User>>;
@@ -361,6 +361,88 @@ pub trait TemplateStore: Send + Sync {
     async fn delete_template(&self, org: Uuid, id: Uuid) -> StoreResult<bool>;
 }
 
+/// Organizations, their members and invitations. Access decisions read
+/// [`member_access`](OrgStore::member_access); the rest serves the member-management routes.
+#[async_trait]
+pub trait OrgStore: Send + Sync {
+    /// Creates an organization with `new.owner` as its owner, in one transaction.
+    async fn create_organization(&self, new: NewOrganization) -> StoreResult<Organization>;
+    async fn get_organization(&self, id: Uuid) -> StoreResult<Option<Organization>>;
+    /// `NotFound` when there is no such organization.
+    async fn update_organization(
+        &self,
+        id: Uuid,
+        update: OrganizationUpdate,
+        now: DateTime<Utc>,
+    ) -> StoreResult<Organization>;
+    /// The organizations `user` belongs to, oldest membership first, with their role.
+    async fn list_user_organizations(&self, user: Uuid) -> StoreResult<Vec<UserOrganization>>;
+    /// `user`'s role in `org`, or in their first organization (oldest membership) when `org`
+    /// is `None`; `None` when they are not a member (or belong nowhere).
+    async fn member_access(
+        &self,
+        user: Uuid,
+        org: Option<Uuid>,
+    ) -> StoreResult<Option<MemberAccess>>;
+    /// Members by join date.
+    async fn list_members(&self, org: Uuid) -> StoreResult<Vec<Member>>;
+    async fn get_member(&self, org: Uuid, user: Uuid) -> StoreResult<Option<Member>>;
+    /// `Conflict` when `user` is already a member.
+    async fn add_member(
+        &self,
+        org: Uuid,
+        user: Uuid,
+        role: Role,
+        now: DateTime<Utc>,
+    ) -> StoreResult<Member>;
+    /// Changes a member's role, unless that leaves the organization without an owner
+    /// (checked under a lock on the organization, so two owners cannot demote each other).
+    async fn set_member_role(
+        &self,
+        org: Uuid,
+        user: Uuid,
+        role: Role,
+        now: DateTime<Utc>,
+    ) -> StoreResult<MemberChange>;
+    /// Removes a member, unless they are its last owner (checked as above). Their API keys in
+    /// the organization go with them.
+    async fn remove_member(&self, org: Uuid, user: Uuid) -> StoreResult<MemberChange>;
+    async fn create_invitation(&self, new: NewInvitation) -> StoreResult<Invitation>;
+    /// Invitations neither accepted nor expired at `now`, newest first.
+    async fn list_invitations(&self, org: Uuid, now: DateTime<Utc>)
+    -> StoreResult<Vec<Invitation>>;
+    /// Withdraws an invitation; `false` when `org` has no such invitation.
+    async fn delete_invitation(&self, org: Uuid, id: Uuid) -> StoreResult<bool>;
+    async fn find_invitation(&self, token_hash: &str) -> StoreResult<Option<Invitation>>;
+    /// Accepts an open invitation for an existing account: spends it and makes `user` a member
+    /// with its role (a member already keeps their role), in one transaction. `false` when the
+    /// invitation was accepted or expired meanwhile.
+    async fn accept_invitation(
+        &self,
+        id: Uuid,
+        user: Uuid,
+        now: DateTime<Utc>,
+    ) -> StoreResult<bool>;
+    /// Accepts an open invitation by creating the account it was sent to, a member of the
+    /// inviting organization. `None` when the invitation was accepted or expired meanwhile;
+    /// `Conflict` when the email has an account.
+    async fn accept_invitation_as_new_user(
+        &self,
+        id: Uuid,
+        user: InvitedUser,
+        now: DateTime<Utc>,
+    ) -> StoreResult<Option<User>>;
+}
+
+/// The audit log: appended to, listed; never changed.
+#[async_trait]
+pub trait AuditStore: Send + Sync {
+    /// Appends `entry` (its `id` a fresh UUIDv7, `created_at` its time).
+    async fn record_audit(&self, entry: AuditEntry) -> StoreResult<()>;
+    /// `org`'s entries and its members' account entries, newest first.
+    async fn list_audit(&self, org: Uuid, filter: &AuditFilter) -> StoreResult<Vec<AuditEntry>>;
+}
+
 #[async_trait]
 pub trait Store:
     UserStore
@@ -372,6 +454,8 @@ pub trait Store:
     + AiStore
     + ApiKeyStore
     + TemplateStore
+    + OrgStore
+    + AuditStore
     + Send
     + Sync
 {

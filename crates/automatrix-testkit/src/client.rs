@@ -68,6 +68,41 @@ impl TestApp {
         Self::read(req.send().await.expect("request")).await
     }
 
+    /// A request acting in organization `org` (`X-Organization-Id`).
+    pub async fn request_in(
+        &self,
+        org: Uuid,
+        method: Method,
+        path: &str,
+        token: &str,
+        body: Option<&Value>,
+    ) -> Res {
+        let mut req = self
+            .http
+            .request(method, self.url(path))
+            .bearer_auth(token)
+            .header("x-organization-id", org.to_string());
+        if let Some(b) = body {
+            req = req.json(b);
+        }
+        Self::read(req.send().await.expect("request")).await
+    }
+
+    /// Signs up a fresh user and makes them a member of `owner`'s organization with `role`
+    /// (the session's `organization_id` stays their own, first, organization).
+    pub async fn member_of(&self, owner: &Session, role: &str) -> Session {
+        let member = self.signup().await;
+        let added = self
+            .post(
+                &format!("/api/orgs/{}/members", owner.organization_id),
+                &owner.access_token,
+                &json!({"email": member.email, "role": role}),
+            )
+            .await;
+        assert_eq!(added.status, 201, "add member: {}", added.body);
+        member
+    }
+
     /// A request with a raw body and content type (for malformed input).
     pub async fn raw(
         &self,

@@ -11,7 +11,7 @@ mod mock;
 mod smtp;
 
 pub use ai::{AiStandIn, RecordedRequest, Reply};
-pub use app::{Backend, TestApp, test_gateway_config};
+pub use app::{Backend, TEST_SECRET, TestApp, test_gateway_config};
 pub use client::{Res, Session};
 pub use mock::MockServer;
 pub use smtp::{ReceivedMail, SmtpSink, SmtpSinkBuilder};

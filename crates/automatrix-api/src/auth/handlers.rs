@@ -10,7 +10,8 @@ use utoipa_axum::routes;
 use uuid::Uuid;
 
 use super::password;
-use super::tokens::AuthUser;
+use crate::access::Account;
+use crate::audit::{self, Actor, ClientIp};
 use crate::error::{ApiError, ErrorBody};
 use crate::extract::{ApiJson, OptionalJson};
 use crate::state::AppState;
@@ -62,7 +63,9 @@ pub struct UserResponse {
     pub id: Uuid,
     pub email: String,
     pub name: String,
-    pub organization_id: Uuid,
+    /// The organization requests act in without `X-Organization-Id` (the user's first); null
+    /// when they belong to none.
+    pub organization_id: Option<Uuid>,
 }
 
 #[derive(Serialize, ToSchema)]
@@ -75,13 +78,13 @@ pub struct TokenResponse {
     pub expires_in: u64,
 }
 
-impl From<User> for UserResponse {
-    fn from(u: User) -> Self {
+impl UserResponse {
+    fn new(u: User, organization_id: Option<Uuid>) -> Self {
         Self {
             id: u.id,
             email: u.email,
             name: u.name,
-            organization_id: u.organization_id,
+            organization_id,
         }
     }
 }
@@ -89,7 +92,7 @@ impl From<User> for UserResponse {
 const MIN_PASSWORD: usize = 8;
 const MAX_PASSWORD: usize = 256;
 
-fn check_password(path: &str, pw: &str, problems: &mut Vec<automatrix_core::Problem>) {
+pub(crate) fn check_password(path: &str, pw: &str, problems: &mut Vec<automatrix_core::Problem>) {
     let n = pw.chars().count();
     if !(MIN_PASSWORD..=MAX_PASSWORD).contains(&n) {
         problems.push(automatrix_core::Problem {
@@ -99,11 +102,11 @@ fn check_password(path: &str, pw: &str, problems: &mut Vec<automatrix_core::Prob
     }
 }
 
-fn normalize_email(email: &str) -> String {
+pub(crate) fn normalize_email(email: &str) -> String {
     email.trim().to_lowercase()
 }
 
-fn valid_email(email: &str) -> bool {
+pub(crate) fn valid_email(email: &str) -> bool {
     let Some((local, domain)) = email.split_once('@') else {
         return false;
     };
@@ -121,6 +124,7 @@ fn valid_email(email: &str) -> bool {
     responses((status = 201, body = UserResponse), (status = 409, body = ErrorBody, description = "email already registered"), (status = 422, body = ErrorBody)))]
 async fn register(
     State(state): State<AppState>,
+    ClientIp(ip): ClientIp,
     ApiJson(req): ApiJson<RegisterRequest>,
 ) -> Result<(StatusCode, axum::Json<UserResponse>), ApiError> {
     let email = normalize_email(&req.email);
@@ -165,7 +169,23 @@ async fn register(
             }
             other => other.into(),
         })?;
-    Ok((StatusCode::CREATED, axum::Json(user.into())))
+    let org = user.organization_id;
+    let actor = Actor {
+        organization_id: Some(org),
+        ..Actor::user(user.id)
+    };
+    audit::record(
+        &state,
+        actor,
+        "auth.register",
+        Some(user.id.to_string()),
+        ip,
+    )
+    .await;
+    Ok((
+        StatusCode::CREATED,
+        axum::Json(UserResponse::new(user, Some(org))),
+    ))
 }
 
 /// Exchange email and password for tokens.
@@ -173,6 +193,7 @@ async fn register(
     responses((status = 200, body = TokenResponse), (status = 401, body = ErrorBody)))]
 async fn login(
     State(state): State<AppState>,
+    ClientIp(ip): ClientIp,
     ApiJson(req): ApiJson<LoginRequest>,
 ) -> Result<axum::Json<TokenResponse>, ApiError> {
     let user = state
@@ -180,10 +201,20 @@ async fn login(
         .find_user_by_email(&normalize_email(&req.email))
         .await?;
     let ok = password::verify(req.password, user.as_ref().map(|u| u.password_hash.clone())).await?;
+    let user_id = user.as_ref().map(|u| u.id);
+    let actor = Actor {
+        user_id,
+        ..Actor::default()
+    };
+    let target = user_id.map(|id| id.to_string());
     let user = match user {
         Some(u) if ok => u,
-        _ => return Err(ApiError::Unauthorized("invalid email or password")),
+        _ => {
+            audit::record(&state, actor, "auth.login_failed", target, ip).await;
+            return Err(ApiError::Unauthorized("invalid email or password"));
+        }
     };
+    audit::record(&state, actor, "auth.login", target, ip).await;
     Ok(axum::Json(
         issue_tokens(&state, &user, Uuid::now_v7()).await?,
     ))
@@ -222,7 +253,7 @@ async fn refresh(
     responses((status = 204), (status = 401, body = ErrorBody)), security(("bearer" = [])))]
 async fn logout(
     State(state): State<AppState>,
-    auth: AuthUser,
+    auth: Account,
     OptionalJson(req): OptionalJson<LogoutRequest>,
 ) -> Result<StatusCode, ApiError> {
     let store = state.store();
@@ -245,14 +276,18 @@ async fn logout(
     responses((status = 200, body = UserResponse), (status = 401, body = ErrorBody)), security(("bearer" = [])))]
 async fn me(
     State(state): State<AppState>,
-    auth: AuthUser,
+    auth: Account,
 ) -> Result<axum::Json<UserResponse>, ApiError> {
     let user = state
         .store()
         .get_user(auth.user_id)
         .await?
         .ok_or(ApiError::Unauthorized("account no longer exists"))?;
-    Ok(axum::Json(user.into()))
+    let first = state.store().member_access(user.id, None).await?;
+    Ok(axum::Json(UserResponse::new(
+        user,
+        first.map(|a| a.organization_id),
+    )))
 }
 
 /// Change the caller's password; every refresh token of the user is revoked.
@@ -260,7 +295,7 @@ async fn me(
     responses((status = 204), (status = 401, body = ErrorBody), (status = 422, body = ErrorBody)), security(("bearer" = [])))]
 async fn change_password(
     State(state): State<AppState>,
-    auth: AuthUser,
+    auth: Account,
     ApiJson(req): ApiJson<ChangePasswordRequest>,
 ) -> Result<StatusCode, ApiError> {
     let mut problems = Vec::new();
@@ -286,7 +321,7 @@ async fn change_password(
     Ok(StatusCode::NO_CONTENT)
 }
 
-async fn issue_tokens(
+pub(crate) async fn issue_tokens(
     state: &AppState,
     user: &User,
     family: Uuid,
@@ -308,7 +343,7 @@ async fn issue_tokens(
         })
         .await?;
     Ok(TokenResponse {
-        access_token: cfg.mint_access_token(user.id, user.organization_id, now)?,
+        access_token: cfg.mint_access_token(user.id, now)?,
         refresh_token: refresh,
         token_type: "bearer",
         expires_in: cfg.access_ttl.as_secs(),

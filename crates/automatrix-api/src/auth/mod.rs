@@ -1,10 +1,13 @@
 //! Authentication: sign-up, login, refresh-token rotation with reuse detection, logout, me,
-//! change-password, and the [`AuthUser`] extractor that guards every tenant route.
+//! change-password. Who may call what is [`crate::access`].
 
 mod handlers;
 mod password;
 mod tokens;
 
 pub use handlers::router;
+pub(crate) use handlers::{
+    TokenResponse, check_password, issue_tokens, normalize_email, valid_email,
+};
+pub(crate) use password::hash as hash_password;
 pub use tokens::AuthConfig;
-pub(crate) use tokens::AuthUser;

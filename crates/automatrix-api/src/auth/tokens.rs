@@ -1,12 +1,9 @@
-//! Access tokens (short-lived HS256 JWTs), and the [`AuthUser`] extractor, which also takes API
-//! keys. Refresh tokens and API keys are opaque, stored as SHA-256 (see `automatrix_engine`).
+//! Access tokens: short-lived HS256 JWTs, pinned to that algorithm and this issuer. Refresh
+//! tokens and API keys are opaque, stored as SHA-256 (see `automatrix_engine`); who a bearer
+//! is, is decided in [`crate::access`].
 
 use std::time::Duration;
 
-use automatrix_engine::is_api_key;
-use axum::extract::FromRequestParts;
-use axum::http::header::AUTHORIZATION;
-use axum::http::request::Parts;
 use chrono::{DateTime, Utc};
 use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation};
 use serde::{Deserialize, Serialize};
@@ -14,7 +11,6 @@ use sha2::{Digest, Sha256};
 use uuid::Uuid;
 
 use crate::error::ApiError;
-use crate::state::AppState;
 
 /// Token settings. The key is derived from the master secret; `Debug` never shows it.
 #[derive(Clone)]
@@ -40,7 +36,6 @@ const ISSUER: &str = "automatrix";
 #[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct Claims {
     pub sub: Uuid,
-    pub org: Uuid,
     pub iat: i64,
     pub exp: i64,
     pub iss: String,
@@ -61,16 +56,10 @@ impl AuthConfig {
     }
 
     /// An access token for `user`, issued at `now`.
-    pub fn mint_access_token(
-        &self,
-        user: Uuid,
-        org: Uuid,
-        now: DateTime<Utc>,
-    ) -> Result<String, ApiError> {
+    pub fn mint_access_token(&self, user: Uuid, now: DateTime<Utc>) -> Result<String, ApiError> {
         let iat = now.timestamp();
         let claims = Claims {
             sub: user,
-            org,
             iat,
             exp: iat + self.access_ttl.as_secs() as i64,
             iss: ISSUER.into(),
@@ -83,7 +72,7 @@ impl AuthConfig {
         .map_err(|e| ApiError::Internal(format!("signing a token: {e}")))
     }
 
-    fn verify(&self, token: &str) -> Option<Claims> {
+    pub(crate) fn verify(&self, token: &str) -> Option<Claims> {
         let mut v = Validation::new(Algorithm::HS256);
         v.leeway = 5;
         v.set_issuer(&[ISSUER]);
@@ -91,56 +80,5 @@ impl AuthConfig {
         jsonwebtoken::decode::<Claims>(token, &DecodingKey::from_secret(&self.signing_key), &v)
             .ok()
             .map(|d| d.claims)
-    }
-}
-
-/// What a bearer that authenticates nobody gets: the same for a bad, expired or unknown access
-/// token or API key.
-const INVALID: ApiError = ApiError::Unauthorized("invalid or expired token");
-
-/// The caller, from a valid bearer: an access token, or an API key (`amx_…`), which acts as
-/// the user who created it.
-#[derive(Clone, Copy, Debug)]
-pub(crate) struct AuthUser {
-    pub user_id: Uuid,
-    pub org_id: Uuid,
-}
-
-impl FromRequestParts<AppState> for AuthUser {
-    type Rejection = ApiError;
-
-    async fn from_request_parts(
-        parts: &mut Parts,
-        state: &AppState,
-    ) -> Result<Self, Self::Rejection> {
-        let header = parts
-            .headers
-            .get(AUTHORIZATION)
-            .ok_or(ApiError::Unauthorized("missing bearer token"))?;
-        let token = header
-            .to_str()
-            .ok()
-            .and_then(|h| {
-                h.strip_prefix("Bearer ")
-                    .or_else(|| h.strip_prefix("bearer "))
-            })
-            .ok_or(ApiError::Unauthorized("missing bearer token"))?;
-        let token = token.trim();
-        if is_api_key(token) {
-            let key = state
-                .engine
-                .authenticate_api_key(token, Utc::now())
-                .await?
-                .ok_or(INVALID)?;
-            return Ok(Self {
-                user_id: key.user_id,
-                org_id: key.organization_id,
-            });
-        }
-        let claims = state.config.auth.verify(token).ok_or(INVALID)?;
-        Ok(Self {
-            user_id: claims.sub,
-            org_id: claims.org,
-        })
     }
 }

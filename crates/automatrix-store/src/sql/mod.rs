@@ -23,10 +23,12 @@ use std::ops::DerefMut;
 #[doc(hidden)]
 pub mod ai;
 mod api_keys;
+mod audit;
 mod credentials;
 mod executions;
 #[doc(hidden)]
 pub mod kv;
+mod orgs;
 mod queue;
 mod templates;
 mod users;
@@ -37,7 +39,11 @@ pub use ai::group_ai_usage;
 #[doc(hidden)]
 pub use api_keys::api_key_name_taken;
 #[doc(hidden)]
+pub use audit::like_escape;
+#[doc(hidden)]
 pub use credentials::credential_name_taken;
+#[doc(hidden)]
+pub use orgs::already_member;
 #[doc(hidden)]
 pub use queue::{
     check_step_belongs_to, claim_job_sql, finish_sql, lease_held_sql, lease_lost, write_step_sql,
@@ -312,6 +318,8 @@ macro_rules! impl_sql_store {
         $crate::__impl_ai_store!($store);
         $crate::__impl_api_key_store!($store);
         $crate::__impl_template_store!($store);
+        $crate::__impl_org_store!($store);
+        $crate::__impl_audit_store!($store);
     };
 }
 

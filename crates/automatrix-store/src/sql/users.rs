@@ -47,6 +47,16 @@ macro_rules! __impl_user_store {
                     .fetch_one(&mut *tx)
                     .await
                     .map_err($crate::sql::email_taken)?;
+                    sqlx::query(
+                        "insert into memberships \
+                             (organization_id, user_id, role, created_at, updated_at) \
+                         values ($1, $2, 'owner', $3, $3)",
+                    )
+                    .bind(new.organization_id)
+                    .bind(new.id)
+                    .bind(new.now)
+                    .execute(&mut *tx)
+                    .await?;
                     tx.commit().await?;
                     Ok(user)
                 }

@@ -32,7 +32,7 @@
 //!   in batches with their steps while unfinished ones stay.
 //!
 //! The promises live in one file per store trait (`users`, `workflows`, `executions`, `queue`,
-//! `vault`, `ai`, `api_keys`, `templates`),
+//! `vault`, `ai`, `api_keys`, `templates`, `orgs`, `audit`),
 //! plus `tenancy` for the rules that cut across them; `fixtures` builds what they start from.
 //!
 //! Store crates run the suite with [`conformance_tests!`](crate::conformance_tests) and a
@@ -54,9 +54,11 @@ macro_rules! ok {
 
 mod ai;
 mod api_keys;
+mod audit;
 mod executions;
 mod fixtures;
 mod lifecycle;
+mod orgs;
 mod queue;
 mod templates;
 mod tenancy;
@@ -66,9 +68,11 @@ mod workflows;
 
 pub use ai::*;
 pub use api_keys::*;
+pub use audit::*;
 pub use executions::*;
 pub use fixtures::{new_execution, new_tenant, new_workflow, now};
 pub use lifecycle::*;
+pub use orgs::*;
 pub use queue::*;
 pub use templates::*;
 pub use tenancy::*;
@@ -166,6 +170,10 @@ macro_rules! conformance_tests {
             an_api_key_use_is_recorded_once_per_window,
             builtin_templates_are_upserted_by_slug_and_seen_by_every_organization,
             an_organizations_templates_are_its_own,
+            a_user_belongs_to_several_organizations_first_one_first,
+            the_last_owner_stays,
+            an_invitation_is_accepted_once,
+            an_organizations_log_holds_its_changes_and_its_members_sign_ins,
         );
 
         #[tokio::test]
@@ -238,6 +246,10 @@ pub async fn run_all(store: Arc<dyn Store>) {
     an_api_key_use_is_recorded_once_per_window(s).await;
     builtin_templates_are_upserted_by_slug_and_seen_by_every_organization(s).await;
     an_organizations_templates_are_its_own(s).await;
+    a_user_belongs_to_several_organizations_first_one_first(s).await;
+    the_last_owner_stays(s).await;
+    an_invitation_is_accepted_once(s).await;
+    an_organizations_log_holds_its_changes_and_its_members_sign_ins(s).await;
 }
 
 pub async fn the_store_answers_a_ping(store: &dyn Store) {

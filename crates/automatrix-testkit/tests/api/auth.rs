@@ -3,6 +3,7 @@
 use automatrix_testkit::{TestApp, both_backends};
 use reqwest::Method;
 use serde_json::json;
+use sha2::Digest as _;
 
 async fn post_anon(app: &TestApp, path: &str, body: serde_json::Value) -> automatrix_testkit::Res {
     app.request(Method::POST, path, None, Some(&body)).await
@@ -65,12 +66,41 @@ both_backends! {
         none.assert_error(401, "UNAUTHORIZED");
         assert_eq!(none.headers["www-authenticate"], "Bearer");
         app.get("/api/auth/me", "garbage.token.here").await.assert_error(401, "UNAUTHORIZED");
-        let expired = app.auth.mint_access_token(s.user_id, s.organization_id, chrono::Utc::now() - chrono::Duration::hours(1)).unwrap();
+        let expired = app.auth.mint_access_token(s.user_id, chrono::Utc::now() - chrono::Duration::hours(1)).unwrap();
         app.get("/api/auth/me", &expired).await.assert_error(401, "UNAUTHORIZED");
         let forged = automatrix_api::AuthConfig::from_master_secret(b"some-other-secret-some-other-secret")
-            .mint_access_token(s.user_id, s.organization_id, chrono::Utc::now())
+            .mint_access_token(s.user_id, chrono::Utc::now())
             .unwrap();
         app.get("/api/auth/me", &forged).await.assert_error(401, "UNAUTHORIZED");
+    }
+
+    async fn tokens_of_another_algorithm_issuer_or_shape_are_refused(app) {
+        let s = app.signup().await;
+        let now = chrono::Utc::now().timestamp();
+        let claims = json!({"sub": s.user_id, "iat": now, "exp": now + 600, "iss": "automatrix"});
+        // The real key, the way the server derives it: what an attacker who had it could sign.
+        let key = sha2::Sha256::new_with_prefix(b"automatrix/jwt/v1\0").chain_update(automatrix_testkit::TEST_SECRET).finalize();
+        let good = jwt(&json!({"alg": "HS256", "typ": "JWT"}), &claims, Some(("HS256", &key)));
+        assert_eq!(app.get("/api/auth/me", &good).await.status, 200, "the hand-made token is right");
+        let cases = [
+            ("alg none", jwt(&json!({"alg": "none", "typ": "JWT"}), &claims, None)),
+            ("alg none, HS256 signature", format!("{}.{}", jwt(&json!({"alg": "none"}), &claims, None).trim_end_matches('.'), good.rsplit('.').next().unwrap())),
+            ("HS384", jwt(&json!({"alg": "HS384", "typ": "JWT"}), &claims, Some(("HS384", &key)))),
+            ("another issuer", jwt(&json!({"alg": "HS256"}), &json!({"sub": s.user_id, "iat": now, "exp": now + 600, "iss": "someone-else"}), Some(("HS256", &key)))),
+            ("no issuer", jwt(&json!({"alg": "HS256"}), &json!({"sub": s.user_id, "iat": now, "exp": now + 600}), Some(("HS256", &key)))),
+            ("no expiry", jwt(&json!({"alg": "HS256"}), &json!({"sub": s.user_id, "iat": now, "iss": "automatrix"}), Some(("HS256", &key)))),
+            ("tampered subject", {
+                let other = app.signup().await;
+                let mut parts: Vec<String> = good.split('.').map(str::to_owned).collect();
+                parts[1] = b64(&json!({"sub": other.user_id, "iat": now, "exp": now + 600, "iss": "automatrix"}).to_string());
+                parts.join(".")
+            }),
+        ];
+        for (what, token) in cases {
+            let res = app.get("/api/auth/me", &token).await;
+            assert_eq!(res.status, 401, "{what}: {}", res.body);
+            assert_eq!(res.code(), "UNAUTHORIZED", "{what}");
+        }
     }
 
     async fn refresh_rotates_the_token_and_reuse_revokes_the_family(app) {
@@ -117,4 +147,37 @@ both_backends! {
         assert_eq!(post_anon(&app, "/api/auth/login", json!({"email": s.email, "password": "a brand new one"})).await.status, 200);
         post_anon(&app, "/api/auth/refresh", json!({"refresh_token": s.refresh_token})).await.assert_error(401, "UNAUTHORIZED");
     }
+}
+
+fn b64(text: &str) -> String {
+    use base64::Engine as _;
+    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(text)
+}
+
+/// A JWT made by hand: `header.claims.signature`, signed with HMAC-SHA256/384 or not at all.
+fn jwt(
+    header: &serde_json::Value,
+    claims: &serde_json::Value,
+    sign: Option<(&str, &[u8])>,
+) -> String {
+    use hmac::{Hmac, Mac};
+    let input = format!("{}.{}", b64(&header.to_string()), b64(&claims.to_string()));
+    let signature = match sign {
+        None => Vec::new(),
+        Some(("HS384", key)) => {
+            let mut mac = Hmac::<sha2::Sha384>::new_from_slice(key).unwrap();
+            mac.update(input.as_bytes());
+            mac.finalize().into_bytes().to_vec()
+        }
+        Some((_, key)) => {
+            let mut mac = Hmac::<sha2::Sha256>::new_from_slice(key).unwrap();
+            mac.update(input.as_bytes());
+            mac.finalize().into_bytes().to_vec()
+        }
+    };
+    use base64::Engine as _;
+    format!(
+        "{input}.{}",
+        base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(signature)
+    )
 }

@@ -21,6 +21,8 @@ mod hooks;
 mod messaging;
 mod nodes;
 mod openapi;
+mod orgs;
+mod permissions;
 mod schedules;
 mod templates;
 mod tenancy;

@@ -14,6 +14,20 @@ const ROUTES: &[(&str, &str)] = &[
     ("post", "/api/auth/logout"),
     ("get", "/api/auth/me"),
     ("post", "/api/auth/change-password"),
+    ("get", "/api/orgs"),
+    ("post", "/api/orgs"),
+    ("get", "/api/orgs/{id}"),
+    ("put", "/api/orgs/{id}"),
+    ("post", "/api/orgs/{id}/leave"),
+    ("get", "/api/orgs/{id}/members"),
+    ("post", "/api/orgs/{id}/members"),
+    ("put", "/api/orgs/{id}/members/{user_id}"),
+    ("delete", "/api/orgs/{id}/members/{user_id}"),
+    ("get", "/api/orgs/{id}/invitations"),
+    ("post", "/api/orgs/{id}/invitations"),
+    ("delete", "/api/orgs/{id}/invitations/{invitation_id}"),
+    ("post", "/api/invitations/{token}/accept"),
+    ("get", "/api/audit-log"),
     ("get", "/api/workflows"),
     ("post", "/api/workflows"),
     ("get", "/api/workflows/{id}"),
@@ -93,7 +107,7 @@ both_backends! {
 
     async fn every_listed_route_is_served(app) {
         for (method, path) in ROUTES {
-            let concrete = path.replace("{id}", &uuid::Uuid::now_v7().to_string()).replace("{version}", "1").replace("{node_id}", "n").replace("{token}", "no-such-token").replace("{alias}", "no-such-route");
+            let concrete = path.replace("{id}", &uuid::Uuid::now_v7().to_string()).replace("{version}", "1").replace("{node_id}", "n").replace("{token}", "no-such-token").replace("{alias}", "no-such-route").replace("{user_id}", &uuid::Uuid::now_v7().to_string()).replace("{invitation_id}", &uuid::Uuid::now_v7().to_string());
             let res = app.request(method.to_uppercase().parse().unwrap(), &concrete, None, None).await;
             assert_ne!(res.status, 405, "{method} {path} is documented but not routed");
             if res.status == 404 {
