@@ -37,7 +37,7 @@ pub use ai::group_ai_usage;
 #[doc(hidden)]
 pub use api_keys::api_key_name_taken;
 #[doc(hidden)]
-pub use credentials::credential_name_taken;
+pub use credentials::{SealedColumnSql, credential_name_taken, sealed_column_sql};
 #[doc(hidden)]
 pub use queue::{
     check_step_belongs_to, claim_job_sql, finish_sql, lease_held_sql, lease_lost, write_step_sql,
