@@ -43,7 +43,8 @@ pub struct UnsealableValues {
     pub ids: Vec<Uuid>,
 }
 
-/// Why a rotation did not happen. In every case nothing was written.
+/// Why a rotation did not happen. Nothing was written, except perhaps after a
+/// [`Store`](Self::Store) error (see [`wrote_nothing`](Self::wrote_nothing)).
 ///
 /// Its own type rather than an [`EngineError`](crate::EngineError) variant: only the operator's
 /// command meets it, and the API's error mapping has nothing to say about it.
@@ -68,6 +69,14 @@ impl From<StoreError> for RotateError {
             StoreError::Stale(m) => Self::Changed(m),
             other => Self::Store(other),
         }
+    }
+}
+
+impl RotateError {
+    /// Whether nothing was written for certain: a store error may have come from the commit
+    /// itself, whose outcome the client cannot know.
+    pub fn wrote_nothing(&self) -> bool {
+        !matches!(self, Self::Store(_))
     }
 }
 
@@ -170,7 +179,10 @@ pub async fn rotate_master_key(
 
 /// A dry run: opens every sealed value with `key` and counts them; writes nothing.
 #[instrument(skip_all)]
-pub async fn check_master_key(store: &dyn Store, key: &Vault) -> Result<RotationReport, RotateError> {
+pub async fn check_master_key(
+    store: &dyn Store,
+    key: &Vault,
+) -> Result<RotationReport, RotateError> {
     Ok(reseal_everything(store, key, key).await?.1)
 }
 
@@ -199,7 +211,10 @@ async fn reseal_everything(
                 }),
                 Err(Unsealable) => unsealable.push(value.id),
             }
-            *count.per_organization.entry(value.organization_id).or_default() += 1;
+            *count
+                .per_organization
+                .entry(value.organization_id)
+                .or_default() += 1;
             count.total += 1;
         }
         if !unsealable.is_empty() {

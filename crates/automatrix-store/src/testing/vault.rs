@@ -115,18 +115,32 @@ pub async fn sealed_values_are_replaced_all_at_once_or_not_at_all(store: &dyn St
     changed.last_mut().unwrap().old = b"not what it holds".to_vec();
     let refused = store.replace_sealed(&changed).await;
     assert!(matches!(refused, Err(StoreError::Stale(_))), "{refused:?}");
-    assert_eq!(sealed_of(first.id).await, b"s1", "a refused rewrite writes nothing");
+    assert_eq!(
+        sealed_of(first.id).await,
+        b"s1",
+        "a refused rewrite writes nothing"
+    );
 
     let mut partial = rewrite_all(store, b"k2:").await;
     partial.pop();
     let refused = store.replace_sealed(&partial).await;
-    assert!(matches!(refused, Err(StoreError::Stale(_))), "a value left out: {refused:?}");
-    assert_eq!(sealed_of(first.id).await, b"s1", "a refused rewrite writes nothing");
+    assert!(
+        matches!(refused, Err(StoreError::Stale(_))),
+        "a value left out: {refused:?}"
+    );
+    assert_eq!(
+        sealed_of(first.id).await,
+        b"s1",
+        "a refused rewrite writes nothing"
+    );
 
     ok!(store.replace_sealed(&rewrite_all(store, b"k2:").await));
     let replaced = ok!(store.get_credential(org, first.id)).unwrap();
     assert_eq!(replaced.sealed, b"k2:s1");
-    assert_eq!(replaced.updated_at, first.updated_at, "the data itself did not change");
+    assert_eq!(
+        replaced.updated_at, first.updated_at,
+        "the data itself did not change"
+    );
     let theirs = ok!(store.list_credentials(other));
     assert_eq!(theirs[0].sealed, b"k2:o1");
     ok!(store.replace_sealed(&[]));
