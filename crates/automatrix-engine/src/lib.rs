@@ -19,6 +19,7 @@ mod here;
 mod job;
 mod portable;
 mod retention;
+mod rotate;
 mod scheduler;
 mod service;
 mod services;
@@ -43,6 +44,9 @@ pub use executor::{Executor, ExecutorConfig, PriorStep, RunOutcome, RunPlan};
 pub use here::{Run, Started};
 pub use job::Ended;
 pub use retention::{RetentionPolicy, prune_once, run_retention};
+pub use rotate::{
+    ColumnCount, RotateError, RotationReport, UnsealableValues, check_master_key, rotate_master_key,
+};
 pub use service::{
     Awaited, Decision, Engine, IDEMPOTENCY_WINDOW, NewWorkflowRequest, WorkflowChange,
 };

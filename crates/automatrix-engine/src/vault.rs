@@ -66,16 +66,37 @@ impl Vault {
     }
 
     pub fn seal(&self, owner: SealedFor<'_>, data: &Value) -> Vec<u8> {
+        let plain = serde_json::to_vec(data).expect("a JSON value serializes");
+        self.seal_bytes(owner, &plain)
+    }
+
+    pub fn open(&self, owner: SealedFor<'_>, sealed: &[u8]) -> Result<Value, Unsealable> {
+        let plain = self.open_bytes(owner, sealed)?;
+        serde_json::from_slice(&plain).map_err(|_| Unsealable)
+    }
+
+    /// Opens `sealed` with this vault's key and seals the same bytes again, with a fresh
+    /// nonce, under `to`'s key for the same owner: the master-key rotation. The data is never
+    /// parsed, so it comes out exactly as it went in.
+    pub fn reseal(
+        &self,
+        to: &Vault,
+        owner: SealedFor<'_>,
+        sealed: &[u8],
+    ) -> Result<Vec<u8>, Unsealable> {
+        Ok(to.seal_bytes(owner, &self.open_bytes(owner, sealed)?))
+    }
+
+    fn seal_bytes(&self, owner: SealedFor<'_>, plain: &[u8]) -> Vec<u8> {
         let mut nonce = [0u8; NONCE_LEN];
         rand::rng().fill_bytes(&mut nonce);
-        let plain = serde_json::to_vec(data).expect("a JSON value serializes");
         let aad = owner.aad();
         let sealed = self
             .cipher
             .encrypt(
                 &nonce.into(),
                 Payload {
-                    msg: &plain,
+                    msg: plain,
                     aad: &aad,
                 },
             )
@@ -87,7 +108,7 @@ impl Vault {
         out
     }
 
-    pub fn open(&self, owner: SealedFor<'_>, sealed: &[u8]) -> Result<Value, Unsealable> {
+    fn open_bytes(&self, owner: SealedFor<'_>, sealed: &[u8]) -> Result<Vec<u8>, Unsealable> {
         let (&version, rest) = sealed.split_first().ok_or(Unsealable)?;
         if version != VERSION || rest.len() < NONCE_LEN {
             return Err(Unsealable);
@@ -95,8 +116,7 @@ impl Vault {
         let (nonce, ciphertext) = rest.split_at(NONCE_LEN);
         let nonce: [u8; NONCE_LEN] = nonce.try_into().map_err(|_| Unsealable)?;
         let aad = owner.aad();
-        let plain = self
-            .cipher
+        self.cipher
             .decrypt(
                 &nonce.into(),
                 Payload {
@@ -104,8 +124,7 @@ impl Vault {
                     aad: &aad,
                 },
             )
-            .map_err(|_| Unsealable)?;
-        serde_json::from_slice(&plain).map_err(|_| Unsealable)
+            .map_err(|_| Unsealable)
     }
 }
 
@@ -155,5 +174,22 @@ mod tests {
         *damaged.last_mut().unwrap() ^= 1;
         assert_eq!(vault.open(owner("http_bearer"), &damaged), Err(Unsealable));
         assert_eq!(vault.open(owner("http_bearer"), &[]), Err(Unsealable));
+    }
+
+    #[test]
+    fn resealed_data_opens_with_the_new_secret_only() {
+        let old = Vault::from_master_secret(b"the old secret of thirty-two bytes!!!!");
+        let new = Vault::from_master_secret(b"the new secret of thirty-two bytes!!!!");
+        let data = json!({"user": "svc", "password": "hunter2"});
+        let sealed = old.seal(owner("http_basic"), &data);
+
+        let resealed = old.reseal(&new, owner("http_basic"), &sealed).unwrap();
+        assert_eq!(new.open(owner("http_basic"), &resealed), Ok(data));
+        assert_eq!(old.open(owner("http_basic"), &resealed), Err(Unsealable));
+        assert_eq!(
+            new.reseal(&old, owner("http_basic"), &sealed),
+            Err(Unsealable),
+            "only the key it was sealed with opens it"
+        );
     }
 }

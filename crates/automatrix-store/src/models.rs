@@ -507,6 +507,33 @@ pub struct CredentialUpdate {
     pub sealed: Option<Vec<u8>>,
 }
 
+/// A column whose values are sealed under the master secret. Each names fixed SQL (see
+/// `sql/credentials.rs`); another sealed column (a user's TOTP secret) is one more variant.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum SealedColumn {
+    /// `credentials.sealed`: an organization's credential data.
+    CredentialData,
+}
+
+/// One sealed value replaced by the master-key rotation: the row `id` of `column` held `old`
+/// when it was read and gets `new`. `Debug` shows neither value.
+#[derive(Clone)]
+pub struct SealedRewrite {
+    pub column: SealedColumn,
+    pub id: Uuid,
+    pub old: Vec<u8>,
+    pub new: Vec<u8>,
+}
+
+impl std::fmt::Debug for SealedRewrite {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SealedRewrite")
+            .field("column", &self.column)
+            .field("id", &self.id)
+            .finish_non_exhaustive()
+    }
+}
+
 /// A stored AI route: what `alias` stands for in an organization.
 #[derive(Clone, Debug, sqlx::FromRow)]
 pub struct AiRouteRow {

@@ -251,6 +251,14 @@ pub trait CredentialStore: Send + Sync {
         now: DateTime<Utc>,
     ) -> StoreResult<Credential>;
     async fn delete_credential(&self, org: Uuid, id: Uuid) -> StoreResult<bool>;
+    /// Every credential of every organization, by organization and id: for the maintenance
+    /// that must see them all (the master-key rotation), never for a tenant's request.
+    async fn list_all_credentials(&self) -> StoreResult<Vec<Credential>>;
+    /// Replaces sealed values, all in one transaction or none. `Stale` (and nothing written)
+    /// when a row no longer holds its `old` value (changed or deleted since it was read), or
+    /// when a column the rewrites name has a row they do not cover (added since): a rotation
+    /// must leave no value sealed under the old key behind.
+    async fn replace_sealed(&self, rewrites: &[SealedRewrite]) -> StoreResult<()>;
 }
 
 /// Each workflow's persistent key-value store (`data.kv`). Entries go with their workflow.

@@ -10,6 +10,7 @@ use uuid::Uuid;
 
 use crate::config::{Config, Overrides};
 use crate::remote::ServerArgs;
+use crate::rotate_key::{self, RotateKeyArgs};
 use crate::{local_run, remote, runtime};
 
 #[derive(Parser, Debug)]
@@ -46,6 +47,9 @@ pub enum Command {
     Worker(WorkerArgs),
     /// Apply database migrations and exit.
     Migrate,
+    /// Re-seal every credential under a new master secret key, in one transaction (stop every
+    /// server and worker first; see docs/key-rotation.md).
+    RotateKey(RotateKeyArgs),
     /// Run a workflow file locally, in-process; progress on stderr, output JSON on stdout.
     Run {
         file: PathBuf,
@@ -112,6 +116,7 @@ pub async fn dispatch(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Migrate => runtime::migrate(load(None, None)?)
             .await
             .map(|()| ExitCode::SUCCESS),
+        Command::RotateKey(a) => rotate_key::rotate_key(&load(None, None)?, a).await,
         Command::Run { file, input } => {
             local_run::run(&load(None, None)?, &file, input.as_deref()).await
         }

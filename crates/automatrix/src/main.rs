@@ -5,6 +5,7 @@ mod cli;
 mod config;
 mod local_run;
 mod remote;
+mod rotate_key;
 mod runtime;
 mod secret;
 

@@ -22,7 +22,7 @@ use tracing_subscriber::EnvFilter;
 use crate::config::Config;
 use crate::secret::{self, Secret};
 
-fn init_tracing(config: &Config) {
+pub fn init_tracing(config: &Config) {
     let filter =
         EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info,sqlx=warn"));
     // Colour only on a terminal: log files and collectors get plain text.

@@ -41,7 +41,7 @@ pub use api_keys::api_key_name_taken;
 #[doc(hidden)]
 pub use audit::like_escape;
 #[doc(hidden)]
-pub use credentials::credential_name_taken;
+pub use credentials::{SealedColumnSql, credential_name_taken, sealed_column_sql};
 #[doc(hidden)]
 pub use orgs::already_member;
 #[doc(hidden)]

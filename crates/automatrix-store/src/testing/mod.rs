@@ -18,7 +18,7 @@
 //!   is re-claimed and fences the old holder (`Stale`), finishing never overwrites a cancelled
 //!   execution, and cancelling a pending execution leaves nothing to claim;
 //! - credentials: a name is taken once per organization, data stays as sealed, and no other
-//!   organization reaches them; key-value entries belong to one workflow, expire, and
+//!   organization reaches them; the key rotation replaces every sealed value at once or none; key-value entries belong to one workflow, expire, and
 //!   concurrent increments and first sightings are atomic;
 //! - AI: a route is one per alias and organization; accounted calls are totalled and grouped
 //!   by day, model or workflow within their window, and outlive their workflow; a budget is one
@@ -159,6 +159,7 @@ macro_rules! conformance_tests {
             old_finished_executions_are_pruned_in_batches,
             the_store_answers_a_ping,
             credentials_are_named_once_per_organization_and_kept_sealed,
+            sealed_values_are_replaced_all_at_once_or_not_at_all,
             kv_entries_belong_to_one_workflow_and_expire,
             concurrent_increments_all_count,
             concurrent_sets_if_absent_store_once,
@@ -235,6 +236,7 @@ pub async fn run_all(store: Arc<dyn Store>) {
     old_finished_executions_are_pruned_in_batches(s).await;
     the_store_answers_a_ping(s).await;
     credentials_are_named_once_per_organization_and_kept_sealed(s).await;
+    sealed_values_are_replaced_all_at_once_or_not_at_all(s).await;
     kv_entries_belong_to_one_workflow_and_expire(s).await;
     concurrent_increments_all_count(s).await;
     concurrent_sets_if_absent_store_once(s).await;

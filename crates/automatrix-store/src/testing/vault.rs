@@ -7,7 +7,7 @@ use serde_json::{Value, json};
 use uuid::Uuid;
 
 use super::fixtures::{new_tenant, new_workflow, now};
-use crate::{CredentialUpdate, NewCredential, Store, StoreError};
+use crate::{CredentialUpdate, NewCredential, SealedColumn, SealedRewrite, Store, StoreError};
 
 fn new_credential(org: Uuid, name: &str, sealed: &[u8]) -> NewCredential {
     NewCredential {
@@ -78,6 +78,72 @@ pub async fn credentials_are_named_once_per_organization_and_kept_sealed(store: 
     assert!(ok!(store.delete_credential(org, created.id)));
     assert!(ok!(store.get_credential(org, created.id)).is_none());
     assert!(!ok!(store.delete_credential(org, created.id)));
+}
+
+/// Rewrites of every credential of the store (other promises may have left some), each to its
+/// old value behind `prefix`.
+async fn rewrite_all(store: &dyn Store, prefix: &[u8]) -> Vec<SealedRewrite> {
+    ok!(store.list_all_credentials())
+        .into_iter()
+        .map(|c| SealedRewrite {
+            column: SealedColumn::CredentialData,
+            id: c.id,
+            new: [prefix, &c.sealed].concat(),
+            old: c.sealed,
+        })
+        .collect()
+}
+
+pub async fn sealed_values_are_replaced_all_at_once_or_not_at_all(store: &dyn Store) {
+    let org = new_tenant(store).await.organization_id;
+    let other = new_tenant(store).await.organization_id;
+    let first = ok!(store.create_credential(new_credential(org, "SMTP", b"s1")));
+    ok!(store.create_credential(new_credential(org, "Twilio", b"t1")));
+    ok!(store.create_credential(new_credential(other, "SMTP", b"o1")));
+
+    let all = ok!(store.list_all_credentials());
+    let keys: Vec<(Uuid, Uuid)> = all.iter().map(|c| (c.organization_id, c.id)).collect();
+    assert!(keys.is_sorted(), "listed by organization and id");
+    let ours = all
+        .iter()
+        .filter(|c| [org, other].contains(&c.organization_id))
+        .count();
+    assert_eq!(ours, 3, "every organization's credentials");
+
+    let sealed_of = async |id| ok!(store.get_credential(org, id)).unwrap().sealed;
+    let mut changed = rewrite_all(store, b"k2:").await;
+    changed.last_mut().unwrap().old = b"not what it holds".to_vec();
+    let refused = store.replace_sealed(&changed).await;
+    assert!(matches!(refused, Err(StoreError::Stale(_))), "{refused:?}");
+    assert_eq!(
+        sealed_of(first.id).await,
+        b"s1",
+        "a refused rewrite writes nothing"
+    );
+
+    let mut partial = rewrite_all(store, b"k2:").await;
+    partial.pop();
+    let refused = store.replace_sealed(&partial).await;
+    assert!(
+        matches!(refused, Err(StoreError::Stale(_))),
+        "a value left out: {refused:?}"
+    );
+    assert_eq!(
+        sealed_of(first.id).await,
+        b"s1",
+        "a refused rewrite writes nothing"
+    );
+
+    ok!(store.replace_sealed(&rewrite_all(store, b"k2:").await));
+    let replaced = ok!(store.get_credential(org, first.id)).unwrap();
+    assert_eq!(replaced.sealed, b"k2:s1");
+    assert_eq!(
+        replaced.updated_at, first.updated_at,
+        "the data itself did not change"
+    );
+    let theirs = ok!(store.list_credentials(other));
+    assert_eq!(theirs[0].sealed, b"k2:o1");
+    ok!(store.replace_sealed(&[]));
 }
 
 fn get(key: &str) -> KvOp {

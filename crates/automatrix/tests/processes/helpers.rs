@@ -10,6 +10,9 @@ use automatrix_store_postgres::testing::TempDatabase;
 use serde_json::{Value, json};
 use tokio::sync::OnceCell;
 
+/// The password of every user of [`Cluster::sign_up`].
+const PASSWORD: &str = "correct horse battery";
+
 /// How long any one wait may take before the test fails.
 pub const BOUND: Duration = Duration::from_secs(60);
 
@@ -34,6 +37,15 @@ struct Process {
 /// Which process of a [`Cluster`].
 #[derive(Clone, Copy, Debug)]
 pub struct ProcessId(usize);
+
+/// A row of `credentials` as [`Cluster::sealed_credentials`] reads it.
+#[derive(Clone, Debug, PartialEq, Eq, sqlx::FromRow)]
+pub struct SealedRow {
+    pub id: uuid::Uuid,
+    pub organization_id: uuid::Uuid,
+    pub kind: String,
+    pub sealed: Vec<u8>,
+}
 
 pub struct Cluster {
     dir: tempfile::TempDir,
@@ -86,6 +98,7 @@ impl Cluster {
             "AUTOMATRIX_LEASE_SECS",
             "AUTOMATRIX_DRAIN_SECS",
             "AUTOMATRIX_POLL_MS",
+            "AUTOMATRIX_NEW_SECRET_KEY",
         ] {
             c.env_remove(var);
         }
@@ -163,6 +176,21 @@ impl Cluster {
             self.wait_for_log(id, "listening for queue events", 1).await;
         }
         id
+    }
+
+    /// Runs `automatrix ARGS` to its end on the cluster's database; its output.
+    pub async fn run(&self, args: &[&str], env: &[(&str, &str)]) -> std::process::Output {
+        let (mut c, _) = self.command(&format!("run-{}", args.first().unwrap_or(&"")), env);
+        c.args(args).stdout(Stdio::piped()).stderr(Stdio::piped());
+        tokio::process::Command::from(c)
+            .output()
+            .await
+            .expect("run automatrix")
+    }
+
+    /// The data directory.
+    pub fn dir(&self) -> &std::path::Path {
+        self.dir.path()
     }
 
     /// The process's stderr so far.
@@ -261,27 +289,56 @@ impl Cluster {
         format!("{}{path}", self.api.as_deref().expect("a serve process"))
     }
 
-    /// Registers a user and logs in; later calls use the access token.
-    pub async fn sign_up(&mut self) {
+    /// Registers a user (in a new organization) and logs in; later calls use the access
+    /// token. Returns the user's email.
+    pub async fn sign_up(&mut self) -> String {
         let email = format!("ops-{}@dealer.example", uuid::Uuid::now_v7().simple());
-        let password = "correct horse battery";
         let (status, body) = self
             .call(
                 reqwest::Method::POST,
                 "/api/auth/register",
-                Some(json!({"email": email, "password": password, "name": "Ops"})),
+                Some(json!({"email": email, "password": PASSWORD, "name": "Ops"})),
             )
             .await;
         assert_eq!(status, 201, "register: {body}");
+        self.log_in(&email).await;
+        email
+    }
+
+    /// Logs in as a user of [`sign_up`](Self::sign_up); later calls use the access token.
+    pub async fn log_in(&mut self, email: &str) {
         let (status, body) = self
             .call(
                 reqwest::Method::POST,
                 "/api/auth/login",
-                Some(json!({"email": email, "password": password})),
+                Some(json!({"email": email, "password": PASSWORD})),
             )
             .await;
         assert_eq!(status, 200, "login: {body}");
         self.token = Some(body["access_token"].as_str().expect("token").to_owned());
+    }
+
+    /// The access token later calls use.
+    pub fn token(&self) -> Option<&str> {
+        self.token.as_deref()
+    }
+
+    /// Makes later calls use `token`.
+    pub fn use_token(&mut self, token: &str) {
+        self.token = Some(token.to_owned());
+    }
+
+    /// Saves a credential; returns its id.
+    pub async fn create_credential(&self, name: &str, kind: &str, data: Value) -> String {
+        let (status, body) = self
+            .call(
+                reqwest::Method::POST,
+                "/api/credentials",
+                Some(json!({"name": name, "type": kind, "data": data})),
+            )
+            .await;
+        assert_eq!(status, 201, "create credential: {body}");
+        body["id"].as_str().expect("credential id").to_owned()
     }
 
     /// Creates a workflow; returns its id.
@@ -375,6 +432,16 @@ impl Cluster {
         match self.pool().await {
             Pool::Sqlite(p) => sqlx::query_scalar(sql).fetch_all(p).await,
             Pool::Postgres(p) => sqlx::query_scalar(sql).fetch_all(p).await,
+        }
+        .unwrap_or_else(|e| panic!("{sql}: {e}"))
+    }
+
+    /// Every credential's id, organization, type and sealed data, by id.
+    pub async fn sealed_credentials(&self) -> Vec<SealedRow> {
+        let sql = "select id, organization_id, kind, sealed from credentials order by id";
+        match self.pool().await {
+            Pool::Sqlite(p) => sqlx::query_as(sql).fetch_all(p).await,
+            Pool::Postgres(p) => sqlx::query_as(sql).fetch_all(p).await,
         }
         .unwrap_or_else(|e| panic!("{sql}: {e}"))
     }
