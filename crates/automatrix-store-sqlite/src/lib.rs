@@ -117,7 +117,12 @@ async fn checkpoint(
     turns: Arc<std::sync::atomic::AtomicU64>,
     alive: std::sync::Weak<()>,
 ) {
-    let mut seen = u64::MAX;
+    // Nothing to copy until the writer writes. In particular not while migrations run (on the
+    // pool, right after `connect`): a checkpoint then would load the schema half-migrated into
+    // a pool connection, which prepares `select *` with the old columns and has SQLite
+    // re-prepare it with the new ones at its first step, which sqlx-sqlite's row decoding
+    // does not survive (an index out of bounds in its `row.rs`).
+    let mut seen = turns.load(std::sync::atomic::Ordering::Relaxed);
     loop {
         tokio::time::sleep(CHECKPOINT_EVERY).await;
         if alive.strong_count() == 0 || pool.is_closed() {
@@ -158,6 +163,17 @@ impl Dialect for SqliteStore {
     const NOTIFY_JOB_DUE: Option<&'static str> = None;
     const NOTIFY_EXECUTION_CANCELLED: Option<&'static str> = None;
     const MIGRATOR: &'static Migrator = &MIGRATOR;
+
+    /// The writer opened before the migrations ran; if it read the schema then (an existing
+    /// database), one statement that reads the database makes it notice the change and reload
+    /// the schema before it prepares a `select *` against the old one (which sqlx-sqlite's row
+    /// decoding does not survive when SQLite re-prepares it with more columns).
+    async fn after_migrate(&self) -> sqlx::Result<()> {
+        sqlx::query("select count(*) from sqlite_master")
+            .execute(&mut *self.writer().await?)
+            .await?;
+        Ok(())
+    }
     const ONE_TEXT_UNITS: bool = true;
 
     fn pool(&self) -> &SqlitePool {
