@@ -11,6 +11,7 @@ mod ai_proxy;
 mod api_keys;
 mod audit;
 mod auth;
+mod cors;
 mod credentials;
 mod error;
 mod executions;
@@ -54,6 +55,9 @@ pub struct ApiConfig {
     pub max_body_bytes: usize,
     /// Largest accepted webhook body (`AUTOMATRIX_WEBHOOK_MAX_BYTES`); over it: 413.
     pub webhook_max_bytes: usize,
+    /// Origins allowed to call the API from a browser (`AUTOMATRIX_CORS_ORIGINS`); none: no
+    /// cross-origin access.
+    pub cors_origins: Vec<String>,
 }
 
 impl ApiConfig {
@@ -62,6 +66,7 @@ impl ApiConfig {
             auth,
             max_body_bytes: 2 * 1024 * 1024,
             webhook_max_bytes: 1024 * 1024,
+            cors_origins: Vec::new(),
         }
     }
 }
@@ -69,6 +74,7 @@ impl ApiConfig {
 /// The whole application router.
 pub fn router(state: AppState) -> Router {
     let max_body = state.config.max_body_bytes;
+    let cors = cors::layer(&state.config.cors_origins);
     let (api, doc) = openapi::api_router().split_for_parts();
     // Every routed request passes the access rule of its route first (unrouted ones get the
     // 404 and 405 fallbacks, which need no rule).
@@ -77,7 +83,7 @@ pub fn router(state: AppState) -> Router {
         access::authorize,
     ));
     let x_request_id = axum::http::HeaderName::from_static("x-request-id");
-    Router::new()
+    let app = Router::new()
         .merge(api)
         .merge(openapi::docs_router(doc))
         .fallback(error::not_found_fallback)
@@ -88,7 +94,12 @@ pub fn router(state: AppState) -> Router {
         .layer(axum::middleware::from_fn(headers::security_headers))
         .layer(TraceLayer::new_for_http())
         .layer(PropagateRequestIdLayer::new(x_request_id.clone()))
-        .layer(SetRequestIdLayer::new(x_request_id, MakeRequestUuid))
+        .layer(SetRequestIdLayer::new(x_request_id, MakeRequestUuid));
+    // Outermost: a preflight is answered before anything else looks at it.
+    match cors {
+        Some(cors) => app.layer(cors),
+        None => app,
+    }
 }
 
 /// Serves until `shutdown` resolves, then finishes in-flight requests (at most `grace`).

@@ -45,6 +45,8 @@ pub struct Config {
     /// request's process, skipping the queue; more (or all, with `0`, or without workers) go
     /// through the queue.
     pub webhook_inline: u64,
+    /// Origins (`https://crm.dealer.example`) whose web pages may call the API; empty: none.
+    pub cors_origins: Vec<String>,
 }
 
 impl Default for Config {
@@ -64,6 +66,7 @@ impl Default for Config {
             retention_days: 30,
             webhook_max_bytes: 1024 * 1024,
             webhook_inline: 64,
+            cors_origins: Vec::new(),
         }
     }
 }
@@ -104,6 +107,30 @@ struct EnvOnly {
     webhook_max_bytes: Option<u64>,
     #[serde(skip_serializing_if = "Option::is_none")]
     webhook_inline: Option<u64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    cors_origins: Option<Vec<String>>,
+}
+
+/// A comma-separated list, items trimmed, empty ones dropped.
+fn list(v: &str) -> Vec<String> {
+    v.split(',')
+        .map(|h| h.trim().to_owned())
+        .filter(|h| !h.is_empty())
+        .collect()
+}
+
+/// Whether `origin` is what a browser sends as `Origin`: `http(s)://host[:port]`, nothing more.
+fn is_origin(origin: &str) -> bool {
+    let Some(rest) = origin
+        .strip_prefix("https://")
+        .or_else(|| origin.strip_prefix("http://"))
+    else {
+        return false;
+    };
+    !rest.is_empty()
+        && rest
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | ':' | '[' | ']'))
 }
 
 impl EnvOnly {
@@ -129,12 +156,7 @@ impl EnvOnly {
         Ok(Self {
             secret_key: var("AUTOMATRIX_SECRET_KEY"),
             http_allow_private: flag("AUTOMATRIX_HTTP_ALLOW_PRIVATE")?,
-            http_allow_hosts: var("AUTOMATRIX_HTTP_ALLOW_HOSTS").map(|v| {
-                v.split(',')
-                    .map(|h| h.trim().to_owned())
-                    .filter(|h| !h.is_empty())
-                    .collect()
-            }),
+            http_allow_hosts: var("AUTOMATRIX_HTTP_ALLOW_HOSTS").map(|v| list(&v)),
             log_format: var("AUTOMATRIX_LOG_FORMAT"),
             lease_secs: number("AUTOMATRIX_LEASE_SECS")?,
             drain_secs: number("AUTOMATRIX_DRAIN_SECS")?,
@@ -142,6 +164,7 @@ impl EnvOnly {
             retention_days: number("AUTOMATRIX_RETENTION_DAYS")?,
             webhook_max_bytes: number("AUTOMATRIX_WEBHOOK_MAX_BYTES")?,
             webhook_inline: number("AUTOMATRIX_WEBHOOK_INLINE")?,
+            cors_origins: var("AUTOMATRIX_CORS_ORIGINS").map(|v| list(&v)),
         })
     }
 }
@@ -171,6 +194,11 @@ impl Config {
             config.webhook_max_bytes >= 1,
             "webhook_max_bytes must be at least 1"
         );
+        if let Some(bad) = config.cors_origins.iter().find(|o| !is_origin(o)) {
+            anyhow::bail!(
+                "cors_origins: `{bad}` is not an origin (scheme://host[:port], no path or trailing slash)"
+            );
+        }
         Ok(config)
     }
 
@@ -178,5 +206,31 @@ impl Config {
         self.database_url.clone().unwrap_or_else(|| {
             format!("sqlite://{}", self.data_dir.join("automatrix.db").display())
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_cors_origin_is_scheme_host_and_port_only() {
+        for ok in [
+            "https://crm.dealer.example",
+            "http://localhost:5173",
+            "http://[::1]:8080",
+        ] {
+            assert!(is_origin(ok), "{ok}");
+        }
+        for bad in [
+            "crm.dealer.example",
+            "https://crm.dealer.example/",
+            "https://x/path",
+            "*",
+            "https://",
+        ] {
+            assert!(!is_origin(bad), "{bad}");
+        }
+        assert_eq!(list(" a, ,b ,"), ["a", "b"]);
     }
 }

@@ -1,7 +1,7 @@
 //! Security headers on every response: successes, errors, the fallback and the docs; HSTS only
 //! over TLS (a proxy's `X-Forwarded-Proto: https`).
 
-use automatrix_testkit::both_backends;
+use automatrix_testkit::{Backend, TestApp, both_backends};
 
 both_backends! {
     async fn every_response_carries_the_security_headers(app) {
@@ -22,4 +22,86 @@ both_backends! {
         let tls = app.http.get(app.url("/health")).header("x-forwarded-proto", "https").send().await.unwrap();
         assert_eq!(tls.headers()["strict-transport-security"], "max-age=31536000; includeSubDomains");
     }
+}
+
+/// With `cors_origins` set, a listed origin's preflight and request are allowed; any other
+/// origin gets no allowance; unset (the other tests), no CORS headers at all.
+async fn cors_allows_only_the_configured_origins(backend: Backend) {
+    let Some(app) = TestApp::spawn_configured(backend, |c| {
+        c.cors_origins = vec!["https://crm.dealer.example".into()];
+    })
+    .await
+    else {
+        return;
+    };
+    let preflight = |origin: &'static str| {
+        app.http
+            .request(reqwest::Method::OPTIONS, app.url("/api/workflows"))
+            .header("origin", origin)
+            .header("access-control-request-method", "POST")
+            .header(
+                "access-control-request-headers",
+                "authorization, content-type, x-organization-id",
+            )
+            .send()
+    };
+    let ok = preflight("https://crm.dealer.example").await.unwrap();
+    assert!(ok.status().is_success(), "{}", ok.status());
+    let h = ok.headers();
+    assert_eq!(
+        h["access-control-allow-origin"],
+        "https://crm.dealer.example"
+    );
+    let allowed = h["access-control-allow-headers"]
+        .to_str()
+        .unwrap()
+        .to_lowercase();
+    assert!(
+        allowed.contains("authorization") && allowed.contains("x-organization-id"),
+        "{allowed}"
+    );
+    assert!(
+        h.get("access-control-allow-credentials").is_none(),
+        "bearer tokens, not cookies"
+    );
+    let other = preflight("https://evil.example").await.unwrap();
+    assert!(other.headers().get("access-control-allow-origin").is_none());
+
+    let res = app
+        .http
+        .get(app.url("/api/auth/me"))
+        .header("origin", "https://crm.dealer.example")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 401);
+    assert_eq!(
+        res.headers()["access-control-allow-origin"],
+        "https://crm.dealer.example"
+    );
+    assert_eq!(res.headers()["x-content-type-options"], "nosniff");
+    app.stop().await;
+
+    let Some(plain) = TestApp::spawn(backend).await else {
+        return;
+    };
+    let res = plain
+        .http
+        .get(plain.url("/health"))
+        .header("origin", "https://crm.dealer.example")
+        .send()
+        .await
+        .unwrap();
+    assert!(res.headers().get("access-control-allow-origin").is_none());
+    plain.stop().await;
+}
+
+#[tokio::test]
+async fn cors_allows_only_the_configured_origins_sqlite() {
+    cors_allows_only_the_configured_origins(Backend::Sqlite).await;
+}
+
+#[tokio::test]
+async fn cors_allows_only_the_configured_origins_postgres() {
+    cors_allows_only_the_configured_origins(Backend::Postgres).await;
 }

@@ -335,4 +335,27 @@ both_backends! {
         assert_eq!(keys.body["items"].as_array().unwrap().len(), 1, "{}", keys.body);
         assert_eq!(app.get(&format!("/api/orgs/{}/members", w.b), t).await.body["items"].as_array().unwrap().len(), 1);
     }
+
+    async fn every_json_body_is_limited(app) {
+        let doc = app.request(Method::GET, "/api/openapi.json", None, None).await.body;
+        let owner = app.signup().await;
+        // 3 MiB of valid JSON: over the 2 MiB limit.
+        let big = format!("{{\"name\": \"{}\"}}", "x".repeat(3 * 1024 * 1024));
+        let mut checked = 0;
+        for (path, item) in doc["paths"].as_object().unwrap() {
+            for (method, op) in item.as_object().unwrap() {
+                if op.get("requestBody").is_none() || path.starts_with("/hooks") {
+                    continue;
+                }
+                let concrete = concrete(path, owner.organization_id, None);
+                let res = app
+                    .raw(method.to_uppercase().parse().unwrap(), &concrete, Some(&owner.access_token), "application/json", big.clone())
+                    .await;
+                assert_eq!(res.status, 413, "{method} {path}: {}", res.body);
+                assert_eq!(res.code(), "PAYLOAD_TOO_LARGE", "{method} {path}");
+                checked += 1;
+            }
+        }
+        assert!(checked >= 25, "{checked} routes with a body");
+    }
 }
