@@ -164,16 +164,6 @@ impl Dialect for SqliteStore {
     const NOTIFY_EXECUTION_CANCELLED: Option<&'static str> = None;
     const MIGRATOR: &'static Migrator = &MIGRATOR;
 
-    /// The writer opened before the migrations ran; if it read the schema then (an existing
-    /// database), one statement that reads the database makes it notice the change and reload
-    /// the schema before it prepares a `select *` against the old one (which sqlx-sqlite's row
-    /// decoding does not survive when SQLite re-prepares it with more columns).
-    async fn after_migrate(&self) -> sqlx::Result<()> {
-        sqlx::query("select count(*) from sqlite_master")
-            .execute(&mut *self.writer().await?)
-            .await?;
-        Ok(())
-    }
     const ONE_TEXT_UNITS: bool = true;
 
     fn pool(&self) -> &SqlitePool {

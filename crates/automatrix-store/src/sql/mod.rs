@@ -151,12 +151,6 @@ pub trait Dialect: Send + Sync {
         args: <Self::Database as sqlx::Database>::Arguments,
     ) -> impl Future<Output = sqlx::Result<Vec<<Self::Database as sqlx::Database>::Row>>> + Send;
 
-    /// Runs after the migrations were applied (on [`pool`](Self::pool)): a dialect whose other
-    /// connections may hold the schema as it was before brings them up to date here.
-    fn after_migrate(&self) -> impl Future<Output = sqlx::Result<()>> + Send {
-        async { Ok(()) }
-    }
-
     /// Closes every connection of the store (more than [`pool`](Self::pool) when the store
     /// keeps a separate writer).
     fn close_pools(&self) -> impl Future<Output = ()> + Send {
@@ -256,7 +250,6 @@ macro_rules! impl_sql_store {
             pub async fn migrate(&self) -> $crate::StoreResult<()> {
                 let pool = $crate::sql::Dialect::pool(self);
                 <$store as $crate::sql::Dialect>::MIGRATOR.run(pool).await?;
-                $crate::sql::Dialect::after_migrate(self).await?;
                 Ok(())
             }
 
