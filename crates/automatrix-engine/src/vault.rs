@@ -1,4 +1,4 @@
-//! Credential data at rest: sealed with XChaCha20-Poly1305 under a key derived from the
+//! Credential data and users' TOTP secrets at rest: sealed with XChaCha20-Poly1305 under a key derived from the
 //! master secret (`AUTOMATRIX_SECRET_KEY`).
 //!
 //! A sealed value is `version (1 byte) ‖ nonce (24 random bytes) ‖ ciphertext and tag`. The
@@ -66,19 +66,31 @@ impl Vault {
     }
 
     pub fn seal(&self, owner: SealedFor<'_>, data: &Value) -> Vec<u8> {
+        let plain = serde_json::to_vec(data).expect("a JSON value serializes");
+        self.seal_bytes(&owner.aad(), &plain)
+    }
+
+    pub fn open(&self, owner: SealedFor<'_>, sealed: &[u8]) -> Result<Value, Unsealable> {
+        let plain = self.open_bytes(&owner.aad(), sealed)?;
+        serde_json::from_slice(&plain).map_err(|_| Unsealable)
+    }
+
+    /// Seals a user's TOTP secret. Its associated data (`automatrix/mfa/v1` and the user id)
+    /// is its own, so neither a credential's sealed data nor another user's secret opens as it.
+    pub fn seal_mfa_secret(&self, user_id: Uuid, secret: &[u8]) -> Vec<u8> {
+        self.seal_bytes(&mfa_aad(user_id), secret)
+    }
+
+    pub fn open_mfa_secret(&self, user_id: Uuid, sealed: &[u8]) -> Result<Vec<u8>, Unsealable> {
+        self.open_bytes(&mfa_aad(user_id), sealed)
+    }
+
+    fn seal_bytes(&self, aad: &[u8], plain: &[u8]) -> Vec<u8> {
         let mut nonce = [0u8; NONCE_LEN];
         rand::rng().fill_bytes(&mut nonce);
-        let plain = serde_json::to_vec(data).expect("a JSON value serializes");
-        let aad = owner.aad();
         let sealed = self
             .cipher
-            .encrypt(
-                &nonce.into(),
-                Payload {
-                    msg: &plain,
-                    aad: &aad,
-                },
-            )
+            .encrypt(&nonce.into(), Payload { msg: plain, aad })
             .expect("encryption of an in-memory buffer does not fail");
         let mut out = Vec::with_capacity(1 + NONCE_LEN + sealed.len());
         out.push(VERSION);
@@ -87,26 +99,30 @@ impl Vault {
         out
     }
 
-    pub fn open(&self, owner: SealedFor<'_>, sealed: &[u8]) -> Result<Value, Unsealable> {
+    fn open_bytes(&self, aad: &[u8], sealed: &[u8]) -> Result<Vec<u8>, Unsealable> {
         let (&version, rest) = sealed.split_first().ok_or(Unsealable)?;
         if version != VERSION || rest.len() < NONCE_LEN {
             return Err(Unsealable);
         }
         let (nonce, ciphertext) = rest.split_at(NONCE_LEN);
         let nonce: [u8; NONCE_LEN] = nonce.try_into().map_err(|_| Unsealable)?;
-        let aad = owner.aad();
-        let plain = self
-            .cipher
+        self.cipher
             .decrypt(
                 &nonce.into(),
                 Payload {
                     msg: ciphertext,
-                    aad: &aad,
+                    aad,
                 },
             )
-            .map_err(|_| Unsealable)?;
-        serde_json::from_slice(&plain).map_err(|_| Unsealable)
+            .map_err(|_| Unsealable)
     }
+}
+
+fn mfa_aad(user_id: Uuid) -> Vec<u8> {
+    let mut aad = Vec::with_capacity(34);
+    aad.extend_from_slice(b"automatrix/mfa/v1\0");
+    aad.extend_from_slice(user_id.as_bytes());
+    aad
 }
 
 #[cfg(test)]
@@ -155,5 +171,19 @@ mod tests {
         *damaged.last_mut().unwrap() ^= 1;
         assert_eq!(vault.open(owner("http_bearer"), &damaged), Err(Unsealable));
         assert_eq!(vault.open(owner("http_bearer"), &[]), Err(Unsealable));
+    }
+
+    #[test]
+    fn an_mfa_secret_opens_for_its_user_only() {
+        let vault = Vault::from_master_secret(b"a secret of at least thirty-two bytes!!");
+        let (alice, bob) = (Uuid::from_u128(1), Uuid::from_u128(2));
+        let sealed = vault.seal_mfa_secret(alice, b"12345678901234567890");
+        assert_eq!(
+            vault.open_mfa_secret(alice, &sealed).as_deref(),
+            Ok(&b"12345678901234567890"[..])
+        );
+        assert_eq!(vault.open_mfa_secret(bob, &sealed), Err(Unsealable));
+        let credential = vault.seal(owner("http_bearer"), &json!("x"));
+        assert_eq!(vault.open_mfa_secret(alice, &credential), Err(Unsealable));
     }
 }

@@ -9,6 +9,7 @@ use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 use uuid::Uuid;
 
+use super::mfa::{MfaChallengeResponse, start_challenge};
 use super::password;
 use super::tokens::AuthUser;
 use crate::error::{ApiError, ErrorBody};
@@ -19,6 +20,8 @@ use automatrix_store::{NewRefreshToken, NewUser, StoreError, User};
 
 pub fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
+        .merge(super::mfa::router())
+        .merge(super::sessions::router())
         .routes(routes!(register))
         .routes(routes!(login))
         .routes(routes!(refresh))
@@ -63,6 +66,8 @@ pub struct UserResponse {
     pub email: String,
     pub name: String,
     pub organization_id: Uuid,
+    /// Whether logging in takes a second factor (TOTP or a recovery code).
+    pub mfa_enabled: bool,
 }
 
 #[derive(Serialize, ToSchema)]
@@ -75,6 +80,15 @@ pub struct TokenResponse {
     pub expires_in: u64,
 }
 
+/// What a login answers: tokens, or (with MFA on) a challenge to answer at
+/// `POST /api/auth/mfa/verify`.
+#[derive(Serialize, ToSchema)]
+#[serde(untagged)]
+pub enum LoginResponse {
+    Tokens(TokenResponse),
+    MfaRequired(MfaChallengeResponse),
+}
+
 impl From<User> for UserResponse {
     fn from(u: User) -> Self {
         Self {
@@ -82,6 +96,7 @@ impl From<User> for UserResponse {
             email: u.email,
             name: u.name,
             organization_id: u.organization_id,
+            mfa_enabled: u.mfa_enabled,
         }
     }
 }
@@ -168,13 +183,14 @@ async fn register(
     Ok((StatusCode::CREATED, axum::Json(user.into())))
 }
 
-/// Exchange email and password for tokens.
+/// Exchange email and password for tokens; with MFA on, for a challenge (`mfa_required`,
+/// `mfa_token`) that `POST /api/auth/mfa/verify` exchanges for tokens.
 #[utoipa::path(post, path = "/api/auth/login", tag = "auth", request_body = LoginRequest,
-    responses((status = 200, body = TokenResponse), (status = 401, body = ErrorBody)))]
+    responses((status = 200, body = LoginResponse), (status = 401, body = ErrorBody)))]
 async fn login(
     State(state): State<AppState>,
     ApiJson(req): ApiJson<LoginRequest>,
-) -> Result<axum::Json<TokenResponse>, ApiError> {
+) -> Result<axum::Json<LoginResponse>, ApiError> {
     let user = state
         .store()
         .find_user_by_email(&normalize_email(&req.email))
@@ -184,9 +200,14 @@ async fn login(
         Some(u) if ok => u,
         _ => return Err(ApiError::Unauthorized("invalid email or password")),
     };
-    Ok(axum::Json(
+    if user.mfa_enabled {
+        return Ok(axum::Json(LoginResponse::MfaRequired(
+            start_challenge(&state, &user).await?,
+        )));
+    }
+    Ok(axum::Json(LoginResponse::Tokens(
         issue_tokens(&state, &user, Uuid::now_v7()).await?,
-    ))
+    )))
 }
 
 /// Rotate a refresh token. Reusing a spent token revokes its whole family.
@@ -255,7 +276,8 @@ async fn me(
     Ok(axum::Json(user.into()))
 }
 
-/// Change the caller's password; every refresh token of the user is revoked.
+/// Change the caller's password; every other session of the user ends (the caller's own
+/// session stays; with an API key, every session ends).
 #[utoipa::path(post, path = "/api/auth/change-password", tag = "auth", request_body = ChangePasswordRequest,
     responses((status = 204), (status = 401, body = ErrorBody), (status = 422, body = ErrorBody)), security(("bearer" = [])))]
 async fn change_password(
@@ -282,11 +304,19 @@ async fn change_password(
     let hash = password::hash(req.new_password).await?;
     let now = Utc::now();
     store.update_user_password(user.id, &hash, now).await?;
-    store.revoke_user_refresh_tokens(user.id, now).await?;
+    match auth.session_id {
+        Some(current) => {
+            store
+                .revoke_other_refresh_families(user.id, current, now)
+                .await?;
+        }
+        None => store.revoke_user_refresh_tokens(user.id, now).await?,
+    }
     Ok(StatusCode::NO_CONTENT)
 }
 
-async fn issue_tokens(
+/// A new refresh token in `family` and an access token of that session.
+pub(super) async fn issue_tokens(
     state: &AppState,
     user: &User,
     family: Uuid,
@@ -308,7 +338,12 @@ async fn issue_tokens(
         })
         .await?;
     Ok(TokenResponse {
-        access_token: cfg.mint_access_token(user.id, user.organization_id, now)?,
+        access_token: cfg.mint_session_access_token(
+            user.id,
+            user.organization_id,
+            Some(family),
+            now,
+        )?,
         refresh_token: refresh,
         token_type: "bearer",
         expires_in: cfg.access_ttl.as_secs(),

@@ -1,8 +1,11 @@
 //! Authentication: sign-up, login, refresh-token rotation with reuse detection, logout, me,
-//! change-password, and the [`AuthUser`] extractor that guards every tenant route.
+//! change-password, MFA (TOTP), sessions, and the [`AuthUser`] extractor that guards every
+//! tenant route.
 
 mod handlers;
+mod mfa;
 mod password;
+mod sessions;
 mod tokens;
 
 pub use handlers::router;

@@ -44,6 +44,10 @@ pub struct Claims {
     pub iat: i64,
     pub exp: i64,
     pub iss: String,
+    /// The session (refresh-token family) the token was issued for; absent in tokens minted
+    /// outside a login.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sid: Option<Uuid>,
 }
 
 impl AuthConfig {
@@ -60,11 +64,23 @@ impl AuthConfig {
         }
     }
 
-    /// An access token for `user`, issued at `now`.
+    /// An access token for `user`, issued at `now`, belonging to no session.
     pub fn mint_access_token(
         &self,
         user: Uuid,
         org: Uuid,
+        now: DateTime<Utc>,
+    ) -> Result<String, ApiError> {
+        self.mint_session_access_token(user, org, None, now)
+    }
+
+    /// An access token for `user`, issued at `now` for the session (refresh-token family)
+    /// `sid`.
+    pub fn mint_session_access_token(
+        &self,
+        user: Uuid,
+        org: Uuid,
+        sid: Option<Uuid>,
         now: DateTime<Utc>,
     ) -> Result<String, ApiError> {
         let iat = now.timestamp();
@@ -74,6 +90,7 @@ impl AuthConfig {
             iat,
             exp: iat + self.access_ttl.as_secs() as i64,
             iss: ISSUER.into(),
+            sid,
         };
         jsonwebtoken::encode(
             &Header::new(Algorithm::HS256),
@@ -104,6 +121,8 @@ const INVALID: ApiError = ApiError::Unauthorized("invalid or expired token");
 pub(crate) struct AuthUser {
     pub user_id: Uuid,
     pub org_id: Uuid,
+    /// The session of an access token (its `sid` claim); `None` for an API key.
+    pub session_id: Option<Uuid>,
 }
 
 impl FromRequestParts<AppState> for AuthUser {
@@ -135,12 +154,14 @@ impl FromRequestParts<AppState> for AuthUser {
             return Ok(Self {
                 user_id: key.user_id,
                 org_id: key.organization_id,
+                session_id: None,
             });
         }
         let claims = state.config.auth.verify(token).ok_or(INVALID)?;
         Ok(Self {
             user_id: claims.sub,
             org_id: claims.org,
+            session_id: claims.sid,
         })
     }
 }

@@ -27,6 +27,7 @@ mod credentials;
 mod executions;
 #[doc(hidden)]
 pub mod kv;
+mod mfa;
 mod queue;
 mod templates;
 mod users;
@@ -304,6 +305,7 @@ macro_rules! impl_sql_store {
             }
         };
         $crate::__impl_user_store!($store);
+        $crate::__impl_mfa_store!($store);
         $crate::__impl_workflow_store!($store);
         $crate::__impl_execution_store!($store);
         $crate::__impl_queue_store!($store);
