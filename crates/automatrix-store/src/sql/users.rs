@@ -21,6 +21,12 @@ macro_rules! __impl_user_store {
 
             #[async_trait]
             impl UserStore for $store {
+                // The `users` queries name their columns rather than `*`: `users` gained a
+                // column in a migration (0011), and a SQLite connection that cached the
+                // schema before it would prepare `*` as the old columns, then re-prepare at
+                // the first step with one more, which sqlx's row decoding does not survive
+                // (index out of bounds). A named column it lacks makes SQLite reload the
+                // schema at prepare instead.
                 async fn create_user_with_organization(&self, new: NewUser) -> StoreResult<User> {
                     let mut tx = self.begin_write().await?;
                     sqlx::query(
@@ -37,7 +43,8 @@ macro_rules! __impl_user_store {
                              (id, organization_id, email, name, password_hash, created_at, \
                               updated_at) \
                          values ($1, $2, $3, $4, $5, $6, $6) \
-                         returning *",
+                         returning id, organization_id, email, name, password_hash, \
+                             mfa_enabled, created_at, updated_at",
                     )
                     .bind(new.id)
                     .bind(new.organization_id)
@@ -54,7 +61,9 @@ macro_rules! __impl_user_store {
 
                 async fn find_user_by_email(&self, email: &str) -> StoreResult<Option<User>> {
                     Ok(sqlx::query_as::<_, User>(
-                        "select * from users where lower(email) = lower($1)",
+                        "select id, organization_id, email, name, password_hash, mfa_enabled, \
+                             created_at, updated_at \
+                         from users where lower(email) = lower($1)",
                     )
                     .bind(email)
                     .fetch_optional(self.pool())
@@ -62,12 +71,14 @@ macro_rules! __impl_user_store {
                 }
 
                 async fn get_user(&self, id: Uuid) -> StoreResult<Option<User>> {
-                    Ok(
-                        sqlx::query_as::<_, User>("select * from users where id = $1")
-                            .bind(id)
-                            .fetch_optional(self.pool())
-                            .await?,
+                    Ok(sqlx::query_as::<_, User>(
+                        "select id, organization_id, email, name, password_hash, \
+                                 mfa_enabled, created_at, updated_at \
+                             from users where id = $1",
                     )
+                    .bind(id)
+                    .fetch_optional(self.pool())
+                    .await?)
                 }
 
                 async fn update_user_password(
