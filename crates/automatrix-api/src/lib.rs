@@ -9,6 +9,7 @@ mod ai;
 mod ai_proxy;
 mod api_keys;
 mod auth;
+mod client_ip;
 mod credentials;
 mod error;
 mod executions;
@@ -16,6 +17,7 @@ mod extract;
 mod headers;
 mod health;
 mod hooks;
+mod limits;
 mod node_types;
 mod openapi;
 mod state;
@@ -35,9 +37,10 @@ use tower_http::catch_panic::CatchPanicLayer;
 use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
 use tower_http::trace::TraceLayer;
 
-pub use auth::AuthConfig;
+pub use auth::{AuthConfig, LoginLimits};
 pub use error::{ApiError, ErrorBody};
 pub use hooks::{HookAccepted, IDEMPOTENCY_HEADER, REPLAYED_HEADER, SIGNATURE_HEADER};
+pub use limits::Backoff;
 pub use openapi::openapi;
 pub use state::AppState;
 
@@ -49,6 +52,11 @@ pub struct ApiConfig {
     pub max_body_bytes: usize,
     /// Largest accepted webhook body (`AUTOMATRIX_WEBHOOK_MAX_BYTES`); over it: 413.
     pub webhook_max_bytes: usize,
+    /// Whether the server sits behind a proxy whose `X-Forwarded-For` names the client
+    /// (`AUTOMATRIX_TRUST_PROXY`); otherwise the socket peer is the client.
+    pub trust_proxy: bool,
+    /// Back-off after failed logins and MFA codes.
+    pub login_limits: LoginLimits,
 }
 
 impl ApiConfig {
@@ -57,6 +65,8 @@ impl ApiConfig {
             auth,
             max_body_bytes: 2 * 1024 * 1024,
             webhook_max_bytes: 1024 * 1024,
+            trust_proxy: false,
+            login_limits: LoginLimits::default(),
         }
     }
 }
@@ -94,9 +104,13 @@ pub async fn serve(
             tracing::debug!(error = %e, "TCP_NODELAY could not be set");
         }
     });
-    axum::serve(listener, app)
-        .with_graceful_shutdown(shutdown)
-        .await
+    // The peer address is the client's IP for rate limits (see `client_ip`).
+    axum::serve(
+        listener,
+        app.into_make_service_with_connect_info::<std::net::SocketAddr>(),
+    )
+    .with_graceful_shutdown(shutdown)
+    .await
 }
 
 /// How long a graceful shutdown waits for in-flight requests.

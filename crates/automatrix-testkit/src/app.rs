@@ -59,6 +59,14 @@ impl TestApp {
     /// Starts the server on a fresh database. `None` (after saying why) when the backend is
     /// PostgreSQL and `AUTOMATRIX_TEST_POSTGRES_URL` is unset.
     pub async fn spawn(backend: Backend) -> Option<Self> {
+        Self::spawn_with(backend, |_| {}).await
+    }
+
+    /// [`spawn`](Self::spawn), with the HTTP layer's settings changed by `configure` first.
+    pub async fn spawn_with(
+        backend: Backend,
+        configure: impl FnOnce(&mut ApiConfig),
+    ) -> Option<Self> {
         let _ = rustls::crypto::ring::default_provider().install_default();
         let (store, db): (Arc<dyn Store>, Db) = match backend {
             Backend::Sqlite => {
@@ -109,7 +117,9 @@ impl TestApp {
             .expect("built-in templates");
         let worker = engine.worker("test-worker", WorkerConfig::default());
         let auth = AuthConfig::from_master_secret(TEST_SECRET);
-        let state = AppState::new(engine.clone(), ApiConfig::new(auth.clone()), ai);
+        let mut api = ApiConfig::new(auth.clone());
+        configure(&mut api);
+        let state = AppState::new(engine.clone(), api, ai);
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
             .await
             .expect("bind");

@@ -45,6 +45,9 @@ pub struct Config {
     /// request's process, skipping the queue; more (or all, with `0`, or without workers) go
     /// through the queue.
     pub webhook_inline: u64,
+    /// The server sits behind a proxy that sets `X-Forwarded-For` (and strips what clients
+    /// send): its first address is the client's for login rate limits. Off: the socket peer.
+    pub trust_proxy: bool,
 }
 
 impl Default for Config {
@@ -64,6 +67,7 @@ impl Default for Config {
             retention_days: 30,
             webhook_max_bytes: 1024 * 1024,
             webhook_inline: 64,
+            trust_proxy: false,
         }
     }
 }
@@ -104,6 +108,8 @@ struct EnvOnly {
     webhook_max_bytes: Option<u64>,
     #[serde(skip_serializing_if = "Option::is_none")]
     webhook_inline: Option<u64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    trust_proxy: Option<bool>,
 }
 
 impl EnvOnly {
@@ -142,6 +148,7 @@ impl EnvOnly {
             retention_days: number("AUTOMATRIX_RETENTION_DAYS")?,
             webhook_max_bytes: number("AUTOMATRIX_WEBHOOK_MAX_BYTES")?,
             webhook_inline: number("AUTOMATRIX_WEBHOOK_INLINE")?,
+            trust_proxy: flag("AUTOMATRIX_TRUST_PROXY")?,
         })
     }
 }

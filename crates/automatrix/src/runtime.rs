@@ -142,6 +142,7 @@ pub async fn serve(config: Config) -> anyhow::Result<()> {
     let engine = engine(&config, &secret, &ai).await?;
     let api = ApiConfig {
         webhook_max_bytes: usize::try_from(config.webhook_max_bytes).unwrap_or(usize::MAX),
+        trust_proxy: config.trust_proxy,
         ..ApiConfig::new(AuthConfig::from_master_secret(secret.bytes()))
     };
     let loaded = engine

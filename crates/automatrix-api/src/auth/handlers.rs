@@ -12,6 +12,7 @@ use uuid::Uuid;
 use super::mfa::{MfaChallengeResponse, start_challenge};
 use super::password;
 use super::tokens::AuthUser;
+use crate::client_ip::ClientIp;
 use crate::error::{ApiError, ErrorBody};
 use crate::extract::{ApiJson, OptionalJson};
 use crate::state::AppState;
@@ -186,20 +187,24 @@ async fn register(
 /// Exchange email and password for tokens; with MFA on, for a challenge (`mfa_required`,
 /// `mfa_token`) that `POST /api/auth/mfa/verify` exchanges for tokens.
 #[utoipa::path(post, path = "/api/auth/login", tag = "auth", request_body = LoginRequest,
-    responses((status = 200, body = LoginResponse), (status = 401, body = ErrorBody)))]
+    responses((status = 200, body = LoginResponse), (status = 401, body = ErrorBody),
+        (status = 429, body = ErrorBody, description = "too many failed logins for this email or from this address; `Retry-After` says when to come back")))]
 async fn login(
     State(state): State<AppState>,
+    ClientIp(ip): ClientIp,
     ApiJson(req): ApiJson<LoginRequest>,
 ) -> Result<axum::Json<LoginResponse>, ApiError> {
-    let user = state
-        .store()
-        .find_user_by_email(&normalize_email(&req.email))
-        .await?;
+    let email = normalize_email(&req.email);
+    // Counted (and refused while locked out) before the lookup, the same for any email.
+    let attempt = state.auth_limits.login_attempt(&email, ip)?;
+    let user = state.store().find_user_by_email(&email).await?;
+    // An unknown email is checked against a dummy hash: the same work, the same answer.
     let ok = password::verify(req.password, user.as_ref().map(|u| u.password_hash.clone())).await?;
     let user = match user {
         Some(u) if ok => u,
         _ => return Err(ApiError::Unauthorized("invalid email or password")),
     };
+    attempt.succeeded();
     if user.mfa_enabled {
         return Ok(axum::Json(LoginResponse::MfaRequired(
             start_challenge(&state, &user).await?,

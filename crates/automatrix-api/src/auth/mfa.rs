@@ -15,6 +15,7 @@ use uuid::Uuid;
 
 use super::handlers::{TokenResponse, issue_tokens};
 use super::tokens::AuthUser;
+use crate::client_ip::ClientIp;
 use crate::error::{ApiError, ErrorBody};
 use crate::extract::ApiJson;
 use crate::state::AppState;
@@ -196,18 +197,24 @@ async fn enable(
     responses((status = 200, body = TokenResponse),
         (status = 401, body = ErrorBody, description = "the MFA token is unknown, expired, used or out of attempts"),
         (status = 422, body = ErrorBody, description = "the code is wrong (the token stays usable while it has attempts left)"),
-        (status = 429, body = ErrorBody)))]
+        (status = 429, body = ErrorBody, description = "too many wrong codes for this user, or failures from this address")))]
 async fn verify(
     State(state): State<AppState>,
+    ClientIp(ip): ClientIp,
     ApiJson(req): ApiJson<MfaVerifyRequest>,
 ) -> Result<axum::Json<TokenResponse>, ApiError> {
     let (factor, field) = one_factor(req.code.as_deref(), req.recovery_code.as_deref())?;
     let store = state.store();
+    let limits = &state.auth_limits;
     let now = Utc::now();
+    // Counted per client IP (guessing tokens) and, once the challenge names its user, per
+    // user (logging in again for fresh challenges does not reset the count).
+    limits.ip_attempt(ip)?;
     let challenge = store
         .attempt_mfa_challenge(&token_hash(&req.mfa_token), CHALLENGE_ATTEMPTS, now)
         .await?
         .ok_or(INVALID_CHALLENGE)?;
+    limits.mfa_attempt(challenge.user_id)?;
     if !state
         .engine
         .check_second_factor(challenge.user_id, factor, now)
@@ -215,6 +222,8 @@ async fn verify(
     {
         return Err(ApiError::invalid(field, "is not valid"));
     }
+    limits.mfa_succeeded(challenge.user_id);
+    limits.ip_succeeded(ip);
     if !store.spend_mfa_challenge(challenge.id, now).await? {
         return Err(INVALID_CHALLENGE);
     }
@@ -232,7 +241,8 @@ async fn verify(
     responses((status = 204), (status = 401, body = ErrorBody),
         (status = 403, body = ErrorBody, description = "called with an API key"),
         (status = 409, body = ErrorBody, description = "MFA is not enabled"),
-        (status = 422, body = ErrorBody, description = "the code is wrong")),
+        (status = 422, body = ErrorBody, description = "the code is wrong"),
+        (status = 429, body = ErrorBody, description = "too many wrong codes")),
     security(("bearer" = [])))]
 async fn disable(
     State(state): State<AppState>,
@@ -250,6 +260,9 @@ async fn disable(
     if !enabled {
         return Err(ApiError::Conflict("MFA is not enabled".into()));
     }
+    // Wrong codes count against the user as at login: a stolen access token does not get
+    // unlimited guesses at the code that turns MFA off.
+    state.auth_limits.mfa_attempt(auth.user_id)?;
     if !state
         .engine
         .disable_mfa(auth.user_id, factor, Utc::now())
@@ -257,5 +270,6 @@ async fn disable(
     {
         return Err(ApiError::invalid(field, "is not valid"));
     }
+    state.auth_limits.mfa_succeeded(auth.user_id);
     Ok(axum::http::StatusCode::NO_CONTENT)
 }

@@ -6,8 +6,10 @@ mod handlers;
 mod mfa;
 mod password;
 mod sessions;
+mod throttle;
 mod tokens;
 
 pub use handlers::router;
+pub use throttle::{AuthLimiter, LoginLimits};
 pub use tokens::AuthConfig;
 pub(crate) use tokens::AuthUser;

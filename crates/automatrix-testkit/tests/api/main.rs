@@ -18,6 +18,7 @@ mod foreach;
 mod headers;
 mod health;
 mod hooks;
+mod login_limits;
 mod messaging;
 mod mfa;
 mod nodes;
