@@ -57,6 +57,9 @@ pub struct ApiConfig {
     pub trust_proxy: bool,
     /// Back-off after failed logins and MFA codes.
     pub login_limits: LoginLimits,
+    /// Count failed logins in the database, shared by every API process
+    /// (`AUTOMATRIX_LOGIN_LIMITS_SHARED`), instead of in this process.
+    pub shared_login_limits: bool,
 }
 
 impl ApiConfig {
@@ -67,6 +70,7 @@ impl ApiConfig {
             webhook_max_bytes: 1024 * 1024,
             trust_proxy: false,
             login_limits: LoginLimits::default(),
+            shared_login_limits: false,
         }
     }
 }

@@ -3,7 +3,9 @@
 //! back-off after repeated failures (logins, MFA codes).
 //!
 //! Both count in this process's memory: with several API processes, each counts the requests
-//! it receives (see `docs/security-auth.md` for what that means and how to deploy). A refusal
+//! it receives (see `docs/security-auth.md` for what that means and how to deploy; the login
+//! limits can count in the database instead, through the store's `ThrottleStore`, with the
+//! same [`Backoff`]). A refusal
 //! is a wait ([`Duration`]); [`retry_after`] turns it into the whole seconds of `Retry-After`
 //! and [`ApiError::RateLimited`](crate::ApiError) is the 429.
 
@@ -95,29 +97,7 @@ impl<K: Hash + Eq> TokenBuckets<K> {
     }
 }
 
-/// How a [`FailureLimiter`] backs off: `free` failures in a row cost nothing; from then on
-/// each failure locks the key for `base`, doubling with every further failure up to `max`.
-/// Failures are forgotten `forget_after` after the last one (or at a success).
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct Backoff {
-    pub free: u32,
-    pub base: Duration,
-    pub max: Duration,
-    pub forget_after: Duration,
-}
-
-impl Backoff {
-    /// The lockout after the `failures`-th failure in a row (zero while they are free).
-    pub fn lockout(&self, failures: u32) -> Duration {
-        match failures.checked_sub(self.free) {
-            None => Duration::ZERO,
-            Some(extra) => self
-                .base
-                .checked_mul(1u32.checked_shl(extra).unwrap_or(u32::MAX))
-                .map_or(self.max, |d| d.min(self.max)),
-        }
-    }
-}
+pub use automatrix_store::Backoff;
 
 struct Failures {
     count: u32,

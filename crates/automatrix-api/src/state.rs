@@ -25,9 +25,14 @@ pub struct AppState {
 
 impl AppState {
     pub fn new(engine: Engine, config: ApiConfig, ai: Arc<Gateway>) -> Self {
+        let auth_limits = Arc::new(if config.shared_login_limits {
+            AuthLimiter::shared(config.login_limits, engine.store().clone())
+        } else {
+            AuthLimiter::new(config.login_limits)
+        });
         Self {
             engine,
-            auth_limits: Arc::new(AuthLimiter::new(config.login_limits)),
+            auth_limits,
             config: Arc::new(config),
             hook_limits: Arc::new(TokenBuckets::default()),
             ai,

@@ -1,4 +1,4 @@
--- Multi-factor authentication (TOTP).
+-- Multi-factor authentication (TOTP), and shared login rate limits.
 --
 -- `users.mfa_enabled`: whether logging in takes a second factor.
 -- `user_mfa`: a user's TOTP secret, sealed by the engine's vault (associated data
@@ -41,3 +41,16 @@ create table mfa_challenges (
 
 create index mfa_challenges_user_idx on mfa_challenges (user_id);
 create index mfa_challenges_expires_idx on mfa_challenges (expires_at);
+
+-- Login rate limits shared by every API process (`AUTOMATRIX_LOGIN_LIMITS_SHARED=1`): failures
+-- in a row per key (the SHA-256 of an account, client IP or user key) and the lockout they
+-- earned. Rows idle past the forget window are deleted by the next attempt.
+create table auth_throttle (
+    key_hash text primary key,
+    failures integer not null,
+    last_failure_at timestamptz not null,
+    locked_until timestamptz not null,
+    updated_at timestamptz not null
+);
+
+create index auth_throttle_last_failure_idx on auth_throttle (last_failure_at);

@@ -139,6 +139,30 @@ pub struct NewMfaChallenge {
     pub now: DateTime<Utc>,
 }
 
+/// How failures of a key back off: `free` failures in a row cost nothing; from then on each
+/// failure locks the key for `base`, doubling with every further failure up to `max`.
+/// Failures are forgotten `forget_after` after the last one (or at a success).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Backoff {
+    pub free: u32,
+    pub base: std::time::Duration,
+    pub max: std::time::Duration,
+    pub forget_after: std::time::Duration,
+}
+
+impl Backoff {
+    /// The lockout after the `failures`-th failure in a row (zero while they are free).
+    pub fn lockout(&self, failures: u32) -> std::time::Duration {
+        match failures.checked_sub(self.free) {
+            None => std::time::Duration::ZERO,
+            Some(extra) => self
+                .base
+                .checked_mul(1u32.checked_shl(extra).unwrap_or(u32::MAX))
+                .map_or(self.max, |d| d.min(self.max)),
+        }
+    }
+}
+
 /// An API key: a bearer credential (`amx_…`) with which a program acts as the user who created
 /// it, in that user's organization. The row never holds the key: the store keeps its SHA-256
 /// hash (`key_hash`, hex), which this model leaves out, so no row read back can show it.

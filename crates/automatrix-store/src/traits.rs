@@ -115,6 +115,25 @@ pub trait MfaStore: Send + Sync {
     async fn spend_mfa_challenge(&self, id: Uuid, now: DateTime<Utc>) -> StoreResult<bool>;
 }
 
+/// Failure counters shared by every process (the database-backed mode of the login rate
+/// limits). Keys are opaque to the store (the caller hashes what they name).
+#[async_trait]
+pub trait ThrottleStore: Send + Sync {
+    /// An attempt of `key` at `now`: `Err(until)` while the key is locked out; otherwise
+    /// counted as a failure under `policy` (which may lock the key), in one transaction that
+    /// holds the key's row, so concurrent attempts from any process are counted in full.
+    async fn attempt_throttled(
+        &self,
+        key: &str,
+        policy: Backoff,
+        now: DateTime<Utc>,
+    ) -> StoreResult<Result<(), DateTime<Utc>>>;
+    /// Takes back one attempt of `key` that went well; the key is not locked by it.
+    async fn forgive_throttled(&self, key: &str, now: DateTime<Utc>) -> StoreResult<()>;
+    /// Forgets `key`'s failures.
+    async fn reset_throttled(&self, key: &str) -> StoreResult<()>;
+}
+
 #[async_trait]
 pub trait WorkflowStore: Send + Sync {
     /// Inserts the workflow and its version 1 in one transaction.
@@ -444,6 +463,7 @@ pub trait TemplateStore: Send + Sync {
 pub trait Store:
     UserStore
     + MfaStore
+    + ThrottleStore
     + WorkflowStore
     + ExecutionStore
     + QueueStore

@@ -48,6 +48,9 @@ pub struct Config {
     /// The server sits behind a proxy that sets `X-Forwarded-For` (and strips what clients
     /// send): its first address is the client's for login rate limits. Off: the socket peer.
     pub trust_proxy: bool,
+    /// Count failed logins in the database, so every API process sharing it sees the same
+    /// counts; off: each process counts its own.
+    pub login_limits_shared: bool,
 }
 
 impl Default for Config {
@@ -68,6 +71,7 @@ impl Default for Config {
             webhook_max_bytes: 1024 * 1024,
             webhook_inline: 64,
             trust_proxy: false,
+            login_limits_shared: false,
         }
     }
 }
@@ -110,6 +114,8 @@ struct EnvOnly {
     webhook_inline: Option<u64>,
     #[serde(skip_serializing_if = "Option::is_none")]
     trust_proxy: Option<bool>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    login_limits_shared: Option<bool>,
 }
 
 impl EnvOnly {
@@ -149,6 +155,7 @@ impl EnvOnly {
             webhook_max_bytes: number("AUTOMATRIX_WEBHOOK_MAX_BYTES")?,
             webhook_inline: number("AUTOMATRIX_WEBHOOK_INLINE")?,
             trust_proxy: flag("AUTOMATRIX_TRUST_PROXY")?,
+            login_limits_shared: flag("AUTOMATRIX_LOGIN_LIMITS_SHARED")?,
         })
     }
 }

@@ -196,7 +196,7 @@ async fn login(
 ) -> Result<axum::Json<LoginResponse>, ApiError> {
     let email = normalize_email(&req.email);
     // Counted (and refused while locked out) before the lookup, the same for any email.
-    let attempt = state.auth_limits.login_attempt(&email, ip)?;
+    let attempt = state.auth_limits.login_attempt(&email, ip).await?;
     let user = state.store().find_user_by_email(&email).await?;
     // An unknown email is checked against a dummy hash: the same work, the same answer.
     let ok = password::verify(req.password, user.as_ref().map(|u| u.password_hash.clone())).await?;
@@ -204,7 +204,7 @@ async fn login(
         Some(u) if ok => u,
         _ => return Err(ApiError::Unauthorized("invalid email or password")),
     };
-    attempt.succeeded();
+    attempt.succeeded().await?;
     if user.mfa_enabled {
         return Ok(axum::Json(LoginResponse::MfaRequired(
             start_challenge(&state, &user).await?,

@@ -209,12 +209,12 @@ async fn verify(
     let now = Utc::now();
     // Counted per client IP (guessing tokens) and, once the challenge names its user, per
     // user (logging in again for fresh challenges does not reset the count).
-    limits.ip_attempt(ip)?;
+    limits.ip_attempt(ip).await?;
     let challenge = store
         .attempt_mfa_challenge(&token_hash(&req.mfa_token), CHALLENGE_ATTEMPTS, now)
         .await?
         .ok_or(INVALID_CHALLENGE)?;
-    limits.mfa_attempt(challenge.user_id)?;
+    limits.mfa_attempt(challenge.user_id).await?;
     if !state
         .engine
         .check_second_factor(challenge.user_id, factor, now)
@@ -222,8 +222,8 @@ async fn verify(
     {
         return Err(ApiError::invalid(field, "is not valid"));
     }
-    limits.mfa_succeeded(challenge.user_id);
-    limits.ip_succeeded(ip);
+    limits.mfa_succeeded(challenge.user_id).await?;
+    limits.ip_succeeded(ip).await?;
     if !store.spend_mfa_challenge(challenge.id, now).await? {
         return Err(INVALID_CHALLENGE);
     }
@@ -262,7 +262,7 @@ async fn disable(
     }
     // Wrong codes count against the user as at login: a stolen access token does not get
     // unlimited guesses at the code that turns MFA off.
-    state.auth_limits.mfa_attempt(auth.user_id)?;
+    state.auth_limits.mfa_attempt(auth.user_id).await?;
     if !state
         .engine
         .disable_mfa(auth.user_id, factor, Utc::now())
@@ -270,6 +270,6 @@ async fn disable(
     {
         return Err(ApiError::invalid(field, "is not valid"));
     }
-    state.auth_limits.mfa_succeeded(auth.user_id);
+    state.auth_limits.mfa_succeeded(auth.user_id).await?;
     Ok(axum::http::StatusCode::NO_CONTENT)
 }

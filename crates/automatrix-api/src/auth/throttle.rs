@@ -5,10 +5,19 @@
 //! was right ([`FailureLimiter::attempt`]), so concurrent guesses are counted in full. A
 //! locked-out attempt is refused (429, `Retry-After`) before anything is looked up, the same
 //! way for an existing and an unknown email.
+//!
+//! The counts live in this process, or, with `AUTOMATRIX_LOGIN_LIMITS_SHARED=1`
+//! ([`ApiConfig::shared_login_limits`](crate::ApiConfig)), in the database (`auth_throttle`,
+//! keys hashed), so that every API process sees the same counts at the cost of a write
+//! transaction per attempt.
 
 use std::net::IpAddr;
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use automatrix_engine::token_hash;
+use automatrix_store::Store;
+use chrono::Utc;
 use uuid::Uuid;
 
 use crate::error::ApiError;
@@ -42,33 +51,117 @@ impl Default for LoginLimits {
     }
 }
 
-/// This process's counts of failed logins and MFA codes.
+/// The counts of failed logins and MFA codes: in this process, or (shared mode) in the
+/// database, where every API process sees the same counts.
 pub struct AuthLimiter {
+    limits: LoginLimits,
     accounts: FailureLimiter<String>,
     ips: FailureLimiter<IpAddr>,
     mfa: FailureLimiter<Uuid>,
+    shared: Option<Arc<dyn Store>>,
+}
+
+/// What is counted.
+enum Key<'a> {
+    Account(&'a str),
+    Ip(IpAddr),
+    Mfa(Uuid),
+}
+
+impl Key<'_> {
+    /// The shared mode's key: hashed, so the table holds no email or address.
+    fn hashed(&self) -> String {
+        token_hash(&match self {
+            Self::Account(email) => format!("account:{email}"),
+            Self::Ip(ip) => format!("ip:{ip}"),
+            Self::Mfa(user) => format!("mfa:{user}"),
+        })
+    }
 }
 
 impl AuthLimiter {
+    /// Counts in this process.
     pub fn new(limits: LoginLimits) -> Self {
         Self {
+            limits,
             accounts: FailureLimiter::new(limits.account),
             ips: FailureLimiter::new(limits.ip),
             mfa: FailureLimiter::new(limits.mfa),
+            shared: None,
         }
     }
 
+    /// Counts in `store`'s database, shared by every process using it.
+    pub fn shared(limits: LoginLimits, store: Arc<dyn Store>) -> Self {
+        Self {
+            shared: Some(store),
+            ..Self::new(limits)
+        }
+    }
+
+    fn policy(&self, key: &Key<'_>) -> Backoff {
+        match key {
+            Key::Account(_) => self.limits.account,
+            Key::Ip(_) => self.limits.ip,
+            Key::Mfa(_) => self.limits.mfa,
+        }
+    }
+
+    async fn attempt(&self, key: Key<'_>) -> Result<(), ApiError> {
+        if let Some(store) = &self.shared {
+            let now = Utc::now();
+            return match store
+                .attempt_throttled(&key.hashed(), self.policy(&key), now)
+                .await?
+            {
+                Ok(()) => Ok(()),
+                Err(until) => Err(retry_after((until - now).to_std().unwrap_or_default())),
+            };
+        }
+        let now = Instant::now();
+        match key {
+            Key::Account(email) => self.accounts.attempt(email.to_owned(), now),
+            Key::Ip(ip) => self.ips.attempt(ip, now),
+            Key::Mfa(user) => self.mfa.attempt(user, now),
+        }
+        .map_err(retry_after)
+    }
+
+    async fn forgive(&self, key: Key<'_>) -> Result<(), ApiError> {
+        if let Some(store) = &self.shared {
+            return Ok(store.forgive_throttled(&key.hashed(), Utc::now()).await?);
+        }
+        let now = Instant::now();
+        match key {
+            Key::Account(email) => self.accounts.forgive(&email.to_owned(), now),
+            Key::Ip(ip) => self.ips.forgive(&ip, now),
+            Key::Mfa(user) => self.mfa.forgive(&user, now),
+        }
+        Ok(())
+    }
+
+    async fn reset(&self, key: Key<'_>) -> Result<(), ApiError> {
+        if let Some(store) = &self.shared {
+            return Ok(store.reset_throttled(&key.hashed()).await?);
+        }
+        match key {
+            Key::Account(email) => self.accounts.succeed(&email.to_owned()),
+            Key::Ip(ip) => self.ips.succeed(&ip),
+            Key::Mfa(user) => self.mfa.succeed(&user),
+        }
+        Ok(())
+    }
+
     /// A login attempt for `email` (normalized) from `ip`: 429 while either is locked out.
-    pub(crate) fn login_attempt(
+    pub(crate) async fn login_attempt(
         &self,
         email: &str,
         ip: IpAddr,
     ) -> Result<LoginAttempt<'_>, ApiError> {
-        let now = Instant::now();
-        self.ips.attempt(ip, now).map_err(retry_after)?;
-        if let Err(wait) = self.accounts.attempt(email.to_owned(), now) {
-            self.ips.forgive(&ip, now);
-            return Err(retry_after(wait));
+        self.attempt(Key::Ip(ip)).await?;
+        if let Err(e) = self.attempt(Key::Account(email)).await {
+            self.forgive(Key::Ip(ip)).await?;
+            return Err(e);
         }
         Ok(LoginAttempt {
             limiter: self,
@@ -77,24 +170,25 @@ impl AuthLimiter {
         })
     }
 
-    /// An MFA verification from `ip`, before its user is known: 429 while the IP is locked out.
-    pub(crate) fn ip_attempt(&self, ip: IpAddr) -> Result<(), ApiError> {
-        self.ips.attempt(ip, Instant::now()).map_err(retry_after)
+    /// An MFA verification from `ip`, before its user is known: 429 while the IP is locked
+    /// out.
+    pub(crate) async fn ip_attempt(&self, ip: IpAddr) -> Result<(), ApiError> {
+        self.attempt(Key::Ip(ip)).await
     }
 
     /// The verification from `ip` went well.
-    pub(crate) fn ip_succeeded(&self, ip: IpAddr) {
-        self.ips.forgive(&ip, Instant::now());
+    pub(crate) async fn ip_succeeded(&self, ip: IpAddr) -> Result<(), ApiError> {
+        self.forgive(Key::Ip(ip)).await
     }
 
     /// A code for `user`'s second factor: 429 while the user is locked out.
-    pub(crate) fn mfa_attempt(&self, user: Uuid) -> Result<(), ApiError> {
-        self.mfa.attempt(user, Instant::now()).map_err(retry_after)
+    pub(crate) async fn mfa_attempt(&self, user: Uuid) -> Result<(), ApiError> {
+        self.attempt(Key::Mfa(user)).await
     }
 
     /// The code was right: the user's wrong codes are forgotten.
-    pub(crate) fn mfa_succeeded(&self, user: Uuid) {
-        self.mfa.succeed(&user);
+    pub(crate) async fn mfa_succeeded(&self, user: Uuid) -> Result<(), ApiError> {
+        self.reset(Key::Mfa(user)).await
     }
 }
 
@@ -109,8 +203,8 @@ pub(crate) struct LoginAttempt<'a> {
 impl LoginAttempt<'_> {
     /// The password was right: the account's failures are forgotten, and this attempt does
     /// not count against the IP (its other failures do).
-    pub(crate) fn succeeded(self) {
-        self.limiter.accounts.succeed(&self.email);
-        self.limiter.ips.forgive(&self.ip, Instant::now());
+    pub(crate) async fn succeeded(self) -> Result<(), ApiError> {
+        self.limiter.reset(Key::Account(&self.email)).await?;
+        self.limiter.forgive(Key::Ip(self.ip)).await
     }
 }

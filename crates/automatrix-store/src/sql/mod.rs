@@ -30,6 +30,7 @@ pub mod kv;
 mod mfa;
 mod queue;
 mod templates;
+mod throttle;
 mod users;
 mod workflows;
 
@@ -306,6 +307,7 @@ macro_rules! impl_sql_store {
         };
         $crate::__impl_user_store!($store);
         $crate::__impl_mfa_store!($store);
+        $crate::__impl_throttle_store!($store);
         $crate::__impl_workflow_store!($store);
         $crate::__impl_execution_store!($store);
         $crate::__impl_queue_store!($store);

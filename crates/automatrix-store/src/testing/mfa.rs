@@ -223,3 +223,59 @@ pub async fn sessions_are_listed_and_revoked_per_user(store: &dyn Store) {
         "another user's stay"
     );
 }
+
+pub async fn a_throttled_key_backs_off_and_counts_concurrent_attempts(store: &dyn Store) {
+    let policy = crate::Backoff {
+        free: 3,
+        base: std::time::Duration::from_secs(10),
+        max: std::time::Duration::from_secs(60),
+        forget_after: std::time::Duration::from_secs(3600),
+    };
+    let t = now();
+    let key = format!("key-{}", Uuid::now_v7().simple());
+    // Six concurrent attempts: three are made (the third locks), three are refused.
+    let tries: Vec<_> = (0..6)
+        .map(|_| store.attempt_throttled(&key, policy, t))
+        .collect();
+    let made = futures::future::join_all(tries)
+        .await
+        .into_iter()
+        .filter(|r| r.as_ref().expect("attempt").is_ok())
+        .count();
+    assert_eq!(made, 3, "the free failures, counted in full");
+    assert_eq!(
+        ok!(store.attempt_throttled(&key, policy, t)),
+        Err(t + Duration::seconds(10))
+    );
+    let later = t + Duration::seconds(10);
+    assert_eq!(ok!(store.attempt_throttled(&key, policy, later)), Ok(()));
+    assert_eq!(
+        ok!(store.attempt_throttled(&key, policy, later)),
+        Err(later + Duration::seconds(20)),
+        "the lockout doubles"
+    );
+
+    ok!(store.forgive_throttled(&key, later));
+    assert_eq!(
+        ok!(store.attempt_throttled(&key, policy, later)),
+        Ok(()),
+        "a forgiven attempt lifts the lock it earned"
+    );
+    ok!(store.reset_throttled(&key));
+    let other = format!("key-{}", Uuid::now_v7().simple());
+    for k in [&key, &key, &other] {
+        assert_eq!(
+            ok!(store.attempt_throttled(k, policy, later)),
+            Ok(()),
+            "reset"
+        );
+    }
+    let much_later = later + Duration::hours(2);
+    for _ in 0..3 {
+        assert_eq!(
+            ok!(store.attempt_throttled(&key, policy, much_later)),
+            Ok(()),
+            "forgotten after a quiet while"
+        );
+    }
+}

@@ -8,7 +8,8 @@
 //!   revoking a family or a user's tokens revokes exactly those; sessions are listed and
 //!   revoked per user;
 //! - MFA: a secret is enabled once and only as set up, a time step and a recovery code are
-//!   accepted once, a login challenge is spent once and tried at most its attempts;
+//!   accepted once, a login challenge is spent once and tried at most its attempts; a
+//!   throttled key backs off and counts concurrent attempts in full;
 //! - workflows: version 1 is stored on create; only a changed definition makes a new version
 //!   (recording the version it restores, if any),
 //!   and concurrent changes get consecutive ones; lists are newest first with keyset pages;
@@ -132,6 +133,7 @@ macro_rules! conformance_tests {
             a_time_step_and_a_recovery_code_are_accepted_once,
             an_mfa_challenge_is_tried_a_limited_number_of_times_and_spent_once,
             sessions_are_listed_and_revoked_per_user,
+            a_throttled_key_backs_off_and_counts_concurrent_attempts,
             a_new_workflow_is_stored_as_version_one,
             a_webhook_token_names_one_workflow,
             a_webhook_token_finds_its_workflow_in_any_organization,
@@ -208,6 +210,7 @@ pub async fn run_all(store: Arc<dyn Store>) {
     a_time_step_and_a_recovery_code_are_accepted_once(s).await;
     an_mfa_challenge_is_tried_a_limited_number_of_times_and_spent_once(s).await;
     sessions_are_listed_and_revoked_per_user(s).await;
+    a_throttled_key_backs_off_and_counts_concurrent_attempts(s).await;
     a_new_workflow_is_stored_as_version_one(s).await;
     a_webhook_token_names_one_workflow(s).await;
     a_webhook_token_finds_its_workflow_in_any_organization(s).await;

@@ -208,3 +208,55 @@ async fn without_a_trusted_proxy_a_forwarded_address_is_ignored() {
     })
     .await;
 }
+
+#[tokio::test]
+async fn shared_limits_hold_across_api_processes_and_local_ones_do_not() {
+    for backend in [Backend::Sqlite, Backend::Postgres] {
+        let Some(a) = TestApp::spawn_with(backend, |c| c.shared_login_limits = true).await else {
+            continue;
+        };
+        let b = a.spawn_sibling(|c| c.shared_login_limits = true).await;
+        let local = a.spawn_sibling(|_| {}).await;
+        let s = a.signup().await;
+        // Five failures spread over two processes lock the account in both.
+        for app in [&a, &b, &a, &b, &a] {
+            login(app, &s.email, "wrong password")
+                .await
+                .assert_error(401, "UNAUTHORIZED");
+        }
+        assert_limited(&login(&b, &s.email, &s.password).await, 30);
+        assert_limited(&login(&a, &s.email, &s.password).await, 30);
+        // A process counting on its own knows nothing of it.
+        assert_eq!(login(&local, &s.email, &s.password).await.status, 200);
+
+        // Wrong MFA codes count across processes too.
+        let t = a.signup().await;
+        let secret = with_mfa(&a, &t).await;
+        for app in [&a, &b, &a, &b, &a] {
+            let token = mfa_token(app, &t).await;
+            let res = app
+                .request(
+                    Method::POST,
+                    "/api/auth/mfa/verify",
+                    None,
+                    Some(&json!({"mfa_token": token, "code": "000000"})),
+                )
+                .await;
+            res.assert_error(422, "VALIDATION_ERROR");
+        }
+        let token = mfa_token(&b, &t).await;
+        let res = b
+            .request(
+                Method::POST,
+                "/api/auth/mfa/verify",
+                None,
+                Some(&json!({"mfa_token": token, "code": code(&secret, 1)})),
+            )
+            .await;
+        assert_limited(&res, 30);
+
+        local.stop().await;
+        b.stop().await;
+        a.stop().await;
+    }
+}
