@@ -2,11 +2,11 @@
 //! handler succeeded, under the name its rule gives) and every sign-in (recorded by the auth
 //! handlers), and `GET /api/audit-log` to read an organization's.
 
-use std::net::SocketAddr;
+use std::net::IpAddr;
 
 use axum::Json;
 use axum::body::Body;
-use axum::extract::{ConnectInfo, RawPathParams, State};
+use axum::extract::{FromRequestParts, RawPathParams, State};
 use axum::http::request::Parts;
 use axum::response::Response;
 use chrono::{DateTime, Utc};
@@ -17,6 +17,7 @@ use utoipa_axum::routes;
 use uuid::Uuid;
 
 use crate::access::{Account, AuthUser};
+use crate::client_ip::ClientIp;
 use crate::error::{ApiError, ErrorBody};
 use crate::executions::time_param;
 use crate::extract::ApiQuery;
@@ -60,32 +61,13 @@ impl Actor {
     }
 }
 
-/// The client's address: the connection's peer.
-pub(crate) fn client_ip(parts: &Parts) -> Option<String> {
-    parts
-        .extensions
-        .get::<ConnectInfo<SocketAddr>>()
-        .map(|c| c.0.ip().to_string())
-}
-
-/// The client's address, as a handler's argument.
-pub(crate) struct ClientIp(pub Option<String>);
-
-impl<S: Send + Sync> axum::extract::FromRequestParts<S> for ClientIp {
-    type Rejection = std::convert::Infallible;
-
-    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
-        Ok(Self(client_ip(parts)))
-    }
-}
-
 /// Appends an entry; a failure is logged, not returned (the change it records is made).
 pub(crate) async fn record(
     state: &AppState,
     actor: Actor,
     action: &str,
     target: Option<String>,
-    ip: Option<String>,
+    ip: IpAddr,
 ) {
     let entry = AuditEntry {
         id: Uuid::now_v7(),
@@ -94,7 +76,7 @@ pub(crate) async fn record(
         api_key_id: actor.api_key_id,
         action: action.to_owned(),
         target,
-        ip,
+        ip: Some(ip.to_string()),
         created_at: Utc::now(),
     };
     if let Err(e) = state.store().record_audit(entry).await {
@@ -109,7 +91,7 @@ pub(crate) struct Pending {
     /// The route's path parameters, joined by `/`; `None` for a creation, whose target is the
     /// `id` in its answer.
     target: Option<String>,
-    ip: Option<String>,
+    ip: IpAddr,
 }
 
 /// The largest answer read for the id of what a request created.
@@ -127,7 +109,9 @@ impl Pending {
             action,
             actor: Actor::of(parts),
             target: path_target(route, parts, state).await,
-            ip: client_ip(parts),
+            ip: ClientIp::from_request_parts(parts, state)
+                .await
+                .map_or_else(|never| match never {}, |ClientIp(ip)| ip),
         }
     }
 
@@ -152,7 +136,6 @@ impl Pending {
 /// `/api/orgs/{id}/…` the organization is where the change happens, not what it is to, so it
 /// is left out. `None` when nothing is left: the target is then what the answer describes.
 async fn path_target(route: &str, parts: &mut Parts, state: &AppState) -> Option<String> {
-    use axum::extract::FromRequestParts;
     let params = RawPathParams::from_request_parts(parts, state).await.ok()?;
     let skip = usize::from(route.starts_with("/api/orgs/{id}/"));
     let values: Vec<&str> = params.iter().skip(skip).map(|(_, v)| v).collect();

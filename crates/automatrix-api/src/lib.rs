@@ -12,6 +12,7 @@ mod api_keys;
 mod audit;
 mod auth;
 mod cors;
+mod client_ip;
 mod credentials;
 mod error;
 mod executions;
@@ -19,6 +20,7 @@ mod extract;
 mod headers;
 mod health;
 mod hooks;
+mod limits;
 mod node_types;
 mod openapi;
 mod orgs;
@@ -41,9 +43,10 @@ use tower_http::trace::TraceLayer;
 
 pub use access::ORGANIZATION_HEADER;
 pub use access::policy::{Access, RULES as ACCESS_RULES, Rule};
-pub use auth::AuthConfig;
+pub use auth::{AuthConfig, LoginLimits};
 pub use error::{ApiError, ErrorBody};
 pub use hooks::{HookAccepted, IDEMPOTENCY_HEADER, REPLAYED_HEADER, SIGNATURE_HEADER};
+pub use limits::Backoff;
 pub use openapi::openapi;
 pub use state::AppState;
 
@@ -58,6 +61,14 @@ pub struct ApiConfig {
     /// Origins allowed to call the API from a browser (`AUTOMATRIX_CORS_ORIGINS`); none: no
     /// cross-origin access.
     pub cors_origins: Vec<String>,
+    /// Whether the server sits behind a proxy whose `X-Forwarded-For` names the client
+    /// (`AUTOMATRIX_TRUST_PROXY`); otherwise the socket peer is the client.
+    pub trust_proxy: bool,
+    /// Back-off after failed logins and MFA codes.
+    pub login_limits: LoginLimits,
+    /// Count failed logins in the database, shared by every API process
+    /// (`AUTOMATRIX_LOGIN_LIMITS_SHARED`), instead of in this process.
+    pub shared_login_limits: bool,
 }
 
 impl ApiConfig {
@@ -66,6 +77,9 @@ impl ApiConfig {
             auth,
             max_body_bytes: 2 * 1024 * 1024,
             webhook_max_bytes: 1024 * 1024,
+            trust_proxy: false,
+            login_limits: LoginLimits::default(),
+            shared_login_limits: false,
             cors_origins: Vec::new(),
         }
     }
@@ -116,10 +130,13 @@ pub async fn serve(
             tracing::debug!(error = %e, "TCP_NODELAY could not be set");
         }
     });
-    let app = app.into_make_service_with_connect_info::<std::net::SocketAddr>();
-    axum::serve(listener, app)
-        .with_graceful_shutdown(shutdown)
-        .await
+    // The peer address is the client's IP for rate limits (see `client_ip`).
+    axum::serve(
+        listener,
+        app.into_make_service_with_connect_info::<std::net::SocketAddr>(),
+    )
+    .with_graceful_shutdown(shutdown)
+    .await
 }
 
 /// How long a graceful shutdown waits for in-flight requests.

@@ -7,14 +7,17 @@ use automatrix_engine::Engine;
 use automatrix_store::Store;
 
 use crate::ApiConfig;
-use crate::hooks::RateLimits;
+use crate::auth::AuthLimiter;
+use crate::limits::TokenBuckets;
 
 #[derive(Clone)]
 pub struct AppState {
     pub engine: Engine,
     pub config: Arc<ApiConfig>,
-    /// The webhooks' rate-limit buckets.
-    pub hook_limits: Arc<RateLimits>,
+    /// The webhooks' rate-limit buckets, by workflow.
+    pub hook_limits: Arc<TokenBuckets<uuid::Uuid>>,
+    /// Failed logins and MFA codes, by account, client IP and user.
+    pub auth_limits: Arc<AuthLimiter>,
     /// The process's AI gateway (the AI nodes share it): the proxy calls through it, so
     /// circuit breakers see every call.
     pub ai: Arc<Gateway>,
@@ -22,10 +25,16 @@ pub struct AppState {
 
 impl AppState {
     pub fn new(engine: Engine, config: ApiConfig, ai: Arc<Gateway>) -> Self {
+        let auth_limits = Arc::new(if config.shared_login_limits {
+            AuthLimiter::shared(config.login_limits, engine.store().clone())
+        } else {
+            AuthLimiter::new(config.login_limits)
+        });
         Self {
             engine,
+            auth_limits,
             config: Arc::new(config),
-            hook_limits: Arc::new(RateLimits::default()),
+            hook_limits: Arc::new(TokenBuckets::default()),
             ai,
         }
     }

@@ -17,6 +17,7 @@ mod executor;
 mod finished;
 mod here;
 mod job;
+mod mfa;
 mod portable;
 mod retention;
 mod rotate;
@@ -26,6 +27,7 @@ mod services;
 mod step;
 mod templates;
 mod tokens;
+pub mod totp;
 mod vault;
 mod versions;
 mod webhooks;
@@ -43,6 +45,7 @@ pub use error::EngineError;
 pub use executor::{Executor, ExecutorConfig, PriorStep, RunOutcome, RunPlan};
 pub use here::{Run, Started};
 pub use job::Ended;
+pub use mfa::{MFA_ISSUER, MfaEnabling, MfaSetup, RECOVERY_CODES, SecondFactor};
 pub use retention::{RetentionPolicy, prune_once, run_retention};
 pub use rotate::{
     ColumnCount, RotateError, RotationReport, UnsealableValues, check_master_key, rotate_master_key,

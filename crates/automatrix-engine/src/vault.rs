@@ -1,4 +1,4 @@
-//! Credential data at rest: sealed with XChaCha20-Poly1305 under a key derived from the
+//! Credential data and users' TOTP secrets at rest: sealed with XChaCha20-Poly1305 under a key derived from the
 //! master secret (`AUTOMATRIX_SECRET_KEY`).
 //!
 //! A sealed value is `version (1 byte) ‖ nonce (24 random bytes) ‖ ciphertext and tag`. The
@@ -67,11 +67,11 @@ impl Vault {
 
     pub fn seal(&self, owner: SealedFor<'_>, data: &Value) -> Vec<u8> {
         let plain = serde_json::to_vec(data).expect("a JSON value serializes");
-        self.seal_bytes(owner, &plain)
+        self.seal_bytes(&owner.aad(), &plain)
     }
 
     pub fn open(&self, owner: SealedFor<'_>, sealed: &[u8]) -> Result<Value, Unsealable> {
-        let plain = self.open_bytes(owner, sealed)?;
+        let plain = self.open_bytes(&owner.aad(), sealed)?;
         serde_json::from_slice(&plain).map_err(|_| Unsealable)
     }
 
@@ -84,22 +84,37 @@ impl Vault {
         owner: SealedFor<'_>,
         sealed: &[u8],
     ) -> Result<Vec<u8>, Unsealable> {
-        Ok(to.seal_bytes(owner, &self.open_bytes(owner, sealed)?))
+        let aad = owner.aad();
+        Ok(to.seal_bytes(&aad, &self.open_bytes(&aad, sealed)?))
     }
 
-    fn seal_bytes(&self, owner: SealedFor<'_>, plain: &[u8]) -> Vec<u8> {
+    /// [`reseal`](Self::reseal) for a user's TOTP secret.
+    pub fn reseal_mfa_secret(
+        &self,
+        to: &Vault,
+        user_id: Uuid,
+        sealed: &[u8],
+    ) -> Result<Vec<u8>, Unsealable> {
+        let aad = mfa_aad(user_id);
+        Ok(to.seal_bytes(&aad, &self.open_bytes(&aad, sealed)?))
+    }
+
+    /// Seals a user's TOTP secret. Its associated data (`automatrix/mfa/v1` and the user id)
+    /// is its own, so neither a credential's sealed data nor another user's secret opens as it.
+    pub fn seal_mfa_secret(&self, user_id: Uuid, secret: &[u8]) -> Vec<u8> {
+        self.seal_bytes(&mfa_aad(user_id), secret)
+    }
+
+    pub fn open_mfa_secret(&self, user_id: Uuid, sealed: &[u8]) -> Result<Vec<u8>, Unsealable> {
+        self.open_bytes(&mfa_aad(user_id), sealed)
+    }
+
+    fn seal_bytes(&self, aad: &[u8], plain: &[u8]) -> Vec<u8> {
         let mut nonce = [0u8; NONCE_LEN];
         rand::rng().fill_bytes(&mut nonce);
-        let aad = owner.aad();
         let sealed = self
             .cipher
-            .encrypt(
-                &nonce.into(),
-                Payload {
-                    msg: plain,
-                    aad: &aad,
-                },
-            )
+            .encrypt(&nonce.into(), Payload { msg: plain, aad })
             .expect("encryption of an in-memory buffer does not fail");
         let mut out = Vec::with_capacity(1 + NONCE_LEN + sealed.len());
         out.push(VERSION);
@@ -108,24 +123,30 @@ impl Vault {
         out
     }
 
-    fn open_bytes(&self, owner: SealedFor<'_>, sealed: &[u8]) -> Result<Vec<u8>, Unsealable> {
+    fn open_bytes(&self, aad: &[u8], sealed: &[u8]) -> Result<Vec<u8>, Unsealable> {
         let (&version, rest) = sealed.split_first().ok_or(Unsealable)?;
         if version != VERSION || rest.len() < NONCE_LEN {
             return Err(Unsealable);
         }
         let (nonce, ciphertext) = rest.split_at(NONCE_LEN);
         let nonce: [u8; NONCE_LEN] = nonce.try_into().map_err(|_| Unsealable)?;
-        let aad = owner.aad();
         self.cipher
             .decrypt(
                 &nonce.into(),
                 Payload {
                     msg: ciphertext,
-                    aad: &aad,
+                    aad,
                 },
             )
             .map_err(|_| Unsealable)
     }
+}
+
+fn mfa_aad(user_id: Uuid) -> Vec<u8> {
+    let mut aad = Vec::with_capacity(34);
+    aad.extend_from_slice(b"automatrix/mfa/v1\0");
+    aad.extend_from_slice(user_id.as_bytes());
+    aad
 }
 
 #[cfg(test)]
@@ -191,5 +212,19 @@ mod tests {
             Err(Unsealable),
             "only the key it was sealed with opens it"
         );
+    }
+
+    #[test]
+    fn an_mfa_secret_opens_for_its_user_only() {
+        let vault = Vault::from_master_secret(b"a secret of at least thirty-two bytes!!");
+        let (alice, bob) = (Uuid::from_u128(1), Uuid::from_u128(2));
+        let sealed = vault.seal_mfa_secret(alice, b"12345678901234567890");
+        assert_eq!(
+            vault.open_mfa_secret(alice, &sealed).as_deref(),
+            Ok(&b"12345678901234567890"[..])
+        );
+        assert_eq!(vault.open_mfa_secret(bob, &sealed), Err(Unsealable));
+        let credential = vault.seal(owner("http_bearer"), &json!("x"));
+        assert_eq!(vault.open_mfa_secret(alice, &credential), Err(Unsealable));
     }
 }

@@ -118,6 +118,8 @@ pub struct User {
     pub email: String,
     pub name: String,
     pub password_hash: String,
+    /// Whether logging in takes a second factor (a TOTP code or a recovery code).
+    pub mfa_enabled: bool,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
 }
@@ -129,6 +131,7 @@ impl std::fmt::Debug for User {
             .field("organization_id", &self.organization_id)
             .field("email", &self.email)
             .field("password_hash", &"<redacted>")
+            .field("mfa_enabled", &self.mfa_enabled)
             .finish_non_exhaustive()
     }
 }
@@ -168,6 +171,92 @@ pub struct NewRefreshToken {
     pub token_hash: String,
     pub expires_at: DateTime<Utc>,
     pub now: DateTime<Utc>,
+}
+
+/// A session: one login's family of refresh tokens while one of them is live (unspent,
+/// unrevoked, unexpired).
+#[derive(Clone, Debug)]
+pub struct RefreshSession {
+    /// The family id.
+    pub id: Uuid,
+    pub user_id: Uuid,
+    /// When the login happened (the family's first token).
+    pub created_at: DateTime<Utc>,
+    /// When the session was last refreshed (its live token was issued).
+    pub refreshed_at: DateTime<Utc>,
+    /// When the live token expires.
+    pub expires_at: DateTime<Utc>,
+}
+
+/// A user's TOTP secret, sealed by the engine's vault. Pending until `enabled_at`.
+#[derive(Clone, sqlx::FromRow)]
+pub struct UserMfa {
+    pub user_id: Uuid,
+    pub secret_sealed: Vec<u8>,
+    pub enabled_at: Option<DateTime<Utc>>,
+    /// The last time step whose code was accepted: a code of it or an earlier step is refused
+    /// (no replay).
+    pub last_step: Option<i64>,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+}
+
+impl std::fmt::Debug for UserMfa {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("UserMfa")
+            .field("user_id", &self.user_id)
+            .field("secret_sealed", &"<sealed>")
+            .field("enabled_at", &self.enabled_at)
+            .field("last_step", &self.last_step)
+            .finish_non_exhaustive()
+    }
+}
+
+/// The second step of a login with MFA: an opaque token (stored as its SHA-256) that a code
+/// must follow, within its time and attempts, once.
+#[derive(Clone, Debug, sqlx::FromRow)]
+pub struct MfaChallenge {
+    pub id: Uuid,
+    pub user_id: Uuid,
+    pub token_hash: String,
+    pub expires_at: DateTime<Utc>,
+    /// Codes tried so far (each reserved before it is checked).
+    pub attempts: i32,
+    pub used_at: Option<DateTime<Utc>>,
+    pub created_at: DateTime<Utc>,
+}
+
+#[derive(Clone, Debug)]
+pub struct NewMfaChallenge {
+    pub id: Uuid,
+    pub user_id: Uuid,
+    pub token_hash: String,
+    pub expires_at: DateTime<Utc>,
+    pub now: DateTime<Utc>,
+}
+
+/// How failures of a key back off: `free` failures in a row cost nothing; from then on each
+/// failure locks the key for `base`, doubling with every further failure up to `max`.
+/// Failures are forgotten `forget_after` after the last one (or at a success).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Backoff {
+    pub free: u32,
+    pub base: std::time::Duration,
+    pub max: std::time::Duration,
+    pub forget_after: std::time::Duration,
+}
+
+impl Backoff {
+    /// The lockout after the `failures`-th failure in a row (zero while they are free).
+    pub fn lockout(&self, failures: u32) -> std::time::Duration {
+        match failures.checked_sub(self.free) {
+            None => std::time::Duration::ZERO,
+            Some(extra) => self
+                .base
+                .checked_mul(1u32.checked_shl(extra).unwrap_or(u32::MAX))
+                .map_or(self.max, |d| d.min(self.max)),
+        }
+    }
 }
 
 /// An API key: a bearer credential (`amx_…`) with which a program acts as the user who created

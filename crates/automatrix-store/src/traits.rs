@@ -34,6 +34,104 @@ pub trait UserStore: Send + Sync {
         user_id: Uuid,
         now: DateTime<Utc>,
     ) -> StoreResult<()>;
+    /// Revokes every refresh token of the user except those of the family `keep`.
+    async fn revoke_other_refresh_families(
+        &self,
+        user_id: Uuid,
+        keep: Uuid,
+        now: DateTime<Utc>,
+    ) -> StoreResult<()>;
+    /// The user's sessions (families with a live token) as of `now`, newest login first.
+    async fn list_refresh_sessions(
+        &self,
+        user_id: Uuid,
+        now: DateTime<Utc>,
+    ) -> StoreResult<Vec<RefreshSession>>;
+    /// Revokes the family if it is the user's and still has a live token; false otherwise.
+    async fn revoke_user_refresh_session(
+        &self,
+        user_id: Uuid,
+        family_id: Uuid,
+        now: DateTime<Utc>,
+    ) -> StoreResult<bool>;
+}
+
+/// Multi-factor authentication: a user's sealed TOTP secret, their recovery codes (SHA-256
+/// hashes) and the login challenges waiting for a code. Every "once" here is one conditional
+/// statement, so it holds across processes sharing the database.
+#[async_trait]
+pub trait MfaStore: Send + Sync {
+    /// Stores a pending secret, replacing a pending one. False (nothing written) when MFA is
+    /// enabled for the user.
+    async fn put_pending_mfa_secret(
+        &self,
+        user_id: Uuid,
+        secret_sealed: &[u8],
+        now: DateTime<Utc>,
+    ) -> StoreResult<bool>;
+    async fn get_user_mfa(&self, user_id: Uuid) -> StoreResult<Option<UserMfa>>;
+    /// Enables MFA with the pending secret `secret_sealed` (unless another setup replaced it
+    /// meanwhile), accepting time step `step`, and replaces the recovery codes; sets the user's
+    /// `mfa_enabled`. False (nothing written) when that secret is not pending.
+    async fn enable_mfa(
+        &self,
+        user_id: Uuid,
+        secret_sealed: &[u8],
+        step: i64,
+        recovery_code_hashes: &[String],
+        now: DateTime<Utc>,
+    ) -> StoreResult<bool>;
+    /// Accepts a code of time step `step` if MFA is enabled and no code of this or a later
+    /// step was accepted before; true once per step.
+    async fn accept_totp_step(
+        &self,
+        user_id: Uuid,
+        step: i64,
+        now: DateTime<Utc>,
+    ) -> StoreResult<bool>;
+    /// Spends one unspent recovery code of the user; true once per code.
+    async fn spend_recovery_code(
+        &self,
+        user_id: Uuid,
+        code_hash: &str,
+        now: DateTime<Utc>,
+    ) -> StoreResult<bool>;
+    /// How many unspent recovery codes the user has.
+    async fn count_recovery_codes(&self, user_id: Uuid) -> StoreResult<u32>;
+    /// Turns MFA off: the secret, recovery codes and open challenges go; `mfa_enabled` false.
+    async fn disable_mfa(&self, user_id: Uuid, now: DateTime<Utc>) -> StoreResult<()>;
+    /// Stores a challenge (and deletes expired ones).
+    async fn create_mfa_challenge(&self, new: NewMfaChallenge) -> StoreResult<()>;
+    /// Reserves one attempt of the challenge with this hash: the challenge, with the attempt
+    /// counted, when it is unspent, unexpired at `now` and had fewer than `max_attempts`;
+    /// `None` otherwise.
+    async fn attempt_mfa_challenge(
+        &self,
+        token_hash: &str,
+        max_attempts: i32,
+        now: DateTime<Utc>,
+    ) -> StoreResult<Option<MfaChallenge>>;
+    /// Spends the challenge; true once.
+    async fn spend_mfa_challenge(&self, id: Uuid, now: DateTime<Utc>) -> StoreResult<bool>;
+}
+
+/// Failure counters shared by every process (the database-backed mode of the login rate
+/// limits). Keys are opaque to the store (the caller hashes what they name).
+#[async_trait]
+pub trait ThrottleStore: Send + Sync {
+    /// An attempt of `key` at `now`: `Err(until)` while the key is locked out; otherwise
+    /// counted as a failure under `policy` (which may lock the key), in one transaction that
+    /// holds the key's row, so concurrent attempts from any process are counted in full.
+    async fn attempt_throttled(
+        &self,
+        key: &str,
+        policy: Backoff,
+        now: DateTime<Utc>,
+    ) -> StoreResult<Result<(), DateTime<Utc>>>;
+    /// Takes back one attempt of `key` that went well; the key is not locked by it.
+    async fn forgive_throttled(&self, key: &str, now: DateTime<Utc>) -> StoreResult<()>;
+    /// Forgets `key`'s failures.
+    async fn reset_throttled(&self, key: &str) -> StoreResult<()>;
 }
 
 #[async_trait]
@@ -454,6 +552,8 @@ pub trait AuditStore: Send + Sync {
 #[async_trait]
 pub trait Store:
     UserStore
+    + MfaStore
+    + ThrottleStore
     + WorkflowStore
     + ExecutionStore
     + QueueStore

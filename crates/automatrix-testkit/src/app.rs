@@ -15,6 +15,22 @@ use automatrix_store_postgres::testing::TempDatabase;
 use automatrix_store_sqlite::SqliteStore;
 use tokio_util::sync::CancellationToken;
 
+/// Serves `state` on a fresh port: its base URL, what stops it, and its task.
+async fn start_server(state: AppState) -> (String, CancellationToken, tokio::task::JoinHandle<()>) {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind");
+    let base = format!("http://{}", listener.local_addr().expect("addr"));
+    let shutdown = CancellationToken::new();
+    let stop = shutdown.clone();
+    let server = tokio::spawn(async move {
+        automatrix_api::serve(listener, state, async move { stop.cancelled().await })
+            .await
+            .expect("server");
+    });
+    (base, shutdown, server)
+}
+
 /// The master secret of test servers.
 pub const TEST_SECRET: &[u8] = b"test-secret-test-secret-test-secret!";
 
@@ -59,11 +75,11 @@ impl TestApp {
     /// Starts the server on a fresh database. `None` (after saying why) when the backend is
     /// PostgreSQL and `AUTOMATRIX_TEST_POSTGRES_URL` is unset.
     pub async fn spawn(backend: Backend) -> Option<Self> {
-        Self::spawn_configured(backend, |_| {}).await
+        Self::spawn_with(backend, |_| {}).await
     }
 
-    /// [`spawn`](Self::spawn), with the HTTP settings changed by `configure` first.
-    pub async fn spawn_configured(
+    /// [`spawn`](Self::spawn), with the HTTP layer's settings changed by `configure` first.
+    pub async fn spawn_with(
         backend: Backend,
         configure: impl FnOnce(&mut ApiConfig),
     ) -> Option<Self> {
@@ -119,18 +135,7 @@ impl TestApp {
         let auth = AuthConfig::from_master_secret(TEST_SECRET);
         let mut api = ApiConfig::new(auth.clone());
         configure(&mut api);
-        let state = AppState::new(engine.clone(), api, ai);
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
-            .await
-            .expect("bind");
-        let base = format!("http://{}", listener.local_addr().expect("addr"));
-        let shutdown = CancellationToken::new();
-        let stop = shutdown.clone();
-        let server = tokio::spawn(async move {
-            automatrix_api::serve(listener, state, async move { stop.cancelled().await })
-                .await
-                .expect("server");
-        });
+        let (base, shutdown, server) = start_server(AppState::new(engine.clone(), api, ai)).await;
         let http = reqwest::Client::builder()
             .timeout(Duration::from_secs(30))
             .build()
@@ -146,6 +151,28 @@ impl TestApp {
             server,
             db: Some(db),
         })
+    }
+
+    /// Another API server on this app's database, with its own in-process state (as another
+    /// `serve` process would have) and settings changed by `configure`. Stopping it leaves the
+    /// database alone.
+    pub async fn spawn_sibling(&self, configure: impl FnOnce(&mut ApiConfig)) -> Self {
+        let mut api = ApiConfig::new(self.auth.clone());
+        configure(&mut api);
+        let ai = Arc::new(Gateway::new(test_gateway_config()).expect("AI gateway"));
+        let (base, shutdown, server) =
+            start_server(AppState::new(self.engine.clone(), api, ai)).await;
+        Self {
+            backend: self.backend,
+            base,
+            http: self.http.clone(),
+            engine: self.engine.clone(),
+            worker: self.engine.worker("test-sibling", WorkerConfig::default()),
+            auth: self.auth.clone(),
+            shutdown,
+            server,
+            db: None,
+        }
     }
 
     pub fn url(&self, path: &str) -> String {

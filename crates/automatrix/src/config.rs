@@ -47,6 +47,12 @@ pub struct Config {
     pub webhook_inline: u64,
     /// Origins (`https://crm.dealer.example`) whose web pages may call the API; empty: none.
     pub cors_origins: Vec<String>,
+    /// The server sits behind a proxy that sets `X-Forwarded-For` (and strips what clients
+    /// send): its first address is the client's for login rate limits. Off: the socket peer.
+    pub trust_proxy: bool,
+    /// Count failed logins in the database, so every API process sharing it sees the same
+    /// counts; off: each process counts its own.
+    pub login_limits_shared: bool,
 }
 
 impl Default for Config {
@@ -67,6 +73,8 @@ impl Default for Config {
             webhook_max_bytes: 1024 * 1024,
             webhook_inline: 64,
             cors_origins: Vec::new(),
+            trust_proxy: false,
+            login_limits_shared: false,
         }
     }
 }
@@ -109,6 +117,10 @@ struct EnvOnly {
     webhook_inline: Option<u64>,
     #[serde(skip_serializing_if = "Option::is_none")]
     cors_origins: Option<Vec<String>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    trust_proxy: Option<bool>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    login_limits_shared: Option<bool>,
 }
 
 /// A comma-separated list, items trimmed, empty ones dropped.
@@ -165,6 +177,8 @@ impl EnvOnly {
             webhook_max_bytes: number("AUTOMATRIX_WEBHOOK_MAX_BYTES")?,
             webhook_inline: number("AUTOMATRIX_WEBHOOK_INLINE")?,
             cors_origins: var("AUTOMATRIX_CORS_ORIGINS").map(|v| list(&v)),
+            trust_proxy: flag("AUTOMATRIX_TRUST_PROXY")?,
+            login_limits_shared: flag("AUTOMATRIX_LOGIN_LIMITS_SHARED")?,
         })
     }
 }

@@ -18,8 +18,11 @@ const INVALID: ApiError = ApiError::Unauthorized("invalid or expired token");
 /// The authenticated caller, before any organization is chosen.
 #[derive(Clone, Copy, Debug)]
 pub(crate) enum Identity {
-    /// A signed-in user (an access token).
-    Session { user_id: Uuid },
+    /// A signed-in user (an access token), in the session (refresh-token family) it names.
+    Session {
+        user_id: Uuid,
+        session_id: Option<Uuid>,
+    },
     /// An API key, which acts as its creator in its organization, with at most its role.
     ApiKey {
         user_id: Uuid,
@@ -60,5 +63,6 @@ pub(crate) async fn authenticate(state: &AppState, parts: &Parts) -> Result<Iden
     let claims = state.config.auth.verify(token).ok_or(INVALID)?;
     Ok(Identity::Session {
         user_id: claims.sub,
+        session_id: claims.sid,
     })
 }

@@ -43,6 +43,8 @@ pub(crate) struct AuthUser {
 #[derive(Clone, Copy, Debug)]
 pub(crate) struct Account {
     pub user_id: Uuid,
+    /// The session the access token belongs to (its `sid` claim).
+    pub session_id: Option<Uuid>,
 }
 
 /// Runs the route's rule before the handler, and audits what the handler changed.
@@ -117,7 +119,13 @@ async fn decide(state: &AppState, access: Access, parts: &mut Parts) -> Result<(
 /// Account routes are for people: an API key acts in an organization, never on an account.
 fn account(identity: Identity) -> Result<Account, ApiError> {
     match identity {
-        Identity::Session { user_id } => Ok(Account { user_id }),
+        Identity::Session {
+            user_id,
+            session_id,
+        } => Ok(Account {
+            user_id,
+            session_id,
+        }),
         Identity::ApiKey { .. } => Err(ApiError::Forbidden(
             "an API key cannot act on an account; sign in as the user".into(),
         )),
@@ -133,7 +141,7 @@ async fn member(
     needed: Role,
 ) -> Result<AuthUser, ApiError> {
     let (user_id, org, key) = match identity {
-        Identity::Session { user_id } => (user_id, chosen, None),
+        Identity::Session { user_id, .. } => (user_id, chosen, None),
         Identity::ApiKey {
             user_id,
             key_id,

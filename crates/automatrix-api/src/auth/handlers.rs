@@ -9,9 +9,11 @@ use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 use uuid::Uuid;
 
+use super::mfa::{MfaChallengeResponse, start_challenge};
 use super::password;
 use crate::access::Account;
-use crate::audit::{self, Actor, ClientIp};
+use crate::audit::{self, Actor};
+use crate::client_ip::ClientIp;
 use crate::error::{ApiError, ErrorBody};
 use crate::extract::{ApiJson, OptionalJson};
 use crate::state::AppState;
@@ -20,6 +22,8 @@ use automatrix_store::{NewRefreshToken, NewUser, StoreError, User};
 
 pub fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
+        .merge(super::mfa::router())
+        .merge(super::sessions::router())
         .routes(routes!(register))
         .routes(routes!(login))
         .routes(routes!(refresh))
@@ -66,6 +70,8 @@ pub struct UserResponse {
     /// The organization requests act in without `X-Organization-Id` (the user's first); null
     /// when they belong to none.
     pub organization_id: Option<Uuid>,
+    /// Whether logging in takes a second factor (TOTP or a recovery code).
+    pub mfa_enabled: bool,
 }
 
 #[derive(Serialize, ToSchema)]
@@ -78,6 +84,15 @@ pub struct TokenResponse {
     pub expires_in: u64,
 }
 
+/// What a login answers: tokens, or (with MFA on) a challenge to answer at
+/// `POST /api/auth/mfa/verify`.
+#[derive(Serialize, ToSchema)]
+#[serde(untagged)]
+pub enum LoginResponse {
+    Tokens(TokenResponse),
+    MfaRequired(MfaChallengeResponse),
+}
+
 impl UserResponse {
     fn new(u: User, organization_id: Option<Uuid>) -> Self {
         Self {
@@ -85,6 +100,7 @@ impl UserResponse {
             email: u.email,
             name: u.name,
             organization_id,
+            mfa_enabled: u.mfa_enabled,
         }
     }
 }
@@ -188,18 +204,21 @@ async fn register(
     ))
 }
 
-/// Exchange email and password for tokens.
+/// Exchange email and password for tokens; with MFA on, for a challenge (`mfa_required`,
+/// `mfa_token`) that `POST /api/auth/mfa/verify` exchanges for tokens.
 #[utoipa::path(post, path = "/api/auth/login", tag = "auth", request_body = LoginRequest,
-    responses((status = 200, body = TokenResponse), (status = 401, body = ErrorBody)))]
+    responses((status = 200, body = LoginResponse), (status = 401, body = ErrorBody),
+        (status = 429, body = ErrorBody, description = "too many failed logins for this email or from this address; `Retry-After` says when to come back")))]
 async fn login(
     State(state): State<AppState>,
     ClientIp(ip): ClientIp,
     ApiJson(req): ApiJson<LoginRequest>,
-) -> Result<axum::Json<TokenResponse>, ApiError> {
-    let user = state
-        .store()
-        .find_user_by_email(&normalize_email(&req.email))
-        .await?;
+) -> Result<axum::Json<LoginResponse>, ApiError> {
+    let email = normalize_email(&req.email);
+    // Counted (and refused while locked out) before the lookup, the same for any email.
+    let attempt = state.auth_limits.login_attempt(&email, ip).await?;
+    let user = state.store().find_user_by_email(&email).await?;
+    // An unknown email is checked against a dummy hash: the same work, the same answer.
     let ok = password::verify(req.password, user.as_ref().map(|u| u.password_hash.clone())).await?;
     let user_id = user.as_ref().map(|u| u.id);
     let actor = Actor {
@@ -214,10 +233,16 @@ async fn login(
             return Err(ApiError::Unauthorized("invalid email or password"));
         }
     };
+    attempt.succeeded().await?;
     audit::record(&state, actor, "auth.login", target, ip).await;
-    Ok(axum::Json(
+    if user.mfa_enabled {
+        return Ok(axum::Json(LoginResponse::MfaRequired(
+            start_challenge(&state, &user).await?,
+        )));
+    }
+    Ok(axum::Json(LoginResponse::Tokens(
         issue_tokens(&state, &user, Uuid::now_v7()).await?,
-    ))
+    )))
 }
 
 /// Rotate a refresh token. Reusing a spent token revokes its whole family.
@@ -290,7 +315,8 @@ async fn me(
     )))
 }
 
-/// Change the caller's password; every refresh token of the user is revoked.
+/// Change the caller's password; every other session of the user ends (the caller's own
+/// session stays; with an API key, every session ends).
 #[utoipa::path(post, path = "/api/auth/change-password", tag = "auth", request_body = ChangePasswordRequest,
     responses((status = 204), (status = 401, body = ErrorBody), (status = 422, body = ErrorBody)), security(("bearer" = [])))]
 async fn change_password(
@@ -317,10 +343,18 @@ async fn change_password(
     let hash = password::hash(req.new_password).await?;
     let now = Utc::now();
     store.update_user_password(user.id, &hash, now).await?;
-    store.revoke_user_refresh_tokens(user.id, now).await?;
+    match auth.session_id {
+        Some(current) => {
+            store
+                .revoke_other_refresh_families(user.id, current, now)
+                .await?;
+        }
+        None => store.revoke_user_refresh_tokens(user.id, now).await?,
+    }
     Ok(StatusCode::NO_CONTENT)
 }
 
+/// A new refresh token in `family` and an access token of that session.
 pub(crate) async fn issue_tokens(
     state: &AppState,
     user: &User,
@@ -343,7 +377,7 @@ pub(crate) async fn issue_tokens(
         })
         .await?;
     Ok(TokenResponse {
-        access_token: cfg.mint_access_token(user.id, now)?,
+        access_token: cfg.mint_session_access_token(user.id, Some(family), now)?,
         refresh_token: refresh,
         token_type: "bearer",
         expires_in: cfg.access_ttl.as_secs(),

@@ -39,6 +39,10 @@ pub struct Claims {
     pub iat: i64,
     pub exp: i64,
     pub iss: String,
+    /// The session (refresh-token family) the token was issued for; absent in tokens minted
+    /// outside a login.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sid: Option<Uuid>,
 }
 
 impl AuthConfig {
@@ -55,14 +59,26 @@ impl AuthConfig {
         }
     }
 
-    /// An access token for `user`, issued at `now`.
+    /// An access token for `user`, issued at `now`, belonging to no session.
     pub fn mint_access_token(&self, user: Uuid, now: DateTime<Utc>) -> Result<String, ApiError> {
+        self.mint_session_access_token(user, None, now)
+    }
+
+    /// An access token for `user`, issued at `now` for the session (refresh-token family)
+    /// `sid`.
+    pub fn mint_session_access_token(
+        &self,
+        user: Uuid,
+        sid: Option<Uuid>,
+        now: DateTime<Utc>,
+    ) -> Result<String, ApiError> {
         let iat = now.timestamp();
         let claims = Claims {
             sub: user,
             iat,
             exp: iat + self.access_ttl.as_secs() as i64,
             iss: ISSUER.into(),
+            sid,
         };
         jsonwebtoken::encode(
             &Header::new(Algorithm::HS256),

@@ -28,10 +28,7 @@ use automatrix_engine::Awaited;
 use crate::error::ApiError;
 use crate::state::AppState;
 
-mod rate;
-
-use rate::RateLimit;
-pub use rate::RateLimits;
+use crate::limits::RateLimit;
 
 /// The signature header of a webhook with a `secret`.
 pub const SIGNATURE_HEADER: &str = "x-signature-256";
@@ -111,9 +108,7 @@ pub async fn call_hook(
         state
             .hook_limits
             .take(workflow.id, limit, std::time::Instant::now())
-            .map_err(|wait| ApiError::RateLimited {
-                retry_after_secs: wait.as_secs() + u64::from(wait.subsec_nanos() > 0),
-            })?;
+            .map_err(crate::limits::retry_after)?;
     }
     let (parts, body) = request.into_parts();
     if let Some(methods) = &config.methods

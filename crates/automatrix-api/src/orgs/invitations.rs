@@ -17,7 +17,8 @@ use uuid::Uuid;
 
 use super::check_owner_rule;
 use crate::access::{Account, AuthUser};
-use crate::audit::{self, Actor, ClientIp};
+use crate::audit::{self, Actor};
+use crate::client_ip::ClientIp;
 use crate::auth::{
     TokenResponse, check_password, hash_password, issue_tokens, normalize_email, valid_email,
 };

@@ -29,8 +29,10 @@ mod executions;
 #[doc(hidden)]
 pub mod kv;
 mod orgs;
+mod mfa;
 mod queue;
 mod templates;
+mod throttle;
 mod users;
 mod workflows;
 
@@ -310,6 +312,8 @@ macro_rules! impl_sql_store {
             }
         };
         $crate::__impl_user_store!($store);
+        $crate::__impl_mfa_store!($store);
+        $crate::__impl_throttle_store!($store);
         $crate::__impl_workflow_store!($store);
         $crate::__impl_execution_store!($store);
         $crate::__impl_queue_store!($store);

@@ -15,11 +15,18 @@ macro_rules! __impl_user_store {
             use $crate::__private::uuid::Uuid;
             use $crate::sql::{CommitWrite as _, Dialect};
             use $crate::{
-                NewRefreshToken, NewUser, RefreshToken, StoreError, StoreResult, User, UserStore,
+                NewRefreshToken, NewUser, RefreshSession, RefreshToken, StoreError, StoreResult,
+                User, UserStore,
             };
 
             #[async_trait]
             impl UserStore for $store {
+                // The `users` queries name their columns rather than `*`: `users` gained a
+                // column in a migration (0011), and a SQLite connection that cached the
+                // schema before it would prepare `*` as the old columns, then re-prepare at
+                // the first step with one more, which sqlx's row decoding does not survive
+                // (index out of bounds). A named column it lacks makes SQLite reload the
+                // schema at prepare instead.
                 async fn create_user_with_organization(&self, new: NewUser) -> StoreResult<User> {
                     let mut tx = self.begin_write().await?;
                     sqlx::query(
@@ -36,7 +43,8 @@ macro_rules! __impl_user_store {
                              (id, organization_id, email, name, password_hash, created_at, \
                               updated_at) \
                          values ($1, $2, $3, $4, $5, $6, $6) \
-                         returning *",
+                         returning id, organization_id, email, name, password_hash, \
+                             mfa_enabled, created_at, updated_at",
                     )
                     .bind(new.id)
                     .bind(new.organization_id)
@@ -63,7 +71,9 @@ macro_rules! __impl_user_store {
 
                 async fn find_user_by_email(&self, email: &str) -> StoreResult<Option<User>> {
                     Ok(sqlx::query_as::<_, User>(
-                        "select * from users where lower(email) = lower($1)",
+                        "select id, organization_id, email, name, password_hash, mfa_enabled, \
+                             created_at, updated_at \
+                         from users where lower(email) = lower($1)",
                     )
                     .bind(email)
                     .fetch_optional(self.pool())
@@ -71,12 +81,14 @@ macro_rules! __impl_user_store {
                 }
 
                 async fn get_user(&self, id: Uuid) -> StoreResult<Option<User>> {
-                    Ok(
-                        sqlx::query_as::<_, User>("select * from users where id = $1")
-                            .bind(id)
-                            .fetch_optional(self.pool())
-                            .await?,
+                    Ok(sqlx::query_as::<_, User>(
+                        "select id, organization_id, email, name, password_hash, \
+                                 mfa_enabled, created_at, updated_at \
+                             from users where id = $1",
                     )
+                    .bind(id)
+                    .fetch_optional(self.pool())
+                    .await?)
                 }
 
                 async fn update_user_password(
@@ -175,6 +187,99 @@ macro_rules! __impl_user_store {
                         now,
                     )
                     .await
+                }
+
+                async fn revoke_other_refresh_families(
+                    &self,
+                    user_id: Uuid,
+                    keep: Uuid,
+                    now: DateTime<Utc>,
+                ) -> StoreResult<()> {
+                    sqlx::query(
+                        "update refresh_tokens set revoked_at = $2, updated_at = $2 \
+                         where user_id = $1 and family_id <> $3 and revoked_at is null",
+                    )
+                    .bind(user_id)
+                    .bind(now)
+                    .bind(keep)
+                    .execute(&mut *self.writer().await?)
+                    .await?;
+                    Ok(())
+                }
+
+                async fn list_refresh_sessions(
+                    &self,
+                    user_id: Uuid,
+                    now: DateTime<Utc>,
+                ) -> StoreResult<Vec<RefreshSession>> {
+                    // Every token of the families that have a live one; grouped here, where
+                    // timestamps compare as timestamps on both backends.
+                    let tokens = sqlx::query_as::<_, RefreshToken>(
+                        "select * from refresh_tokens where user_id = $1 and family_id in (\
+                             select family_id from refresh_tokens \
+                             where user_id = $1 and used_at is null and revoked_at is null \
+                               and expires_at > $2)",
+                    )
+                    .bind(user_id)
+                    .bind(now)
+                    .fetch_all(self.pool())
+                    .await?;
+                    let mut sessions: Vec<RefreshSession> = Vec::new();
+                    for t in &tokens {
+                        let i = match sessions.iter().position(|s| s.id == t.family_id) {
+                            Some(i) => i,
+                            None => {
+                                sessions.push(RefreshSession {
+                                    id: t.family_id,
+                                    user_id: t.user_id,
+                                    created_at: t.created_at,
+                                    refreshed_at: t.created_at,
+                                    expires_at: t.expires_at,
+                                });
+                                sessions.len() - 1
+                            }
+                        };
+                        let s = &mut sessions[i];
+                        s.created_at = s.created_at.min(t.created_at);
+                        if t.used_at.is_none() && t.revoked_at.is_none() && t.expires_at > now {
+                            s.refreshed_at = t.created_at;
+                            s.expires_at = t.expires_at;
+                        }
+                    }
+                    sessions.sort_by(|a, b| b.created_at.cmp(&a.created_at).then(b.id.cmp(&a.id)));
+                    Ok(sessions)
+                }
+
+                async fn revoke_user_refresh_session(
+                    &self,
+                    user_id: Uuid,
+                    family_id: Uuid,
+                    now: DateTime<Utc>,
+                ) -> StoreResult<bool> {
+                    let done = sqlx::query(
+                        "update refresh_tokens set revoked_at = $3, updated_at = $3 \
+                         where user_id = $1 and family_id = $2 and revoked_at is null \
+                           and used_at is null and expires_at > $3",
+                    )
+                    .bind(user_id)
+                    .bind(family_id)
+                    .bind(now)
+                    .execute(&mut *self.writer().await?)
+                    .await?;
+                    if done.rows_affected() == 0 {
+                        return Ok(false);
+                    }
+                    // The family's spent tokens too, so a replay of one finds it revoked.
+                    sqlx::query(
+                        "update refresh_tokens set revoked_at = $3, updated_at = $3 \
+                         where user_id = $1 and family_id = $2 and revoked_at is null",
+                    )
+                    .bind(user_id)
+                    .bind(family_id)
+                    .bind(now)
+                    .execute(&mut *self.writer().await?)
+                    .await?;
+                    Ok(true)
                 }
             }
 

@@ -5,7 +5,11 @@
 //!
 //! - users: an organization and its first user are created together; an email (any case) is
 //!   registered once; a refresh token is spent once, even by two concurrent refreshes, and
-//!   revoking a family or a user's tokens revokes exactly those;
+//!   revoking a family or a user's tokens revokes exactly those; sessions are listed and
+//!   revoked per user;
+//! - MFA: a secret is enabled once and only as set up, a time step and a recovery code are
+//!   accepted once, a login challenge is spent once and tried at most its attempts; a
+//!   throttled key backs off and counts concurrent attempts in full;
 //! - workflows: version 1 is stored on create; only a changed definition makes a new version
 //!   (recording the version it restores, if any),
 //!   and concurrent changes get consecutive ones; lists are newest first with keyset pages;
@@ -59,6 +63,7 @@ mod executions;
 mod fixtures;
 mod lifecycle;
 mod orgs;
+mod mfa;
 mod queue;
 mod templates;
 mod tenancy;
@@ -73,6 +78,7 @@ pub use executions::*;
 pub use fixtures::{new_execution, new_tenant, new_workflow, now};
 pub use lifecycle::*;
 pub use orgs::*;
+pub use mfa::*;
 pub use queue::*;
 pub use templates::*;
 pub use tenancy::*;
@@ -127,6 +133,11 @@ macro_rules! conformance_tests {
             a_password_update_is_persisted,
             a_refresh_token_is_spent_once,
             revoking_tokens_revokes_exactly_those,
+            mfa_is_enabled_once_with_the_secret_set_up,
+            a_time_step_and_a_recovery_code_are_accepted_once,
+            an_mfa_challenge_is_tried_a_limited_number_of_times_and_spent_once,
+            sessions_are_listed_and_revoked_per_user,
+            a_throttled_key_backs_off_and_counts_concurrent_attempts,
             a_new_workflow_is_stored_as_version_one,
             a_webhook_token_names_one_workflow,
             a_webhook_token_finds_its_workflow_in_any_organization,
@@ -204,6 +215,11 @@ pub async fn run_all(store: Arc<dyn Store>) {
     a_password_update_is_persisted(s).await;
     a_refresh_token_is_spent_once(s).await;
     revoking_tokens_revokes_exactly_those(s).await;
+    mfa_is_enabled_once_with_the_secret_set_up(s).await;
+    a_time_step_and_a_recovery_code_are_accepted_once(s).await;
+    an_mfa_challenge_is_tried_a_limited_number_of_times_and_spent_once(s).await;
+    sessions_are_listed_and_revoked_per_user(s).await;
+    a_throttled_key_backs_off_and_counts_concurrent_attempts(s).await;
     a_new_workflow_is_stored_as_version_one(s).await;
     a_webhook_token_names_one_workflow(s).await;
     a_webhook_token_finds_its_workflow_in_any_organization(s).await;

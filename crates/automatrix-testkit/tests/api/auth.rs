@@ -135,17 +135,20 @@ both_backends! {
         post_anon(&app, "/api/auth/refresh", json!({"refresh_token": other.body["refresh_token"]})).await.assert_error(401, "UNAUTHORIZED");
     }
 
-    async fn changing_the_password_requires_the_current_one_and_ends_sessions(app) {
+    async fn changing_the_password_requires_the_current_one_and_ends_the_other_sessions(app) {
         let s = app.signup().await;
         let wrong = app.post("/api/auth/change-password", &s.access_token, &json!({"current_password": "nope nope", "new_password": "a brand new one"})).await;
         wrong.assert_error(422, "VALIDATION_ERROR");
         let short = app.post("/api/auth/change-password", &s.access_token, &json!({"current_password": s.password, "new_password": "x"})).await;
         short.assert_error(422, "VALIDATION_ERROR");
+        let elsewhere = post_anon(&app, "/api/auth/login", json!({"email": s.email, "password": s.password})).await;
         let ok = app.post("/api/auth/change-password", &s.access_token, &json!({"current_password": s.password, "new_password": "a brand new one"})).await;
         assert_eq!(ok.status, 204, "{}", ok.body);
         post_anon(&app, "/api/auth/login", json!({"email": s.email, "password": s.password})).await.assert_error(401, "UNAUTHORIZED");
         assert_eq!(post_anon(&app, "/api/auth/login", json!({"email": s.email, "password": "a brand new one"})).await.status, 200);
-        post_anon(&app, "/api/auth/refresh", json!({"refresh_token": s.refresh_token})).await.assert_error(401, "UNAUTHORIZED");
+        post_anon(&app, "/api/auth/refresh", json!({"refresh_token": elsewhere.body["refresh_token"]})).await.assert_error(401, "UNAUTHORIZED");
+        let kept = post_anon(&app, "/api/auth/refresh", json!({"refresh_token": s.refresh_token})).await;
+        assert_eq!(kept.status, 200, "the caller's own session stays: {}", kept.body);
     }
 }
 

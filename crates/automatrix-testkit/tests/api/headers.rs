@@ -27,7 +27,7 @@ both_backends! {
 /// With `cors_origins` set, a listed origin's preflight and request are allowed; any other
 /// origin gets no allowance; unset (the other tests), no CORS headers at all.
 async fn cors_allows_only_the_configured_origins(backend: Backend) {
-    let Some(app) = TestApp::spawn_configured(backend, |c| {
+    let Some(app) = TestApp::spawn_with(backend, |c| {
         c.cors_origins = vec!["https://crm.dealer.example".into()];
     })
     .await
