@@ -158,8 +158,40 @@ impl Column for CredentialData {
     }
 }
 
+/// `user_mfa.secret_sealed`, sealed for its user.
+struct MfaSecret;
+
+#[async_trait]
+impl Column for MfaSecret {
+    fn column(&self) -> SealedColumn {
+        SealedColumn::MfaSecret
+    }
+
+    fn noun(&self) -> &'static str {
+        "MFA secrets"
+    }
+
+    async fn reseal_all(
+        &self,
+        store: &dyn Store,
+        from: &Vault,
+        to: &Vault,
+    ) -> Result<Vec<Resealed>, StoreError> {
+        let all = store.list_all_mfa_secrets().await?;
+        Ok(all
+            .into_iter()
+            .map(|m| Resealed {
+                id: m.user_id,
+                organization_id: None,
+                new: from.reseal_mfa_secret(to, m.user_id, &m.secret_sealed),
+                old: m.secret_sealed,
+            })
+            .collect())
+    }
+}
+
 /// Every column holding values sealed under the master secret.
-const COLUMNS: &[&dyn Column] = &[&CredentialData];
+const COLUMNS: &[&dyn Column] = &[&CredentialData, &MfaSecret];
 
 /// Re-seals every sealed value from `from` to `to` and writes them all in one transaction.
 /// Every process using the database must be stopped first (a running one would keep sealing

@@ -49,7 +49,10 @@ pub struct MemberAccess {
     pub organization_id: Uuid,
     #[sqlx(try_from = "String")]
     pub role: Role,
+    /// The organization requires multi-factor authentication of its members…
     pub require_mfa: bool,
+    /// …and this member has it.
+    pub mfa_enabled: bool,
 }
 
 /// A member as the organization lists them.
@@ -602,6 +605,8 @@ pub struct CredentialUpdate {
 pub enum SealedColumn {
     /// `credentials.sealed`: an organization's credential data.
     CredentialData,
+    /// `user_mfa.secret_sealed`: a user's TOTP secret (the row id is the user's).
+    MfaSecret,
 }
 
 /// One sealed value replaced by the master-key rotation: the row `id` of `column` held `old`

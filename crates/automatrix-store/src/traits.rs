@@ -61,6 +61,8 @@ pub trait UserStore: Send + Sync {
 /// statement, so it holds across processes sharing the database.
 #[async_trait]
 pub trait MfaStore: Send + Sync {
+    /// Every user's TOTP secret, pending or enabled (for the master-key rotation).
+    async fn list_all_mfa_secrets(&self) -> StoreResult<Vec<UserMfa>>;
     /// Stores a pending secret, replacing a pending one. False (nothing written) when MFA is
     /// enabled for the user.
     async fn put_pending_mfa_secret(

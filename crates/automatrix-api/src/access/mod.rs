@@ -164,6 +164,15 @@ async fn member(
             ),
         });
     };
+    // A person signing in must have MFA where it is required; an API key is a credential of
+    // its own, created by an admin, and is not asked for a second factor.
+    if access.require_mfa && !access.mfa_enabled && key.is_none() {
+        return Err(ApiError::MfaRequired(
+            "this organization requires multi-factor authentication: set it up with \
+             POST /api/auth/mfa/setup and /enable, then sign in again"
+                .into(),
+        ));
+    }
     let role = key.map_or(access.role, |(_, key_role)| key_role.least(access.role));
     if !role.allows(needed) {
         return Err(ApiError::Forbidden(format!(

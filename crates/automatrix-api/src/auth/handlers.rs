@@ -234,7 +234,13 @@ async fn login(
         }
     };
     attempt.succeeded().await?;
-    audit::record(&state, actor, "auth.login", target, ip).await;
+    // With MFA on, the sign-in completes at /api/auth/mfa/verify, which records it.
+    let action = if user.mfa_enabled {
+        "auth.mfa_challenge"
+    } else {
+        "auth.login"
+    };
+    audit::record(&state, actor, action, target, ip).await;
     if user.mfa_enabled {
         return Ok(axum::Json(LoginResponse::MfaRequired(
             start_challenge(&state, &user).await?,

@@ -15,6 +15,7 @@ use uuid::Uuid;
 
 use super::handlers::{TokenResponse, issue_tokens};
 use crate::access::Account;
+use crate::audit::{self, Actor};
 use crate::client_ip::ClientIp;
 use crate::error::{ApiError, ErrorBody};
 use crate::extract::ApiJson;
@@ -202,11 +203,14 @@ async fn verify(
         .await?
         .ok_or(INVALID_CHALLENGE)?;
     limits.mfa_attempt(challenge.user_id).await?;
+    let actor = Actor::user(challenge.user_id);
+    let target = Some(challenge.user_id.to_string());
     if !state
         .engine
         .check_second_factor(challenge.user_id, factor, now)
         .await?
     {
+        audit::record(&state, actor, "auth.mfa_failed", target, ip).await;
         return Err(ApiError::invalid(field, "is not valid"));
     }
     limits.mfa_succeeded(challenge.user_id).await?;
@@ -218,6 +222,7 @@ async fn verify(
         .get_user(challenge.user_id)
         .await?
         .ok_or(INVALID_CHALLENGE)?;
+    audit::record(&state, actor, "auth.login", target, ip).await;
     Ok(axum::Json(
         issue_tokens(&state, &user, Uuid::now_v7()).await?,
     ))

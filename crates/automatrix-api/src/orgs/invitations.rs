@@ -18,10 +18,10 @@ use uuid::Uuid;
 use super::check_owner_rule;
 use crate::access::{Account, AuthUser};
 use crate::audit::{self, Actor};
-use crate::client_ip::ClientIp;
 use crate::auth::{
     TokenResponse, check_password, hash_password, issue_tokens, normalize_email, valid_email,
 };
+use crate::client_ip::ClientIp;
 use crate::error::{ApiError, ErrorBody};
 use crate::extract::{ApiJson, ApiPath, OptionalJson};
 use crate::state::AppState;

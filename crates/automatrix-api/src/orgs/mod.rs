@@ -214,7 +214,8 @@ async fn get_org(
 
 /// Rename the organization or change its settings (owners).
 #[utoipa::path(put, path = "/api/orgs/{id}", tag = "organizations", params(("id" = Uuid, Path)), request_body = UpdateOrg,
-    responses((status = 200, body = OrgResponse), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody), (status = 422, body = ErrorBody)),
+    responses((status = 200, body = OrgResponse), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody),
+        (status = 409, body = ErrorBody, description = "requiring MFA without having it"), (status = 422, body = ErrorBody)),
     security(("bearer" = [])))]
 async fn update_org(
     State(state): State<AppState>,
@@ -225,6 +226,19 @@ async fn update_org(
         name: req.name.as_deref().map(org_name).transpose()?,
         require_mfa: req.require_mfa,
     };
+    if req.require_mfa == Some(true) {
+        // Whoever turns it on must not lock themselves out.
+        let me = state
+            .store()
+            .get_user(auth.user_id)
+            .await?
+            .ok_or(ApiError::NotFound)?;
+        if !me.mfa_enabled {
+            return Err(ApiError::Conflict(
+                "enable multi-factor authentication on your own account before requiring it".into(),
+            ));
+        }
+    }
     let org = state
         .store()
         .update_organization(auth.org_id, update, Utc::now())

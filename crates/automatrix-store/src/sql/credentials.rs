@@ -166,5 +166,10 @@ pub fn sealed_column_sql(column: SealedColumn) -> SealedColumnSql {
             replace: "update credentials set sealed = $3 where id = $1 and sealed = $2",
             count: "select count(*) from credentials",
         },
+        SealedColumn::MfaSecret => SealedColumnSql {
+            replace: "update user_mfa set secret_sealed = $3 \
+                      where user_id = $1 and secret_sealed = $2",
+            count: "select count(*) from user_mfa",
+        },
     }
 }

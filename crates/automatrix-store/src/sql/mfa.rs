@@ -39,6 +39,14 @@ macro_rules! __impl_mfa_store {
                     Ok(done.rows_affected() == 1)
                 }
 
+                async fn list_all_mfa_secrets(&self) -> StoreResult<Vec<UserMfa>> {
+                    Ok(
+                        sqlx::query_as::<_, UserMfa>("select * from user_mfa order by user_id")
+                            .fetch_all(self.pool())
+                            .await?,
+                    )
+                }
+
                 async fn get_user_mfa(&self, user_id: Uuid) -> StoreResult<Option<UserMfa>> {
                     Ok(
                         sqlx::query_as::<_, UserMfa>("select * from user_mfa where user_id = $1")

@@ -28,8 +28,8 @@ mod credentials;
 mod executions;
 #[doc(hidden)]
 pub mod kv;
-mod orgs;
 mod mfa;
+mod orgs;
 mod queue;
 mod templates;
 mod throttle;

@@ -40,8 +40,9 @@ macro_rules! __impl_org_store {
             });
 
             const ACCESS_COLUMNS: &str =
-                "select m.organization_id, m.role, o.require_mfa \
-                 from memberships m join organizations o on o.id = m.organization_id";
+                "select m.organization_id, m.role, o.require_mfa, u.mfa_enabled \
+                 from memberships m join organizations o on o.id = m.organization_id \
+                 join users u on u.id = m.user_id";
 
             const MEMBER_COLUMNS: &str =
                 "select m.user_id, u.email, u.name, m.role, m.created_at, m.updated_at \

@@ -72,6 +72,44 @@ fn detail_path(res: &Res) -> &str {
 }
 
 both_backends! {
+    async fn an_organization_can_require_mfa_of_its_members(app) {
+        let owner = app.signup().await;
+        let org = owner.organization_id;
+        let path = format!("/api/orgs/{org}");
+        // Not before the owner has it (they would lock themselves out).
+        app.put(&path, &owner.access_token, &json!({"require_mfa": true})).await.assert_error(409, "CONFLICT");
+        enable_mfa(&app, &owner).await;
+        let member = app.member_of(&owner, "editor").await;
+        let key = app.post("/api/api-keys", &owner.access_token, &json!({"name": "DMS", "role": "viewer"})).await;
+        let key = key.body["key"].as_str().unwrap().to_owned();
+        let on = app.put(&path, &owner.access_token, &json!({"require_mfa": true})).await;
+        assert_eq!((on.status, &on.body["require_mfa"]), (200, &json!(true)), "{}", on.body);
+
+        // A member without MFA is turned away from the organization, told why; the owner
+        // (with MFA) and API keys are not.
+        let res = app.request_in(org, Method::GET, "/api/workflows", &member.access_token, None).await;
+        res.assert_error(403, "MFA_REQUIRED");
+        assert_eq!(app.get("/api/workflows", &owner.access_token).await.status, 200);
+        assert_eq!(app.get("/api/workflows", &key).await.status, 200);
+        // Their own organization and account are still theirs: they can set MFA up.
+        assert_eq!(app.get("/api/workflows", &member.access_token).await.status, 200);
+        let (secret, _, _) = enable_mfa(&app, &member).await;
+        assert_eq!(app.request_in(org, Method::GET, "/api/workflows", &member.access_token, None).await.status, 200);
+
+        // The two steps of their next sign-in are in the organization's audit log.
+        let token = mfa_token(&app, &member).await;
+        let wrong = post_anon(&app, "/api/auth/mfa/verify", json!({"mfa_token": token, "code": "000000"})).await;
+        wrong.assert_error(422, "VALIDATION_ERROR");
+        let ok = post_anon(&app, "/api/auth/mfa/verify", json!({"mfa_token": token, "code": code(&secret, 1)})).await;
+        assert_eq!(ok.status, 200, "{}", ok.body);
+        let log = app.get(&format!("/api/audit-log?actor_id={}", member.user_id), &owner.access_token).await;
+        let actions: Vec<&str> = log.body["items"].as_array().unwrap().iter().map(|e| e["action"].as_str().unwrap()).collect();
+        for action in ["auth.login", "auth.mfa_failed", "auth.mfa_challenge", "mfa.enable", "mfa.setup"] {
+            assert!(actions.contains(&action), "{action} missing from {actions:?}");
+        }
+        assert_eq!(actions[0], "auth.login", "{actions:?}");
+    }
+
     async fn mfa_is_set_up_enabled_and_then_asked_for_at_login(app) {
         let s = app.signup().await;
         let me = app.get("/api/auth/me", &s.access_token).await;

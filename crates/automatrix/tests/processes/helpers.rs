@@ -11,7 +11,8 @@ use serde_json::{Value, json};
 use tokio::sync::OnceCell;
 
 /// The password of every user of [`Cluster::sign_up`].
-const PASSWORD: &str = "correct horse battery";
+/// The password of every account [`Cluster::sign_up`] makes.
+pub const PASSWORD: &str = "correct horse battery";
 
 /// How long any one wait may take before the test fails.
 pub const BOUND: Duration = Duration::from_secs(60);

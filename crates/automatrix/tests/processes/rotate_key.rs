@@ -11,7 +11,7 @@ use axum::routing::get;
 use reqwest::Method;
 use serde_json::{Value, json};
 
-use crate::helpers::{BOUND, Cluster, SealedRow};
+use crate::helpers::{self, BOUND, Cluster, SealedRow};
 
 const KEY_A: &str = "rotate-test-key-A-0123456789abcdef0123456789";
 const KEY_B: &str = "rotate-test-key-B-0123456789abcdef0123456789";
@@ -71,6 +71,7 @@ async fn with_server(c: &mut Cluster, name: &str, key: &str, work: impl AsyncFnO
 async fn rotation_re_seals_every_credential_for_a_server_on_the_new_key(mut c: Cluster) {
     let crm = echo_authorization().await;
     let (mut email, mut workflow, mut old_token) = <(String, String, String)>::default();
+    let (mut mfa_email, mut mfa_secret) = <(String, String)>::default();
     with_server(&mut c, "api-a", KEY_A, async |c| {
         email = c.sign_up().await;
         let credential = c
@@ -89,6 +90,21 @@ async fn rotation_re_seals_every_credential_for_a_server_on_the_new_key(mut c: C
         c.sign_up().await;
         c.create_credential("CRM", "http_bearer", json!({"token": "other-dealer"}))
             .await;
+        // A user with MFA: their TOTP secret is sealed under the key too.
+        mfa_email = c.sign_up().await;
+        let (_, setup) = c
+            .call(Method::POST, "/api/auth/mfa/setup", Some(json!({})))
+            .await;
+        mfa_secret = setup["secret"].as_str().expect("secret").to_owned();
+        let code = totp_code(&mfa_secret, 0);
+        let (status, body) = c
+            .call(
+                Method::POST,
+                "/api/auth/mfa/enable",
+                Some(json!({"code": code})),
+            )
+            .await;
+        assert_eq!(status, 200, "{body}");
     })
     .await;
     let before = c.sealed_credentials().await;
@@ -158,8 +174,25 @@ async fn rotation_re_seals_every_credential_for_a_server_on_the_new_key(mut c: C
         let done = c.execution(&execution).await;
         assert_eq!(done["status"], "completed", "{done}");
         assert_eq!(done["output_data"]["body"], "Bearer crm-token-1");
+
+        // The MFA user signs in with the codes of the secret they enrolled under key A.
+        let login = json!({"email": mfa_email, "password": helpers::PASSWORD});
+        let (status, body) = c.call(Method::POST, "/api/auth/login", Some(login)).await;
+        assert_eq!(status, 200, "{body}");
+        let verify = json!({"mfa_token": body["mfa_token"], "code": totp_code(&mfa_secret, 1)});
+        let (status, body) = c
+            .call(Method::POST, "/api/auth/mfa/verify", Some(verify))
+            .await;
+        assert_eq!(status, 200, "the TOTP secret opens under key B: {body}");
     })
     .await;
+}
+
+/// The TOTP code of `secret` (base32) `offset` steps from now, as an authenticator app makes.
+fn totp_code(secret: &str, offset: i64) -> String {
+    use automatrix_engine::totp;
+    let raw = totp::base32_decode(secret).expect("base32");
+    totp::code_at(&raw, totp::step_at(chrono::Utc::now().timestamp()) + offset)
 }
 
 async fn a_credential_under_another_key_stops_the_rotation(mut c: Cluster) {
