@@ -46,7 +46,7 @@ pub use access::policy::{Access, RULES as ACCESS_RULES, Rule};
 pub use auth::{AuthConfig, LoginLimits};
 pub use error::{ApiError, ErrorBody};
 pub use hooks::{HookAccepted, IDEMPOTENCY_HEADER, REPLAYED_HEADER, SIGNATURE_HEADER};
-pub use limits::Backoff;
+pub use limits::{Backoff, RateLimit};
 pub use openapi::openapi;
 pub use state::AppState;
 
@@ -69,6 +69,9 @@ pub struct ApiConfig {
     /// Count failed logins in the database, shared by every API process
     /// (`AUTOMATRIX_LOGIN_LIMITS_SHARED`), instead of in this process.
     pub shared_login_limits: bool,
+    /// Requests per authenticated caller (an API key, else a user), in this process
+    /// (`AUTOMATRIX_API_RATE_LIMIT`); `None`: unlimited.
+    pub api_rate_limit: Option<RateLimit>,
 }
 
 impl ApiConfig {
@@ -80,10 +83,17 @@ impl ApiConfig {
             trust_proxy: false,
             login_limits: LoginLimits::default(),
             shared_login_limits: false,
+            api_rate_limit: Some(DEFAULT_API_RATE_LIMIT),
             cors_origins: Vec::new(),
         }
     }
 }
+
+/// 3,000 requests a minute per caller (50 a second sustained, bursts of 3,000).
+pub const DEFAULT_API_RATE_LIMIT: RateLimit = RateLimit {
+    requests: 3000,
+    per_seconds: 60,
+};
 
 /// The whole application router.
 pub fn router(state: AppState) -> Router {

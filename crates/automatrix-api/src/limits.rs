@@ -34,9 +34,9 @@ fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
 
 /// `requests` calls per `per_seconds`, in bursts of up to `requests`.
 #[derive(Clone, Copy, Debug, PartialEq, serde::Deserialize)]
-pub(crate) struct RateLimit {
-    pub(crate) requests: u32,
-    pub(crate) per_seconds: u32,
+pub struct RateLimit {
+    pub requests: u32,
+    pub per_seconds: u32,
 }
 
 struct Bucket {

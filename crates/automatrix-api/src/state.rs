@@ -16,6 +16,8 @@ pub struct AppState {
     pub config: Arc<ApiConfig>,
     /// The webhooks' rate-limit buckets, by workflow.
     pub hook_limits: Arc<TokenBuckets<uuid::Uuid>>,
+    /// Authenticated requests, by API key or user (`ApiConfig::api_rate_limit`).
+    pub api_limits: Arc<TokenBuckets<uuid::Uuid>>,
     /// Failed logins and MFA codes, by account, client IP and user.
     pub auth_limits: Arc<AuthLimiter>,
     /// The process's AI gateway (the AI nodes share it): the proxy calls through it, so
@@ -35,6 +37,7 @@ impl AppState {
             auth_limits,
             config: Arc::new(config),
             hook_limits: Arc::new(TokenBuckets::default()),
+            api_limits: Arc::new(TokenBuckets::default()),
             ai,
         }
     }

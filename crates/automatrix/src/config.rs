@@ -47,6 +47,9 @@ pub struct Config {
     pub webhook_inline: u64,
     /// Origins (`https://crm.dealer.example`) whose web pages may call the API; empty: none.
     pub cors_origins: Vec<String>,
+    /// Requests per authenticated caller (API key, else user) and process: `REQUESTS/SECONDS`,
+    /// or `0` for none.
+    pub api_rate_limit: String,
     /// The server sits behind a proxy that sets `X-Forwarded-For` (and strips what clients
     /// send): its first address is the client's for login rate limits. Off: the socket peer.
     pub trust_proxy: bool,
@@ -73,6 +76,7 @@ impl Default for Config {
             webhook_max_bytes: 1024 * 1024,
             webhook_inline: 64,
             cors_origins: Vec::new(),
+            api_rate_limit: "3000/60".into(),
             trust_proxy: false,
             login_limits_shared: false,
         }
@@ -117,6 +121,8 @@ struct EnvOnly {
     webhook_inline: Option<u64>,
     #[serde(skip_serializing_if = "Option::is_none")]
     cors_origins: Option<Vec<String>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    api_rate_limit: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     trust_proxy: Option<bool>,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -177,6 +183,7 @@ impl EnvOnly {
             webhook_max_bytes: number("AUTOMATRIX_WEBHOOK_MAX_BYTES")?,
             webhook_inline: number("AUTOMATRIX_WEBHOOK_INLINE")?,
             cors_origins: var("AUTOMATRIX_CORS_ORIGINS").map(|v| list(&v)),
+            api_rate_limit: var("AUTOMATRIX_API_RATE_LIMIT"),
             trust_proxy: flag("AUTOMATRIX_TRUST_PROXY")?,
             login_limits_shared: flag("AUTOMATRIX_LOGIN_LIMITS_SHARED")?,
         })
@@ -208,12 +215,30 @@ impl Config {
             config.webhook_max_bytes >= 1,
             "webhook_max_bytes must be at least 1"
         );
+        config.api_rate()?;
         if let Some(bad) = config.cors_origins.iter().find(|o| !is_origin(o)) {
             anyhow::bail!(
                 "cors_origins: `{bad}` is not an origin (scheme://host[:port], no path or trailing slash)"
             );
         }
         Ok(config)
+    }
+
+    /// `api_rate_limit` as (requests, seconds); `None` when it is `0` (no limit).
+    pub fn api_rate(&self) -> anyhow::Result<Option<(u32, u32)>> {
+        let v = self.api_rate_limit.trim();
+        if v == "0" {
+            return Ok(None);
+        }
+        let parsed = v.split_once('/').and_then(|(r, s)| {
+            Some((r.trim().parse::<u32>().ok()?, s.trim().parse::<u32>().ok()?))
+        });
+        match parsed {
+            Some((r, s)) if r > 0 && s > 0 => Ok(Some((r, s))),
+            _ => anyhow::bail!(
+                "api_rate_limit must be REQUESTS/SECONDS (e.g. 3000/60) or 0, got `{v}`"
+            ),
+        }
     }
 
     pub fn database_url(&self) -> String {
@@ -246,5 +271,19 @@ mod tests {
             assert!(!is_origin(bad), "{bad}");
         }
         assert_eq!(list(" a, ,b ,"), ["a", "b"]);
+    }
+
+    #[test]
+    fn the_api_rate_limit_is_requests_per_seconds_or_off() {
+        let with = |v: &str| Config {
+            api_rate_limit: v.into(),
+            ..Config::default()
+        };
+        assert_eq!(with("3000/60").api_rate().unwrap(), Some((3000, 60)));
+        assert_eq!(with(" 10 / 1 ").api_rate().unwrap(), Some((10, 1)));
+        assert_eq!(with("0").api_rate().unwrap(), None);
+        for bad in ["", "10", "0/60", "10/0", "x/y", "-1/60"] {
+            assert!(with(bad).api_rate().is_err(), "{bad}");
+        }
     }
 }

@@ -143,6 +143,12 @@ pub async fn serve(config: Config) -> anyhow::Result<()> {
     let api = ApiConfig {
         webhook_max_bytes: usize::try_from(config.webhook_max_bytes).unwrap_or(usize::MAX),
         cors_origins: config.cors_origins.clone(),
+        api_rate_limit: config.api_rate()?.map(|(requests, per_seconds)| {
+            automatrix_api::RateLimit {
+                requests,
+                per_seconds,
+            }
+        }),
         trust_proxy: config.trust_proxy,
         shared_login_limits: config.login_limits_shared,
         ..ApiConfig::new(AuthConfig::from_master_secret(secret.bytes()))

@@ -70,6 +70,9 @@ pub(crate) async fn authorize(
     if let Err(e) = decide(&state, rule.access, &mut parts).await {
         return e.into_response();
     }
+    if let Err(e) = within_rate(&state, &parts) {
+        return e.into_response();
+    }
     let audit = match rule.audit {
         Some(action) => Some(Pending::of(action, rule.path, &mut parts, &state).await),
         None => None,
@@ -79,6 +82,25 @@ pub(crate) async fn authorize(
         Some(pending) if response.status().is_success() => pending.record(&state, response).await,
         _ => response,
     }
+}
+
+/// Takes one request from the caller's bucket (an API key's own, else the user's).
+fn within_rate(state: &AppState, parts: &Parts) -> Result<(), ApiError> {
+    let Some(limit) = state.config.api_rate_limit else {
+        return Ok(());
+    };
+    let caller = match (
+        parts.extensions.get::<AuthUser>(),
+        parts.extensions.get::<Account>(),
+    ) {
+        (Some(m), _) => m.api_key.unwrap_or(m.user_id),
+        (None, Some(a)) => a.user_id,
+        (None, None) => return Ok(()),
+    };
+    state
+        .api_limits
+        .take(caller, limit, std::time::Instant::now())
+        .map_err(crate::limits::retry_after)
 }
 
 async fn decide(state: &AppState, access: Access, parts: &mut Parts) -> Result<(), ApiError> {

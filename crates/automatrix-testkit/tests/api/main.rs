@@ -4,6 +4,7 @@ mod ai;
 mod ai_nodes;
 mod ai_proxy;
 mod api_keys;
+mod api_limits;
 mod auth;
 mod credentials;
 mod database;
