@@ -30,6 +30,7 @@ mod executions;
 pub mod kv;
 mod orgs;
 mod queue;
+mod sso;
 mod templates;
 mod users;
 mod workflows;
@@ -44,6 +45,8 @@ pub use audit::like_escape;
 pub use credentials::{SealedColumnSql, credential_name_taken, sealed_column_sql};
 #[doc(hidden)]
 pub use orgs::already_member;
+#[doc(hidden)]
+pub use sso::sso_domain_taken;
 #[doc(hidden)]
 pub use queue::{
     check_step_belongs_to, claim_job_sql, finish_sql, lease_held_sql, lease_lost, write_step_sql,
@@ -327,6 +330,7 @@ macro_rules! impl_sql_store {
         $crate::__impl_template_store!($store);
         $crate::__impl_org_store!($store);
         $crate::__impl_audit_store!($store);
+        $crate::__impl_sso_store!($store);
     };
 }
 

@@ -32,7 +32,7 @@
 //!   in batches with their steps while unfinished ones stay.
 //!
 //! The promises live in one file per store trait (`users`, `workflows`, `executions`, `queue`,
-//! `vault`, `ai`, `api_keys`, `templates`, `orgs`, `audit`),
+//! `vault`, `ai`, `api_keys`, `templates`, `orgs`, `audit`, `sso`),
 //! plus `tenancy` for the rules that cut across them; `fixtures` builds what they start from.
 //!
 //! Store crates run the suite with [`conformance_tests!`](crate::conformance_tests) and a
@@ -60,6 +60,7 @@ mod fixtures;
 mod lifecycle;
 mod orgs;
 mod queue;
+mod sso;
 mod templates;
 mod tenancy;
 mod users;
@@ -74,6 +75,7 @@ pub use fixtures::{new_execution, new_tenant, new_workflow, now};
 pub use lifecycle::*;
 pub use orgs::*;
 pub use queue::*;
+pub use sso::*;
 pub use templates::*;
 pub use tenancy::*;
 pub use users::*;
@@ -175,6 +177,9 @@ macro_rules! conformance_tests {
             the_last_owner_stays,
             an_invitation_is_accepted_once,
             an_organizations_log_holds_its_changes_and_its_members_sign_ins,
+            an_sso_state_is_spent_once_and_not_after_it_expires,
+            an_sso_domain_belongs_to_one_organization,
+            an_sso_account_is_created_as_a_member,
         );
 
         #[tokio::test]
@@ -252,6 +257,9 @@ pub async fn run_all(store: Arc<dyn Store>) {
     the_last_owner_stays(s).await;
     an_invitation_is_accepted_once(s).await;
     an_organizations_log_holds_its_changes_and_its_members_sign_ins(s).await;
+    an_sso_state_is_spent_once_and_not_after_it_expires(s).await;
+    an_sso_domain_belongs_to_one_organization(s).await;
+    an_sso_account_is_created_as_a_member(s).await;
 }
 
 pub async fn the_store_answers_a_ping(store: &dyn Store) {
