@@ -22,6 +22,7 @@ mod hooks;
 mod node_types;
 mod openapi;
 mod orgs;
+mod sso;
 mod state;
 mod templates;
 mod workflow_io;
@@ -45,6 +46,7 @@ pub use auth::AuthConfig;
 pub use error::{ApiError, ErrorBody};
 pub use hooks::{HookAccepted, IDEMPOTENCY_HEADER, REPLAYED_HEADER, SIGNATURE_HEADER};
 pub use openapi::openapi;
+pub use sso::oidc::OidcConfig;
 pub use state::AppState;
 
 /// Settings of the HTTP layer.
@@ -58,6 +60,9 @@ pub struct ApiConfig {
     /// Origins allowed to call the API from a browser (`AUTOMATRIX_CORS_ORIGINS`); none: no
     /// cross-origin access.
     pub cors_origins: Vec<String>,
+    /// Single sign-on through an OpenID Connect provider (`AUTOMATRIX_OIDC_*`); `None`: the
+    /// SSO routes answer 404.
+    pub oidc: Option<OidcConfig>,
 }
 
 impl ApiConfig {
@@ -67,6 +72,7 @@ impl ApiConfig {
             max_body_bytes: 2 * 1024 * 1024,
             webhook_max_bytes: 1024 * 1024,
             cors_origins: Vec::new(),
+            oidc: None,
         }
     }
 }

@@ -8,6 +8,7 @@ use automatrix_store::Store;
 
 use crate::ApiConfig;
 use crate::hooks::RateLimits;
+use crate::sso::oidc::OidcClient;
 
 #[derive(Clone)]
 pub struct AppState {
@@ -18,14 +19,18 @@ pub struct AppState {
     /// The process's AI gateway (the AI nodes share it): the proxy calls through it, so
     /// circuit breakers see every call.
     pub ai: Arc<Gateway>,
+    /// The OpenID Connect relying party, when single sign-on is configured (its discovery
+    /// and keys are cached for the process).
+    pub sso: Option<Arc<OidcClient>>,
 }
 
 impl AppState {
     pub fn new(engine: Engine, config: ApiConfig, ai: Arc<Gateway>) -> Self {
         Self {
             engine,
-            config: Arc::new(config),
             hook_limits: Arc::new(RateLimits::default()),
+            sso: config.oidc.clone().map(|c| Arc::new(OidcClient::new(c))),
+            config: Arc::new(config),
             ai,
         }
     }

@@ -24,6 +24,7 @@ mod openapi;
 mod orgs;
 mod permissions;
 mod schedules;
+mod sso;
 mod templates;
 mod tenancy;
 mod versions;
