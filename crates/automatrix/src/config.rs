@@ -9,6 +9,8 @@ use figment::Figment;
 use figment::providers::{Format, Serialized, Toml};
 use serde::{Deserialize, Serialize};
 
+use automatrix_api::OidcConfig;
+
 use crate::secret::Secret;
 
 #[derive(Clone, Debug, Serialize, Deserialize)]
@@ -47,6 +49,16 @@ pub struct Config {
     pub webhook_inline: u64,
     /// Origins (`https://crm.dealer.example`) whose web pages may call the API; empty: none.
     pub cors_origins: Vec<String>,
+    /// Single sign-on: the OpenID Connect issuer (`https://login.dealer.example/realms/x`);
+    /// unset: no SSO. With it, `oidc_client_id` and `oidc_redirect_uri` are required.
+    pub oidc_issuer: Option<String>,
+    pub oidc_client_id: Option<String>,
+    /// Unset: a public client (PKCE only).
+    pub oidc_client_secret: Option<Secret>,
+    /// This server's public callback URL, `https://…/api/auth/sso/callback`.
+    pub oidc_redirect_uri: Option<String>,
+    /// Accept a plain-http issuer that is not on a loopback address (development only).
+    pub oidc_allow_insecure_http: bool,
 }
 
 impl Default for Config {
@@ -67,6 +79,11 @@ impl Default for Config {
             webhook_max_bytes: 1024 * 1024,
             webhook_inline: 64,
             cors_origins: Vec::new(),
+            oidc_issuer: None,
+            oidc_client_id: None,
+            oidc_client_secret: None,
+            oidc_redirect_uri: None,
+            oidc_allow_insecure_http: false,
         }
     }
 }
@@ -109,6 +126,16 @@ struct EnvOnly {
     webhook_inline: Option<u64>,
     #[serde(skip_serializing_if = "Option::is_none")]
     cors_origins: Option<Vec<String>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    oidc_issuer: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    oidc_client_id: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    oidc_client_secret: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    oidc_redirect_uri: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    oidc_allow_insecure_http: Option<bool>,
 }
 
 /// A comma-separated list, items trimmed, empty ones dropped.
@@ -165,6 +192,11 @@ impl EnvOnly {
             webhook_max_bytes: number("AUTOMATRIX_WEBHOOK_MAX_BYTES")?,
             webhook_inline: number("AUTOMATRIX_WEBHOOK_INLINE")?,
             cors_origins: var("AUTOMATRIX_CORS_ORIGINS").map(|v| list(&v)),
+            oidc_issuer: var("AUTOMATRIX_OIDC_ISSUER"),
+            oidc_client_id: var("AUTOMATRIX_OIDC_CLIENT_ID"),
+            oidc_client_secret: var("AUTOMATRIX_OIDC_CLIENT_SECRET"),
+            oidc_redirect_uri: var("AUTOMATRIX_OIDC_REDIRECT_URI"),
+            oidc_allow_insecure_http: flag("AUTOMATRIX_OIDC_ALLOW_INSECURE_HTTP")?,
         })
     }
 }
@@ -199,7 +231,42 @@ impl Config {
                 "cors_origins: `{bad}` is not an origin (scheme://host[:port], no path or trailing slash)"
             );
         }
+        if let Some(oidc) = config.oidc()? {
+            oidc.validate().map_err(anyhow::Error::msg)?;
+        }
         Ok(config)
+    }
+
+    /// The single sign-on settings; `None` without an issuer. The client id and redirect URI
+    /// are required with an issuer, and meaningless without one.
+    pub fn oidc(&self) -> anyhow::Result<Option<OidcConfig>> {
+        let Some(issuer) = self.oidc_issuer.clone() else {
+            anyhow::ensure!(
+                self.oidc_client_id.is_none()
+                    && self.oidc_client_secret.is_none()
+                    && self.oidc_redirect_uri.is_none(),
+                "oidc_client_id, oidc_client_secret and oidc_redirect_uri need oidc_issuer                  (AUTOMATRIX_OIDC_ISSUER)"
+            );
+            return Ok(None);
+        };
+        let client_id = self
+            .oidc_client_id
+            .clone()
+            .context("oidc_issuer needs oidc_client_id (AUTOMATRIX_OIDC_CLIENT_ID)")?;
+        let redirect_uri = self
+            .oidc_redirect_uri
+            .clone()
+            .context("oidc_issuer needs oidc_redirect_uri (AUTOMATRIX_OIDC_REDIRECT_URI)")?;
+        Ok(Some(OidcConfig {
+            issuer,
+            client_id,
+            client_secret: self
+                .oidc_client_secret
+                .as_ref()
+                .map(|s| s.as_str().to_owned()),
+            redirect_uri,
+            allow_insecure_http: self.oidc_allow_insecure_http,
+        }))
     }
 
     pub fn database_url(&self) -> String {
@@ -232,5 +299,26 @@ mod tests {
             assert!(!is_origin(bad), "{bad}");
         }
         assert_eq!(list(" a, ,b ,"), ["a", "b"]);
+    }
+
+    #[test]
+    fn sso_settings_come_together_and_the_secret_is_redacted() {
+        let mut c = Config {
+            oidc_issuer: Some("https://login.dealer.example".into()),
+            oidc_client_secret: Some(serde_json::from_str::<Secret>("\"client-secret-value\"").expect("secret")),
+            ..Config::default()
+        };
+        assert!(c.oidc().is_err(), "an issuer without a client id");
+        c.oidc_client_id = Some("automatrix".into());
+        c.oidc_redirect_uri = Some("https://amx.dealer.example/api/auth/sso/callback".into());
+        let oidc = c.oidc().expect("complete").expect("configured");
+        assert_eq!(oidc.client_secret.as_deref(), Some("client-secret-value"));
+        assert!(oidc.validate().is_ok());
+        assert!(!format!("{c:?}").contains("client-secret-value"));
+        assert!(!format!("{oidc:?}").contains("client-secret-value"));
+        c.oidc_issuer = Some("http://login.dealer.example".into());
+        assert!(c.oidc().expect("complete").expect("configured").validate().is_err());
+        c.oidc_issuer = None;
+        assert!(c.oidc().is_err(), "client settings without an issuer");
     }
 }

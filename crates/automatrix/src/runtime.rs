@@ -143,6 +143,7 @@ pub async fn serve(config: Config) -> anyhow::Result<()> {
     let api = ApiConfig {
         webhook_max_bytes: usize::try_from(config.webhook_max_bytes).unwrap_or(usize::MAX),
         cors_origins: config.cors_origins.clone(),
+        oidc: config.oidc()?,
         ..ApiConfig::new(AuthConfig::from_master_secret(secret.bytes()))
     };
     let loaded = engine
