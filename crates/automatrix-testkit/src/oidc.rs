@@ -251,7 +251,10 @@ async fn authorize(
             user: s.user.lock().expect("user").clone(),
         },
     );
-    found(&with_query(&redirect_uri, &[("code", &code), ("state", &state)]))
+    found(&with_query(
+        &redirect_uri,
+        &[("code", &code), ("state", &state)],
+    ))
 }
 
 /// `client_secret_basic`: `Basic base64(urlencode(id):urlencode(secret))`.
@@ -286,7 +289,10 @@ async fn token(
         return oauth_error("unsupported_grant_type", "authorization_code only");
     }
     let verifier = get("code_verifier");
-    s.verifiers.lock().expect("verifiers").push(verifier.clone());
+    s.verifiers
+        .lock()
+        .expect("verifiers")
+        .push(verifier.clone());
     // A code works once, whatever happens next.
     let Some(grant) = s.codes.lock().expect("codes").remove(&get("code")) else {
         return oauth_error("invalid_grant", "unknown or used code");
@@ -294,8 +300,8 @@ async fn token(
     if grant.redirect_uri != get("redirect_uri") {
         return oauth_error("invalid_grant", "redirect_uri differs");
     }
-    let challenge =
-        base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(Sha256::digest(verifier.as_bytes()));
+    let challenge = base64::engine::general_purpose::URL_SAFE_NO_PAD
+        .encode(Sha256::digest(verifier.as_bytes()));
     if challenge != grant.challenge {
         return oauth_error("invalid_grant", "PKCE verification failed");
     }

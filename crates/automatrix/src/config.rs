@@ -305,7 +305,9 @@ mod tests {
     fn sso_settings_come_together_and_the_secret_is_redacted() {
         let mut c = Config {
             oidc_issuer: Some("https://login.dealer.example".into()),
-            oidc_client_secret: Some(serde_json::from_str::<Secret>("\"client-secret-value\"").expect("secret")),
+            oidc_client_secret: Some(
+                serde_json::from_str::<Secret>("\"client-secret-value\"").expect("secret"),
+            ),
             ..Config::default()
         };
         assert!(c.oidc().is_err(), "an issuer without a client id");
@@ -317,7 +319,13 @@ mod tests {
         assert!(!format!("{c:?}").contains("client-secret-value"));
         assert!(!format!("{oidc:?}").contains("client-secret-value"));
         c.oidc_issuer = Some("http://login.dealer.example".into());
-        assert!(c.oidc().expect("complete").expect("configured").validate().is_err());
+        assert!(
+            c.oidc()
+                .expect("complete")
+                .expect("configured")
+                .validate()
+                .is_err()
+        );
         c.oidc_issuer = None;
         assert!(c.oidc().is_err(), "client settings without an issuer");
     }

@@ -137,9 +137,19 @@ mod tests {
 
     #[test]
     fn domains_are_normalized_and_checked() {
-        assert_eq!(domain(" Dealer.Example. ").as_deref(), Some("dealer.example"));
+        assert_eq!(
+            domain(" Dealer.Example. ").as_deref(),
+            Some("dealer.example")
+        );
         assert_eq!(domain("a-b.co.uk").as_deref(), Some("a-b.co.uk"));
-        for bad in ["localhost", "@dealer.example", "-a.example", "a..example", "a b.example", ""] {
+        for bad in [
+            "localhost",
+            "@dealer.example",
+            "-a.example",
+            "a..example",
+            "a b.example",
+            "",
+        ] {
             assert_eq!(domain(bad), None, "{bad}");
         }
     }

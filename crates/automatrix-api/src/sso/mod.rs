@@ -68,7 +68,7 @@ fn client(state: &AppState) -> Result<&OidcClient, ApiError> {
     state
         .sso
         .as_deref()
-        .ok_or_else(|| ApiError::Gone("single sign-on is not configured".into()))
+        .ok_or_else(|| ApiError::NotConfigured("single sign-on is not configured".into()))
 }
 
 fn from_oidc(e: OidcError) -> ApiError {
@@ -158,11 +158,12 @@ async fn sso_callback(
             store.spend_sso_login(&token_hash(s), now).await?;
         }
         let description = q.error_description.unwrap_or_default();
-        let message: String = format!("the identity provider refused the sign-in: {error} {description}")
-            .trim()
-            .chars()
-            .take(300)
-            .collect();
+        let message: String =
+            format!("the identity provider refused the sign-in: {error} {description}")
+                .trim()
+                .chars()
+                .take(300)
+                .collect();
         return Ok(refused(message));
     }
     let (Some(code), Some(sso_state)) = (q.code, q.state) else {
@@ -215,7 +216,8 @@ async fn sso_callback(
 
 /// A 401 whose message is the provider's (which `ApiError::Unauthorized` cannot carry).
 fn refused(message: String) -> Response {
-    let body = serde_json::json!({"error": {"code": "UNAUTHORIZED", "message": message, "details": []}});
+    let body =
+        serde_json::json!({"error": {"code": "UNAUTHORIZED", "message": message, "details": []}});
     (
         StatusCode::UNAUTHORIZED,
         [(header::WWW_AUTHENTICATE, "Bearer")],

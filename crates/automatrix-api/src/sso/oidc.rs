@@ -301,7 +301,8 @@ impl OidcClient {
             // client_secret_basic (the default method): both parts form-encoded first
             // (RFC 6749 §2.3.1).
             Some(secret) => {
-                let enc = |s: &str| form_urlencoded::byte_serialize(s.as_bytes()).collect::<String>();
+                let enc =
+                    |s: &str| form_urlencoded::byte_serialize(s.as_bytes()).collect::<String>();
                 req = req.basic_auth(enc(&self.config.client_id), Some(enc(secret)));
             }
             None => form.push(("client_id", self.config.client_id.as_str())),
@@ -333,7 +334,11 @@ impl OidcClient {
 
     /// The key for `kid` from the cached set, fetching the set when it is not there yet or
     /// does not have it (a rotated key): at most one fetch per verification.
-    async fn key(&self, d: &Discovery, kid: Option<&str>) -> Result<jsonwebtoken::jwk::Jwk, OidcError> {
+    async fn key(
+        &self,
+        d: &Discovery,
+        kid: Option<&str>,
+    ) -> Result<jsonwebtoken::jwk::Jwk, OidcError> {
         let mut keys = self.keys.lock().await;
         let pick = |set: &JwkSet| match kid {
             Some(kid) => set.find(kid).cloned(),
@@ -380,7 +385,11 @@ impl OidcClient {
         if claims.iat > now + LEEWAY_SECS as i64 {
             return Err(invalid("issued in the future".into()));
         }
-        if claims.azp.as_deref().is_some_and(|azp| azp != self.config.client_id) {
+        if claims
+            .azp
+            .as_deref()
+            .is_some_and(|azp| azp != self.config.client_id)
+        {
             return Err(invalid("authorized party is another client".into()));
         }
         let nonce_ok = claims
@@ -448,7 +457,11 @@ mod tests {
         assert!(config("http://[::1]:8080/realm", false).validate().is_ok());
         assert!(config("http://localhost/realm", false).validate().is_ok());
         assert!(config("http://idp.example", false).validate().is_err());
-        assert!(config("http://127.0.0.1@idp.example", false).validate().is_err());
+        assert!(
+            config("http://127.0.0.1@idp.example", false)
+                .validate()
+                .is_err()
+        );
         assert!(config("http://idp.example", true).validate().is_ok());
         assert!(config("ftp://idp.example", true).validate().is_err());
     }

@@ -63,7 +63,12 @@ pub async fn an_sso_domain_belongs_to_one_organization(store: &dyn Store) {
     assert_eq!(found.organization_id, a.organization_id);
 
     match store
-        .set_sso_domains(b.organization_id, &[domain.clone()], Role::Viewer, now())
+        .set_sso_domains(
+            b.organization_id,
+            std::slice::from_ref(&domain),
+            Role::Viewer,
+            now(),
+        )
         .await
     {
         Err(StoreError::Conflict(m)) => assert!(m.contains(&domain), "{m}"),
@@ -72,9 +77,19 @@ pub async fn an_sso_domain_belongs_to_one_organization(store: &dyn Store) {
     assert!(ok!(store.list_sso_domains(b.organization_id)).is_empty());
 
     // Replacing the list drops what is not in it, which frees it for another organization.
-    ok!(store.set_sso_domains(a.organization_id, &[other.clone()], Role::Viewer, now()));
+    ok!(store.set_sso_domains(
+        a.organization_id,
+        std::slice::from_ref(&other),
+        Role::Viewer,
+        now()
+    ));
     assert!(ok!(store.find_sso_domain(&domain)).is_none());
-    ok!(store.set_sso_domains(b.organization_id, &[domain.clone()], Role::Viewer, now()));
+    ok!(store.set_sso_domains(
+        b.organization_id,
+        std::slice::from_ref(&domain),
+        Role::Viewer,
+        now()
+    ));
     assert_eq!(
         ok!(store.find_sso_domain(&domain))
             .expect("domain")
@@ -117,7 +132,12 @@ pub async fn an_sso_account_is_created_as_a_member(store: &dyn Store) {
     assert!(matches!(again, Err(StoreError::Conflict(_))), "{again:?}");
 
     let other = new_tenant(store).await;
-    assert!(ok!(store.join_organization(org, other.id, Role::Viewer, now())));
+    assert!(ok!(store.join_organization(
+        org,
+        other.id,
+        Role::Viewer,
+        now()
+    )));
     assert!(
         !ok!(store.join_organization(org, other.id, Role::Admin, now())),
         "a member keeps their role"

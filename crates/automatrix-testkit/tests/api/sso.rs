@@ -56,8 +56,16 @@ fn query_param(url: &str, name: &str) -> Option<String> {
 impl Sso {
     async fn hop(&self, url: &str) -> String {
         let res = self.browser.get(url).send().await.expect("hop");
-        assert_eq!(res.status(), 302, "{url}: {}", res.text().await.unwrap_or_default());
-        res.headers()["location"].to_str().expect("location").to_owned()
+        assert_eq!(
+            res.status(),
+            302,
+            "{url}: {}",
+            res.text().await.unwrap_or_default()
+        );
+        res.headers()["location"]
+            .to_str()
+            .expect("location")
+            .to_owned()
     }
 
     /// Login and the provider's redirect: the callback URL the browser would open next, and
@@ -128,7 +136,9 @@ fn token(res: &Res) -> String {
 }
 
 async fn a_new_user_is_provisioned_into_the_organization_of_their_domain(backend: Backend) {
-    let Some(s) = setup(backend).await else { return };
+    let Some(s) = setup(backend).await else {
+        return;
+    };
     let d = domain();
     let owner = s.org_claiming(&d, "editor").await;
     let email = format!("ann@{d}");
@@ -143,19 +153,28 @@ async fn a_new_user_is_provisioned_into_the_organization_of_their_domain(backend
     assert_eq!(verifiers.len(), 1);
     let challenge = base64::engine::general_purpose::URL_SAFE_NO_PAD
         .encode(Sha256::digest(verifiers[0].as_bytes()));
+    assert_eq!(query_param(&authorize, "code_challenge"), Some(challenge));
     assert_eq!(
-        query_param(&authorize, "code_challenge"),
-        Some(challenge)
+        query_param(&authorize, "code_challenge_method").as_deref(),
+        Some("S256")
     );
-    assert_eq!(query_param(&authorize, "code_challenge_method").as_deref(), Some("S256"));
-    assert_eq!(query_param(&authorize, "scope").as_deref(), Some("openid email profile"));
+    assert_eq!(
+        query_param(&authorize, "scope").as_deref(),
+        Some("openid email profile")
+    );
 
     let me = s.app.get("/api/auth/me", &ann).await;
     assert_eq!(me.body["email"], email.as_str());
-    assert_eq!(me.body["organization_id"], owner.organization_id.to_string());
+    assert_eq!(
+        me.body["organization_id"],
+        owner.organization_id.to_string()
+    );
     let members = s
         .app
-        .get(&format!("/api/orgs/{}/members", owner.organization_id), &owner.access_token)
+        .get(
+            &format!("/api/orgs/{}/members", owner.organization_id),
+            &owner.access_token,
+        )
         .await;
     let row = members.body["items"]
         .as_array()
@@ -199,7 +218,9 @@ async fn a_new_user_is_provisioned_into_the_organization_of_their_domain(backend
 }
 
 async fn an_existing_account_signs_in_and_joins_the_organization_of_its_domain(backend: Backend) {
-    let Some(s) = setup(backend).await else { return };
+    let Some(s) = setup(backend).await else {
+        return;
+    };
     let bob = s.app.signup().await;
     s.idp.set_user(IdpUser::verified(&bob.email));
 
@@ -234,7 +255,9 @@ async fn an_existing_account_signs_in_and_joins_the_organization_of_its_domain(b
 }
 
 async fn an_unclaimed_domain_is_refused(backend: Backend) {
-    let Some(s) = setup(backend).await else { return };
+    let Some(s) = setup(backend).await else {
+        return;
+    };
     let email = format!("eve@{}", domain());
     s.idp.set_user(IdpUser::verified(&email));
     let res = s.sign_in().await;
@@ -250,7 +273,9 @@ async fn an_unclaimed_domain_is_refused(backend: Backend) {
 }
 
 async fn a_state_works_once_and_a_tampered_one_not_at_all(backend: Backend) {
-    let Some(s) = setup(backend).await else { return };
+    let Some(s) = setup(backend).await else {
+        return;
+    };
     let d = domain();
     s.org_claiming(&d, "viewer").await;
     s.idp.set_user(IdpUser::verified(&format!("sam@{d}")));
@@ -258,7 +283,10 @@ async fn a_state_works_once_and_a_tampered_one_not_at_all(backend: Backend) {
     let state = query_param(&callback, "state").expect("state");
     let tampered = callback.replace(&state, "tampered-state-value");
     s.open(&tampered).await.assert_error(401, "UNAUTHORIZED");
-    assert!(s.idp.verifiers().is_empty(), "no code exchange for an unknown state");
+    assert!(
+        s.idp.verifiers().is_empty(),
+        "no code exchange for an unknown state"
+    );
 
     token(&s.open(&callback).await);
     s.open(&callback).await.assert_error(401, "UNAUTHORIZED");
@@ -266,7 +294,9 @@ async fn a_state_works_once_and_a_tampered_one_not_at_all(backend: Backend) {
 }
 
 async fn bad_id_tokens_and_refusals_sign_nobody_in(backend: Backend) {
-    let Some(s) = setup(backend).await else { return };
+    let Some(s) = setup(backend).await else {
+        return;
+    };
     let d = domain();
     s.org_claiming(&d, "viewer").await;
     for fault in [
@@ -306,7 +336,9 @@ async fn bad_id_tokens_and_refusals_sign_nobody_in(backend: Backend) {
     s.idp.set_fault(Fault::Refuse);
     let refused = s.sign_in().await;
     refused.assert_error(401, "UNAUTHORIZED");
-    let message = refused.body["error"]["message"].as_str().unwrap_or_default();
+    let message = refused.body["error"]["message"]
+        .as_str()
+        .unwrap_or_default();
     assert!(
         message.contains("access_denied") && message.contains("the user declined"),
         "{message}"
@@ -316,18 +348,32 @@ async fn bad_id_tokens_and_refusals_sign_nobody_in(backend: Backend) {
 }
 
 async fn login_answers_the_url_as_json_on_request_and_404_when_not_configured(backend: Backend) {
-    let Some(s) = setup(backend).await else { return };
-    let res = s.open(&s.app.url("/api/auth/sso/login?redirect=false")).await;
+    let Some(s) = setup(backend).await else {
+        return;
+    };
+    let res = s
+        .open(&s.app.url("/api/auth/sso/login?redirect=false"))
+        .await;
     assert_eq!(res.status, 200, "{}", res.body);
     let url = res.body["authorization_url"].as_str().expect("url");
     assert!(url.starts_with(&s.idp.url("/authorize?")), "{url}");
-    assert_eq!(query_param(url, "client_id").as_deref(), Some(OIDC_CLIENT_ID));
+    assert_eq!(
+        query_param(url, "client_id").as_deref(),
+        Some(OIDC_CLIENT_ID)
+    );
     s.app.stop().await;
 
-    let Some(plain) = TestApp::spawn(backend).await else { return };
-    for path in ["/api/auth/sso/login", "/api/auth/sso/callback?code=x&state=y"] {
-        let res = plain.http.get(plain.url(path)).send().await.expect("get");
-        assert_eq!(res.status(), 404, "{path}");
+    let Some(plain) = TestApp::spawn(backend).await else {
+        return;
+    };
+    for path in [
+        "/api/auth/sso/login",
+        "/api/auth/sso/callback?code=x&state=y",
+    ] {
+        plain
+            .request(Method::GET, path, None, None)
+            .await
+            .assert_error(404, "NOT_CONFIGURED");
     }
     plain.stop().await;
 }
@@ -335,7 +381,9 @@ async fn login_answers_the_url_as_json_on_request_and_404_when_not_configured(ba
 async fn owners_set_the_domains_admins_read_them_and_a_domain_has_one_organization(
     backend: Backend,
 ) {
-    let Some(s) = setup(backend).await else { return };
+    let Some(s) = setup(backend).await else {
+        return;
+    };
     let d = domain();
     let owner = s.org_claiming(&d, "editor").await;
     let path = format!("/api/orgs/{}/sso", owner.organization_id);
@@ -344,7 +392,11 @@ async fn owners_set_the_domains_admins_read_them_and_a_domain_has_one_organizati
     assert_eq!(read.status, 200, "{}", read.body);
     assert_eq!(read.body, json!({"domains": [d], "role": "editor"}));
     s.app
-        .put(&path, &admin.access_token, &json!({"domains": [], "role": null}))
+        .put(
+            &path,
+            &admin.access_token,
+            &json!({"domains": [], "role": null}),
+        )
         .await
         .assert_error(403, "FORBIDDEN");
 
@@ -358,16 +410,28 @@ async fn owners_set_the_domains_admins_read_them_and_a_domain_has_one_organizati
         .await
         .assert_error(409, "CONFLICT");
     s.app
-        .put(&path, &owner.access_token, &json!({"domains": [d], "role": "owner"}))
+        .put(
+            &path,
+            &owner.access_token,
+            &json!({"domains": [d], "role": "owner"}),
+        )
         .await
         .assert_error(422, "VALIDATION_ERROR");
     s.app
-        .put(&path, &owner.access_token, &json!({"domains": ["not a domain"], "role": "viewer"}))
+        .put(
+            &path,
+            &owner.access_token,
+            &json!({"domains": ["not a domain"], "role": "viewer"}),
+        )
         .await
         .assert_error(422, "VALIDATION_ERROR");
     let cleared = s
         .app
-        .put(&path, &owner.access_token, &json!({"domains": [], "role": null}))
+        .put(
+            &path,
+            &owner.access_token,
+            &json!({"domains": [], "role": null}),
+        )
         .await;
     assert_eq!(cleared.body, json!({"domains": [], "role": null}));
     s.app.stop().await;
