@@ -25,6 +25,8 @@ pub const OIDC_CLIENT_ID: &str = "automatrix-test";
 pub const OIDC_CLIENT_SECRET: &str = "stand-in-client-secret";
 /// The `kid` of the signing key in the JWKS.
 pub const OIDC_KID: &str = "stand-in-key-1";
+/// The `kid` of the key signing after [`OidcStandIn::rotate_key`].
+pub const OIDC_ROTATED_KID: &str = "stand-in-key-2";
 
 /// The person the provider signs in.
 #[derive(Clone, Debug)]
@@ -79,12 +81,18 @@ struct Inner {
     codes: Mutex<HashMap<String, Grant>>,
     /// The `code_verifier`s the token endpoint received, in order.
     verifiers: Mutex<Vec<String>>,
+    /// Signing with the second key (published next to the first).
+    rotated: std::sync::atomic::AtomicBool,
+    /// How many times the JWKS was fetched.
+    jwks_fetches: std::sync::atomic::AtomicUsize,
 }
 
 struct Keys {
     signing: EncodingKey,
     other: EncodingKey,
     jwk: Jwk,
+    /// The public half of `other`, published under [`OIDC_ROTATED_KID`] after a rotation.
+    other_jwk: Jwk,
 }
 
 /// Two RSA keys per test process (generating them is the slow part).
@@ -98,14 +106,18 @@ fn keys() -> &'static Keys {
         };
         let signing = EncodingKey::from_rsa_der(&der());
         let other = EncodingKey::from_rsa_der(&der());
-        let mut jwk = Jwk::from_encoding_key(&signing, Algorithm::RS256).expect("JWK");
-        jwk.common.key_id = Some(OIDC_KID.into());
-        jwk.common.public_key_use = Some(PublicKeyUse::Signature);
-        jwk.common.key_algorithm = Some(KeyAlgorithm::RS256);
+        let jwk_of = |key: &EncodingKey, kid: &str| {
+            let mut jwk = Jwk::from_encoding_key(key, Algorithm::RS256).expect("JWK");
+            jwk.common.key_id = Some(kid.into());
+            jwk.common.public_key_use = Some(PublicKeyUse::Signature);
+            jwk.common.key_algorithm = Some(KeyAlgorithm::RS256);
+            jwk
+        };
         Keys {
+            jwk: jwk_of(&signing, OIDC_KID),
+            other_jwk: jwk_of(&other, OIDC_ROTATED_KID),
             signing,
             other,
-            jwk,
         }
     })
 }
@@ -130,6 +142,8 @@ impl OidcStandIn {
             fault: Mutex::new(Fault::None),
             codes: Mutex::new(HashMap::new()),
             verifiers: Mutex::new(Vec::new()),
+            rotated: Default::default(),
+            jwks_fetches: Default::default(),
         });
         let _ = keys();
         let router = Router::new()
@@ -157,6 +171,21 @@ impl OidcStandIn {
 
     pub fn set_fault(&self, fault: Fault) {
         *self.inner.fault.lock().expect("fault") = fault;
+    }
+
+    /// From now on, signs with a second key under a new `kid`, published in the JWKS next to
+    /// the first (a provider's key rotation).
+    pub fn rotate_key(&self) {
+        self.inner
+            .rotated
+            .store(true, std::sync::atomic::Ordering::SeqCst);
+    }
+
+    /// How many times the JWKS was fetched.
+    pub fn jwks_fetches(&self) -> usize {
+        self.inner
+            .jwks_fetches
+            .load(std::sync::atomic::Ordering::SeqCst)
     }
 
     /// The PKCE verifiers the token endpoint received.
@@ -193,10 +222,14 @@ async fn discovery(State(s): State<Arc<Inner>>) -> Json<Value> {
     }))
 }
 
-async fn jwks() -> Json<JwkSet> {
-    Json(JwkSet {
-        keys: vec![keys().jwk.clone()],
-    })
+async fn jwks(State(s): State<Arc<Inner>>) -> Json<JwkSet> {
+    use std::sync::atomic::Ordering::SeqCst;
+    s.jwks_fetches.fetch_add(1, SeqCst);
+    let mut set = vec![keys().jwk.clone()];
+    if s.rotated.load(SeqCst) {
+        set.push(keys().other_jwk.clone());
+    }
+    Json(JwkSet { keys: set })
 }
 
 fn with_query(uri: &str, pairs: &[(&str, &str)]) -> String {
@@ -335,9 +368,11 @@ async fn token(
             &EncodingKey::from_secret(OIDC_CLIENT_SECRET.as_bytes()),
         ),
         _ => {
+            let rotated = s.rotated.load(std::sync::atomic::Ordering::SeqCst);
             let mut header = Header::new(Algorithm::RS256);
-            header.kid = Some(OIDC_KID.into());
-            let key = if fault == Fault::BadSignature {
+            header.kid = Some(if rotated { OIDC_ROTATED_KID } else { OIDC_KID }.into());
+            // A bad signature: the other key under the kid of this one.
+            let key = if (fault == Fault::BadSignature) != rotated {
                 &keys().other
             } else {
                 &keys().signing

@@ -4,7 +4,8 @@
 //! existing account signs in (and joins the organization of its domain); an unclaimed domain
 //! is refused; a state works once; PKCE S256 is sent and checked; every bad ID token (audience,
 //! nonce, expiry, signature, issuer, HS256, unverified email) and a refusal by the provider
-//! answer 401 and create nothing; an SSO account has no password; `auth.sso_login` is audited.
+//! answer 401 and create nothing; a rotated provider key is fetched once when a token names
+//! it; an SSO account has no password; `auth.sso_login` is audited.
 
 use automatrix_api::OidcConfig;
 use automatrix_testkit::oidc::{OIDC_CLIENT_ID, OIDC_CLIENT_SECRET};
@@ -347,6 +348,30 @@ async fn bad_id_tokens_and_refusals_sign_nobody_in(backend: Backend) {
     s.app.stop().await;
 }
 
+async fn a_rotated_provider_key_is_fetched_once_when_a_token_names_it(backend: Backend) {
+    let Some(s) = setup(backend).await else {
+        return;
+    };
+    let d = domain();
+    s.org_claiming(&d, "viewer").await;
+    s.idp.set_user(IdpUser::verified(&format!("rot@{d}")));
+    token(&s.sign_in().await);
+    token(&s.sign_in().await);
+    assert_eq!(s.idp.jwks_fetches(), 1, "the key set is cached");
+    s.idp.rotate_key();
+    token(&s.sign_in().await);
+    assert_eq!(
+        s.idp.jwks_fetches(),
+        2,
+        "an unknown kid fetches the set again, once"
+    );
+    // Under the new kid, a signature by another key is still refused, without another fetch.
+    s.idp.set_fault(Fault::BadSignature);
+    s.sign_in().await.assert_error(401, "UNAUTHORIZED");
+    assert_eq!(s.idp.jwks_fetches(), 2);
+    s.app.stop().await;
+}
+
 async fn login_answers_the_url_as_json_on_request_and_404_when_not_configured(backend: Backend) {
     let Some(s) = setup(backend).await else {
         return;
@@ -466,4 +491,5 @@ on_both!(
     bad_id_tokens_and_refusals_sign_nobody_in,
     login_answers_the_url_as_json_on_request_and_404_when_not_configured,
     owners_set_the_domains_admins_read_them_and_a_domain_has_one_organization,
+    a_rotated_provider_key_is_fetched_once_when_a_token_names_it,
 );
