@@ -34,6 +34,9 @@ pub enum ApiError {
     BadRequest(String),
     #[error("{0}")]
     Unauthorized(&'static str),
+    /// A 401 whose message is not fixed text: an identity provider's refusal (single sign-on).
+    #[error("{0}")]
+    SignInRefused(String),
     #[error("not found")]
     NotFound,
     /// A 404 that says more than "not found" (the thing existed once, or may).
@@ -103,7 +106,9 @@ impl ApiError {
     fn parts(&self) -> (StatusCode, &'static str) {
         match self {
             Self::BadRequest(_) => (StatusCode::BAD_REQUEST, "BAD_REQUEST"),
-            Self::Unauthorized(_) => (StatusCode::UNAUTHORIZED, "UNAUTHORIZED"),
+            Self::Unauthorized(_) | Self::SignInRefused(_) => {
+                (StatusCode::UNAUTHORIZED, "UNAUTHORIZED")
+            }
             Self::NotFound | Self::Gone(_) => (StatusCode::NOT_FOUND, "NOT_FOUND"),
             Self::NotConfigured(_) => (StatusCode::NOT_FOUND, "NOT_CONFIGURED"),
             Self::MfaRequired(_) => (StatusCode::FORBIDDEN, "MFA_REQUIRED"),

@@ -148,7 +148,7 @@ async fn sso_callback(
     State(state): State<AppState>,
     ClientIp(ip): ClientIp,
     ApiQuery(q): ApiQuery<CallbackQuery>,
-) -> Result<Response, ApiError> {
+) -> Result<axum::Json<TokenResponse>, ApiError> {
     let client = client(&state)?;
     let store = state.store();
     let now = Utc::now();
@@ -164,7 +164,7 @@ async fn sso_callback(
                 .chars()
                 .take(300)
                 .collect();
-        return Ok(refused(message));
+        return Err(ApiError::SignInRefused(message));
     }
     let (Some(code), Some(sso_state)) = (q.code, q.state) else {
         return Err(ApiError::BadRequest(
@@ -210,20 +210,9 @@ async fn sso_callback(
         ip,
     )
     .await;
-    let tokens = issue_tokens(&state, &user, Uuid::now_v7()).await?;
-    Ok(axum::Json(tokens).into_response())
-}
-
-/// A 401 whose message is the provider's (which `ApiError::Unauthorized` cannot carry).
-fn refused(message: String) -> Response {
-    let body =
-        serde_json::json!({"error": {"code": "UNAUTHORIZED", "message": message, "details": []}});
-    (
-        StatusCode::UNAUTHORIZED,
-        [(header::WWW_AUTHENTICATE, "Bearer")],
-        axum::Json(body),
-    )
-        .into_response()
+    Ok(axum::Json(
+        issue_tokens(&state, &user, Uuid::now_v7()).await?,
+    ))
 }
 
 /// The account for a verified `email`: the existing one (joined to the organization that

@@ -2,9 +2,9 @@
 //! token verification. Nothing here decides who may sign in (that is [`super`]).
 //!
 //! The issuer is configured by the operator, so its URLs are not put through the workflow
-//! nodes' SSRF filter; instead the issuer must be `https`, unless it is a loopback address or
-//! the operator allowed plain HTTP (`allow_insecure_http`), and the endpoints discovery names
-//! must use the issuer's scheme.
+//! nodes' SSRF filter; instead the issuer and every endpoint its discovery document names must
+//! be `https`, unless on a loopback address or the operator allowed plain HTTP
+//! (`allow_insecure_http`).
 
 use std::time::{Duration, Instant};
 
