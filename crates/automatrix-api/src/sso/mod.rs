@@ -98,6 +98,7 @@ async fn sso_login(
 ) -> Result<Response, ApiError> {
     let client = client(&state)?;
     let (sso_state, nonce, verifier) = (random_token(), random_token(), random_token());
+    let binding = random_token();
     let url = client
         .authorization_url(&sso_state, &nonce, &verifier)
         .await
@@ -107,7 +108,7 @@ async fn sso_login(
         .store()
         .create_sso_login(NewSsoLogin {
             id: Uuid::now_v7(),
-            state_hash: token_hash(&sso_state),
+            state_hash: bound_state_hash(&sso_state, &binding),
             code_verifier: verifier,
             nonce,
             expires_at: now + LOGIN_TTL,
@@ -119,17 +120,19 @@ async fn sso_login(
             .get(header::ACCEPT)
             .and_then(|v| v.to_str().ok())
             .is_some_and(|v| v.contains("application/json"));
+    let cookie = binding_cookie(client, &binding, LOGIN_TTL.num_seconds());
     if wants_json {
-        return Ok(axum::Json(AuthorizationUrl {
+        let body = axum::Json(AuthorizationUrl {
             authorization_url: url,
-        })
-        .into_response());
+        });
+        return Ok(([(header::SET_COOKIE, cookie)], body).into_response());
     }
     Ok((
         StatusCode::FOUND,
         [
             (header::LOCATION, url),
             (header::CACHE_CONTROL, "no-store".to_owned()),
+            (header::SET_COOKIE, cookie),
         ],
     )
         .into_response())
@@ -147,15 +150,20 @@ async fn sso_login(
 async fn sso_callback(
     State(state): State<AppState>,
     ClientIp(ip): ClientIp,
+    headers: HeaderMap,
     ApiQuery(q): ApiQuery<CallbackQuery>,
-) -> Result<axum::Json<TokenResponse>, ApiError> {
+) -> Result<impl IntoResponse, ApiError> {
     let client = client(&state)?;
     let store = state.store();
     let now = Utc::now();
     if let Some(error) = q.error {
         // The state is spent all the same: this sign-in is over.
         if let Some(s) = &q.state {
-            store.spend_sso_login(&token_hash(s), now).await?;
+            if let Some(binding) = binding_of(&headers) {
+                store
+                    .spend_sso_login(&bound_state_hash(s, &binding), now)
+                    .await?;
+            }
         }
         let description = q.error_description.unwrap_or_default();
         let message: String =
@@ -171,8 +179,11 @@ async fn sso_callback(
             "the callback needs `code` and `state`".into(),
         ));
     };
+    let binding = binding_of(&headers).ok_or(ApiError::Unauthorized(
+        "this sign-in was not started in this browser: start again",
+    ))?;
     let login = store
-        .spend_sso_login(&token_hash(&sso_state), now)
+        .spend_sso_login(&bound_state_hash(&sso_state, &binding), now)
         .await?
         .ok_or(ApiError::Unauthorized(
             "this sign-in is unknown, expired or already finished: start again",
@@ -210,9 +221,44 @@ async fn sso_callback(
         ip,
     )
     .await;
-    Ok(axum::Json(
-        issue_tokens(&state, &user, Uuid::now_v7()).await?,
-    ))
+    let tokens = issue_tokens(&state, &user, Uuid::now_v7()).await?;
+    let spent = binding_cookie(client, "", 0);
+    Ok(([(header::SET_COOKIE, spent)], axum::Json(tokens)))
+}
+
+/// The cookie that ties a sign-in to the browser that started it (RFC 6749 §10.12): without
+/// it, someone could finish their own sign-in in a victim's browser (login CSRF). Only its
+/// hash with the state is stored.
+const BINDING_COOKIE: &str = "automatrix_sso";
+
+fn bound_state_hash(state: &str, binding: &str) -> String {
+    token_hash(&format!("{state}.{binding}"))
+}
+
+/// `Set-Cookie` for the binding: `max_age` 0 removes it. Lax, so the provider's redirect (a
+/// top-level GET) carries it; `Secure` when the callback is https.
+fn binding_cookie(client: &OidcClient, binding: &str, max_age: i64) -> String {
+    let secure = if client.config.redirect_uri.starts_with("https://") {
+        "; Secure"
+    } else {
+        ""
+    };
+    format!(
+        "{BINDING_COOKIE}={binding}; Path=/api/auth/sso; Max-Age={max_age}; HttpOnly; \
+         SameSite=Lax{secure}"
+    )
+}
+
+fn binding_of(headers: &HeaderMap) -> Option<String> {
+    headers
+        .get_all(header::COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(';'))
+        .filter_map(|c| c.trim().split_once('='))
+        .find(|(k, _)| *k == BINDING_COOKIE)
+        .map(|(_, v)| v.to_owned())
+        .filter(|v| !v.is_empty())
 }
 
 /// The account for a verified `email`: the existing one (joined to the organization that

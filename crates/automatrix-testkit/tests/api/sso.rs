@@ -2,7 +2,7 @@
 //! redirects followed by hand: login → the provider's `/authorize` → our callback. Promises: a
 //! verified address of a claimed domain gets an account in that organization with its role; an
 //! existing account signs in (and joins the organization of its domain); an unclaimed domain
-//! is refused; a state works once; PKCE S256 is sent and checked; every bad ID token (audience,
+//! is refused; a state works once and only in the browser that started it; PKCE S256 is sent and checked; every bad ID token (audience,
 //! nonce, expiry, signature, issuer, HS256, unverified email) and a refusal by the provider
 //! answer 401 and create nothing; a rotated provider key is fetched once when a token names
 //! it; an SSO account has no password; `auth.sso_login` is audited.
@@ -21,6 +21,8 @@ struct Sso {
     idp: OidcStandIn,
     /// Never follows redirects: the test does, one hop at a time.
     browser: reqwest::Client,
+    /// The sign-in cookie login set (`name=value`), sent back to the callback.
+    cookie: std::sync::Mutex<Option<String>>,
 }
 
 async fn setup(backend: Backend) -> Option<Sso> {
@@ -40,7 +42,12 @@ async fn setup(backend: Backend) -> Option<Sso> {
         .redirect(reqwest::redirect::Policy::none())
         .build()
         .expect("client");
-    Some(Sso { app, idp, browser })
+    Some(Sso {
+        app,
+        idp,
+        browser,
+        cookie: std::sync::Mutex::new(None),
+    })
 }
 
 fn domain() -> String {
@@ -57,6 +64,15 @@ fn query_param(url: &str, name: &str) -> Option<String> {
 impl Sso {
     async fn hop(&self, url: &str) -> String {
         let res = self.browser.get(url).send().await.expect("hop");
+        if let Some(set) = res.headers().get("set-cookie") {
+            let set = set.to_str().expect("cookie");
+            assert!(
+                set.contains("HttpOnly") && set.contains("SameSite=Lax"),
+                "{set}"
+            );
+            let pair = set.split(';').next().expect("pair").to_owned();
+            *self.cookie.lock().expect("cookie") = Some(pair);
+        }
         assert_eq!(
             res.status(),
             302,
@@ -86,7 +102,16 @@ impl Sso {
     }
 
     async fn open(&self, url: &str) -> Res {
-        let res = self.browser.get(url).send().await.expect("open");
+        let cookie = self.cookie.lock().expect("cookie").clone();
+        self.open_with(url, cookie.as_deref()).await
+    }
+
+    async fn open_with(&self, url: &str, cookie: Option<&str>) -> Res {
+        let mut req = self.browser.get(url);
+        if let Some(c) = cookie {
+            req = req.header("cookie", c);
+        }
+        let res = req.send().await.expect("open");
         let status = res.status().as_u16();
         let headers = res.headers().clone();
         let body = res.json::<Value>().await.unwrap_or(Value::Null);
@@ -289,8 +314,25 @@ async fn a_state_works_once_and_a_tampered_one_not_at_all(backend: Backend) {
         "no code exchange for an unknown state"
     );
 
-    token(&s.open(&callback).await);
+    // Login CSRF: the callback in a browser that did not start the sign-in (no cookie, or
+    // another sign-in's) is refused, and does not spend the state.
+    let mine = s
+        .cookie
+        .lock()
+        .expect("cookie")
+        .clone()
+        .expect("login set a cookie");
+    s.open_with(&callback, None)
+        .await
+        .assert_error(401, "UNAUTHORIZED");
+    let _ = s.hop(&s.app.url("/api/auth/sso/login")).await;
     s.open(&callback).await.assert_error(401, "UNAUTHORIZED");
+    assert!(s.idp.verifiers().is_empty());
+
+    token(&s.open_with(&callback, Some(&mine)).await);
+    s.open_with(&callback, Some(&mine))
+        .await
+        .assert_error(401, "UNAUTHORIZED");
     s.app.stop().await;
 }
 
