@@ -158,12 +158,12 @@ async fn sso_callback(
     let now = Utc::now();
     if let Some(error) = q.error {
         // The state is spent all the same: this sign-in is over.
-        if let Some(s) = &q.state {
-            if let Some(binding) = binding_of(&headers) {
-                store
-                    .spend_sso_login(&bound_state_hash(s, &binding), now)
-                    .await?;
-            }
+        if let Some(s) = &q.state
+            && let Some(binding) = binding_of(&headers)
+        {
+            store
+                .spend_sso_login(&bound_state_hash(s, &binding), now)
+                .await?;
         }
         let description = q.error_description.unwrap_or_default();
         let message: String =
