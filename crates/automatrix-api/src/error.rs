@@ -34,11 +34,17 @@ pub enum ApiError {
     BadRequest(String),
     #[error("{0}")]
     Unauthorized(&'static str),
+    /// A 401 whose message is not fixed text: an identity provider's refusal (single sign-on).
+    #[error("{0}")]
+    SignInRefused(String),
     #[error("not found")]
     NotFound,
     /// A 404 that says more than "not found" (the thing existed once, or may).
     #[error("{0}")]
     Gone(String),
+    /// A feature the operator has not configured (single sign-on): 404 `NOT_CONFIGURED`.
+    #[error("{0}")]
+    NotConfigured(String),
     /// The organization requires multi-factor authentication and the caller has none.
     #[error("{0}")]
     MfaRequired(String),
@@ -100,8 +106,11 @@ impl ApiError {
     fn parts(&self) -> (StatusCode, &'static str) {
         match self {
             Self::BadRequest(_) => (StatusCode::BAD_REQUEST, "BAD_REQUEST"),
-            Self::Unauthorized(_) => (StatusCode::UNAUTHORIZED, "UNAUTHORIZED"),
+            Self::Unauthorized(_) | Self::SignInRefused(_) => {
+                (StatusCode::UNAUTHORIZED, "UNAUTHORIZED")
+            }
             Self::NotFound | Self::Gone(_) => (StatusCode::NOT_FOUND, "NOT_FOUND"),
+            Self::NotConfigured(_) => (StatusCode::NOT_FOUND, "NOT_CONFIGURED"),
             Self::MfaRequired(_) => (StatusCode::FORBIDDEN, "MFA_REQUIRED"),
             Self::Forbidden(_) => (StatusCode::FORBIDDEN, "FORBIDDEN"),
             Self::Conflict(_) => (StatusCode::CONFLICT, "CONFLICT"),

@@ -24,6 +24,7 @@ mod limits;
 mod node_types;
 mod openapi;
 mod orgs;
+mod sso;
 mod state;
 mod templates;
 mod workflow_io;
@@ -48,6 +49,7 @@ pub use error::{ApiError, ErrorBody};
 pub use hooks::{HookAccepted, IDEMPOTENCY_HEADER, REPLAYED_HEADER, SIGNATURE_HEADER};
 pub use limits::{Backoff, RateLimit};
 pub use openapi::openapi;
+pub use sso::oidc::OidcConfig;
 pub use state::AppState;
 
 /// Settings of the HTTP layer.
@@ -72,6 +74,9 @@ pub struct ApiConfig {
     /// Requests per authenticated caller (an API key, else a user), in this process
     /// (`AUTOMATRIX_API_RATE_LIMIT`); `None`: unlimited.
     pub api_rate_limit: Option<RateLimit>,
+    /// Single sign-on through an OpenID Connect provider (`AUTOMATRIX_OIDC_*`); `None`: the
+    /// SSO routes answer 404.
+    pub oidc: Option<OidcConfig>,
 }
 
 impl ApiConfig {
@@ -85,6 +90,7 @@ impl ApiConfig {
             shared_login_limits: false,
             api_rate_limit: Some(DEFAULT_API_RATE_LIMIT),
             cors_origins: Vec::new(),
+            oidc: None,
         }
     }
 }

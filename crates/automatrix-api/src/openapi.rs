@@ -58,6 +58,7 @@ impl Modify for BearerAuth {
 pub(crate) fn api_router() -> OpenApiRouter<AppState> {
     OpenApiRouter::with_openapi(ApiDoc::openapi())
         .merge(crate::auth::router())
+        .merge(crate::sso::router())
         .merge(crate::orgs::router())
         .merge(crate::audit::router())
         .merge(crate::workflows::router())

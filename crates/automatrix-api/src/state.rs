@@ -9,6 +9,7 @@ use automatrix_store::Store;
 use crate::ApiConfig;
 use crate::auth::AuthLimiter;
 use crate::limits::TokenBuckets;
+use crate::sso::oidc::OidcClient;
 
 #[derive(Clone)]
 pub struct AppState {
@@ -23,6 +24,9 @@ pub struct AppState {
     /// The process's AI gateway (the AI nodes share it): the proxy calls through it, so
     /// circuit breakers see every call.
     pub ai: Arc<Gateway>,
+    /// The OpenID Connect relying party, when single sign-on is configured (its discovery
+    /// and keys are cached for the process).
+    pub sso: Option<Arc<OidcClient>>,
 }
 
 impl AppState {
@@ -35,9 +39,10 @@ impl AppState {
         Self {
             engine,
             auth_limits,
-            config: Arc::new(config),
             hook_limits: Arc::new(TokenBuckets::default()),
             api_limits: Arc::new(TokenBuckets::default()),
+            sso: config.oidc.clone().map(|c| Arc::new(OidcClient::new(c))),
+            config: Arc::new(config),
             ai,
         }
     }

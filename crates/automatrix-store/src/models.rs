@@ -787,3 +787,52 @@ pub struct AuditFilter {
     pub before: Option<Uuid>,
     pub limit: u32,
 }
+
+/// A single sign-on started and not yet finished: what the callback needs to finish it.
+#[derive(Clone, Debug)]
+pub struct NewSsoLogin {
+    pub id: Uuid,
+    /// SHA-256 (hex) of the `state` sent to the identity provider.
+    pub state_hash: String,
+    /// The PKCE verifier whose S256 challenge was sent.
+    pub code_verifier: String,
+    pub nonce: String,
+    pub expires_at: DateTime<Utc>,
+    pub now: DateTime<Utc>,
+}
+
+#[derive(Clone, sqlx::FromRow)]
+pub struct SsoLogin {
+    pub id: Uuid,
+    pub state_hash: String,
+    pub code_verifier: String,
+    pub nonce: String,
+    pub expires_at: DateTime<Utc>,
+    pub used_at: Option<DateTime<Utc>>,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+}
+
+impl std::fmt::Debug for SsoLogin {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SsoLogin")
+            .field("id", &self.id)
+            .field("code_verifier", &"<redacted>")
+            .field("expires_at", &self.expires_at)
+            .field("used_at", &self.used_at)
+            .finish_non_exhaustive()
+    }
+}
+
+/// An email domain whose verified addresses an organization accepts through single sign-on.
+#[derive(Clone, Debug, PartialEq, Eq, sqlx::FromRow)]
+pub struct SsoDomain {
+    /// Lower-case, without `@`.
+    pub domain: String,
+    pub organization_id: Uuid,
+    /// The role an account gets when single sign-on adds it to the organization.
+    #[sqlx(try_from = "String")]
+    pub role: Role,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+}

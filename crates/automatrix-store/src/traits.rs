@@ -551,6 +551,51 @@ pub trait AuditStore: Send + Sync {
     async fn list_audit(&self, org: Uuid, filter: &AuditFilter) -> StoreResult<Vec<AuditEntry>>;
 }
 
+/// Single sign-on: sign-ins in flight and the email domains organizations accept.
+#[async_trait]
+pub trait SsoStore: Send + Sync {
+    /// Records a started sign-in (and forgets the expired ones).
+    async fn create_sso_login(&self, new: NewSsoLogin) -> StoreResult<()>;
+    /// Spends the open, unexpired sign-in with this state hash and returns it; `None` when
+    /// there is none, it expired or it was spent (a state works once, even when two callbacks
+    /// race).
+    async fn spend_sso_login(
+        &self,
+        state_hash: &str,
+        now: DateTime<Utc>,
+    ) -> StoreResult<Option<SsoLogin>>;
+    /// `org`'s domains, alphabetically.
+    async fn list_sso_domains(&self, org: Uuid) -> StoreResult<Vec<SsoDomain>>;
+    /// Replaces `org`'s domains with `domains` (lower-case), all with `role`, in one
+    /// transaction. `Conflict` naming the domain when another organization has one.
+    async fn set_sso_domains(
+        &self,
+        org: Uuid,
+        domains: &[String],
+        role: Role,
+        now: DateTime<Utc>,
+    ) -> StoreResult<Vec<SsoDomain>>;
+    async fn find_sso_domain(&self, domain: &str) -> StoreResult<Option<SsoDomain>>;
+    /// Creates an account in `org` (its `organization_id`) as a member with `role`, in one
+    /// transaction. `Conflict` when the email is taken.
+    async fn create_sso_user(
+        &self,
+        org: Uuid,
+        role: Role,
+        user: InvitedUser,
+        now: DateTime<Utc>,
+    ) -> StoreResult<User>;
+    /// Adds `user` to `org` with `role` unless already a member (whose role then stays);
+    /// whether they were added.
+    async fn join_organization(
+        &self,
+        org: Uuid,
+        user: Uuid,
+        role: Role,
+        now: DateTime<Utc>,
+    ) -> StoreResult<bool>;
+}
+
 #[async_trait]
 pub trait Store:
     UserStore
@@ -566,6 +611,7 @@ pub trait Store:
     + TemplateStore
     + OrgStore
     + AuditStore
+    + SsoStore
     + Send
     + Sync
 {

@@ -83,6 +83,15 @@ impl TestApp {
         backend: Backend,
         configure: impl FnOnce(&mut ApiConfig),
     ) -> Option<Self> {
+        Self::spawn_configured_at(backend, |c, _| configure(c)).await
+    }
+
+    /// [`spawn_with`](Self::spawn_with), where `configure` also gets the server's
+    /// base URL (`http://127.0.0.1:PORT`), e.g. for the SSO redirect URI.
+    pub async fn spawn_configured_at(
+        backend: Backend,
+        configure: impl FnOnce(&mut ApiConfig, &str),
+    ) -> Option<Self> {
         let _ = rustls::crypto::ring::default_provider().install_default();
         let (store, db): (Arc<dyn Store>, Db) = match backend {
             Backend::Sqlite => {
@@ -133,9 +142,20 @@ impl TestApp {
             .expect("built-in templates");
         let worker = engine.worker("test-worker", WorkerConfig::default());
         let auth = AuthConfig::from_master_secret(TEST_SECRET);
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("bind");
+        let base = format!("http://{}", listener.local_addr().expect("addr"));
         let mut api = ApiConfig::new(auth.clone());
-        configure(&mut api);
-        let (base, shutdown, server) = start_server(AppState::new(engine.clone(), api, ai)).await;
+        configure(&mut api, &base);
+        let state = AppState::new(engine.clone(), api, ai);
+        let shutdown = CancellationToken::new();
+        let stop = shutdown.clone();
+        let server = tokio::spawn(async move {
+            automatrix_api::serve(listener, state, async move { stop.cancelled().await })
+                .await
+                .expect("server");
+        });
         let http = reqwest::Client::builder()
             .timeout(Duration::from_secs(30))
             .build()

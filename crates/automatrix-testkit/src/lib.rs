@@ -8,12 +8,14 @@ pub mod ai;
 mod app;
 mod client;
 mod mock;
+pub mod oidc;
 mod smtp;
 
 pub use ai::{AiStandIn, RecordedRequest, Reply};
 pub use app::{Backend, TEST_SECRET, TestApp, test_gateway_config};
 pub use client::{Res, Session};
 pub use mock::MockServer;
+pub use oidc::{Fault, IdpUser, OidcStandIn};
 pub use smtp::{ReceivedMail, SmtpSink, SmtpSinkBuilder};
 
 /// Declares each test once and runs it against SQLite and against PostgreSQL. The PostgreSQL

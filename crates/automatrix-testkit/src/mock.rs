@@ -15,6 +15,11 @@ impl MockServer {
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
             .await
             .expect("bind mock");
+        Self::serve(listener, router)
+    }
+
+    /// Serves `router` on `listener` (bound by the caller, who needed its address first).
+    pub fn serve(listener: tokio::net::TcpListener, router: axum::Router) -> Self {
         let addr = listener.local_addr().expect("mock addr");
         let stop = CancellationToken::new();
         let s = stop.clone();

@@ -9,6 +9,8 @@ use figment::Figment;
 use figment::providers::{Format, Serialized, Toml};
 use serde::{Deserialize, Serialize};
 
+use automatrix_api::OidcConfig;
+
 use crate::secret::Secret;
 
 #[derive(Clone, Debug, Serialize, Deserialize)]
@@ -56,6 +58,16 @@ pub struct Config {
     /// Count failed logins in the database, so every API process sharing it sees the same
     /// counts; off: each process counts its own.
     pub login_limits_shared: bool,
+    /// Single sign-on: the OpenID Connect issuer (`https://login.dealer.example/realms/x`);
+    /// unset: no SSO. With it, `oidc_client_id` and `oidc_redirect_uri` are required.
+    pub oidc_issuer: Option<String>,
+    pub oidc_client_id: Option<String>,
+    /// Unset: a public client (PKCE only).
+    pub oidc_client_secret: Option<Secret>,
+    /// This server's public callback URL, `https://…/api/auth/sso/callback`.
+    pub oidc_redirect_uri: Option<String>,
+    /// Accept a plain-http issuer that is not on a loopback address (development only).
+    pub oidc_allow_insecure_http: bool,
 }
 
 impl Default for Config {
@@ -79,6 +91,11 @@ impl Default for Config {
             api_rate_limit: "3000/60".into(),
             trust_proxy: false,
             login_limits_shared: false,
+            oidc_issuer: None,
+            oidc_client_id: None,
+            oidc_client_secret: None,
+            oidc_redirect_uri: None,
+            oidc_allow_insecure_http: false,
         }
     }
 }
@@ -127,6 +144,16 @@ struct EnvOnly {
     trust_proxy: Option<bool>,
     #[serde(skip_serializing_if = "Option::is_none")]
     login_limits_shared: Option<bool>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    oidc_issuer: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    oidc_client_id: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    oidc_client_secret: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    oidc_redirect_uri: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    oidc_allow_insecure_http: Option<bool>,
 }
 
 /// A comma-separated list, items trimmed, empty ones dropped.
@@ -186,6 +213,11 @@ impl EnvOnly {
             api_rate_limit: var("AUTOMATRIX_API_RATE_LIMIT"),
             trust_proxy: flag("AUTOMATRIX_TRUST_PROXY")?,
             login_limits_shared: flag("AUTOMATRIX_LOGIN_LIMITS_SHARED")?,
+            oidc_issuer: var("AUTOMATRIX_OIDC_ISSUER"),
+            oidc_client_id: var("AUTOMATRIX_OIDC_CLIENT_ID"),
+            oidc_client_secret: var("AUTOMATRIX_OIDC_CLIENT_SECRET"),
+            oidc_redirect_uri: var("AUTOMATRIX_OIDC_REDIRECT_URI"),
+            oidc_allow_insecure_http: flag("AUTOMATRIX_OIDC_ALLOW_INSECURE_HTTP")?,
         })
     }
 }
@@ -221,6 +253,9 @@ impl Config {
                 "cors_origins: `{bad}` is not an origin (scheme://host[:port], no path or trailing slash)"
             );
         }
+        if let Some(oidc) = config.oidc()? {
+            oidc.validate().map_err(anyhow::Error::msg)?;
+        }
         Ok(config)
     }
 
@@ -239,6 +274,38 @@ impl Config {
                 "api_rate_limit must be REQUESTS/SECONDS (e.g. 3000/60) or 0, got `{v}`"
             ),
         }
+    }
+
+    /// The single sign-on settings; `None` without an issuer. The client id and redirect URI
+    /// are required with an issuer, and meaningless without one.
+    pub fn oidc(&self) -> anyhow::Result<Option<OidcConfig>> {
+        let Some(issuer) = self.oidc_issuer.clone() else {
+            anyhow::ensure!(
+                self.oidc_client_id.is_none()
+                    && self.oidc_client_secret.is_none()
+                    && self.oidc_redirect_uri.is_none(),
+                "oidc_client_id, oidc_client_secret and oidc_redirect_uri need oidc_issuer                  (AUTOMATRIX_OIDC_ISSUER)"
+            );
+            return Ok(None);
+        };
+        let client_id = self
+            .oidc_client_id
+            .clone()
+            .context("oidc_issuer needs oidc_client_id (AUTOMATRIX_OIDC_CLIENT_ID)")?;
+        let redirect_uri = self
+            .oidc_redirect_uri
+            .clone()
+            .context("oidc_issuer needs oidc_redirect_uri (AUTOMATRIX_OIDC_REDIRECT_URI)")?;
+        Ok(Some(OidcConfig {
+            issuer,
+            client_id,
+            client_secret: self
+                .oidc_client_secret
+                .as_ref()
+                .map(|s| s.as_str().to_owned()),
+            redirect_uri,
+            allow_insecure_http: self.oidc_allow_insecure_http,
+        }))
     }
 
     pub fn database_url(&self) -> String {
@@ -285,5 +352,34 @@ mod tests {
         for bad in ["", "10", "0/60", "10/0", "x/y", "-1/60"] {
             assert!(with(bad).api_rate().is_err(), "{bad}");
         }
+    }
+
+    #[test]
+    fn sso_settings_come_together_and_the_secret_is_redacted() {
+        let mut c = Config {
+            oidc_issuer: Some("https://login.dealer.example".into()),
+            oidc_client_secret: Some(
+                serde_json::from_str::<Secret>("\"client-secret-value\"").expect("secret"),
+            ),
+            ..Config::default()
+        };
+        assert!(c.oidc().is_err(), "an issuer without a client id");
+        c.oidc_client_id = Some("automatrix".into());
+        c.oidc_redirect_uri = Some("https://amx.dealer.example/api/auth/sso/callback".into());
+        let oidc = c.oidc().expect("complete").expect("configured");
+        assert_eq!(oidc.client_secret.as_deref(), Some("client-secret-value"));
+        assert!(oidc.validate().is_ok());
+        assert!(!format!("{c:?}").contains("client-secret-value"));
+        assert!(!format!("{oidc:?}").contains("client-secret-value"));
+        c.oidc_issuer = Some("http://login.dealer.example".into());
+        assert!(
+            c.oidc()
+                .expect("complete")
+                .expect("configured")
+                .validate()
+                .is_err()
+        );
+        c.oidc_issuer = None;
+        assert!(c.oidc().is_err(), "client settings without an issuer");
     }
 }

@@ -151,6 +151,7 @@ pub async fn serve(config: Config) -> anyhow::Result<()> {
         }),
         trust_proxy: config.trust_proxy,
         shared_login_limits: config.login_limits_shared,
+        oidc: config.oidc()?,
         ..ApiConfig::new(AuthConfig::from_master_secret(secret.bytes()))
     };
     let loaded = engine

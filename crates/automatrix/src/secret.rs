@@ -24,6 +24,10 @@ impl Secret {
     pub fn bytes(&self) -> &[u8] {
         self.0.as_bytes()
     }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
 }
 
 const FILE: &str = "secret.key";

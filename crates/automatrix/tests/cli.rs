@@ -152,6 +152,45 @@ fn migrate_creates_the_sqlite_database_in_the_data_dir() {
 }
 
 #[test]
+fn serve_refuses_incomplete_or_plain_http_single_sign_on_settings() {
+    let dir = tempfile::tempdir().unwrap();
+    let serve = |env: &[(&str, &str)]| {
+        let mut c = bin();
+        c.args(["serve", "--bind", "127.0.0.1:0", "--workers", "0"])
+            .env("AUTOMATRIX_DATA_DIR", dir.path());
+        for (k, v) in env {
+            c.env(k, v);
+        }
+        c.output().unwrap()
+    };
+    let secret = ("AUTOMATRIX_OIDC_CLIENT_SECRET", "do-not-print-this-secret");
+    let out = serve(&[
+        ("AUTOMATRIX_OIDC_ISSUER", "https://login.dealer.example"),
+        secret,
+    ]);
+    assert!(!out.status.success());
+    assert!(
+        text(&out.stderr).contains("oidc_client_id"),
+        "{}",
+        text(&out.stderr)
+    );
+
+    let out = serve(&[
+        ("AUTOMATRIX_OIDC_ISSUER", "http://login.dealer.example"),
+        ("AUTOMATRIX_OIDC_CLIENT_ID", "automatrix"),
+        (
+            "AUTOMATRIX_OIDC_REDIRECT_URI",
+            "https://amx.dealer.example/api/auth/sso/callback",
+        ),
+        secret,
+    ]);
+    assert!(!out.status.success());
+    let err = text(&out.stderr);
+    assert!(err.contains("must use https"), "{err}");
+    assert!(!err.contains("do-not-print-this-secret"), "{err}");
+}
+
+#[test]
 fn serve_generates_a_private_secret_key_answers_and_stops_on_sigterm() {
     let dir = tempfile::tempdir().unwrap();
     let port = std::net::TcpListener::bind("127.0.0.1:0")

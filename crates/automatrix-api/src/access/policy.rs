@@ -54,7 +54,7 @@ use Role::{Admin, Editor, Owner, Viewer};
 
 /// Every route. Reads need a viewer; creating, editing and running workflows an editor;
 /// members, credentials, API keys, AI routes and budgets an admin; the organization itself an
-/// owner.
+/// owner (its name, MFA requirement and single sign-on domains; admins may read the latter).
 pub const RULES: &[Rule] = &[
     rule("POST", "/api/auth/register", Public, None),
     rule("POST", "/api/auth/login", Public, None),
@@ -83,6 +83,9 @@ pub const RULES: &[Rule] = &[
         Account,
         Some("session.revoke"),
     ),
+    // Single sign-on: the sign-in records itself (`auth.sso_login`).
+    rule("GET", "/api/auth/sso/login", Public, None),
+    rule("GET", "/api/auth/sso/callback", Public, None),
     rule("GET", "/api/orgs", Account, None),
     rule("POST", "/api/orgs", Account, Some("organization.create")),
     rule("GET", "/api/orgs/{id}", OrgMember(Viewer), None),
@@ -97,6 +100,13 @@ pub const RULES: &[Rule] = &[
         "/api/orgs/{id}/leave",
         OrgMember(Viewer),
         Some("member.leave"),
+    ),
+    rule("GET", "/api/orgs/{id}/sso", OrgMember(Admin), None),
+    rule(
+        "PUT",
+        "/api/orgs/{id}/sso",
+        OrgMember(Owner),
+        Some("organization.sso_update"),
     ),
     rule("GET", "/api/orgs/{id}/members", OrgMember(Viewer), None),
     rule(
@@ -398,6 +408,7 @@ mod tests {
             "/api/api-keys",
             "/api/audit-log",
             "/api/orgs/{id}/invitations",
+            "/api/orgs/{id}/sso",
         ];
         let admin_writes = [
             "/api/orgs/{id}/members",
@@ -420,7 +431,7 @@ mod tests {
                 } else {
                     Viewer
                 }
-            } else if r.path == "/api/orgs/{id}" {
+            } else if r.path == "/api/orgs/{id}" || r.path == "/api/orgs/{id}/sso" {
                 Owner
             } else if under(&admin_writes) {
                 Admin

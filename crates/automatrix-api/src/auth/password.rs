@@ -15,16 +15,21 @@ pub(crate) async fn hash(password: String) -> Result<String, ApiError> {
     .map_err(|e| ApiError::Internal(format!("hashing task: {e}")))?
 }
 
-/// Whether `password` matches `stored`. With no stored hash (unknown user) a dummy hash is
-/// checked anyway, so the response time does not reveal which emails exist.
+/// Whether `password` matches `stored`. With no stored hash (unknown user), or a marker of an
+/// account without a password (`!…`, single sign-on), a dummy hash is checked anyway and the
+/// answer is no, so the response time does not reveal which emails exist or how they sign in.
 pub(crate) async fn verify(password: String, stored: Option<String>) -> Result<bool, ApiError> {
     tokio::task::spawn_blocking(move || {
-        let stored = stored.unwrap_or_else(|| DUMMY.to_owned());
+        let (stored, usable) = match stored {
+            Some(s) if !s.starts_with('!') => (s, true),
+            _ => (DUMMY.to_owned(), false),
+        };
         let parsed = PasswordHash::new(&stored)
             .map_err(|e| ApiError::Internal(format!("stored hash: {e}")))?;
-        Ok(Argon2::default()
+        let matches = Argon2::default()
             .verify_password(password.as_bytes(), &parsed)
-            .is_ok())
+            .is_ok();
+        Ok(usable && matches)
     })
     .await
     .map_err(|e| ApiError::Internal(format!("verify task: {e}")))?

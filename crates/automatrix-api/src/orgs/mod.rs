@@ -4,6 +4,7 @@
 //! role, and the last owner stays.
 
 mod invitations;
+mod sso;
 
 use automatrix_core::Role;
 use automatrix_store::{
@@ -33,6 +34,7 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(list_members, add_member))
         .routes(routes!(change_member, remove_member))
         .merge(invitations::router())
+        .merge(sso::router())
 }
 
 /// An organization, with the caller's role in it.

@@ -31,6 +31,7 @@ pub mod kv;
 mod mfa;
 mod orgs;
 mod queue;
+mod sso;
 mod templates;
 mod throttle;
 mod users;
@@ -50,6 +51,8 @@ pub use orgs::already_member;
 pub use queue::{
     check_step_belongs_to, claim_job_sql, finish_sql, lease_held_sql, lease_lost, write_step_sql,
 };
+#[doc(hidden)]
+pub use sso::sso_domain_taken;
 #[doc(hidden)]
 pub use users::email_taken;
 
@@ -324,6 +327,7 @@ macro_rules! impl_sql_store {
         $crate::__impl_template_store!($store);
         $crate::__impl_org_store!($store);
         $crate::__impl_audit_store!($store);
+        $crate::__impl_sso_store!($store);
     };
 }
 

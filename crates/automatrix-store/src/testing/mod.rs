@@ -36,7 +36,7 @@
 //!   in batches with their steps while unfinished ones stay.
 //!
 //! The promises live in one file per store trait (`users`, `workflows`, `executions`, `queue`,
-//! `vault`, `ai`, `api_keys`, `templates`, `orgs`, `audit`),
+//! `vault`, `ai`, `api_keys`, `templates`, `orgs`, `audit`, `sso`),
 //! plus `tenancy` for the rules that cut across them; `fixtures` builds what they start from.
 //!
 //! Store crates run the suite with [`conformance_tests!`](crate::conformance_tests) and a
@@ -65,6 +65,7 @@ mod lifecycle;
 mod mfa;
 mod orgs;
 mod queue;
+mod sso;
 mod templates;
 mod tenancy;
 mod users;
@@ -80,6 +81,7 @@ pub use lifecycle::*;
 pub use mfa::*;
 pub use orgs::*;
 pub use queue::*;
+pub use sso::*;
 pub use templates::*;
 pub use tenancy::*;
 pub use users::*;
@@ -186,6 +188,9 @@ macro_rules! conformance_tests {
             the_last_owner_stays,
             an_invitation_is_accepted_once,
             an_organizations_log_holds_its_changes_and_its_members_sign_ins,
+            an_sso_state_is_spent_once_and_not_after_it_expires,
+            an_sso_domain_belongs_to_one_organization,
+            an_sso_account_is_created_as_a_member,
         );
 
         #[tokio::test]
@@ -268,6 +273,9 @@ pub async fn run_all(store: Arc<dyn Store>) {
     the_last_owner_stays(s).await;
     an_invitation_is_accepted_once(s).await;
     an_organizations_log_holds_its_changes_and_its_members_sign_ins(s).await;
+    an_sso_state_is_spent_once_and_not_after_it_expires(s).await;
+    an_sso_domain_belongs_to_one_organization(s).await;
+    an_sso_account_is_created_as_a_member(s).await;
 }
 
 pub async fn the_store_answers_a_ping(store: &dyn Store) {

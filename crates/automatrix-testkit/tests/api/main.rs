@@ -28,6 +28,7 @@ mod orgs;
 mod permissions;
 mod schedules;
 mod sessions;
+mod sso;
 mod templates;
 mod tenancy;
 mod versions;

@@ -14,11 +14,15 @@ const ROUTES: &[(&str, &str)] = &[
     ("post", "/api/auth/logout"),
     ("get", "/api/auth/me"),
     ("post", "/api/auth/change-password"),
+    ("get", "/api/auth/sso/login"),
+    ("get", "/api/auth/sso/callback"),
     ("get", "/api/orgs"),
     ("post", "/api/orgs"),
     ("get", "/api/orgs/{id}"),
     ("put", "/api/orgs/{id}"),
     ("post", "/api/orgs/{id}/leave"),
+    ("get", "/api/orgs/{id}/sso"),
+    ("put", "/api/orgs/{id}/sso"),
     ("get", "/api/orgs/{id}/members"),
     ("post", "/api/orgs/{id}/members"),
     ("put", "/api/orgs/{id}/members/{user_id}"),
@@ -116,7 +120,7 @@ both_backends! {
             let concrete = path.replace("{id}", &uuid::Uuid::now_v7().to_string()).replace("{version}", "1").replace("{node_id}", "n").replace("{token}", "no-such-token").replace("{alias}", "no-such-route").replace("{user_id}", &uuid::Uuid::now_v7().to_string()).replace("{invitation_id}", &uuid::Uuid::now_v7().to_string());
             let res = app.request(method.to_uppercase().parse().unwrap(), &concrete, None, None).await;
             assert_ne!(res.status, 405, "{method} {path} is documented but not routed");
-            if res.status == 404 {
+            if res.status == 404 && res.code() != "NOT_CONFIGURED" {
                 assert!(!concrete.starts_with("/api/auth"), "{method} {path} is not routed");
             }
         }

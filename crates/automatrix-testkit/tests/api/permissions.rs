@@ -65,6 +65,9 @@ fn body_for(method: &str, path: &str) -> Option<Value> {
         }
         ("POST", "/api/orgs") => json!({"name": "Matrix org"}),
         ("PUT", "/api/orgs/{id}") => json!({"name": "Org A"}),
+        ("PUT", "/api/orgs/{id}/sso") => {
+            json!({"domains": [format!("{}.dealer.test", unique("d"))], "role": "viewer"})
+        }
         ("POST", "/api/orgs/{id}/members") => {
             json!({"email": format!("{}@nobody.test", unique("x")), "role": "viewer"})
         }
