@@ -36,16 +36,22 @@ login() {
 lua=$(mktemp)
 trap 'stop; rm -f "$lua"' EXIT
 
-# Writes the wrk script: POST $1 (a JSON body without single quotes) as JSON, with $token as
-# its bearer when set; at the end wrk prints `RESULT rps p50 p99 errors requests`.
+# Writes the wrk script: POST $1 (a JSON body without single quotes) as JSON, or with $2 = GET
+# a GET without a body, with $token as its bearer when set; at the end wrk prints
+# `RESULT rps p50 p99 errors requests`.
 wrk_script() {
-  local auth=""
+  local auth="" request
   [ -n "${token:-}" ] && auth="wrk.headers[\"Authorization\"] = \"Bearer $token\""
+  if [ "${2:-POST}" = GET ]; then
+    request='wrk.method = "GET"'
+  else
+    request="wrk.method = \"POST\"
+wrk.headers[\"Content-Type\"] = \"application/json\"
+wrk.body = '$1'"
+  fi
   cat >"$lua" <<EOF_LUA
-wrk.method = "POST"
-wrk.headers["Content-Type"] = "application/json"
+$request
 $auth
-wrk.body = '$1'
 done = function(summary, latency, requests)
   io.write(string.format("RESULT %.0f %.2f %.2f %d %d\n",
     summary.requests / (summary.duration / 1e6),

@@ -139,7 +139,7 @@ macro_rules! __impl_sso_store {
                               updated_at) \
                          values ($1, $2, $3, $4, $5, $6, $6) \
                          returning id, organization_id, email, name, password_hash, \
-                             created_at, updated_at",
+                             mfa_enabled, created_at, updated_at",
                     )
                     .bind(new.id)
                     .bind(org)
