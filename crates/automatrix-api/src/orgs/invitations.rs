@@ -178,6 +178,10 @@ async fn delete_invitation(
     }
 }
 
+/// What accepting without a bearer gets when the address has an account (found before, or by
+/// the insert racing another sign-up).
+const HAS_ACCOUNT: &str = "this address has an account: sign in and accept with its bearer";
+
 /// What every unusable token gets: unknown, withdrawn, spent or expired alike.
 const CLOSED: &str = "this invitation does not exist, was withdrawn, or has been used or expired";
 
@@ -223,18 +227,14 @@ async fn accept_invitation(
         }
         None => {
             if store.find_user_by_email(&invitation.email).await?.is_some() {
-                return Err(ApiError::Conflict(
-                    "this address has an account: sign in and accept with its bearer".into(),
-                ));
+                return Err(ApiError::Conflict(HAS_ACCOUNT.into()));
             }
             let new = new_account(&invitation, req).await?;
             let user = store
                 .accept_invitation_as_new_user(invitation.id, new, now)
                 .await
                 .map_err(|e| match e {
-                    StoreError::Conflict(_) => ApiError::Conflict(
-                        "this address has an account: sign in and accept with its bearer".into(),
-                    ),
+                    StoreError::Conflict(_) => ApiError::Conflict(HAS_ACCOUNT.into()),
                     other => other.into(),
                 })?
                 .ok_or_else(|| ApiError::Gone(CLOSED.into()))?;

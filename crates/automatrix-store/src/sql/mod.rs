@@ -54,7 +54,7 @@ pub use queue::{
 #[doc(hidden)]
 pub use sso::sso_domain_taken;
 #[doc(hidden)]
-pub use users::email_taken;
+pub use users::{INSERT_USER, USER_BY_EMAIL, USER_BY_ID, email_taken};
 
 /// Enqueues an execution: `$1` job id, `$2` execution id, `$3` organization, `$4` due time
 /// (also the creation time). Shared by every path that queues work.

@@ -383,13 +383,7 @@ macro_rules! __impl_org_store {
                     else {
                         return Ok(None);
                     };
-                    let user = sqlx::query_as::<_, User>(
-                        "insert into users \
-                             (id, organization_id, email, name, password_hash, created_at, \
-                              updated_at) \
-                         values ($1, $2, $3, $4, $5, $6, $6) \
-                         returning *",
-                    )
+                    let user = sqlx::query_as::<_, User>($crate::sql::INSERT_USER)
                     .bind(new.id)
                     .bind(invitation.organization_id)
                     .bind(&new.email)

@@ -133,14 +133,7 @@ macro_rules! __impl_sso_store {
                     now: DateTime<Utc>,
                 ) -> StoreResult<User> {
                     let mut tx = self.begin_write().await?;
-                    let user = sqlx::query_as::<_, User>(
-                        "insert into users \
-                             (id, organization_id, email, name, password_hash, created_at, \
-                              updated_at) \
-                         values ($1, $2, $3, $4, $5, $6, $6) \
-                         returning id, organization_id, email, name, password_hash, \
-                             mfa_enabled, created_at, updated_at",
-                    )
+                    let user = sqlx::query_as::<_, User>($crate::sql::INSERT_USER)
                     .bind(new.id)
                     .bind(org)
                     .bind(&new.email)

@@ -2,6 +2,33 @@
 
 use crate::StoreError;
 
+/// The columns of [`User`](crate::User), named rather than `*` (a connection holding the schema
+/// from before a migration added a column would prepare `*` with the old columns).
+macro_rules! user_columns {
+    () => {
+        "id, organization_id, email, name, password_hash, mfa_enabled, created_at, updated_at"
+    };
+}
+
+/// Inserts a user: `$1` id, `$2` organization, `$3` email, `$4` name, `$5` password hash,
+/// `$6` now; returns the row. Shared by sign-up, invitations and single sign-on.
+#[doc(hidden)]
+pub const INSERT_USER: &str = concat!(
+    "insert into users (id, organization_id, email, name, password_hash, created_at, \
+         updated_at) values ($1, $2, $3, $4, $5, $6, $6) returning ",
+    user_columns!()
+);
+
+#[doc(hidden)]
+pub const USER_BY_EMAIL: &str = concat!(
+    "select ",
+    user_columns!(),
+    " from users where lower(email) = lower($1)"
+);
+
+#[doc(hidden)]
+pub const USER_BY_ID: &str = concat!("select ", user_columns!(), " from users where id = $1");
+
 /// Implements [`UserStore`](crate::UserStore) for `$store`; part of
 /// [`impl_sql_store!`](crate::impl_sql_store).
 #[doc(hidden)]
@@ -38,23 +65,16 @@ macro_rules! __impl_user_store {
                     .bind(new.now)
                     .execute(&mut *tx)
                     .await?;
-                    let user = sqlx::query_as::<_, User>(
-                        "insert into users \
-                             (id, organization_id, email, name, password_hash, created_at, \
-                              updated_at) \
-                         values ($1, $2, $3, $4, $5, $6, $6) \
-                         returning id, organization_id, email, name, password_hash, \
-                             mfa_enabled, created_at, updated_at",
-                    )
-                    .bind(new.id)
-                    .bind(new.organization_id)
-                    .bind(&new.email)
-                    .bind(&new.name)
-                    .bind(&new.password_hash)
-                    .bind(new.now)
-                    .fetch_one(&mut *tx)
-                    .await
-                    .map_err($crate::sql::email_taken)?;
+                    let user = sqlx::query_as::<_, User>($crate::sql::INSERT_USER)
+                        .bind(new.id)
+                        .bind(new.organization_id)
+                        .bind(&new.email)
+                        .bind(&new.name)
+                        .bind(&new.password_hash)
+                        .bind(new.now)
+                        .fetch_one(&mut *tx)
+                        .await
+                        .map_err($crate::sql::email_taken)?;
                     sqlx::query(
                         "insert into memberships \
                              (organization_id, user_id, role, created_at, updated_at) \
@@ -70,25 +90,17 @@ macro_rules! __impl_user_store {
                 }
 
                 async fn find_user_by_email(&self, email: &str) -> StoreResult<Option<User>> {
-                    Ok(sqlx::query_as::<_, User>(
-                        "select id, organization_id, email, name, password_hash, mfa_enabled, \
-                             created_at, updated_at \
-                         from users where lower(email) = lower($1)",
-                    )
-                    .bind(email)
-                    .fetch_optional(self.pool())
-                    .await?)
+                    Ok(sqlx::query_as::<_, User>($crate::sql::USER_BY_EMAIL)
+                        .bind(email)
+                        .fetch_optional(self.pool())
+                        .await?)
                 }
 
                 async fn get_user(&self, id: Uuid) -> StoreResult<Option<User>> {
-                    Ok(sqlx::query_as::<_, User>(
-                        "select id, organization_id, email, name, password_hash, \
-                                 mfa_enabled, created_at, updated_at \
-                             from users where id = $1",
-                    )
-                    .bind(id)
-                    .fetch_optional(self.pool())
-                    .await?)
+                    Ok(sqlx::query_as::<_, User>($crate::sql::USER_BY_ID)
+                        .bind(id)
+                        .fetch_optional(self.pool())
+                        .await?)
                 }
 
                 async fn update_user_password(
