@@ -20,7 +20,7 @@ pub mod testing;
 pub use events::{CANCELS_CHANNEL, JOBS_CHANNEL};
 
 use automatrix_store::sql::Dialect;
-use automatrix_store::{QueueEvents, StoreResult};
+use automatrix_store::{LiveEvents, QueueEvents, StoreResult};
 use sqlx::migrate::Migrator;
 use sqlx::pool::PoolConnection;
 use sqlx::postgres::{PgArguments, PgPool, PgPoolOptions, PgRow};
@@ -73,6 +73,7 @@ impl Dialect for PgStore {
     const NOTIFY_JOB_DUE: Option<&'static str> = Some(events::NOTIFY_JOB_DUE);
     const NOTIFY_EXECUTION_CANCELLED: Option<&'static str> =
         Some(events::NOTIFY_EXECUTION_CANCELLED);
+    const NOTIFY_LIVE: Option<&'static str> = Some(events::NOTIFY_LIVE);
     const MIGRATOR: &'static Migrator = &MIGRATOR;
     const ONE_TEXT_UNITS: bool = false;
 
@@ -118,5 +119,10 @@ impl Dialect for PgStore {
     /// `LISTEN` on the queue's channels (see [`events`]).
     async fn listen_for_queue_events(&self) -> StoreResult<Option<QueueEvents>> {
         events::subscribe(&self.pool).await.map(Some)
+    }
+
+    /// `LISTEN` on the live events' channel (see [`events`]).
+    async fn listen_for_live_events(&self) -> StoreResult<Option<LiveEvents>> {
+        events::subscribe_live(&self.pool).await.map(Some)
     }
 }

@@ -162,6 +162,7 @@ impl Dialect for SqliteStore {
     // One process: its in-process wake-ups and cancel registry reach every worker there is.
     const NOTIFY_JOB_DUE: Option<&'static str> = None;
     const NOTIFY_EXECUTION_CANCELLED: Option<&'static str> = None;
+    const NOTIFY_LIVE: Option<&'static str> = None;
     const MIGRATOR: &'static Migrator = &MIGRATOR;
 
     const ONE_TEXT_UNITS: bool = true;

@@ -27,3 +27,11 @@ pub enum QueueEvent {
 /// A live subscription, from [`QueueStore::subscribe_queue_events`](crate::QueueStore::subscribe_queue_events).
 /// It ends, or yields an error and then ends, when it cannot go on; subscribe again.
 pub type QueueEvents = BoxStream<'static, StoreResult<QueueEvent>>;
+
+/// Live events from every process, as the payloads [`LiveStore::publish_live_events`] sent
+/// (see [`LiveStore::subscribe_live_events`]). Like queue events, lossy: a reconnection drops
+/// what was sent meanwhile.
+///
+/// [`LiveStore::publish_live_events`]: crate::LiveStore::publish_live_events
+/// [`LiveStore::subscribe_live_events`]: crate::LiveStore::subscribe_live_events
+pub type LiveEvents = BoxStream<'static, StoreResult<String>>;

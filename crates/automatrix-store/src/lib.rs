@@ -15,7 +15,7 @@ pub mod testing;
 mod traits;
 
 pub use error::StoreError;
-pub use events::{QueueEvent, QueueEvents};
+pub use events::{LiveEvents, QueueEvent, QueueEvents};
 pub use models::*;
 pub use traits::*;
 

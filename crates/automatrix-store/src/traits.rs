@@ -551,6 +551,28 @@ pub trait AuditStore: Send + Sync {
     async fn list_audit(&self, org: Uuid, filter: &AuditFilter) -> StoreResult<Vec<AuditEntry>>;
 }
 
+/// Real time: one-use WebSocket tickets, and live events (step and execution updates,
+/// notifications) published by one process and heard by every API process.
+#[async_trait]
+pub trait LiveStore: Send + Sync {
+    /// Keeps a ticket (and forgets the expired ones).
+    async fn create_ws_ticket(&self, new: NewWsTicket) -> StoreResult<()>;
+    /// Spends the unexpired ticket with this hash and says whom it lets in; `None` when there
+    /// is none, it expired or it was spent (a ticket works once, even when two sockets race).
+    async fn redeem_ws_ticket(
+        &self,
+        ticket_hash: &str,
+        now: DateTime<Utc>,
+    ) -> StoreResult<Option<WsTicket>>;
+    /// Sends `payload` (under 8,000 bytes) to the subscribers of every process sharing the
+    /// database, this one included; `false` when the store has no other processes to tell
+    /// (SQLite), and nothing was sent.
+    async fn publish_live_events(&self, payload: &str) -> StoreResult<bool>;
+    /// Subscribes to what [`publish_live_events`](Self::publish_live_events) sends, from any
+    /// process; `None` where there is no such channel (SQLite).
+    async fn subscribe_live_events(&self) -> StoreResult<Option<crate::LiveEvents>>;
+}
+
 /// Single sign-on: sign-ins in flight and the email domains organizations accept.
 #[async_trait]
 pub trait SsoStore: Send + Sync {
@@ -612,6 +634,7 @@ pub trait Store:
     + OrgStore
     + AuditStore
     + SsoStore
+    + LiveStore
     + Send
     + Sync
 {

@@ -345,3 +345,27 @@ pub struct SsoDomain {
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
 }
+
+/// A WebSocket ticket to keep: only its hash, and who it lets in.
+#[derive(Clone, Debug)]
+pub struct NewWsTicket {
+    /// SHA-256 (hex) of the ticket.
+    pub ticket_hash: String,
+    pub user_id: Uuid,
+    pub organization_id: Uuid,
+    /// The caller's role when it was issued (for an API key: already capped).
+    pub role: Role,
+    pub api_key_id: Option<Uuid>,
+    pub expires_at: DateTime<Utc>,
+    pub now: DateTime<Utc>,
+}
+
+/// Who a redeemed WebSocket ticket lets in.
+#[derive(Clone, Debug, sqlx::FromRow)]
+pub struct WsTicket {
+    pub user_id: Uuid,
+    pub organization_id: Uuid,
+    #[sqlx(try_from = "String")]
+    pub role: Role,
+    pub api_key_id: Option<Uuid>,
+}

@@ -28,6 +28,7 @@ mod credentials;
 mod executions;
 #[doc(hidden)]
 pub mod kv;
+mod live;
 mod mfa;
 mod orgs;
 mod queue;
@@ -112,6 +113,9 @@ pub trait Dialect: Send + Sync {
     const NOTIFY_JOB_DUE: Option<&'static str>;
     /// Likewise for a cancelled execution, whose id (as text) is bound to `$1`.
     const NOTIFY_EXECUTION_CANCELLED: Option<&'static str>;
+    /// The statement that sends live events (payload bound to `$1`) to every process, or
+    /// `None` where there are no others (SQLite). See [`crate::LiveStore`].
+    const NOTIFY_LIVE: Option<&'static str>;
     /// The store crate's embedded `migrations/`.
     const MIGRATOR: &'static sqlx::migrate::Migrator;
 
@@ -167,6 +171,14 @@ pub trait Dialect: Send + Sync {
     fn listen_for_queue_events(
         &self,
     ) -> impl Future<Output = crate::StoreResult<Option<crate::QueueEvents>>> + Send {
+        async { Ok(None) }
+    }
+
+    /// What [`LiveStore::subscribe_live_events`](crate::LiveStore::subscribe_live_events)
+    /// returns: by default nothing, for a dialect whose `NOTIFY_LIVE` is `None`.
+    fn listen_for_live_events(
+        &self,
+    ) -> impl Future<Output = crate::StoreResult<Option<crate::LiveEvents>>> + Send {
         async { Ok(None) }
     }
 }
@@ -328,6 +340,7 @@ macro_rules! impl_sql_store {
         $crate::__impl_org_store!($store);
         $crate::__impl_audit_store!($store);
         $crate::__impl_sso_store!($store);
+        $crate::__impl_live_store!($store);
     };
 }
 

@@ -62,6 +62,7 @@ mod audit;
 mod executions;
 mod fixtures;
 mod lifecycle;
+mod live;
 mod mfa;
 mod orgs;
 mod queue;
@@ -78,6 +79,7 @@ pub use audit::*;
 pub use executions::*;
 pub use fixtures::{new_execution, new_tenant, new_workflow, now};
 pub use lifecycle::*;
+pub use live::*;
 pub use mfa::*;
 pub use orgs::*;
 pub use queue::*;
@@ -191,6 +193,8 @@ macro_rules! conformance_tests {
             an_sso_state_is_spent_once_and_not_after_it_expires,
             an_sso_domain_belongs_to_one_organization,
             an_sso_account_is_created_as_a_member,
+            a_ws_ticket_is_redeemed_once_and_not_after_it_expires,
+            live_events_reach_every_subscriber_where_processes_share_the_database,
         );
 
         #[tokio::test]
@@ -276,6 +280,8 @@ pub async fn run_all(store: Arc<dyn Store>) {
     an_sso_state_is_spent_once_and_not_after_it_expires(s).await;
     an_sso_domain_belongs_to_one_organization(s).await;
     an_sso_account_is_created_as_a_member(s).await;
+    a_ws_ticket_is_redeemed_once_and_not_after_it_expires(s).await;
+    live_events_reach_every_subscriber_where_processes_share_the_database(s).await;
 }
 
 pub async fn the_store_answers_a_ping(store: &dyn Store) {
