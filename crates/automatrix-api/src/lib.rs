@@ -21,6 +21,7 @@ mod headers;
 mod health;
 mod hooks;
 mod limits;
+mod live;
 mod node_types;
 mod openapi;
 mod orgs;

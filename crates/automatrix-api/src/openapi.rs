@@ -27,6 +27,7 @@ use crate::state::AppState;
         (name = "ai", description = "AI routes (what a model alias stands for), usage and cost accounting, monthly budgets"),
         (name = "templates", description = "Built-in dealership templates and the organization's own; instantiate one into a workflow"),
         (name = "node-types", description = "The node catalog"),
+        (name = "live", description = "Real time: WebSocket tickets and sockets"),
         (name = "health", description = "Probes"),
         (name = "webhooks", description = "Public entry points of webhook-triggered workflows"),
     )
@@ -71,6 +72,7 @@ pub(crate) fn api_router() -> OpenApiRouter<AppState> {
         .merge(crate::templates::router())
         .merge(crate::executions::router())
         .merge(crate::node_types::router())
+        .merge(crate::live::router())
         .merge(crate::health::router())
         .merge(crate::hooks::router())
 }

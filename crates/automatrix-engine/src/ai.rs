@@ -9,6 +9,7 @@ use automatrix_store::{AiBudget, AiCallStatus, AiRouteRow, NewAiUsage, Store, St
 use chrono::{DateTime, Datelike, TimeZone, Utc};
 use uuid::Uuid;
 
+use crate::live::{LiveBus, LiveEvent, Notification, NotificationKind};
 use crate::{Engine, EngineError};
 
 /// The first instant of `now`'s UTC calendar month: where a month's spend starts.
@@ -58,6 +59,79 @@ pub fn usage_row(
         },
         created_at: now,
     }
+}
+
+/// Records one AI call's usage. When its cost carries the month's spend across the budget's
+/// alert share, or across the budget itself, the organization hears of it (a
+/// [`NotificationKind::BudgetAlert`]); a spend that cannot be read then only skips the notice.
+pub(crate) async fn record_usage(
+    store: &dyn Store,
+    live: &LiveBus,
+    row: NewAiUsage,
+) -> Result<(), StoreError> {
+    let (org, cost, at) = (row.organization_id, row.cost_usd, row.created_at);
+    store.record_ai_usage(row).await?;
+    if cost <= 0.0 {
+        return Ok(());
+    }
+    match budget_status(store, org, at).await {
+        Ok(status) => {
+            if let Some(notice) = budget_notice(org, &status, cost, at) {
+                live.publish(LiveEvent::Notification(notice));
+            }
+        }
+        Err(e) => tracing::warn!(error = %e, "the AI budget could not be read for its alert"),
+    }
+    Ok(())
+}
+
+/// The notice for a call of `cost` that brought the spend to `status`, if it crossed a line.
+fn budget_notice(
+    org: Uuid,
+    status: &AiBudgetStatus,
+    cost: f64,
+    at: DateTime<Utc>,
+) -> Option<Notification> {
+    let budget = status.budget.as_ref()?;
+    let before = status.spent_usd - cost;
+    let crossed = |line: f64| before < line && status.spent_usd >= line;
+    let (level, message) = if crossed(budget.monthly_usd) {
+        (
+            "exhausted",
+            format!(
+                "the monthly AI budget of {:.2} USD is used up: AI calls are refused until \
+                 next month or a raise (PUT /api/ai/budget)",
+                budget.monthly_usd
+            ),
+        )
+    } else if crossed(budget.alert_at * budget.monthly_usd) {
+        (
+            "alert",
+            format!(
+                "AI spend reached {:.0}% of the monthly budget ({:.2} of {:.2} USD)",
+                budget.alert_at * 100.0,
+                status.spent_usd,
+                budget.monthly_usd
+            ),
+        )
+    } else {
+        return None;
+    };
+    Some(Notification {
+        organization_id: org,
+        kind: NotificationKind::BudgetAlert,
+        message,
+        workflow_id: None,
+        execution_id: None,
+        node_id: None,
+        data: serde_json::json!({
+            "level": level,
+            "spent_usd": status.spent_usd,
+            "monthly_usd": budget.monthly_usd,
+            "alert_at": budget.alert_at,
+        }),
+        at,
+    })
 }
 
 /// `org`'s budget and its spend in `now`'s UTC month.
@@ -182,7 +256,7 @@ impl Engine {
 
     /// Accounts for one AI call (successful or not).
     pub async fn record_ai_usage(&self, usage: NewAiUsage) -> Result<(), EngineError> {
-        Ok(self.store().record_ai_usage(usage).await?)
+        Ok(record_usage(&**self.store(), self.live(), usage).await?)
     }
 
     /// Sets `org`'s monthly budget: `monthly_usd` 0 or more (0 stops every AI call),
@@ -285,5 +359,37 @@ mod tests {
             (none.alerting(), none.exhausted(), none.remaining_usd()),
             (false, false, None)
         );
+    }
+
+    #[test]
+    fn a_call_that_crosses_a_line_is_announced_once() {
+        let level = |spent: f64, cost: f64| {
+            budget_notice(Uuid::nil(), &status(10.0, spent), cost, Utc::now())
+                .map(|n| n.data["level"].as_str().unwrap_or_default().to_owned())
+        };
+        assert_eq!(level(7.5, 0.4), None, "below the alert share");
+        assert_eq!(level(8.2, 0.4), Some("alert".into()), "crossed 80 %");
+        assert_eq!(
+            level(8.0, 0.5),
+            Some("alert".into()),
+            "reached 80 % exactly"
+        );
+        assert_eq!(level(9.0, 0.5), None, "already past the alert share");
+        assert_eq!(
+            level(10.1, 0.5),
+            Some("exhausted".into()),
+            "crossed the budget"
+        );
+        assert_eq!(
+            level(10.1, 5.0),
+            Some("exhausted".into()),
+            "both: the budget wins"
+        );
+        assert_eq!(level(12.0, 1.0), None, "already past the budget");
+        let none = AiBudgetStatus {
+            budget: None,
+            spent_usd: 100.0,
+        };
+        assert!(budget_notice(Uuid::nil(), &none, 100.0, Utc::now()).is_none());
     }
 }

@@ -21,8 +21,12 @@ use uuid::Uuid;
 use crate::checkpoint::{Checkpoint, CheckpointError, StepRecord};
 use crate::error::EngineError;
 use crate::executor::{PriorStep, RunOutcome, RunPlan};
+use crate::live::{ExecutionEvent, LiveBus, LiveEvent, Notification, NotificationKind, StepEvent};
 use crate::services::RunServices;
 use crate::worker::Worker;
+
+/// The node whose waiting step is announced as an approval to decide.
+const APPROVAL_NODE: &str = "flow.approval";
 
 impl Worker {
     /// Runs the execution of a job that [`claim_next`](automatrix_store::QueueStore::claim_next)
@@ -47,6 +51,8 @@ impl Worker {
         let Some(execution) = execution else {
             return ignore_stale(self.store.drop_job(&job).await).map(|()| None);
         };
+        self.live
+            .publish(LiveEvent::Execution(ExecutionEvent::of(&execution)));
         let workflow = match self
             .definition(execution.workflow_id, execution.workflow_version)
             .await
@@ -77,6 +83,7 @@ impl Worker {
                 wake: self.wake.clone(),
                 organization_id: execution.organization_id,
                 workflow_id: execution.workflow_id,
+                live: self.live.clone(),
             }),
             dry_run: execution.dry_run,
         };
@@ -84,8 +91,10 @@ impl Worker {
             store: self.store.clone(),
             job: job.clone(),
             organization_id: execution.organization_id,
+            workflow_id: execution.workflow_id,
             held: std::sync::Mutex::default(),
             finished: self.finished.clone(),
+            live: self.live.clone(),
         };
         // The heartbeat runs beside the run in this task, and ends with it.
         let outcome = tokio::select! {
@@ -112,6 +121,10 @@ impl Worker {
             RunOutcome::Waiting { resume_at } => {
                 ignore_stale(checkpoint.flush().await)?;
                 ignore_stale(self.store.suspend_execution(&job, resume_at, now).await)?;
+                self.live.publish(LiveEvent::Execution(ExecutionEvent {
+                    status: ExecutionStatus::Waiting,
+                    ..ExecutionEvent::of(&execution)
+                }));
                 return Ok(None);
             }
             RunOutcome::Cancelled if self.interrupt.is_cancelled() => {
@@ -152,12 +165,25 @@ impl Worker {
             status: outcome.status,
             output: outcome.output.clone(),
         };
+        let now = outcome.now;
+        let event = ExecutionEvent {
+            status: outcome.status,
+            error: outcome.error.clone(),
+            duration_ms: execution.started_at.map(|s| (now - s).num_milliseconds()),
+            at: now,
+            ..ExecutionEvent::of(execution)
+        };
         match self.store.finish_execution(job, outcome).await {
             Ok(()) => {}
             Err(StoreError::Stale(_)) => return Ok(None),
             Err(e) => return Err(e.into()),
         }
         self.finished.announce(execution.id);
+        if event.status == ExecutionStatus::Failed {
+            self.live
+                .publish(LiveEvent::Notification(failure_notice(&event)));
+        }
+        self.live.publish(LiveEvent::Execution(event));
         Ok(Some(ended))
     }
 
@@ -246,6 +272,21 @@ impl Worker {
     }
 }
 
+/// What everyone watching the organization hears when an execution fails.
+fn failure_notice(event: &ExecutionEvent) -> Notification {
+    let error = event.error.as_deref().unwrap_or("no error message");
+    Notification {
+        organization_id: event.organization_id,
+        kind: NotificationKind::ExecutionFailed,
+        message: format!("execution {} failed: {error}", event.execution_id),
+        workflow_id: Some(event.workflow_id),
+        execution_id: Some(event.execution_id),
+        node_id: None,
+        data: json!({"error": event.error}),
+        at: event.at,
+    }
+}
+
 /// How an execution that finished in this process ended.
 #[derive(Clone, Debug)]
 pub struct Ended {
@@ -307,9 +348,12 @@ struct StoreCheckpoint {
     store: Arc<dyn Store>,
     job: ClaimedJob,
     organization_id: Uuid,
+    workflow_id: Uuid,
     held: std::sync::Mutex<Held>,
     /// Told when a step that answers a waiting webhook caller is written.
     finished: crate::finished::Finished,
+    /// Told of every step record, written or held.
+    live: LiveBus,
 }
 
 /// Records waiting for the next write.
@@ -321,6 +365,44 @@ struct Held {
 }
 
 impl StoreCheckpoint {
+    /// Tells the watchers of the execution (and, for an approval that now waits, the
+    /// organization).
+    fn announce(&self, step: &StepRecord) {
+        let event = StepEvent {
+            organization_id: self.organization_id,
+            workflow_id: self.workflow_id,
+            execution_id: self.job.execution_id,
+            node_id: step.node_id.clone(),
+            node_type: step.node_type.clone(),
+            status: step.status,
+            attempt: step.attempt,
+            duration_ms: step.duration_ms,
+            error: step.error.clone(),
+            at: Utc::now(),
+        };
+        if step.status == StepStatus::Waiting && step.node_type == APPROVAL_NODE {
+            self.live.publish(LiveEvent::Notification(Notification {
+                organization_id: self.organization_id,
+                kind: NotificationKind::ApprovalWaiting,
+                message: format!(
+                    "step `{}` of execution {} waits for an approval",
+                    step.node_id, self.job.execution_id
+                ),
+                workflow_id: Some(self.workflow_id),
+                execution_id: Some(self.job.execution_id),
+                node_id: Some(step.node_id.clone()),
+                data: json!({
+                    "decide": format!(
+                        "/api/executions/{}/steps/{}/approve",
+                        self.job.execution_id, step.node_id
+                    )
+                }),
+                at: event.at,
+            }));
+        }
+        self.live.publish(LiveEvent::Step(event));
+    }
+
     fn held(&self) -> std::sync::MutexGuard<'_, Held> {
         // Nothing can panic while the lock is held.
         self.held
@@ -363,6 +445,7 @@ impl StoreCheckpoint {
 #[async_trait]
 impl Checkpoint for StoreCheckpoint {
     async fn record(&self, step: &StepRecord) -> Result<(), CheckpointError> {
+        self.announce(step);
         let write = StepWrite {
             execution_id: self.job.execution_id,
             organization_id: self.organization_id,

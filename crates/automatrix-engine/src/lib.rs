@@ -17,6 +17,7 @@ mod executor;
 mod finished;
 mod here;
 mod job;
+pub mod live;
 mod mfa;
 mod portable;
 mod retention;
@@ -26,6 +27,7 @@ mod service;
 mod services;
 mod step;
 mod templates;
+mod tickets;
 mod tokens;
 pub mod totp;
 mod vault;
@@ -54,6 +56,7 @@ pub use service::{
     Awaited, Decision, Engine, IDEMPOTENCY_WINDOW, NewWorkflowRequest, WorkflowChange,
 };
 pub use templates::{BUILTIN_TEMPLATES, TemplateFile};
+pub use tickets::WS_TICKET_TTL;
 pub use tokens::{random_token, token_hash};
 pub use vault::{SealedFor, Unsealable, Vault};
 pub use versions::{Author, VersionDiff, VersionInfo};

@@ -24,6 +24,7 @@ use crate::executor::{Executor, ExecutorConfig};
 use crate::finished::{Finished, next_hint};
 use crate::here::RunsHere;
 use crate::job::Ended;
+use crate::live::{ExecutionEvent, LiveBus, LiveEvent};
 use crate::scheduler::next_tick;
 use crate::vault::Vault;
 use crate::webhooks::WebhookCache;
@@ -54,6 +55,7 @@ pub struct Engine {
     runs_here: Arc<std::sync::OnceLock<RunsHere>>,
     webhooks: WebhookCache,
     pub(crate) vault: Vault,
+    live: LiveBus,
 }
 
 /// A workflow to create.
@@ -92,6 +94,7 @@ impl Engine {
         vault: Vault,
     ) -> Self {
         Self {
+            live: LiveBus::new(store.clone()),
             store,
             executor: Executor::new(registry, expressions, config),
             cache: DefinitionCache::default(),
@@ -106,6 +109,11 @@ impl Engine {
 
     pub fn store(&self) -> &Arc<dyn Store> {
         &self.store
+    }
+
+    /// The process's live events (WebSockets subscribe here).
+    pub fn live(&self) -> &LiveBus {
+        &self.live
     }
 
     pub fn registry(&self) -> &Arc<NodeRegistry> {
@@ -126,6 +134,7 @@ impl Engine {
             cancels: self.cancels.clone(),
             wake: self.wake.clone(),
             finished: self.finished.clone(),
+            live: self.live.clone(),
             config,
             interrupt: CancellationToken::new(),
             tasks: tokio_util::task::TaskTracker::new(),
@@ -286,6 +295,7 @@ impl Engine {
         let (execution, created) = self.create_execution(new, idempotency_key).await?;
         if created {
             self.wake_worker();
+            self.announce(&execution);
         }
         Ok((execution, created))
     }
@@ -316,6 +326,12 @@ impl Engine {
     /// What [`run_here`](Self::run_here) set.
     pub(crate) fn runs_here(&self) -> &std::sync::OnceLock<RunsHere> {
         &self.runs_here
+    }
+
+    /// Tells the watchers of `execution` the state it is in now.
+    fn announce(&self, execution: &Execution) {
+        self.live
+            .publish(LiveEvent::Execution(ExecutionEvent::of(execution)));
     }
 
     /// Wakes a worker of this process waiting for work.
@@ -397,6 +413,7 @@ impl Engine {
             ))),
             Some(CancelOutcome::Cancelled(e)) => {
                 self.cancels.cancel(id);
+                self.announce(&e);
                 Ok(e)
             }
         }
@@ -429,6 +446,7 @@ impl Engine {
             ))),
             Some(DecideOutcome::Decided(e)) => {
                 self.wake.notify_one();
+                self.announce(&e);
                 Ok(e)
             }
         }
@@ -444,6 +462,7 @@ impl Engine {
             ))),
             Some(RetryOutcome::Retried(e)) => {
                 self.wake.notify_one();
+                self.announce(&e);
                 Ok(e)
             }
         }

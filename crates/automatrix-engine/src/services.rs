@@ -17,9 +17,10 @@ use serde_json::{Value, json};
 use tokio::sync::Notify;
 use uuid::Uuid;
 
-use crate::ai::{budget_check, usage_row};
+use crate::ai::{budget_check, record_usage, usage_row};
 use crate::credentials::open_credential;
 use crate::finished::{Finished, next_hint};
+use crate::live::LiveBus;
 use crate::service::{IDEMPOTENCY_WINDOW, queued_execution};
 use crate::vault::Vault;
 
@@ -34,6 +35,7 @@ pub(crate) struct RunServices {
     pub wake: Arc<Notify>,
     pub organization_id: Uuid,
     pub workflow_id: Uuid,
+    pub live: LiveBus,
 }
 
 fn store_error(what: &str, e: StoreError) -> NodeError {
@@ -78,8 +80,7 @@ impl NodeServices for RunServices {
             usage,
             Utc::now(),
         );
-        self.store
-            .record_ai_usage(row)
+        record_usage(&*self.store, &self.live, row)
             .await
             .map_err(|e| store_error("recording AI usage", e))
     }

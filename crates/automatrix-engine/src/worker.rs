@@ -58,6 +58,7 @@ pub struct Worker {
     pub(crate) cancels: CancelRegistry,
     pub(crate) wake: Arc<Notify>,
     pub(crate) finished: crate::finished::Finished,
+    pub(crate) live: crate::live::LiveBus,
     pub(crate) config: WorkerConfig,
     /// Cancelled when shutdown stops waiting: running executions give their jobs back.
     pub(crate) interrupt: CancellationToken,

@@ -265,4 +265,43 @@ impl TestApp {
         assert_eq!(exec.status, 200, "get execution: {}", exec.body);
         exec.body
     }
+
+    /// A fresh WebSocket ticket for `token` (its first organization).
+    pub async fn ws_ticket(&self, token: &str) -> String {
+        let res = self.post("/api/auth/ws-ticket", token, &json!({})).await;
+        assert_eq!(res.status, 200, "ws-ticket: {}", res.body);
+        res.body["ticket"].as_str().expect("a ticket").to_owned()
+    }
+
+    /// The `ws://` URL of `path` with `ticket`.
+    pub fn ws_url(&self, path: &str, ticket: &str) -> String {
+        let url = self.url(path).replacen("http://", "ws://", 1);
+        let sep = if path.contains('?') { '&' } else { '?' };
+        format!("{url}{sep}ticket={ticket}")
+    }
+
+    /// Opens the socket at `path` with a fresh ticket for `token`.
+    pub async fn ws(&self, path: &str, token: &str) -> crate::WsClient {
+        let ticket = self.ws_ticket(token).await;
+        match crate::WsClient::connect(&self.ws_url(path, &ticket)).await {
+            Ok(client) => client,
+            Err(refused) => panic!("{path} refused: {refused:?}"),
+        }
+    }
+
+    /// Queues an execution of `workflow_id` with `input` (202) and returns its id.
+    pub async fn start_execution(&self, s: &Session, workflow_id: &str, input: Value) -> String {
+        let res = self
+            .post(
+                &format!("/api/workflows/{workflow_id}/execute"),
+                &s.access_token,
+                &json!({"input": input}),
+            )
+            .await;
+        assert_eq!(res.status, 202, "execute: {}", res.body);
+        res.body["execution_id"]
+            .as_str()
+            .expect("an execution id")
+            .to_owned()
+    }
 }

@@ -10,6 +10,7 @@ mod client;
 mod mock;
 pub mod oidc;
 mod smtp;
+mod ws;
 
 pub use ai::{AiStandIn, RecordedRequest, Reply};
 pub use app::{Backend, TEST_SECRET, TestApp, test_gateway_config};
@@ -17,6 +18,7 @@ pub use client::{Res, Session};
 pub use mock::MockServer;
 pub use oidc::{Fault, IdpUser, OidcStandIn};
 pub use smtp::{ReceivedMail, SmtpSink, SmtpSinkBuilder};
+pub use ws::{WS_BOUND, WsClient, WsEnd, WsRefused};
 
 /// Declares each test once and runs it against SQLite and against PostgreSQL. The PostgreSQL
 /// variant returns early (and says so) when `AUTOMATRIX_TEST_POSTGRES_URL` is unset.

@@ -8,6 +8,7 @@
 
 mod identity;
 pub mod policy;
+mod ticket;
 
 use automatrix_core::Role;
 use axum::extract::{FromRequestParts, MatchedPath, RawPathParams, Request, State};
@@ -132,6 +133,11 @@ async fn decide(state: &AppState, access: Access, parts: &mut Parts) -> Result<(
             let identity = authenticate(state, parts).await?;
             let org = path_organization(parts, state).await?;
             let caller = member(state, identity, Some(org), needed).await?;
+            parts.extensions.insert(caller);
+            Ok(())
+        }
+        Access::Ticket(needed) => {
+            let caller = ticket::redeem(state, parts, needed).await?;
             parts.extensions.insert(caller);
             Ok(())
         }

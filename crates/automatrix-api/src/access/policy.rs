@@ -22,6 +22,9 @@ pub enum Access {
     /// A member of the organization named in the path (`/api/orgs/{id}/…`) with at least this
     /// role; anyone else gets 404.
     OrgMember(Role),
+    /// A WebSocket opened with a one-use ticket (`?ticket=` from `POST /api/auth/ws-ticket`)
+    /// of a member with at least this role, who acts in the ticket's organization.
+    Ticket(Role),
 }
 
 /// One route's rule.
@@ -49,7 +52,7 @@ const fn rule(
     }
 }
 
-use Access::{Account, Member, OptionalAccount, OrgMember, Public};
+use Access::{Account, Member, OptionalAccount, OrgMember, Public, Ticket};
 use Role::{Admin, Editor, Owner, Viewer};
 
 /// Every route. Reads need a viewer; creating, editing and running workflows an editor;
@@ -316,6 +319,10 @@ pub const RULES: &[Rule] = &[
     ),
     rule("GET", "/api/node-types", Member(Viewer), None),
     rule("GET", "/api/audit-log", Member(Admin), None),
+    rule("POST", "/api/auth/ws-ticket", Member(Viewer), None),
+    rule("GET", "/ws/executions/{id}", Ticket(Viewer), None),
+    rule("GET", "/ws/workflows/{id}/status", Ticket(Viewer), None),
+    rule("GET", "/ws/notifications", Ticket(Viewer), None),
     rule("GET", "/health", Public, None),
     rule("GET", "/health/live", Public, None),
     rule("GET", "/health/ready", Public, None),
@@ -347,6 +354,7 @@ fn markdown() -> String {
             Access::Account => "a signed-in user (not an API key)".to_owned(),
             Access::Member(Role::Owner) | Access::OrgMember(Role::Owner) => "owner".to_owned(),
             Access::Member(role) | Access::OrgMember(role) => format!("{} or above", role.as_str()),
+            Access::Ticket(role) => format!("{} or above, with a WebSocket ticket", role.as_str()),
         };
         let audit = r.audit.map_or(String::new(), |a| format!("`{a}`"));
         out.push_str(&format!(
@@ -421,7 +429,7 @@ mod tests {
         let editor_writes = ["/api/workflows", "/api/executions", "/api/templates"];
         for r in RULES {
             let needed = match r.access {
-                Access::Member(role) | Access::OrgMember(role) => role,
+                Access::Member(role) | Access::OrgMember(role) | Access::Ticket(role) => role,
                 _ => continue,
             };
             let under = |prefixes: &[&str]| prefixes.iter().any(|p| r.path.starts_with(p));
@@ -437,7 +445,7 @@ mod tests {
                 Admin
             } else if under(&editor_writes) || r.path == "/api/ai/v1/chat/completions" {
                 Editor
-            } else if r.path == "/api/orgs/{id}/leave" {
+            } else if r.path == "/api/orgs/{id}/leave" || r.path == "/api/auth/ws-ticket" {
                 Viewer
             } else {
                 panic!(

@@ -8,7 +8,14 @@ use serde_json::{Value, json};
 const PROXY: &str = "/api/ai/v1/chat/completions";
 const KEY: &str = "sk-proxy-secret-77";
 
-async fn route_to(app: &TestApp, s: &Session, alias: &str, stand_ins: &[(&AiStandIn, &str)]) {
+/// Sets route `alias` to the stand-ins, in order (1 USD per million input tokens, 2 per
+/// million output tokens).
+pub(crate) async fn route_to(
+    app: &TestApp,
+    s: &Session,
+    alias: &str,
+    stand_ins: &[(&AiStandIn, &str)],
+) {
     let mut targets = Vec::new();
     for (i, (stand_in, kind)) in stand_ins.iter().enumerate() {
         let data = json!({"api_key": KEY, "base_url": stand_in.base_url()});

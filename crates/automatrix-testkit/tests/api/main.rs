@@ -19,6 +19,7 @@ mod foreach;
 mod headers;
 mod health;
 mod hooks;
+mod live;
 mod login_limits;
 mod messaging;
 mod mfa;

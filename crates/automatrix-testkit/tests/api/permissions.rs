@@ -238,6 +238,17 @@ async fn walk_rule(app: &TestApp, w: &World, rule: &Rule, failures: &mut Vec<Str
         Access::Public => return,
         Access::OptionalAccount | Access::Account => None,
         Access::Member(r) | Access::OrgMember(r) => Some(r),
+        // A bearer opens no socket (tickets and roles on sockets: tests/api/live.rs).
+        Access::Ticket(_) => {
+            let token = Some(w.owner.access_token.clone());
+            let (status, body) = send(concrete(path, w.a, None), token, Some(w.a)).await;
+            expect(
+                failures,
+                !(200..300).contains(&status) && status < 500,
+                format!("{method} {path} with a bearer and no ticket: {status} {body}"),
+            );
+            return;
+        }
     };
     if rule.access != Access::OptionalAccount {
         let (status, _) = send(concrete(path, w.a, None), None, None).await;
