@@ -246,18 +246,7 @@ impl TestApp {
 
     /// Executes a workflow, runs the worker until idle, and returns the execution.
     pub async fn execute_and_wait(&self, s: &Session, workflow_id: &str, input: Value) -> Value {
-        let res = self
-            .post(
-                &format!("/api/workflows/{workflow_id}/execute"),
-                &s.access_token,
-                &json!({"input": input}),
-            )
-            .await;
-        assert_eq!(res.status, 202, "execute: {}", res.body);
-        let id = res.body["execution_id"]
-            .as_str()
-            .expect("execution id")
-            .to_owned();
+        let id = self.start_execution(s, workflow_id, input).await;
         self.run_jobs().await;
         let exec = self
             .get(&format!("/api/executions/{id}"), &s.access_token)

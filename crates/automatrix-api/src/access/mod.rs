@@ -202,19 +202,25 @@ async fn member(
         ));
     }
     let role = key.map_or(access.role, |(_, key_role)| key_role.least(access.role));
-    if !role.allows(needed) {
-        return Err(ApiError::Forbidden(format!(
-            "this needs the {} role or higher; you have {}",
-            needed.as_str(),
-            role.as_str()
-        )));
-    }
+    at_least(role, needed)?;
     Ok(AuthUser {
         user_id,
         org_id: access.organization_id,
         role,
         api_key: key.map(|(id, _)| id),
     })
+}
+
+/// 403 unless `role` allows what needs `needed`.
+fn at_least(role: Role, needed: Role) -> Result<(), ApiError> {
+    if role.allows(needed) {
+        return Ok(());
+    }
+    Err(ApiError::Forbidden(format!(
+        "this needs the {} role or higher; you have {}",
+        needed.as_str(),
+        role.as_str()
+    )))
 }
 
 fn header_organization(parts: &Parts) -> Result<Option<Uuid>, ApiError> {

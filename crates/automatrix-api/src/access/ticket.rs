@@ -52,13 +52,7 @@ pub(super) async fn redeem(
         .await?
         .ok_or(ApiError::Unauthorized(BAD_TICKET))?;
     let role = granted.role.least(access.role);
-    if !role.allows(needed) {
-        return Err(ApiError::Forbidden(format!(
-            "this needs the {} role or higher; you have {}",
-            needed.as_str(),
-            role.as_str()
-        )));
-    }
+    super::at_least(role, needed)?;
     Ok(AuthUser {
         user_id: granted.user_id,
         org_id: granted.organization_id,
