@@ -1,6 +1,7 @@
 """Checks deploy/ and docs/operations.md; run through deploy/lint.
 
-- docker-compose.yml parses, has the services postgres, migrate, api and worker (two
+- docker-compose.yml parses, follows the Compose specification (its JSON schema, with
+  check-jsonschema), has the services postgres, migrate, api and worker (two
   replicas), starts them in order (postgres healthy -> migrate succeeded -> api, worker), runs
   subcommands the binary has, and sets only environment variables the binary reads.
 - The Helm chart: Chart.yaml and values.yaml parse; with `helm` installed, `helm lint` and
@@ -82,6 +83,7 @@ def check_compose(known, commands):
     compose = load(path)
     if not isinstance(compose, dict):
         return
+    check_compose_schema(path)
     where = rel(path)
     services = compose.get("services") or {}
     for name in ("postgres", "migrate", "api", "worker"):
@@ -124,6 +126,20 @@ def check_compose(known, commands):
                 fail(where, f"{name}: {secret} must come from the environment (${{...}}), not the file")
         if not str(env.get("DATABASE_URL", "")).startswith("postgres://"):
             fail(where, f"{name}: DATABASE_URL must be the postgres service's")
+
+
+def check_compose_schema(path):
+    """The Compose specification's JSON schema (vendored by check-jsonschema, no network)."""
+    try:
+        import check_jsonschema  # noqa: F401
+    except ImportError:
+        print("deploy/lint: check-jsonschema is not installed: the compose file was not checked "
+              "against the Compose specification")
+        return
+    out = subprocess.run([sys.executable, "-m", "check_jsonschema", "--builtin-schema",
+                          "vendor.compose-spec", str(path)], capture_output=True, text=True)
+    if out.returncode != 0:
+        fail(rel(path), f"does not follow the Compose specification:\n{out.stdout}{out.stderr}")
 
 
 def strip_actions(text):

@@ -75,7 +75,9 @@ impl SqliteStore {
                 "an in-memory database exists only inside its own process".into(),
             ));
         }
-        let file = SqliteConnectOptions::from_str(url)?.get_filename().to_owned();
+        let file = SqliteConnectOptions::from_str(url)?
+            .get_filename()
+            .to_owned();
         if !file.is_file() {
             return Err(StoreError::Unavailable(format!(
                 "no database at {}",
