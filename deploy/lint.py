@@ -20,6 +20,7 @@ import re
 import shutil
 import subprocess
 import sys
+import tempfile
 from pathlib import Path
 
 import yaml
@@ -276,7 +277,69 @@ def check_docs(known):
         fail(rel(DOCS), f"{name} (read by the binary) is not documented")
 
 
+# (file, text, replacement, the error it must cause): breakages the lint must catch.
+MUTATIONS = [
+    ("deploy/docker-compose.yml", "  api:\n", "  api:\n   x: [\n", "not valid YAML"),
+    ("deploy/docker-compose.yml", "replicas: 2", "replicas: 3", "worker replicas must be 2"),
+    ("crates/automatrix/src/config.rs", '"AUTOMATRIX_DRAIN_SECS"', '"AUTOMATRIX_DRAIN_SECONDS"',
+     "AUTOMATRIX_DRAIN_SECS is not a variable the binary reads"),
+    ("deploy/helm/automatrix/templates/api-service.yaml", "  type: ", " type: ",
+     "not valid YAML once its actions are replaced"),
+    ("deploy/helm/automatrix/templates/migrate-job.yaml", "{{- end }}\n", "", "without {{ end }}"),
+    ("deploy/helm/automatrix/templates/worker-deployment.yaml", ".Values.worker.concurrency",
+     ".Values.worker.threads", ".Values.worker.threads is not in values.yaml"),
+    ("deploy/helm/automatrix/templates/worker-deployment.yaml", "path: /health/ready",
+     "path: /ready", "readinessProbe must GET /health/ready"),
+]
+
+
+def self_test():
+    """Runs the lint on copies of the tree, each with one breakage of MUTATIONS, and fails
+    unless each adds the error it must."""
+    def lint_errors(tree):
+        out = subprocess.run([sys.executable, str(tree / "deploy/lint.py")], capture_output=True,
+                             text=True)
+        return {line for line in out.stderr.splitlines() if line.startswith("deploy/lint: ")}
+
+    def copy():
+        tree = Path(tempfile.mkdtemp(prefix="automatrix-lint-"))
+        for part in ("deploy", "docs", "README.md", *(str(p.relative_to(ROOT))
+                                                      for p in ROOT.glob("crates/*/src"))):
+            source, target = ROOT / part, tree / part
+            if source.is_dir():
+                shutil.copytree(source, target)
+            else:
+                shutil.copy2(source, target)
+        return tree
+
+    baseline_tree = copy()
+    baseline = lint_errors(baseline_tree)
+    shutil.rmtree(baseline_tree)
+    missed = []
+    for path, old, new, expected in MUTATIONS:
+        tree = copy()
+        try:
+            target = tree / path
+            text = target.read_text()
+            if old not in text:
+                missed.append(f"{path}: the self-test's text {old!r} is gone; update MUTATIONS")
+                continue
+            target.write_text(text.replace(old, new, 1))
+            added = lint_errors(tree) - baseline
+            if not any(expected in e for e in added):
+                missed.append(f"{path}: {old!r} -> {new!r} did not fail with `{expected}`")
+        finally:
+            shutil.rmtree(tree)
+    for m in missed:
+        print(f"deploy/lint --self-test: {m}", file=sys.stderr)
+    if missed:
+        sys.exit(1)
+    print(f"deploy/lint --self-test: ok ({len(MUTATIONS)} breakages caught)")
+
+
 def main():
+    if sys.argv[1:] == ["--self-test"]:
+        return self_test()
     known = known_variables()
     if "AUTOMATRIX_SECRET_KEY" not in known:
         fail("crates", "found none of the binary's environment variables")
