@@ -63,6 +63,31 @@ impl SqliteStore {
     /// the store: it is a file in a new temporary directory, removed when the last clone of the
     /// store is dropped, so that the readers and the writer, separate connections, share it.
     pub async fn connect(url: &str) -> StoreResult<Self> {
+        Self::connect_with(url, true).await
+    }
+
+    /// Opens the database at `url`, which must exist, without creating or migrating anything:
+    /// for tools such as `automatrix backup` that read a database another process may be
+    /// using (and that an older or newer binary may have migrated).
+    pub async fn connect_existing(url: &str) -> StoreResult<Self> {
+        if is_in_memory(url) {
+            return Err(StoreError::Unavailable(
+                "an in-memory database exists only inside its own process".into(),
+            ));
+        }
+        let file = SqliteConnectOptions::from_str(url)?
+            .get_filename()
+            .to_owned();
+        if !file.is_file() {
+            return Err(StoreError::Unavailable(format!(
+                "no database at {}",
+                file.display()
+            )));
+        }
+        Self::connect_with(url, false).await
+    }
+
+    async fn connect_with(url: &str, create: bool) -> StoreResult<Self> {
         let (options, scratch) = if is_in_memory(url) {
             let dir = tempfile::tempdir().map_err(|e| {
                 StoreError::Unavailable(format!("cannot create a temporary directory: {e}"))
@@ -73,7 +98,7 @@ impl SqliteStore {
             (SqliteConnectOptions::from_str(url)?, None)
         };
         let options = options
-            .create_if_missing(true)
+            .create_if_missing(create)
             .journal_mode(SqliteJournalMode::Wal)
             .synchronous(SqliteSynchronous::Normal)
             .foreign_keys(true)
@@ -84,7 +109,9 @@ impl SqliteStore {
             // copies pages and syncs the file, which would stall the write that triggered it).
             .pragma("wal_autocheckpoint", "0")
             .busy_timeout(BUSY_TIMEOUT);
-        create_parent_dir(options.get_filename()).await?;
+        if create {
+            create_parent_dir(options.get_filename()).await?;
+        }
         // The writer first: it creates the file in WAL mode before any reader opens it.
         let writer = options.connect().await?;
         // A local file connection does not go stale: no ping before each checkout.
@@ -105,6 +132,34 @@ impl SqliteStore {
             _scratch: scratch,
             _alive: alive,
         })
+    }
+}
+
+impl SqliteStore {
+    /// Writes a consistent copy of the database to `dest`, a file that must not exist yet
+    /// (SQLite's `vacuum into`), synced to disk; returns its size in bytes.
+    ///
+    /// Safe while other connections and processes read and write: the copy is one read
+    /// transaction, and in WAL mode readers never block the writer (it goes on appending to
+    /// the log, which the checkpointer copies back once the backup's snapshot is released). The
+    /// copy is compact: free pages are left out.
+    pub async fn backup_into(&self, dest: &Path) -> StoreResult<u64> {
+        let target = dest.to_str().ok_or_else(|| {
+            StoreError::Other(format!("backup path {} is not UTF-8", dest.display()))
+        })?;
+        sqlx::query("vacuum into $1")
+            .bind(target)
+            .execute(&self.pool)
+            .await?;
+        let dest = dest.to_owned();
+        tokio::task::spawn_blocking(move || {
+            let file = std::fs::File::open(&dest)?;
+            file.sync_all()?;
+            file.metadata().map(|m| m.len())
+        })
+        .await
+        .map_err(|e| StoreError::Other(format!("syncing the backup: {e}")))?
+        .map_err(|e| StoreError::Unavailable(format!("syncing the backup: {e}")))
     }
 }
 
@@ -356,6 +411,67 @@ mod tests {
             out.push(task.await.expect("task"));
         }
         out
+    }
+
+    /// A backup taken while the writer keeps inserting holds every row committed before it
+    /// started, passes SQLite's integrity check, and never replaces an existing file.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_backup_is_a_consistent_copy_taken_beside_a_writer() {
+        let dir = tempfile::tempdir().expect("dir");
+        let url = format!("sqlite://{}", dir.path().join("live.db").display());
+        let store = SqliteStore::open(&url).await.expect("open");
+        let insert = async |store: &SqliteStore, id: i64| {
+            sqlx::query("insert into t (id) values ($1)")
+                .bind(id)
+                .execute(&mut *store.writer().await.expect("writer"))
+                .await
+                .expect("insert");
+        };
+        sqlx::query("create table t (id integer primary key)")
+            .execute(&mut *store.writer().await.expect("writer"))
+            .await
+            .expect("create");
+        for id in 0..100 {
+            insert(&store, id).await;
+        }
+        let stop = Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let writer = tokio::spawn({
+            let (store, stop) = (store.clone(), stop.clone());
+            async move {
+                let mut id = 100;
+                while !stop.load(std::sync::atomic::Ordering::Relaxed) {
+                    insert(&store, id).await;
+                    id += 1;
+                }
+                id
+            }
+        });
+
+        let reader = SqliteStore::connect_existing(&url).await.expect("existing");
+        let copy = dir.path().join("copy.db");
+        let size = reader.backup_into(&copy).await.expect("backup");
+        stop.store(true, std::sync::atomic::Ordering::Relaxed);
+        let written = writer.await.expect("writer task");
+        assert_eq!(size, std::fs::metadata(&copy).expect("copy").len());
+
+        let backup = SqliteStore::connect_existing(&format!("sqlite://{}", copy.display()))
+            .await
+            .expect("open the copy");
+        let check: String = sqlx::query_scalar("pragma integrity_check")
+            .fetch_one(backup.pool())
+            .await
+            .expect("integrity check");
+        assert_eq!(check, "ok");
+        let rows: i64 = sqlx::query_scalar("select count(*) from t")
+            .fetch_one(backup.pool())
+            .await
+            .expect("count");
+        assert!((100..=written).contains(&rows), "{rows} of {written}");
+
+        assert!(reader.backup_into(&copy).await.is_err(), "overwrote a file");
+        let missing = format!("sqlite://{}", dir.path().join("none.db").display());
+        assert!(SqliteStore::connect_existing(&missing).await.is_err());
+        assert!(!dir.path().join("none.db").exists(), "created a database");
     }
 
     #[tokio::test]

@@ -8,6 +8,7 @@ use clap::{Args, Parser, Subcommand};
 
 use uuid::Uuid;
 
+use crate::backup::{self, BackupArgs};
 use crate::config::{Config, Overrides};
 use crate::remote::ServerArgs;
 use crate::rotate_key::{self, RotateKeyArgs};
@@ -50,6 +51,9 @@ pub enum Command {
     /// Re-seal every credential under a new master secret key, in one transaction (stop every
     /// server and worker first; see docs/key-rotation.md).
     RotateKey(RotateKeyArgs),
+    /// Copy the SQLite database to a new file while servers and workers keep running
+    /// (PostgreSQL: use pg_dump; see docs/operations.md).
+    Backup(BackupArgs),
     /// Run a workflow file locally, in-process; progress on stderr, output JSON on stdout.
     Run {
         file: PathBuf,
@@ -117,6 +121,7 @@ pub async fn dispatch(cli: Cli) -> anyhow::Result<ExitCode> {
             .await
             .map(|()| ExitCode::SUCCESS),
         Command::RotateKey(a) => rotate_key::rotate_key(&load(None, None)?, a).await,
+        Command::Backup(a) => backup::backup(&load(None, None)?, a).await,
         Command::Run { file, input } => {
             local_run::run(&load(None, None)?, &file, input.as_deref()).await
         }

@@ -1,6 +1,7 @@
 //! `automatrix`: the one binary. Parses the command line, loads the configuration, sets up
 //! tracing and hands off to the library crates; all behaviour lives there.
 
+mod backup;
 mod cli;
 mod config;
 mod local_run;

@@ -38,9 +38,14 @@ pub fn init_tracing(config: &Config) {
     };
 }
 
+/// Whether the database URL names PostgreSQL.
+pub fn is_postgres(url: &str) -> bool {
+    url.starts_with("postgres://") || url.starts_with("postgresql://")
+}
+
 /// Opens (and migrates) the store the URL names.
 pub async fn open_store(url: &str) -> anyhow::Result<Arc<dyn Store>> {
-    if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+    if is_postgres(url) {
         Ok(Arc::new(
             PgStore::open(url).await.context("opening PostgreSQL")?,
         ))

@@ -1,6 +1,6 @@
-//! The command line: `validate` and `run` on workflow files, `migrate`, `--version`, `serve`
-//! answering over HTTP and stopping on SIGTERM, and `export` / `import` against a server with an
-//! API key.
+//! The command line: `validate` and `run` on workflow files, `migrate`, `backup`, `--version`,
+//! `serve` answering over HTTP and stopping on SIGTERM, and `export` / `import` against a server
+//! with an API key.
 
 use std::path::PathBuf;
 use std::process::{Command, Output, Stdio};
@@ -149,6 +149,75 @@ fn migrate_creates_the_sqlite_database_in_the_data_dir() {
     let out = run(&["migrate"], &dir);
     assert!(out.status.success(), "{}", text(&out.stderr));
     assert!(dir.path().join("automatrix.db").exists());
+}
+
+#[test]
+fn backup_writes_a_new_file_and_replaces_one_only_with_force() {
+    let dir = tempfile::tempdir().unwrap();
+    let dest = dir.path().join("backups/nightly.db");
+    let dest_arg = dest.to_str().unwrap();
+    let out = run(&["backup", dest_arg], &dir);
+    assert!(
+        !out.status.success(),
+        "backed up a database that does not exist"
+    );
+    assert!(
+        text(&out.stderr).contains("no database at"),
+        "{}",
+        text(&out.stderr)
+    );
+    assert!(
+        !dir.path().join("automatrix.db").exists(),
+        "backup created the database"
+    );
+
+    assert!(run(&["migrate"], &dir).status.success());
+    std::fs::create_dir(dir.path().join("backups")).unwrap();
+    let out = run(&["backup", dest_arg], &dir);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let size = std::fs::metadata(&dest).unwrap().len();
+    assert!(
+        text(&out.stdout).contains(&format!("to {dest_arg} ({size} bytes)")),
+        "{}",
+        text(&out.stdout)
+    );
+
+    std::fs::write(&dest, "keep me").unwrap();
+    let out = run(&["backup", dest_arg], &dir);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        text(&out.stderr).contains("--force"),
+        "{}",
+        text(&out.stderr)
+    );
+    assert_eq!(std::fs::read(&dest).unwrap(), b"keep me");
+
+    let out = run(&["backup", "--force", dest_arg], &dir);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    assert_eq!(std::fs::metadata(&dest).unwrap().len(), size);
+    let names: Vec<_> = std::fs::read_dir(dir.path().join("backups"))
+        .unwrap()
+        .map(|e| e.unwrap().file_name())
+        .collect();
+    assert_eq!(names, ["nightly.db"], "a partial file was left behind");
+}
+
+#[test]
+fn backup_of_postgresql_points_to_pg_dump() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = bin()
+        .args(["backup", dir.path().join("x.db").to_str().unwrap()])
+        .env("AUTOMATRIX_DATA_DIR", dir.path())
+        .env("DATABASE_URL", "postgres://nobody@127.0.0.1:1/automatrix")
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    let stderr = text(&out.stderr);
+    assert!(
+        stderr.contains("pg_dump") && stderr.contains("docs/operations.md"),
+        "{stderr}"
+    );
+    assert!(!dir.path().join("x.db").exists());
 }
 
 #[test]
