@@ -27,7 +27,7 @@ use crate::state::AppState;
         (name = "ai", description = "AI routes (what a model alias stands for), usage and cost accounting, monthly budgets"),
         (name = "templates", description = "Built-in dealership templates and the organization's own; instantiate one into a workflow"),
         (name = "node-types", description = "The node catalog"),
-        (name = "health", description = "Probes"),
+        (name = "health", description = "Probes and metrics"),
         (name = "webhooks", description = "Public entry points of webhook-triggered workflows"),
     )
 )]
@@ -72,6 +72,7 @@ pub(crate) fn api_router() -> OpenApiRouter<AppState> {
         .merge(crate::executions::router())
         .merge(crate::node_types::router())
         .merge(crate::health::router())
+        .merge(crate::metrics::router())
         .merge(crate::hooks::router())
 }
 

@@ -182,6 +182,7 @@ impl Engine {
 
     /// Accounts for one AI call (successful or not).
     pub async fn record_ai_usage(&self, usage: NewAiUsage) -> Result<(), EngineError> {
+        self.metrics().ai_call(&usage);
         Ok(self.store().record_ai_usage(usage).await?)
     }
 

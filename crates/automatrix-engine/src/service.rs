@@ -7,8 +7,8 @@ use automatrix_core::definition::raw_nodes;
 use automatrix_core::expr::Expressions;
 use automatrix_core::{NodeRegistry, Problem, StepStatus, ValidatedWorkflow, validate_definition};
 use automatrix_store::{
-    CancelOutcome, CreateOnce, DecideOutcome, Execution, NewExecution, NewWorkflow, RetryOutcome,
-    Store, Workflow, WorkflowUpdate,
+    CancelOutcome, CreateOnce, DecideOutcome, Execution, NewExecution, NewWorkflow, QueueStats,
+    RetryOutcome, Store, Workflow, WorkflowUpdate,
 };
 use chrono::Utc;
 use rand::RngCore;
@@ -24,6 +24,7 @@ use crate::executor::{Executor, ExecutorConfig};
 use crate::finished::{Finished, next_hint};
 use crate::here::RunsHere;
 use crate::job::Ended;
+use crate::metrics::{Metrics, MetricsSnapshot};
 use crate::scheduler::next_tick;
 use crate::vault::Vault;
 use crate::webhooks::WebhookCache;
@@ -40,6 +41,10 @@ pub enum Awaited {
     Pending,
 }
 
+/// How long a look at the queue for health and metrics may take: a database that does not
+/// answer must not hold a probe or a scrape for the pool's whole acquire timeout.
+pub const QUEUE_LOOK_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(2);
+
 /// How long an `Idempotency-Key` names the execution it started.
 pub const IDEMPOTENCY_WINDOW: chrono::TimeDelta = chrono::TimeDelta::hours(24);
 
@@ -54,6 +59,7 @@ pub struct Engine {
     runs_here: Arc<std::sync::OnceLock<RunsHere>>,
     webhooks: WebhookCache,
     pub(crate) vault: Vault,
+    metrics: Metrics,
 }
 
 /// A workflow to create.
@@ -101,11 +107,40 @@ impl Engine {
             runs_here: Arc::default(),
             webhooks: WebhookCache::default(),
             vault,
+            metrics: Metrics::default(),
         }
     }
 
     pub fn store(&self) -> &Arc<dyn Store> {
         &self.store
+    }
+
+    /// This engine's metrics (its workers' and, through the API, its server's).
+    pub fn metrics(&self) -> &Metrics {
+        &self.metrics
+    }
+
+    /// [`Metrics::snapshot`] after a fresh look at the queue (`None` in it when the database
+    /// does not answer).
+    pub async fn metrics_snapshot(&self) -> MetricsSnapshot {
+        self.observe_queue().await;
+        self.metrics.snapshot()
+    }
+
+    /// Reads the queue's counts into the metrics (at most [`QUEUE_LOOK_TIMEOUT`] long), and
+    /// returns them; `None` when the database did not answer in time.
+    pub async fn observe_queue(&self) -> Option<QueueStats> {
+        let look = self.store.queue_stats(Utc::now());
+        let stats = match tokio::time::timeout(QUEUE_LOOK_TIMEOUT, look).await {
+            Ok(Ok(stats)) => Some(stats),
+            Ok(Err(e)) => {
+                tracing::debug!(error = %e, "the queue could not be counted");
+                None
+            }
+            Err(_) => None,
+        };
+        self.metrics.observe_queue(stats);
+        stats
     }
 
     pub fn registry(&self) -> &Arc<NodeRegistry> {
@@ -130,6 +165,7 @@ impl Engine {
             interrupt: CancellationToken::new(),
             tasks: tokio_util::task::TaskTracker::new(),
             vault: self.vault.clone(),
+            metrics: self.metrics.clone(),
         }
     }
 

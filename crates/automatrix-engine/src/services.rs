@@ -34,6 +34,7 @@ pub(crate) struct RunServices {
     pub wake: Arc<Notify>,
     pub organization_id: Uuid,
     pub workflow_id: Uuid,
+    pub metrics: crate::metrics::Metrics,
 }
 
 fn store_error(what: &str, e: StoreError) -> NodeError {
@@ -78,6 +79,7 @@ impl NodeServices for RunServices {
             usage,
             Utc::now(),
         );
+        self.metrics.ai_call(&row);
         self.store
             .record_ai_usage(row)
             .await
