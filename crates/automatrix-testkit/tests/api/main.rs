@@ -21,6 +21,7 @@ mod health;
 mod hooks;
 mod login_limits;
 mod messaging;
+mod metrics;
 mod mfa;
 mod nodes;
 mod openapi;
