@@ -42,9 +42,10 @@ both_backends! {
         let wf = app.create_workflow(&s, "metrics", json!({
             "nodes": [
                 {"id": "start", "type": "trigger.manual", "config": {}},
-                {"id": "set", "type": "transform.set", "config": {"fields": {"ok": true}}}
+                {"id": "set", "type": "transform.set", "config": {"fields": {"ok": true}}},
+                {"id": "ask", "type": "ai.generate", "config": {"prompt": "Is the Civic available?"}}
             ],
-            "edges": [{"from": "start", "to": "set"}]
+            "edges": [{"from": "start", "to": "set"}, {"from": "set", "to": "ask"}]
         })).await;
         let id = wf["id"].as_str().unwrap().to_owned();
         assert_eq!(app.get(&format!("/api/workflows/{id}"), &s.access_token).await.status, 200);
@@ -80,17 +81,21 @@ both_backends! {
         has(&text, r#"automatrix_http_requests_total{method="GET",route="unmatched",status="404"} 1"#);
         has(&text, r#"automatrix_http_request_duration_seconds_count{route="/api/workflows/{id}"} 1"#);
         has(&text, r#"automatrix_http_request_duration_seconds_bucket{route="/api/workflows/{id}",le="+Inf"} 1"#);
-        // One run, completed, with one step of each type.
+        // One run, completed, with one step of each type (its AI node on the mock).
         assert_eq!(samples(&text, "automatrix_executions_total{"), [r#"automatrix_executions_total{status="completed"} 1"#]);
         has(&text, "automatrix_execution_duration_seconds_count 1");
         has(&text, r#"automatrix_step_duration_seconds_count{node_type="trigger.manual"} 1"#);
         has(&text, r#"automatrix_step_duration_seconds_count{node_type="transform.set"} 1"#);
+        has(&text, r#"automatrix_step_duration_seconds_count{node_type="ai.generate"} 1"#);
         has(&text, "automatrix_queue_depth 0");
         has(&text, "automatrix_queue_running 0");
         has(&text, "automatrix_workers_busy 0");
-        // The proxy's call, accounted by the mock provider.
-        let input = ai.body["usage"]["prompt_tokens"].as_u64().unwrap();
-        let output = ai.body["usage"]["completion_tokens"].as_u64().unwrap();
+        // The node's call and the proxy's, both accounted to the mock provider.
+        let usage = app.get("/api/ai/usage?group_by=model", &s.access_token).await;
+        assert_eq!(usage.body["calls"], 2, "{}", usage.body);
+        let input = usage.body["input_tokens"].as_u64().unwrap();
+        let output = usage.body["output_tokens"].as_u64().unwrap();
+        assert!(input > ai.body["usage"]["prompt_tokens"].as_u64().unwrap(), "{}", usage.body);
         has(&text, &format!(r#"automatrix_ai_tokens_total{{provider="mock",kind="input"}} {input}"#));
         has(&text, &format!(r#"automatrix_ai_tokens_total{{provider="mock",kind="output"}} {output}"#));
         assert_eq!(samples(&text, "automatrix_ai_cost_usd_total{").len(), 1, "{text}");
