@@ -22,6 +22,7 @@ mod health;
 mod hooks;
 mod limits;
 mod live;
+mod metrics;
 mod node_types;
 mod openapi;
 mod orgs;
@@ -49,6 +50,7 @@ pub use auth::{AuthConfig, LoginLimits};
 pub use error::{ApiError, ErrorBody};
 pub use hooks::{HookAccepted, IDEMPOTENCY_HEADER, REPLAYED_HEADER, SIGNATURE_HEADER};
 pub use limits::{Backoff, RateLimit};
+pub use metrics::MetricsToken;
 pub use openapi::openapi;
 pub use sso::oidc::OidcConfig;
 pub use state::AppState;
@@ -78,6 +80,9 @@ pub struct ApiConfig {
     /// Single sign-on through an OpenID Connect provider (`AUTOMATRIX_OIDC_*`); `None`: the
     /// SSO routes answer 404.
     pub oidc: Option<OidcConfig>,
+    /// What `GET /metrics` requires as its bearer (`AUTOMATRIX_METRICS_TOKEN`); `None`: it is
+    /// public.
+    pub metrics_token: Option<MetricsToken>,
 }
 
 impl ApiConfig {
@@ -92,6 +97,7 @@ impl ApiConfig {
             api_rate_limit: Some(DEFAULT_API_RATE_LIMIT),
             cors_origins: Vec::new(),
             oidc: None,
+            metrics_token: None,
         }
     }
 }
@@ -114,12 +120,18 @@ pub fn router(state: AppState) -> Router {
         access::authorize,
     ));
     let x_request_id = axum::http::HeaderName::from_static("x-request-id");
+    let recorder = state.engine.metrics().clone();
     let app = Router::new()
         .merge(api)
         .merge(openapi::docs_router(doc))
         .fallback(error::not_found_fallback)
         .method_not_allowed_fallback(error::method_not_allowed_fallback)
         .with_state(state)
+        // Applied to each route (and the fallbacks): it sees the route's template.
+        .layer(axum::middleware::from_fn_with_state(
+            recorder,
+            metrics::record,
+        ))
         .layer(DefaultBodyLimit::max(max_body))
         .layer(CatchPanicLayer::custom(error::panic_response))
         .layer(axum::middleware::from_fn(headers::security_headers))
@@ -133,13 +145,47 @@ pub fn router(state: AppState) -> Router {
     }
 }
 
+/// Only `GET /metrics` and the health probes: what the separate metrics listener
+/// (`AUTOMATRIX_METRICS_BIND`) serves, in `serve` and `worker` processes alike.
+pub fn probes_router(state: AppState) -> Router {
+    let recorder = state.engine.metrics().clone();
+    let (routes, _) = utoipa_axum::router::OpenApiRouter::new()
+        .merge(health::router())
+        .merge(metrics::router())
+        .split_for_parts();
+    routes
+        .fallback(error::not_found_fallback)
+        .method_not_allowed_fallback(error::method_not_allowed_fallback)
+        .with_state(state)
+        .layer(axum::middleware::from_fn_with_state(
+            recorder,
+            metrics::record,
+        ))
+}
+
 /// Serves until `shutdown` resolves, then finishes in-flight requests (at most `grace`).
 pub async fn serve(
     listener: TcpListener,
     state: AppState,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
-    let app = router(state);
+    serve_router(listener, router(state), shutdown).await
+}
+
+/// [`serve`] with [`probes_router`]: the separate metrics listener.
+pub async fn serve_probes(
+    listener: TcpListener,
+    state: AppState,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
+    serve_router(listener, probes_router(state), shutdown).await
+}
+
+async fn serve_router(
+    listener: TcpListener,
+    app: Router,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
     // Without TCP_NODELAY a response written in several small pieces (a streamed AI answer's
     // events) waits for the client's delayed ACK, up to 40 ms, between pieces.
     let listener = listener.tap_io(|stream| {

@@ -28,7 +28,7 @@ use crate::state::AppState;
         (name = "templates", description = "Built-in dealership templates and the organization's own; instantiate one into a workflow"),
         (name = "node-types", description = "The node catalog"),
         (name = "live", description = "Real time: WebSocket tickets and sockets"),
-        (name = "health", description = "Probes"),
+        (name = "health", description = "Probes and metrics"),
         (name = "webhooks", description = "Public entry points of webhook-triggered workflows"),
     )
 )]
@@ -74,6 +74,7 @@ pub(crate) fn api_router() -> OpenApiRouter<AppState> {
         .merge(crate::node_types::router())
         .merge(crate::live::router())
         .merge(crate::health::router())
+        .merge(crate::metrics::router())
         .merge(crate::hooks::router())
 }
 

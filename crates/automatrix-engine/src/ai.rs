@@ -61,14 +61,16 @@ pub fn usage_row(
     }
 }
 
-/// Records one AI call's usage. When its cost carries the month's spend across the budget's
+/// Records one AI call's usage (and counts it in `metrics`). When its cost carries the month's spend across the budget's
 /// alert share, or across the budget itself, the organization hears of it (a
 /// [`NotificationKind::BudgetAlert`]); a spend that cannot be read then only skips the notice.
 pub(crate) async fn record_usage(
     store: &dyn Store,
     live: &LiveBus,
+    metrics: &crate::metrics::Metrics,
     row: NewAiUsage,
 ) -> Result<(), StoreError> {
+    metrics.ai_call(&row);
     let (org, cost, at) = (row.organization_id, row.cost_usd, row.created_at);
     store.record_ai_usage(row).await?;
     if cost <= 0.0 {
@@ -256,7 +258,7 @@ impl Engine {
 
     /// Accounts for one AI call (successful or not).
     pub async fn record_ai_usage(&self, usage: NewAiUsage) -> Result<(), EngineError> {
-        Ok(record_usage(&**self.store(), self.live(), usage).await?)
+        Ok(record_usage(&**self.store(), self.live(), self.metrics(), usage).await?)
     }
 
     /// Sets `org`'s monthly budget: `monthly_usd` 0 or more (0 stops every AI call),

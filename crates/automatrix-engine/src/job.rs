@@ -43,6 +43,7 @@ impl Worker {
         // before this: a cancel in between reaches the token through the registry's memory of
         // recent cancels.
         let (cancel, _guard) = self.cancels.register(job.execution_id, &self.interrupt);
+        let _busy = self.metrics.busy();
         let execution = match start {
             Start::Started(execution) => Some(execution),
             Start::NotRunnable => None,
@@ -84,6 +85,7 @@ impl Worker {
                 organization_id: execution.organization_id,
                 workflow_id: execution.workflow_id,
                 live: self.live.clone(),
+                metrics: self.metrics.clone(),
             }),
             dry_run: execution.dry_run,
         };
@@ -95,6 +97,7 @@ impl Worker {
             held: std::sync::Mutex::default(),
             finished: self.finished.clone(),
             live: self.live.clone(),
+            metrics: self.metrics.clone(),
         };
         // The heartbeat runs beside the run in this task, and ends with it.
         let outcome = tokio::select! {
@@ -173,11 +176,16 @@ impl Worker {
             at: now,
             ..ExecutionEvent::of(execution)
         };
+        let took = execution
+            .started_at
+            .and_then(|started| (outcome.now - started).to_std().ok())
+            .unwrap_or_default();
         match self.store.finish_execution(job, outcome).await {
             Ok(()) => {}
             Err(StoreError::Stale(_)) => return Ok(None),
             Err(e) => return Err(e.into()),
         }
+        self.metrics.execution_finished(ended.status, took);
         self.finished.announce(execution.id);
         if event.status == ExecutionStatus::Failed {
             self.live
@@ -354,6 +362,8 @@ struct StoreCheckpoint {
     finished: crate::finished::Finished,
     /// Told of every step record, written or held.
     live: LiveBus,
+    /// Where the duration of each step that ran to its end is counted.
+    metrics: crate::metrics::Metrics,
 }
 
 /// Records waiting for the next write.
@@ -446,6 +456,12 @@ impl StoreCheckpoint {
 impl Checkpoint for StoreCheckpoint {
     async fn record(&self, step: &StepRecord) -> Result<(), CheckpointError> {
         self.announce(step);
+        if let (StepStatus::Completed | StepStatus::Failed, Some(start), Some(end)) =
+            (step.status, step.started_at, step.completed_at)
+        {
+            let took = (end - start).to_std().unwrap_or_default();
+            self.metrics.step_finished(&step.node_type, took);
+        }
         let write = StepWrite {
             execution_id: self.job.execution_id,
             organization_id: self.organization_id,

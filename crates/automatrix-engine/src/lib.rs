@@ -18,6 +18,7 @@ mod finished;
 mod here;
 mod job;
 pub mod live;
+mod metrics;
 mod mfa;
 mod portable;
 mod retention;
@@ -47,13 +48,18 @@ pub use error::EngineError;
 pub use executor::{Executor, ExecutorConfig, PriorStep, RunOutcome, RunPlan};
 pub use here::{Run, Started};
 pub use job::Ended;
+pub use metrics::{
+    BusyGuard, DEFAULT_BUCKETS, EXECUTION_BUCKETS, Metrics, MetricsSnapshot,
+    PROMETHEUS_CONTENT_TYPE, UNMATCHED_ROUTE,
+};
 pub use mfa::{MFA_ISSUER, MfaEnabling, MfaSetup, RECOVERY_CODES, SecondFactor};
 pub use retention::{RetentionPolicy, prune_once, run_retention};
 pub use rotate::{
     ColumnCount, RotateError, RotationReport, UnsealableValues, check_master_key, rotate_master_key,
 };
 pub use service::{
-    Awaited, Decision, Engine, IDEMPOTENCY_WINDOW, NewWorkflowRequest, WorkflowChange,
+    Awaited, Decision, Engine, IDEMPOTENCY_WINDOW, NewWorkflowRequest, QUEUE_LOOK_TIMEOUT,
+    WorkflowChange,
 };
 pub use templates::{BUILTIN_TEMPLATES, TemplateFile};
 pub use tickets::WS_TICKET_TTL;

@@ -7,8 +7,8 @@ use automatrix_core::definition::raw_nodes;
 use automatrix_core::expr::Expressions;
 use automatrix_core::{NodeRegistry, Problem, StepStatus, ValidatedWorkflow, validate_definition};
 use automatrix_store::{
-    CancelOutcome, CreateOnce, DecideOutcome, Execution, NewExecution, NewWorkflow, RetryOutcome,
-    Store, Workflow, WorkflowUpdate,
+    CancelOutcome, CreateOnce, DecideOutcome, Execution, NewExecution, NewWorkflow, QueueStats,
+    RetryOutcome, Store, Workflow, WorkflowUpdate,
 };
 use chrono::Utc;
 use rand::RngCore;
@@ -25,6 +25,7 @@ use crate::finished::{Finished, next_hint};
 use crate::here::RunsHere;
 use crate::job::Ended;
 use crate::live::{ExecutionEvent, LiveBus, LiveEvent};
+use crate::metrics::{Metrics, MetricsSnapshot};
 use crate::scheduler::next_tick;
 use crate::vault::Vault;
 use crate::webhooks::WebhookCache;
@@ -41,6 +42,10 @@ pub enum Awaited {
     Pending,
 }
 
+/// How long a look at the queue for health and metrics may take: a database that does not
+/// answer must not hold a probe or a scrape for the pool's whole acquire timeout.
+pub const QUEUE_LOOK_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(2);
+
 /// How long an `Idempotency-Key` names the execution it started.
 pub const IDEMPOTENCY_WINDOW: chrono::TimeDelta = chrono::TimeDelta::hours(24);
 
@@ -56,6 +61,7 @@ pub struct Engine {
     webhooks: WebhookCache,
     pub(crate) vault: Vault,
     live: LiveBus,
+    metrics: Metrics,
 }
 
 /// A workflow to create.
@@ -104,6 +110,7 @@ impl Engine {
             runs_here: Arc::default(),
             webhooks: WebhookCache::default(),
             vault,
+            metrics: Metrics::default(),
         }
     }
 
@@ -114,6 +121,34 @@ impl Engine {
     /// The process's live events (WebSockets subscribe here).
     pub fn live(&self) -> &LiveBus {
         &self.live
+    }
+
+    /// This engine's metrics (its workers' and, through the API, its server's).
+    pub fn metrics(&self) -> &Metrics {
+        &self.metrics
+    }
+
+    /// [`Metrics::snapshot`] after a fresh look at the queue (`None` in it when the database
+    /// does not answer).
+    pub async fn metrics_snapshot(&self) -> MetricsSnapshot {
+        self.observe_queue().await;
+        self.metrics.snapshot()
+    }
+
+    /// Reads the queue's counts into the metrics (at most [`QUEUE_LOOK_TIMEOUT`] long), and
+    /// returns them; `None` when the database did not answer in time.
+    pub async fn observe_queue(&self) -> Option<QueueStats> {
+        let look = self.store.queue_stats(Utc::now());
+        let stats = match tokio::time::timeout(QUEUE_LOOK_TIMEOUT, look).await {
+            Ok(Ok(stats)) => Some(stats),
+            Ok(Err(e)) => {
+                tracing::debug!(error = %e, "the queue could not be counted");
+                None
+            }
+            Err(_) => None,
+        };
+        self.metrics.observe_queue(stats);
+        stats
     }
 
     pub fn registry(&self) -> &Arc<NodeRegistry> {
@@ -139,6 +174,7 @@ impl Engine {
             interrupt: CancellationToken::new(),
             tasks: tokio_util::task::TaskTracker::new(),
             vault: self.vault.clone(),
+            metrics: self.metrics.clone(),
         }
     }
 

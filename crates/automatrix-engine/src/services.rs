@@ -36,6 +36,7 @@ pub(crate) struct RunServices {
     pub organization_id: Uuid,
     pub workflow_id: Uuid,
     pub live: LiveBus,
+    pub metrics: crate::metrics::Metrics,
 }
 
 fn store_error(what: &str, e: StoreError) -> NodeError {
@@ -80,7 +81,7 @@ impl NodeServices for RunServices {
             usage,
             Utc::now(),
         );
-        record_usage(&*self.store, &self.live, row)
+        record_usage(&*self.store, &self.live, &self.metrics, row)
             .await
             .map_err(|e| store_error("recording AI usage", e))
     }

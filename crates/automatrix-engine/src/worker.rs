@@ -67,6 +67,8 @@ pub struct Worker {
     pub(crate) tasks: TaskTracker,
     /// Opens credentials for the nodes of its runs.
     pub(crate) vault: crate::vault::Vault,
+    /// Its engine's metrics: busy slots, finished executions and steps, AI calls.
+    pub(crate) metrics: crate::metrics::Metrics,
 }
 
 impl Worker {

@@ -325,6 +325,8 @@ pub trait QueueStore: Send + Sync {
     async fn release_job(&self, job: &ClaimedJob, now: DateTime<Utc>) -> StoreResult<()>;
     /// Deletes a job whose execution needs no more work (e.g. cancelled before it started).
     async fn drop_job(&self, job: &ClaimedJob) -> StoreResult<()>;
+    /// How many jobs are due and how many are running at `now` (health and metrics).
+    async fn queue_stats(&self, now: DateTime<Utc>) -> StoreResult<crate::QueueStats>;
     /// Subscribes to the [`QueueEvent`](crate::QueueEvent)s of every process sharing the
     /// database: a job became due, an execution was cancelled. Each is sent in the transaction
     /// that caused it, so it arrives only after (and only if) that commits. `Ok(None)` when

@@ -92,7 +92,6 @@ impl TestApp {
         backend: Backend,
         configure: impl FnOnce(&mut ApiConfig, &str),
     ) -> Option<Self> {
-        let _ = rustls::crypto::ring::default_provider().install_default();
         let (store, db): (Arc<dyn Store>, Db) = match backend {
             Backend::Sqlite => {
                 let dir = tempfile::tempdir().expect("temp dir");
@@ -113,6 +112,23 @@ impl TestApp {
                 )
             }
         };
+        Some(Self::start(backend, store, Some(db), configure).await)
+    }
+
+    /// The server on the PostgreSQL database at `url` (migrated here), e.g. one of a
+    /// [`PrivateCluster`](crate::PrivateCluster). Stopping it leaves the database alone.
+    pub async fn spawn_on_postgres(url: &str) -> Self {
+        let store = PgStore::open(url).await.expect("open postgres");
+        Self::start(Backend::Postgres, Arc::new(store), None, |_, _| {}).await
+    }
+
+    async fn start(
+        backend: Backend,
+        store: Arc<dyn Store>,
+        db: Option<Db>,
+        configure: impl FnOnce(&mut ApiConfig, &str),
+    ) -> Self {
+        let _ = rustls::crypto::ring::default_provider().install_default();
         let mut registry = NodeRegistry::new();
         register_builtin(
             &mut registry,
@@ -160,7 +176,7 @@ impl TestApp {
             .timeout(Duration::from_secs(30))
             .build()
             .expect("client");
-        Some(Self {
+        Self {
             backend,
             base,
             http,
@@ -169,8 +185,8 @@ impl TestApp {
             auth,
             shutdown,
             server,
-            db: Some(db),
-        })
+            db,
+        }
     }
 
     /// Another API server on this app's database, with its own in-process state (as another

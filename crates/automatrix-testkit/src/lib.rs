@@ -2,13 +2,15 @@
 //! file or a fresh PostgreSQL database, with a worker the test drives by hand
 //! ([`TestApp::run_jobs`]) instead of sleeping; typed request helpers; a local mock HTTP server
 //! and a local SMTP server ([`SmtpSink`]); local AI providers ([`AiStandIn`]: OpenAI and
-//! Anthropic wire formats).
+//! Anthropic wire formats); a PostgreSQL server of a test's own to stop and start
+//! ([`PrivateCluster`]).
 
 pub mod ai;
 mod app;
 mod client;
 mod mock;
 pub mod oidc;
+mod pg_cluster;
 mod smtp;
 mod ws;
 
@@ -17,6 +19,7 @@ pub use app::{Backend, TEST_SECRET, TestApp, test_gateway_config};
 pub use client::{Res, Session};
 pub use mock::MockServer;
 pub use oidc::{Fault, IdpUser, OidcStandIn};
+pub use pg_cluster::PrivateCluster;
 pub use smtp::{ReceivedMail, SmtpSink, SmtpSinkBuilder};
 pub use ws::{WS_BOUND, WsClient, WsEnd, WsRefused};
 

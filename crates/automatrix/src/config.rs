@@ -68,6 +68,11 @@ pub struct Config {
     pub oidc_redirect_uri: Option<String>,
     /// Accept a plain-http issuer that is not on a loopback address (development only).
     pub oidc_allow_insecure_http: bool,
+    /// What `GET /metrics` requires as its bearer; unset: the route is public.
+    pub metrics_token: Option<Secret>,
+    /// A second listener serving only `GET /metrics` and the health probes (`host:port`);
+    /// the way to scrape a `worker` process, which has no other listener.
+    pub metrics_bind: Option<SocketAddr>,
 }
 
 impl Default for Config {
@@ -96,6 +101,8 @@ impl Default for Config {
             oidc_client_secret: None,
             oidc_redirect_uri: None,
             oidc_allow_insecure_http: false,
+            metrics_token: None,
+            metrics_bind: None,
         }
     }
 }
@@ -154,6 +161,10 @@ struct EnvOnly {
     oidc_redirect_uri: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     oidc_allow_insecure_http: Option<bool>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    metrics_token: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    metrics_bind: Option<String>,
 }
 
 /// A comma-separated list, items trimmed, empty ones dropped.
@@ -218,6 +229,8 @@ impl EnvOnly {
             oidc_client_secret: var("AUTOMATRIX_OIDC_CLIENT_SECRET"),
             oidc_redirect_uri: var("AUTOMATRIX_OIDC_REDIRECT_URI"),
             oidc_allow_insecure_http: flag("AUTOMATRIX_OIDC_ALLOW_INSECURE_HTTP")?,
+            metrics_token: var("AUTOMATRIX_METRICS_TOKEN"),
+            metrics_bind: var("AUTOMATRIX_METRICS_BIND"),
         })
     }
 }

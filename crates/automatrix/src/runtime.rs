@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use anyhow::Context;
 use automatrix_ai::{Gateway, GatewayConfig, register_nodes};
-use automatrix_api::{ApiConfig, AppState, AuthConfig};
+use automatrix_api::{ApiConfig, AppState, AuthConfig, MetricsToken};
 use automatrix_core::NodeRegistry;
 use automatrix_core::expr::{Expressions, Limits};
 use automatrix_engine::{
@@ -140,6 +140,39 @@ fn spawn_retention(engine: &Engine, config: &Config, shutdown: &CancellationToke
     }
 }
 
+/// The HTTP layer's settings shared by the API and the metrics listener.
+fn base_api_config(config: &Config, secret: &Secret) -> ApiConfig {
+    ApiConfig {
+        metrics_token: config
+            .metrics_token
+            .as_ref()
+            .map(|t| MetricsToken::new(t.as_str())),
+        ..ApiConfig::new(AuthConfig::from_master_secret(secret.bytes()))
+    }
+}
+
+/// Serves `GET /metrics` and the health probes on `metrics_bind`, if it is set, until
+/// shutdown. Binds before returning, so a bad address stops the start.
+async fn spawn_probes(
+    config: &Config,
+    state: &AppState,
+    shutdown: &CancellationToken,
+) -> anyhow::Result<Option<tokio::task::JoinHandle<std::io::Result<()>>>> {
+    let Some(addr) = config.metrics_bind else {
+        return Ok(None);
+    };
+    let listener = tokio::net::TcpListener::bind(addr)
+        .await
+        .with_context(|| format!("binding the metrics listener {addr}"))?;
+    tracing::info!(addr = %listener.local_addr()?, "serving /metrics and the health probes");
+    let stop = shutdown.clone();
+    Ok(Some(tokio::spawn(automatrix_api::serve_probes(
+        listener,
+        state.clone(),
+        async move { stop.cancelled().await },
+    ))))
+}
+
 pub async fn serve(config: Config) -> anyhow::Result<()> {
     init_tracing(&config);
     let secret = secret::load_or_create(config.secret_key.as_ref(), &config.data_dir)?;
@@ -157,7 +190,7 @@ pub async fn serve(config: Config) -> anyhow::Result<()> {
         trust_proxy: config.trust_proxy,
         shared_login_limits: config.login_limits_shared,
         oidc: config.oidc()?,
-        ..ApiConfig::new(AuthConfig::from_master_secret(secret.bytes()))
+        ..base_api_config(&config, &secret)
     };
     let loaded = engine
         .load_builtin_templates(automatrix_engine::BUILTIN_TEMPLATES)
@@ -175,6 +208,7 @@ pub async fn serve(config: Config) -> anyhow::Result<()> {
     });
     spawn_scheduler(&engine, &shutdown);
     spawn_retention(&engine, &config, &shutdown);
+    let probes = spawn_probes(&config, &state, &shutdown).await?;
     let listener = tokio::net::TcpListener::bind(config.bind)
         .await
         .with_context(|| format!("binding {}", config.bind))?;
@@ -184,6 +218,9 @@ pub async fn serve(config: Config) -> anyhow::Result<()> {
     if let Some(w) = workers {
         let _ = w.await;
     }
+    if let Some(p) = probes {
+        let _ = p.await;
+    }
     tracing::info!("stopped");
     Ok(())
 }
@@ -191,8 +228,11 @@ pub async fn serve(config: Config) -> anyhow::Result<()> {
 pub async fn worker(config: Config) -> anyhow::Result<()> {
     init_tracing(&config);
     let secret = secret::load_or_create(config.secret_key.as_ref(), &config.data_dir)?;
-    let engine = engine(&config, &secret, &gateway()?).await?;
+    let ai = gateway()?;
+    let engine = engine(&config, &secret, &ai).await?;
     let shutdown = shutdown_signal();
+    let state = AppState::new(engine.clone(), base_api_config(&config, &secret), ai);
+    let probes = spawn_probes(&config, &state, &shutdown).await?;
     tracing::info!(
         database = engine.store().backend(),
         workers = config.workers.max(1),
@@ -201,7 +241,11 @@ pub async fn worker(config: Config) -> anyhow::Result<()> {
     spawn_scheduler(&engine, &shutdown);
     spawn_retention(&engine, &config, &shutdown);
     if let Some(worker) = workers(&engine, &config, config.workers.max(1)) {
-        worker.run(shutdown).await;
+        worker.run(shutdown.clone()).await;
+    }
+    if let Some(p) = probes {
+        shutdown.cancel();
+        let _ = p.await;
     }
     tracing::info!("stopped");
     Ok(())

@@ -326,6 +326,8 @@ pub const RULES: &[Rule] = &[
     rule("GET", "/health", Public, None),
     rule("GET", "/health/live", Public, None),
     rule("GET", "/health/ready", Public, None),
+    // Public to the access check; AUTOMATRIX_METRICS_TOKEN, when set, is checked by the route.
+    rule("GET", "/metrics", Public, None),
     rule("GET", "/hooks/{token}", Public, None),
     rule("POST", "/hooks/{token}", Public, None),
     rule("PUT", "/hooks/{token}", Public, None),

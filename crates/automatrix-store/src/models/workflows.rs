@@ -251,6 +251,16 @@ pub enum Start {
     Later,
 }
 
+/// What the job queue holds at an instant, across every process sharing the database.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct QueueStats {
+    /// Jobs due and not held by a worker: never claimed and due, or left by a worker whose
+    /// lease expired. (Waiting executions whose time has not come are not counted.)
+    pub due: u64,
+    /// Jobs a worker holds under a live lease: executions running now.
+    pub running: u64,
+}
+
 /// A job a worker holds. `lease_token` fences every later write: once the lease has expired
 /// and another worker claimed the job, the old holder's writes are refused.
 #[derive(Clone, Debug, sqlx::FromRow)]

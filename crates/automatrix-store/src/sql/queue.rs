@@ -425,6 +425,21 @@ macro_rules! __impl_queue_store {
                     delete_job(&mut conn, job).await
                 }
 
+                async fn queue_stats(
+                    &self,
+                    now: DateTime<Utc>,
+                ) -> StoreResult<$crate::QueueStats> {
+                    let (due, running): (i64, i64) = sqlx::query_as($crate::sql::QUEUE_STATS)
+                        .bind(now)
+                        .fetch_one(self.pool())
+                        .await?;
+                    let count = |n: i64| u64::try_from(n).unwrap_or(0);
+                    Ok($crate::QueueStats {
+                        due: count(due),
+                        running: count(running),
+                    })
+                }
+
                 async fn subscribe_queue_events(
                     &self,
                 ) -> StoreResult<Option<$crate::QueueEvents>> {
@@ -508,6 +523,15 @@ pub fn claim_job_sql(lock_for_claim: &str) -> String {
          returning id, execution_id, organization_id, lease_token, locked_until, claims"
     )
 }
+
+/// Counts the jobs due at `$1` (never leased and due, or under an expired lease: what a claim
+/// takes) and those under a live lease. The jobs table holds unfinished executions only.
+#[doc(hidden)]
+pub const QUEUE_STATS: &str = "select \
+        coalesce(sum(case when (locked_until is null and run_at <= $1) or locked_until < $1 \
+                          then 1 else 0 end), 0), \
+        coalesce(sum(case when locked_until >= $1 then 1 else 0 end), 0) \
+     from jobs";
 
 /// The upsert of a step whose fourteen values are `$first`…`$first + 13` (execution,
 /// organization, node, type, status, attempt, input, output, port, error, start, completion,

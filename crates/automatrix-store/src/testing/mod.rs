@@ -18,7 +18,7 @@
 //!   can neither see nor change it;
 //! - executions: creating one enqueues its job; lists filter and page by keyset; steps are
 //!   kept per attempt and listed in the order they started;
-//! - queue: a due job is claimed once, concurrent claimers never share a job, an expired lease
+//! - queue: the due and running jobs are counted; a due job is claimed once, concurrent claimers never share a job, an expired lease
 //!   is re-claimed and fences the old holder (`Stale`), finishing never overwrites a cancelled
 //!   execution, and cancelling a pending execution leaves nothing to claim;
 //! - credentials: a name is taken once per organization, data stays as sealed, and no other
@@ -161,6 +161,7 @@ macro_rules! conformance_tests {
             claiming_the_next_job_starts_its_execution,
             concurrent_claimers_never_share_a_job,
             an_expired_lease_is_reclaimed_and_fences_the_old_holder,
+            the_queue_counts_due_and_running_jobs,
             a_held_back_step_is_written_with_the_next_and_fenced_alike,
             the_last_steps_are_written_with_the_outcome_and_fenced_alike,
             starting_keeps_the_first_start_time_and_skips_finished_executions,
@@ -248,6 +249,7 @@ pub async fn run_all(store: Arc<dyn Store>) {
     claiming_the_next_job_starts_its_execution(s).await;
     concurrent_claimers_never_share_a_job(s).await;
     an_expired_lease_is_reclaimed_and_fences_the_old_holder(s).await;
+    the_queue_counts_due_and_running_jobs(s).await;
     a_held_back_step_is_written_with_the_next_and_fenced_alike(s).await;
     the_last_steps_are_written_with_the_outcome_and_fenced_alike(s).await;
     starting_keeps_the_first_start_time_and_skips_finished_executions(s).await;

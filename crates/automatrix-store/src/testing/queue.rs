@@ -11,7 +11,7 @@ use super::fixtures::{
     ClaimedScene, LEASE, Scene, claim, claim_own, claimed_scene, clean_up, is_stale, new_execution,
     outcome, scene, started_scene, step,
 };
-use crate::{CancelOutcome, ExecutionOutcome, Start, Store};
+use crate::{CancelOutcome, ExecutionOutcome, QueueStats, Start, Store};
 
 pub async fn a_due_job_is_claimed_once(store: &dyn Store) {
     let Scene { workflow, t, .. } = scene(store).await;
@@ -450,6 +450,40 @@ pub async fn cancelling_leaves_nothing_to_claim(store: &dyn Store) {
     assert!(
         claim(store, "worker-b", later).await.is_none(),
         "the abandoned job was deleted"
+    );
+    clean_up(store, &[&workflow]).await;
+}
+
+pub async fn the_queue_counts_due_and_running_jobs(store: &dyn Store) {
+    let Scene { workflow, t, .. } = scene(store).await;
+    let expired = t + LEASE + Duration::seconds(1);
+    // Counted against what was there before (other promises clean up, but need not have).
+    let (before, before_expired) = (ok!(store.queue_stats(t)), ok!(store.queue_stats(expired)));
+    let first = new_execution(store, &workflow, t).await;
+    new_execution(store, &workflow, t).await;
+    new_execution(store, &workflow, t + Duration::minutes(5)).await;
+    let counts = |due, running| QueueStats {
+        due: before.due + due,
+        running: before.running + running,
+    };
+    assert_eq!(
+        ok!(store.queue_stats(t)),
+        counts(2, 0),
+        "a job due later is not counted"
+    );
+    claim_own(store, &first, t).await;
+    assert_eq!(
+        ok!(store.queue_stats(t)),
+        counts(1, 1),
+        "a claimed job runs"
+    );
+    assert_eq!(
+        ok!(store.queue_stats(expired)),
+        QueueStats {
+            due: before_expired.due + 2,
+            running: before_expired.running,
+        },
+        "a job whose lease expired is due again"
     );
     clean_up(store, &[&workflow]).await;
 }

@@ -22,6 +22,7 @@ mod hooks;
 mod live;
 mod login_limits;
 mod messaging;
+mod metrics;
 mod mfa;
 mod nodes;
 mod openapi;

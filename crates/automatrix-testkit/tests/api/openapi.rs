@@ -89,6 +89,7 @@ const ROUTES: &[(&str, &str)] = &[
     ("get", "/health"),
     ("get", "/health/live"),
     ("get", "/health/ready"),
+    ("get", "/metrics"),
     ("get", "/hooks/{token}"),
     ("post", "/hooks/{token}"),
     ("put", "/hooks/{token}"),
