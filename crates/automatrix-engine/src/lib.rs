@@ -17,6 +17,7 @@ mod executor;
 mod finished;
 mod here;
 mod job;
+mod metrics;
 mod mfa;
 mod portable;
 mod retention;
@@ -45,6 +46,9 @@ pub use error::EngineError;
 pub use executor::{Executor, ExecutorConfig, PriorStep, RunOutcome, RunPlan};
 pub use here::{Run, Started};
 pub use job::Ended;
+pub use metrics::{
+    HOURLY_MAX_RANGE, HOURLY_UP_TO, SUMMARY_DEFAULT_RANGE, SUMMARY_MAX_RANGE, SummaryRequest,
+};
 pub use mfa::{MFA_ISSUER, MfaEnabling, MfaSetup, RECOVERY_CODES, SecondFactor};
 pub use retention::{RetentionPolicy, prune_once, run_retention};
 pub use rotate::{

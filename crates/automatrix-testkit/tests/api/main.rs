@@ -29,6 +29,7 @@ mod permissions;
 mod schedules;
 mod sessions;
 mod sso;
+mod summary;
 mod templates;
 mod tenancy;
 mod versions;
