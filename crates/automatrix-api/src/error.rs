@@ -223,6 +223,16 @@ impl From<EngineError> for ApiError {
                 message: "template parameters are invalid".into(),
                 details,
             },
+            EngineError::InvalidSummary(details) => Self::Validation {
+                // The parameter and its problem, in the message too: there is no body to point
+                // into, and a dashboard shows the message.
+                message: details
+                    .iter()
+                    .map(|p| format!("{} {}", p.path, p.issue))
+                    .collect::<Vec<_>>()
+                    .join("; "),
+                details,
+            },
             EngineError::ReadOnly(m) => Self::Forbidden(m),
             EngineError::InvalidDocument(details) => Self::Validation {
                 message: "workflow document is invalid".into(),

@@ -14,6 +14,7 @@ mod auth;
 mod client_ip;
 mod cors;
 mod credentials;
+mod dashboard;
 mod error;
 mod executions;
 mod extract;

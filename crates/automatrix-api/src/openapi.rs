@@ -22,6 +22,7 @@ use crate::state::AppState;
         (name = "audit", description = "The audit log: every change and sign-in"),
         (name = "workflows", description = "Workflow definitions, versions and runs"),
         (name = "executions", description = "Execution history and control"),
+        (name = "metrics", description = "The dashboard's numbers: executions by status, workflow and hour or day, run times, AI cost"),
         (name = "credentials", description = "The credentials vault: write-only secrets that nodes name by id"),
         (name = "api-keys", description = "API keys: bearer credentials for programs, acting as the user who created them"),
         (name = "ai", description = "AI routes (what a model alias stands for), usage and cost accounting, monthly budgets"),
@@ -71,6 +72,7 @@ pub(crate) fn api_router() -> OpenApiRouter<AppState> {
         .merge(crate::ai_proxy::router())
         .merge(crate::templates::router())
         .merge(crate::executions::router())
+        .merge(crate::dashboard::router())
         .merge(crate::node_types::router())
         .merge(crate::live::router())
         .merge(crate::health::router())

@@ -28,6 +28,9 @@ pub enum EngineError {
     /// problem is listed (`parameters.<name>`).
     #[error("template parameters are invalid")]
     InvalidParameters(Vec<Problem>),
+    /// A metrics summary's range or bucket is invalid; the problems name the parameter.
+    #[error("summary query is invalid")]
+    InvalidSummary(Vec<Problem>),
     /// The resource cannot be changed (a built-in template).
     #[error("{0}")]
     ReadOnly(String),

@@ -27,6 +27,7 @@ mod scheduler;
 mod service;
 mod services;
 mod step;
+mod summary;
 mod templates;
 mod tickets;
 mod tokens;
@@ -60,6 +61,9 @@ pub use rotate::{
 pub use service::{
     Awaited, Decision, Engine, IDEMPOTENCY_WINDOW, NewWorkflowRequest, QUEUE_LOOK_TIMEOUT,
     WorkflowChange,
+};
+pub use summary::{
+    HOURLY_MAX_RANGE, HOURLY_UP_TO, SUMMARY_DEFAULT_RANGE, SUMMARY_MAX_RANGE, SummaryRequest,
 };
 pub use templates::{BUILTIN_TEMPLATES, TemplateFile};
 pub use tickets::WS_TICKET_TTL;

@@ -74,6 +74,11 @@ impl Dialect for PgStore {
     const NOTIFY_EXECUTION_CANCELLED: Option<&'static str> =
         Some(events::NOTIFY_EXECUTION_CANCELLED);
     const NOTIFY_LIVE: Option<&'static str> = Some(events::NOTIFY_LIVE);
+    const CREATED_HOUR: &'static str =
+        "to_char(created_at at time zone 'UTC', 'YYYY-MM-DD\"T\"HH24')";
+    const CREATED_DAY: &'static str = "to_char(created_at at time zone 'UTC', 'YYYY-MM-DD')";
+    const RUN_MS: &'static str =
+        "cast(round(extract(epoch from (completed_at - started_at)) * 1000) as bigint)";
     const MIGRATOR: &'static Migrator = &MIGRATOR;
     const ONE_TEXT_UNITS: bool = false;
 

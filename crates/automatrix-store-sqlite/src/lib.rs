@@ -218,6 +218,12 @@ impl Dialect for SqliteStore {
     const NOTIFY_JOB_DUE: Option<&'static str> = None;
     const NOTIFY_EXECUTION_CANCELLED: Option<&'static str> = None;
     const NOTIFY_LIVE: Option<&'static str> = None;
+    // Timestamps are RFC 3339 text, which SQLite's date functions read (offset included).
+    const CREATED_HOUR: &'static str = "strftime('%Y-%m-%dT%H', created_at)";
+    const CREATED_DAY: &'static str = "strftime('%Y-%m-%d', created_at)";
+    // A Julian day is a double: about 40 µs of resolution today, which the rounding absorbs.
+    const RUN_MS: &'static str =
+        "cast(round((julianday(completed_at) - julianday(started_at)) * 86400000.0) as integer)";
     const MIGRATOR: &'static Migrator = &MIGRATOR;
 
     const ONE_TEXT_UNITS: bool = true;

@@ -420,6 +420,21 @@ pub trait AiStore: Send + Sync {
     async fn get_ai_budget(&self, org: Uuid) -> StoreResult<Option<AiBudget>>;
 }
 
+/// The dashboard's numbers: an organization's executions and AI calls over a range, counted by
+/// the database (nothing per execution is read into memory).
+#[async_trait]
+pub trait MetricsStore: Send + Sync {
+    /// The executions of `org` created in `[query.since, query.until)` (of `query.workflow_id`
+    /// only, when given) counted by status, per workflow and per bucket, with nearest-rank run
+    /// time percentiles; and the AI calls made in that range. See
+    /// [`ExecutionSummary`](crate::ExecutionSummary).
+    async fn execution_summary(
+        &self,
+        org: Uuid,
+        query: &SummaryQuery,
+    ) -> StoreResult<ExecutionSummary>;
+}
+
 /// API keys: bearer credentials with which programs act as a user of an organization. The
 /// store keeps each key's SHA-256 hash, never the key. Names are unique per organization.
 #[async_trait]
@@ -631,6 +646,7 @@ pub trait Store:
     + CredentialStore
     + KvStore
     + AiStore
+    + MetricsStore
     + ApiKeyStore
     + TemplateStore
     + OrgStore

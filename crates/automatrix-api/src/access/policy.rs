@@ -234,6 +234,7 @@ pub const RULES: &[Rule] = &[
         Member(Editor),
         Some("execution.reject"),
     ),
+    rule("GET", "/api/metrics/summary", Member(Viewer), None),
     rule("GET", "/api/credentials", Member(Viewer), None),
     rule(
         "POST",

@@ -3,10 +3,12 @@
 
 mod audit;
 mod identity;
+mod metrics;
 mod resources;
 mod workflows;
 
 pub use audit::*;
 pub use identity::*;
+pub use metrics::*;
 pub use resources::*;
 pub use workflows::*;

@@ -29,6 +29,8 @@ mod executions;
 #[doc(hidden)]
 pub mod kv;
 mod live;
+#[doc(hidden)]
+pub mod metrics;
 mod mfa;
 mod orgs;
 mod queue;
@@ -117,6 +119,14 @@ pub trait Dialect: Send + Sync {
     /// The statement that sends live events (payload bound to `$1`) to every process, or
     /// `None` where there are no others (SQLite). See [`crate::LiveStore`].
     const NOTIFY_LIVE: Option<&'static str>;
+    /// The UTC hour of an execution's `created_at` as text, `YYYY-MM-DDTHH` (`2026-03-01T09`):
+    /// the hour bucket of a metrics summary (see [`metrics`]).
+    const CREATED_HOUR: &'static str;
+    /// Likewise the UTC day, `YYYY-MM-DD`.
+    const CREATED_DAY: &'static str;
+    /// An execution's run time, from `started_at` to `completed_at`, in whole milliseconds
+    /// (a bigint, rounded).
+    const RUN_MS: &'static str;
     /// The store crate's embedded `migrations/`.
     const MIGRATOR: &'static sqlx::migrate::Migrator;
 
@@ -242,8 +252,9 @@ impl<DB: sqlx::Database> CommitWrite for sqlx::Transaction<'static, DB> {
 /// Implements [`Store`](crate::Store), [`UserStore`](crate::UserStore),
 /// [`WorkflowStore`](crate::WorkflowStore), [`ExecutionStore`](crate::ExecutionStore),
 /// [`QueueStore`](crate::QueueStore), [`CredentialStore`](crate::CredentialStore),
-/// [`KvStore`](crate::KvStore), [`AiStore`](crate::AiStore) and
-/// [`ApiKeyStore`](crate::ApiKeyStore) for a store type that implements
+/// [`KvStore`](crate::KvStore), [`AiStore`](crate::AiStore),
+/// [`MetricsStore`](crate::MetricsStore), [`ApiKeyStore`](crate::ApiKeyStore) and the rest of
+/// [`Store`](crate::Store)'s super-traits for a store type that implements
 /// [`Dialect`](crate::sql::Dialect), with the SQL of [`crate::sql`]; and gives the type the
 /// inherent `open`, `migrate` and `close` that every store has around its own `connect`.
 ///
@@ -336,6 +347,7 @@ macro_rules! impl_sql_store {
         $crate::__impl_credential_store!($store);
         $crate::__impl_kv_store!($store);
         $crate::__impl_ai_store!($store);
+        $crate::__impl_metrics_store!($store);
         $crate::__impl_api_key_store!($store);
         $crate::__impl_template_store!($store);
         $crate::__impl_org_store!($store);

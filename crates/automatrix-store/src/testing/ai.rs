@@ -20,7 +20,7 @@ fn route(model: &str) -> Route {
 }
 
 /// A call of `org` at `at` costing `cost`, with 100 input and 10 output tokens.
-fn call(
+pub(super) fn call(
     org: Uuid,
     workflow: Option<Uuid>,
     model: &str,

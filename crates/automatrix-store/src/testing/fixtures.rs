@@ -82,6 +82,45 @@ pub fn new_execution_row(workflow: &Workflow, at: DateTime<Utc>) -> NewExecution
     }
 }
 
+/// An execution of `workflow` as the queue would have left it, with the times under the caller's
+/// control (for reports over past ranges): created at `created`; then in `status`. One that
+/// ran (`run`: how long) started at `created`; a finished one without `run` finished at
+/// `created` without starting (cancelled while queued). A pending one's job is due only in a
+/// hundred years and a running one's lease lasts as long, so that the next call claims its
+/// own execution's job and nothing else does; deleting the workflow removes both.
+pub async fn past_execution(
+    store: &dyn Store,
+    workflow: &Workflow,
+    status: ExecutionStatus,
+    created: DateTime<Utc>,
+    run: Option<Duration>,
+) -> Uuid {
+    let far = created + Duration::days(36_500);
+    let execution = new_execution(store, workflow, created).await;
+    let job = ok!(store.claim_job("past-worker", created, far)).expect("its job is due");
+    assert_eq!(
+        job.execution_id, execution.id,
+        "another execution's job was due before {created}"
+    );
+    if status == ExecutionStatus::Pending {
+        ok!(store.release_job(&job, far));
+        return execution.id;
+    }
+    let runs = run.is_some() || !status.is_terminal();
+    if runs {
+        ok!(store.start_execution(&job, created)).expect("runnable");
+    }
+    match status {
+        ExecutionStatus::Waiting => ok!(store.suspend_execution(&job, None, created)),
+        s if s.is_terminal() => {
+            let end = created + run.unwrap_or_default();
+            ok!(store.finish_execution(&job, outcome(s, end)));
+        }
+        _ => {}
+    }
+    execution.id
+}
+
 pub(super) async fn claim(
     store: &dyn Store,
     worker: &str,

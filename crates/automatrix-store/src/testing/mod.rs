@@ -27,6 +27,9 @@
 //! - AI: a route is one per alias and organization; accounted calls are totalled and grouped
 //!   by day, model or workflow within their window, and outlive their workflow; a budget is one
 //!   per organization;
+//! - metrics: a summary counts an organization's executions created in its range (no others)
+//!   by status, workflow and bucket, every bucket present; its run time percentiles are
+//!   nearest-rank over finished executions that started; it totals the range's AI calls;
 //! - API keys: a name is taken once per organization, a key is found by its hash in any
 //!   organization until deleted, no other organization reaches it, and a use is recorded at
 //!   most once per window, even by concurrent uses;
@@ -36,7 +39,7 @@
 //!   in batches with their steps while unfinished ones stay.
 //!
 //! The promises live in one file per store trait (`users`, `workflows`, `executions`, `queue`,
-//! `vault`, `ai`, `api_keys`, `templates`, `orgs`, `audit`, `sso`),
+//! `vault`, `ai`, `metrics`, `api_keys`, `templates`, `orgs`, `audit`, `sso`),
 //! plus `tenancy` for the rules that cut across them; `fixtures` builds what they start from.
 //!
 //! Store crates run the suite with [`conformance_tests!`](crate::conformance_tests) and a
@@ -63,6 +66,7 @@ mod executions;
 mod fixtures;
 mod lifecycle;
 mod live;
+mod metrics;
 mod mfa;
 mod orgs;
 mod queue;
@@ -77,9 +81,10 @@ pub use ai::*;
 pub use api_keys::*;
 pub use audit::*;
 pub use executions::*;
-pub use fixtures::{new_execution, new_tenant, new_workflow, now};
+pub use fixtures::{new_execution, new_tenant, new_workflow, now, past_execution};
 pub use lifecycle::*;
 pub use live::*;
+pub use metrics::*;
 pub use mfa::*;
 pub use orgs::*;
 pub use queue::*;
@@ -183,6 +188,8 @@ macro_rules! conformance_tests {
             ai_usage_is_reported_by_day_model_and_workflow,
             ai_cost_since_counts_a_deleted_workflows_calls,
             an_ai_budget_is_one_per_organization,
+            an_execution_summary_counts_by_status_bucket_and_workflow,
+            an_execution_summary_is_filtered_by_workflow_and_bucketed_by_day,
             api_keys_are_named_once_per_organization_and_found_by_hash,
             an_api_key_use_is_recorded_once_per_window,
             builtin_templates_are_upserted_by_slug_and_seen_by_every_organization,
@@ -271,6 +278,8 @@ pub async fn run_all(store: Arc<dyn Store>) {
     ai_usage_is_reported_by_day_model_and_workflow(s).await;
     ai_cost_since_counts_a_deleted_workflows_calls(s).await;
     an_ai_budget_is_one_per_organization(s).await;
+    an_execution_summary_counts_by_status_bucket_and_workflow(s).await;
+    an_execution_summary_is_filtered_by_workflow_and_bucketed_by_day(s).await;
     api_keys_are_named_once_per_organization_and_found_by_hash(s).await;
     an_api_key_use_is_recorded_once_per_window(s).await;
     builtin_templates_are_upserted_by_slug_and_seen_by_every_organization(s).await;

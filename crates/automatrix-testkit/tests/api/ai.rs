@@ -31,8 +31,9 @@ fn problem_paths(body: &Value) -> Vec<String> {
         .collect()
 }
 
-/// Seeds a call of `s`'s organization straight into the store (the gateway is not here yet).
-async fn seed(
+/// Seeds a call of `s`'s organization straight into the store (the gateway is not here yet):
+/// 1000 input and 100 output tokens.
+pub(crate) async fn seed(
     app: &TestApp,
     s: &Session,
     workflow: Option<Uuid>,

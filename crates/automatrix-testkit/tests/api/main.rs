@@ -31,6 +31,7 @@ mod permissions;
 mod schedules;
 mod sessions;
 mod sso;
+mod summary;
 mod templates;
 mod tenancy;
 mod versions;

@@ -58,6 +58,7 @@ const ROUTES: &[(&str, &str)] = &[
     ("post", "/api/executions/{id}/retry"),
     ("post", "/api/executions/{id}/steps/{node_id}/approve"),
     ("post", "/api/executions/{id}/steps/{node_id}/reject"),
+    ("get", "/api/metrics/summary"),
     ("get", "/api/credentials"),
     ("post", "/api/credentials"),
     ("get", "/api/credentials/{id}"),
