@@ -324,6 +324,7 @@ pub const RULES: &[Rule] = &[
     rule("GET", "/ws/executions/{id}", Ticket(Viewer), None),
     rule("GET", "/ws/workflows/{id}/status", Ticket(Viewer), None),
     rule("GET", "/ws/notifications", Ticket(Viewer), None),
+    rule("GET", "/ws/metrics", Ticket(Viewer), None),
     rule("GET", "/health", Public, None),
     rule("GET", "/health/live", Public, None),
     rule("GET", "/health/ready", Public, None),

@@ -2,10 +2,11 @@
 //! one-use ticket (browsers cannot set headers on a WebSocket, and tokens never go into URLs),
 //! and `GET /ws/…?ticket=…` upgrades to a socket that streams live events of the ticket's
 //! organization (see [`automatrix_engine::live`]): an execution's steps, a workflow's
-//! executions, notifications, and metrics. The access middleware redeems the ticket
+//! executions, notifications; and the dashboard's summary, pushed periodically. The access middleware redeems the ticket
 //! ([`Access::Ticket`](crate::access::policy::Access::Ticket)), so a socket's handler gets an
 //! [`AuthUser`] like any other.
 
+mod metrics;
 mod sockets;
 
 use axum::Json;

@@ -28,6 +28,7 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(execution_socket))
         .routes(routes!(workflow_socket))
         .routes(routes!(notifications_socket))
+        .routes(routes!(super::metrics::metrics_socket))
 }
 
 /// How often an idle socket is pinged (proxies close quiet connections).
@@ -234,7 +235,7 @@ async fn pump(
     }
 }
 
-async fn send(socket: &mut WebSocket, value: &Value) -> Result<(), axum::Error> {
+pub(super) async fn send(socket: &mut WebSocket, value: &Value) -> Result<(), axum::Error> {
     socket.send(Message::Text(value.to_string().into())).await
 }
 

@@ -219,4 +219,28 @@ both_backends! {
         socket.close().await;
         theirs.close().await;
     }
+
+    async fn the_metrics_socket_pushes_the_summary_as_it_changes(app) {
+        let s = app.signup().await;
+        let wf = workflow(&app, &s, three_steps()).await;
+        app.execute_and_wait(&s, &wf, json!({})).await;
+        let mut socket = app.ws("/ws/metrics?interval=1", &s.access_token).await;
+        let first = socket.next_json().await;
+        assert_eq!(first["type"], "metrics", "{first}");
+        assert_eq!((first["summary"]["total"].as_i64(), first["summary"]["by_status"]["completed"].as_i64()), (Some(1), Some(1)), "{first}");
+        assert_eq!(first["summary"]["bucket"], "hour");
+        app.execute_and_wait(&s, &wf, json!({})).await;
+        let (_, later) = socket.until(|f| f["summary"]["total"] == 2).await;
+        assert_eq!(later["summary"]["success_rate"], 1.0, "{later}");
+        socket.close().await;
+
+        let ticket = app.ws_ticket(&s.access_token).await;
+        let refused = WsClient::connect(&app.ws_url("/ws/metrics?interval=0", &ticket)).await.err().expect("refused");
+        assert_eq!((refused.status, refused.body["error"]["code"].as_str()), (422, Some("VALIDATION_ERROR")), "{:?}", refused.body);
+        let stranger = app.signup().await;
+        let theirs = workflow(&app, &stranger, three_steps()).await;
+        let ticket = app.ws_ticket(&s.access_token).await;
+        let refused = WsClient::connect(&app.ws_url(&format!("/ws/metrics?workflow_id={theirs}"), &ticket)).await.err().expect("refused");
+        assert_eq!(refused.status, 404);
+    }
 }

@@ -87,6 +87,7 @@ const ROUTES: &[(&str, &str)] = &[
     ("get", "/ws/executions/{id}"),
     ("get", "/ws/workflows/{id}/status"),
     ("get", "/ws/notifications"),
+    ("get", "/ws/metrics"),
     ("get", "/health"),
     ("get", "/health/live"),
     ("get", "/health/ready"),
