@@ -50,6 +50,9 @@ pub struct ExecutionResponse {
     pub started_at: Option<DateTime<Utc>>,
     pub completed_at: Option<DateTime<Utc>>,
     pub created_at: DateTime<Utc>,
+    /// The `X-Request-Id` of the request that started it (an execute call or a webhook);
+    /// null for runs the engine started itself (schedules, sub-workflows).
+    pub request_id: Option<String>,
 }
 
 impl From<Execution> for ExecutionResponse {
@@ -66,6 +69,7 @@ impl From<Execution> for ExecutionResponse {
             started_at: e.started_at,
             completed_at: e.completed_at,
             created_at: e.created_at,
+            request_id: e.request_id,
         }
     }
 }

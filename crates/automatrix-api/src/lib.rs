@@ -24,6 +24,7 @@ mod limits;
 mod node_types;
 mod openapi;
 mod orgs;
+mod request_id;
 mod sso;
 mod state;
 mod templates;
@@ -39,8 +40,6 @@ use axum::extract::DefaultBodyLimit;
 use axum::serve::ListenerExt;
 use tokio::net::TcpListener;
 use tower_http::catch_panic::CatchPanicLayer;
-use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
-use tower_http::trace::TraceLayer;
 
 pub use access::ORGANIZATION_HEADER;
 pub use access::policy::{Access, RULES as ACCESS_RULES, Rule};
@@ -49,6 +48,7 @@ pub use error::{ApiError, ErrorBody};
 pub use hooks::{HookAccepted, IDEMPOTENCY_HEADER, REPLAYED_HEADER, SIGNATURE_HEADER};
 pub use limits::{Backoff, RateLimit};
 pub use openapi::openapi;
+pub use request_id::REQUEST_ID_HEADER;
 pub use sso::oidc::OidcConfig;
 pub use state::AppState;
 
@@ -112,7 +112,6 @@ pub fn router(state: AppState) -> Router {
         state.clone(),
         access::authorize,
     ));
-    let x_request_id = axum::http::HeaderName::from_static("x-request-id");
     let app = Router::new()
         .merge(api)
         .merge(openapi::docs_router(doc))
@@ -121,15 +120,14 @@ pub fn router(state: AppState) -> Router {
         .with_state(state)
         .layer(DefaultBodyLimit::max(max_body))
         .layer(CatchPanicLayer::custom(error::panic_response))
-        .layer(axum::middleware::from_fn(headers::security_headers))
-        .layer(TraceLayer::new_for_http())
-        .layer(PropagateRequestIdLayer::new(x_request_id.clone()))
-        .layer(SetRequestIdLayer::new(x_request_id, MakeRequestUuid));
-    // Outermost: a preflight is answered before anything else looks at it.
-    match cors {
+        .layer(axum::middleware::from_fn(headers::security_headers));
+    // A preflight is answered before anything else looks at it ...
+    let app = match cors {
         Some(cors) => app.layer(cors),
         None => app,
-    }
+    };
+    // ... but it has an id too, like every request.
+    request_id::layer(app)
 }
 
 /// Serves until `shutdown` resolves, then finishes in-flight requests (at most `grace`).

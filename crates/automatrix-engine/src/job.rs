@@ -9,7 +9,7 @@ use std::sync::Arc;
 use async_trait::async_trait;
 use automatrix_core::{ExecutionStatus, StepStatus, ValidatedWorkflow, validate_definition};
 use automatrix_store::{
-    ClaimedJob, Execution, ExecutionOutcome, NewExecution, Start, Step, StepWrite, Store,
+    ClaimedJob, Execution, ExecutionOutcome, NewExecution, Origin, Start, Step, StepWrite, Store,
     StoreError,
 };
 use chrono::{DateTime, Utc};
@@ -47,6 +47,7 @@ impl Worker {
         let Some(execution) = execution else {
             return ignore_stale(self.store.drop_job(&job).await).map(|()| None);
         };
+        crate::trace::record_request_id(execution.request_id.as_deref());
         let workflow = match self
             .definition(execution.workflow_id, execution.workflow_version)
             .await
@@ -192,6 +193,11 @@ impl Worker {
             dry_run: failed.dry_run,
             now: outcome.now,
             lease: None,
+            // It goes on from the failed run: its request, and this run's trace.
+            origin: Origin {
+                request_id: failed.request_id.clone(),
+                trace_context: crate::trace::current(),
+            },
         }))
     }
 

@@ -27,6 +27,7 @@ mod services;
 mod step;
 mod templates;
 mod tokens;
+pub mod trace;
 pub mod totp;
 mod vault;
 mod versions;

@@ -7,8 +7,8 @@ use automatrix_core::definition::raw_nodes;
 use automatrix_core::expr::Expressions;
 use automatrix_core::{NodeRegistry, Problem, StepStatus, ValidatedWorkflow, validate_definition};
 use automatrix_store::{
-    CancelOutcome, CreateOnce, DecideOutcome, Execution, NewExecution, NewWorkflow, RetryOutcome,
-    Store, Workflow, WorkflowUpdate,
+    CancelOutcome, CreateOnce, DecideOutcome, Execution, NewExecution, NewWorkflow, Origin,
+    RetryOutcome, Store, Workflow, WorkflowUpdate,
 };
 use chrono::Utc;
 use rand::RngCore;
@@ -250,6 +250,7 @@ impl Engine {
         workflow_id: Uuid,
         input: Value,
         dry_run: bool,
+        origin: Origin,
     ) -> Result<Execution, EngineError> {
         let workflow = self
             .store
@@ -258,7 +259,7 @@ impl Engine {
             .ok_or(EngineError::NotFound)?;
         let new = NewExecution {
             dry_run,
-            ..queued_execution(&workflow, input, Utc::now())
+            ..queued_execution(&workflow, input, Utc::now(), origin)
         };
         let (execution, _) = self.start(new, None).await?;
         Ok(execution)
@@ -272,8 +273,9 @@ impl Engine {
         workflow: &Workflow,
         input: Value,
         idempotency_key: Option<&str>,
+        origin: Origin,
     ) -> Result<(Execution, bool), EngineError> {
-        let new = queued_execution(workflow, input, Utc::now());
+        let new = queued_execution(workflow, input, Utc::now(), origin);
         self.start(new, idempotency_key).await
     }
 
@@ -493,6 +495,7 @@ pub(crate) fn queued_execution(
     workflow: &Workflow,
     input: Value,
     now: chrono::DateTime<Utc>,
+    origin: Origin,
 ) -> NewExecution {
     NewExecution {
         id: Uuid::now_v7(),
@@ -503,5 +506,6 @@ pub(crate) fn queued_execution(
         dry_run: false,
         now,
         lease: None,
+        origin,
     }
 }

@@ -11,7 +11,7 @@ use automatrix_core::ai::{AiUsage, Route};
 use automatrix_core::{
     Credential, ExecutionStatus, KvAnswer, KvOp, NodeError, NodeServices, SubRun,
 };
-use automatrix_store::{CreateOnce, Execution, NewExecution, Store, StoreError};
+use automatrix_store::{CreateOnce, Execution, NewExecution, Origin, Store, StoreError};
 use chrono::Utc;
 use serde_json::{Value, json};
 use tokio::sync::Notify;
@@ -107,7 +107,16 @@ impl NodeServices for RunServices {
         let now = Utc::now();
         let new = NewExecution {
             dry_run: run.dry_run,
-            ..queued_execution(&workflow, run.input, now)
+            ..queued_execution(
+                &workflow,
+                run.input,
+                now,
+                // The called workflow's run continues the caller's trace.
+                Origin {
+                    request_id: None,
+                    trace_context: crate::trace::current(),
+                },
+            )
         };
         let created = self
             .store

@@ -505,7 +505,8 @@ pub fn claim_job_sql(lock_for_claim: &str) -> String {
               order by locked_until limit 1{lock_for_claim}), \
              (select id from jobs where locked_until is null and run_at <= $2 \
               order by run_at, id limit 1{lock_for_claim})) \
-         returning id, execution_id, organization_id, lease_token, locked_until, claims"
+         returning id, execution_id, organization_id, lease_token, locked_until, claims, \
+             trace_context"
     )
 }
 

@@ -204,6 +204,7 @@ pub async fn a_follow_up_is_queued_with_the_outcome(store: &dyn Store) {
         dry_run: false,
         now: t,
         lease: None,
+        origin: Default::default(),
     };
     let failure = ExecutionOutcome {
         steps: Vec::new(),
