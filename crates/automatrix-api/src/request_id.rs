@@ -33,7 +33,8 @@ pub(crate) fn layer(app: Router) -> Router {
     let trace = TraceLayer::new_for_http()
         .make_span_with(request_span)
         .on_response(|response: &Response<_>, latency: Duration, span: &Span| {
-            span.record("status", response.status().as_u16());
+            // As `i64`: the OpenTelemetry layer exports unsigned numbers as text.
+            span.record("status", i64::from(response.status().as_u16()));
             tracing::debug!(latency_ms = latency.as_millis() as u64, "answered");
         });
     app.layer(trace)
@@ -133,6 +134,8 @@ mod tests {
         assert!(!ok("has space"));
         assert!(!ok("quote\"d"));
         assert!(!ok("a/b"));
-        assert!(!acceptable(&HeaderValue::from_bytes(b"caf\xc3\xa9").unwrap()));
+        assert!(!acceptable(
+            &HeaderValue::from_bytes(b"caf\xc3\xa9").unwrap()
+        ));
     }
 }

@@ -15,7 +15,7 @@ use automatrix_store::{
 use chrono::{DateTime, Utc};
 use serde_json::{Value, json};
 use tokio_util::sync::CancellationToken;
-use tracing::warn;
+use tracing::{debug, warn};
 use uuid::Uuid;
 
 use crate::checkpoint::{Checkpoint, CheckpointError, StepRecord};
@@ -159,6 +159,7 @@ impl Worker {
             Err(e) => return Err(e.into()),
         }
         self.finished.announce(execution.id);
+        debug!(status = %ended.status, "execution finished");
         Ok(Some(ended))
     }
 

@@ -8,9 +8,7 @@
 //! nothing to tell and setting a parent does nothing, at the cost of a failed downcast.
 
 use automatrix_store::ClaimedJob;
-use opentelemetry::trace::{
-    SpanContext, SpanId, TraceContextExt, TraceFlags, TraceId, TraceState,
-};
+use opentelemetry::trace::{SpanContext, SpanId, TraceContextExt, TraceFlags, TraceId, TraceState};
 use tracing::{Span, field, info_span};
 use tracing_opentelemetry::OpenTelemetrySpanExt;
 
@@ -36,9 +34,10 @@ pub fn record_request_id(request_id: Option<&str>) {
     }
 }
 
-/// The span of one attempt of a step.
+/// The span of one attempt of a step. (Numbers go as `i64`: the OpenTelemetry layer exports
+/// unsigned ones as text.)
 pub fn step_span(node_id: &str, node_type: &str, attempt: u32) -> Span {
-    info_span!("step", node_id = %node_id, node_type = %node_type, attempt)
+    info_span!("step", node_id, node_type, attempt = i64::from(attempt))
 }
 
 /// Makes the remote span `traceparent` names the parent of `span` (not yet entered). A
@@ -63,9 +62,12 @@ pub fn current() -> Option<String> {
 /// with neither id all zeros.
 pub fn parse(traceparent: &str) -> Option<SpanContext> {
     let mut parts = traceparent.trim().split('-');
-    let (version, trace, span, flags) = (parts.next()?, parts.next()?, parts.next()?, parts.next()?);
+    let (version, trace, span, flags) =
+        (parts.next()?, parts.next()?, parts.next()?, parts.next()?);
     let lower_hex = |s: &str, len: usize| {
-        s.len() == len && s.bytes().all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
+        s.len() == len
+            && s.bytes()
+                .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
     };
     if parts.next().is_some()
         || version != "00"

@@ -11,8 +11,8 @@ use clap::Args;
 
 use crate::config::Config;
 use crate::runtime::open_store;
-use crate::telemetry::init_logs;
 use crate::secret::{self, Secret, Source, StagedKey};
+use crate::telemetry::init_logs;
 
 /// The environment variable that may hold the new key (never a flag: command lines are
 /// visible to every user of the machine).

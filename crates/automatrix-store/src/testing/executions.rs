@@ -13,9 +13,7 @@ use crate::{
     CreateOnce, ExecutionFilter, NewExecution, Origin, Start, StepWrite, Store, StoreError,
 };
 
-pub async fn an_execution_keeps_its_request_id_and_its_job_the_trace_context(
-    store: &dyn Store,
-) {
+pub async fn an_execution_keeps_its_request_id_and_its_job_the_trace_context(store: &dyn Store) {
     let Scene { org, workflow, t } = scene(store).await;
     let traceparent = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01";
     let traced = ok!(store.create_execution(NewExecution {

@@ -15,8 +15,14 @@ async fn echoed(app: &TestApp, path: &str, sent: Option<&str>) -> (u16, String) 
         req = req.header("x-request-id", id);
     }
     let res = req.send().await.unwrap();
-    let id = res.headers().get("x-request-id").map(|v| v.to_str().unwrap().to_owned());
-    (res.status().as_u16(), id.unwrap_or_else(|| panic!("{path}: no x-request-id")))
+    let id = res
+        .headers()
+        .get("x-request-id")
+        .map(|v| v.to_str().unwrap().to_owned());
+    (
+        res.status().as_u16(),
+        id.unwrap_or_else(|| panic!("{path}: no x-request-id")),
+    )
 }
 
 both_backends! {

@@ -7,6 +7,7 @@
 //! every process it started. PostgreSQL tests run when `AUTOMATRIX_TEST_POSTGRES_URL` is set.
 
 mod helpers;
+mod observability;
 mod recovery;
 mod rotate_key;
 mod scale_out;
