@@ -369,7 +369,7 @@ async fn enqueue(engine: &Engine, org: Uuid, wf: Uuid, n: usize) -> Duration {
                     return;
                 }
                 engine
-                    .execute(org, wf, json!({"score": i}), false)
+                    .execute(org, wf, json!({"score": i}), false, Default::default())
                     .await
                     .expect("execute");
             }

@@ -120,7 +120,7 @@ impl Engine {
             });
         }
         let span = crate::trace::job_span(&job, &worker.id);
-        let start = Start::Started(execution.clone());
+        let start = Start::Started(Box::new(execution.clone()));
         let tasks = worker.tasks.clone();
         let run = tasks.spawn(
             async move {

@@ -40,7 +40,7 @@ impl Worker {
         // recent cancels.
         let (cancel, _guard) = self.cancels.register(job.execution_id, &self.interrupt);
         let execution = match start {
-            Start::Started(execution) => Some(execution),
+            Start::Started(execution) => Some(*execution),
             Start::NotRunnable => None,
             Start::Later => self.store.start_execution(&job, started).await?,
         };

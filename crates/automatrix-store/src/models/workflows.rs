@@ -257,8 +257,8 @@ pub struct StepWrite {
 /// What [`claim_next`](crate::QueueStore::claim_next) did about the claimed job's execution.
 #[derive(Clone, Debug)]
 pub enum Start {
-    /// Started: it is `running` now.
-    Started(Execution),
+    /// Started: it is `running` now (boxed: an execution is large, the other variants empty).
+    Started(Box<Execution>),
     /// No longer runnable (finished or cancelled): the caller drops the job.
     NotRunnable,
     /// Not started in the same round trip (PostgreSQL, where the claim commits on its own):

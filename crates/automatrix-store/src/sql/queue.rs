@@ -216,7 +216,7 @@ macro_rules! __impl_queue_store {
                     };
                     let job = ClaimedJob::from_row(job)?;
                     let start = match rows.next() {
-                        Some(row) => Start::Started(Execution::from_row(row)?),
+                        Some(row) => Start::Started(Box::new(Execution::from_row(row)?)),
                         None => Start::NotRunnable,
                     };
                     Ok(Some((job, start)))
