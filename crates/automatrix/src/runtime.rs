@@ -20,7 +20,7 @@ use tokio_util::sync::CancellationToken;
 
 use crate::config::Config;
 use crate::secret::{self, Secret};
-use crate::telemetry::{self, Telemetry};
+use crate::telemetry;
 
 /// Opens (and migrates) the store the URL names.
 pub async fn open_store(url: &str) -> anyhow::Result<Arc<dyn Store>> {
@@ -124,7 +124,7 @@ async fn traced(
     config: Config,
     mode: impl AsyncFnOnce(Config) -> anyhow::Result<()>,
 ) -> anyhow::Result<()> {
-    let telemetry: Telemetry = telemetry::init(&config)?;
+    let telemetry = telemetry::init(&config)?;
     let ended = mode(config).await;
     telemetry.shutdown().await;
     ended
