@@ -15,6 +15,7 @@ use uuid::Uuid;
 use crate::access::AuthUser;
 use crate::error::{ApiError, ErrorBody};
 use crate::extract::{ApiPath, ApiQuery, OptionalJson};
+use crate::request_id::RequestOrigin;
 use crate::state::AppState;
 use crate::workflows::{page_limit, parse_cursor};
 
@@ -254,8 +255,10 @@ async fn retry_execution(
     State(state): State<AppState>,
     auth: AuthUser,
     ApiPath(id): ApiPath<Uuid>,
+    RequestOrigin(origin): RequestOrigin,
 ) -> Result<(axum::http::StatusCode, Json<ExecutionResponse>), ApiError> {
-    let e = state.engine.retry(auth.org_id, id).await?;
+    let trace = origin.trace_context.as_deref();
+    let e = state.engine.retry(auth.org_id, id, trace).await?;
     Ok((axum::http::StatusCode::ACCEPTED, Json(e.into())))
 }
 

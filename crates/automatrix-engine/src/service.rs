@@ -436,9 +436,19 @@ impl Engine {
         }
     }
 
-    /// Re-runs a failed execution from its failed steps, reusing what completed.
-    pub async fn retry(&self, org: Uuid, id: Uuid) -> Result<Execution, EngineError> {
-        match self.store.retry_execution(org, id, Utc::now()).await? {
+    /// Re-runs a failed execution from its failed steps, reusing what completed; the run
+    /// continues `trace_context` (a `traceparent`).
+    pub async fn retry(
+        &self,
+        org: Uuid,
+        id: Uuid,
+        trace_context: Option<&str>,
+    ) -> Result<Execution, EngineError> {
+        match self
+            .store
+            .retry_execution(org, id, Utc::now(), trace_context)
+            .await?
+        {
             None => Err(EngineError::NotFound),
             Some(RetryOutcome::NotFailed(e)) => Err(EngineError::Conflict(format!(
                 "only failed executions can be retried; this one is {}",

@@ -278,6 +278,7 @@ macro_rules! __impl_execution_store {
                     org: Uuid,
                     id: Uuid,
                     now: DateTime<Utc>,
+                    trace_context: Option<&str>,
                 ) -> StoreResult<Option<RetryOutcome>> {
                     let mut tx = self.begin_write().await?;
                     let retried = sqlx::query_as::<_, Execution>(
@@ -299,8 +300,7 @@ macro_rules! __impl_execution_store {
                                 execution.id,
                                 execution.organization_id,
                                 now,
-                                // A retry's run starts a trace of its own.
-                                None::<&str>
+                                trace_context
                             );
                             Some(RetryOutcome::Retried(execution))
                         }
