@@ -51,8 +51,9 @@ pub struct ExecutionResponse {
     pub started_at: Option<DateTime<Utc>>,
     pub completed_at: Option<DateTime<Utc>>,
     pub created_at: DateTime<Utc>,
-    /// The `X-Request-Id` of the request that started it (an execute call or a webhook);
-    /// null for runs the engine started itself (schedules, sub-workflows).
+    /// The `X-Request-Id` of the request that started it (an execute call or a webhook), or
+    /// that started the run that started it (a sub-workflow, an error workflow); null for
+    /// scheduled runs.
     pub request_id: Option<String>,
 }
 

@@ -78,6 +78,7 @@ impl Worker {
                 wake: self.wake.clone(),
                 organization_id: execution.organization_id,
                 workflow_id: execution.workflow_id,
+                request_id: execution.request_id.clone(),
             }),
             dry_run: execution.dry_run,
         };

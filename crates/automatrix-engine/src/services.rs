@@ -34,6 +34,9 @@ pub(crate) struct RunServices {
     pub wake: Arc<Notify>,
     pub organization_id: Uuid,
     pub workflow_id: Uuid,
+    /// The id of the request that started the calling execution, which the executions it
+    /// starts record too.
+    pub request_id: Option<String>,
 }
 
 fn store_error(what: &str, e: StoreError) -> NodeError {
@@ -111,9 +114,9 @@ impl NodeServices for RunServices {
                 &workflow,
                 run.input,
                 now,
-                // The called workflow's run continues the caller's trace.
+                // The called workflow's run goes on from the caller's request and trace.
                 Origin {
-                    request_id: None,
+                    request_id: self.request_id.clone(),
                     trace_context: crate::trace::current(),
                 },
             )

@@ -92,8 +92,8 @@ pub struct Execution {
     pub completed_at: Option<DateTime<Utc>>,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
-    /// The `X-Request-Id` of the HTTP request that created it; `None` for runs the engine
-    /// started itself (schedules, sub-workflows).
+    /// The `X-Request-Id` of the HTTP request that created it (or the run that started it:
+    /// a sub-workflow, an error workflow); `None` for scheduled runs.
     pub request_id: Option<String>,
 }
 

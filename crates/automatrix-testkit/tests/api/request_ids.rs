@@ -1,6 +1,7 @@
 //! `X-Request-Id`: a sane one from the client is kept, anything else replaced by a UUID, and
 //! the id is echoed on every response (errors and 404s too); an execution started by an execute
-//! call or a webhook records the id of that request.
+//! call or a webhook records the id of that request, and so do the sub-workflow and error
+//! workflow executions its run starts.
 
 use automatrix_testkit::{TestApp, both_backends};
 use reqwest::Method;
@@ -89,5 +90,37 @@ both_backends! {
         let id = called.body["execution_id"].as_str().unwrap();
         let execution = app.get(&format!("/api/executions/{id}"), &s.access_token).await;
         assert_eq!(execution.body["request_id"].as_str(), Some(made_up.as_str()));
+    }
+
+    async fn the_executions_a_run_starts_record_its_request_id(app) {
+        let s = app.signup().await;
+        let id_of = |wf: serde_json::Value| wf["id"].as_str().unwrap().to_owned();
+        let trigger_only = json!({"nodes": [{"id": "t", "type": "trigger.manual"}], "edges": []});
+        let handler = id_of(app.create_workflow(&s, "On failure", trigger_only.clone()).await);
+        let child = id_of(app.create_workflow(&s, "Child", trigger_only).await);
+        let parent = id_of(app.create_workflow(&s, "Parent", json!({
+            "nodes": [
+                {"id": "t", "type": "trigger.manual"},
+                {"id": "call", "type": "flow.subworkflow", "config": {"workflow_id": child}},
+                {"id": "boom", "type": "code.js", "config": {"code": "throw new Error('DMS down')"}}
+            ],
+            "edges": [{"from": "t", "to": "call"}, {"from": "call", "to": "boom"}],
+            "settings": {"error_workflow_id": handler}
+        })).await);
+        let res = app
+            .http
+            .post(app.url(&format!("/api/workflows/{parent}/execute")))
+            .bearer_auth(&s.access_token)
+            .header("x-request-id", "chain-7")
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(res.status(), 202);
+        app.run_jobs().await;
+        for (wf, status) in [(&parent, "failed"), (&child, "completed"), (&handler, "completed")] {
+            let runs = app.get(&format!("/api/workflows/{wf}/executions"), &s.access_token).await;
+            let run = &runs.body["items"][0];
+            assert_eq!((run["status"].as_str(), run["request_id"].as_str()), (Some(status), Some("chain-7")), "{run}");
+        }
     }
 }
