@@ -35,7 +35,8 @@ pub(crate) fn layer(app: Router) -> Router {
         .on_response(|response: &Response<_>, latency: Duration, span: &Span| {
             // As `i64`: the OpenTelemetry layer exports unsigned numbers as text.
             span.record("status", i64::from(response.status().as_u16()));
-            tracing::debug!(latency_ms = latency.as_millis() as u64, "answered");
+            let latency_ms = i64::try_from(latency.as_millis()).unwrap_or(i64::MAX);
+            tracing::debug!(latency_ms, "answered");
         });
     app.layer(trace)
         .layer(PropagateRequestIdLayer::new(REQUEST_ID_HEADER))
