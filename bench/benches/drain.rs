@@ -369,7 +369,7 @@ async fn enqueue(engine: &Engine, org: Uuid, wf: Uuid, n: usize) -> Duration {
                     return;
                 }
                 engine
-                    .execute(org, wf, json!({"score": i}), false)
+                    .execute(org, wf, json!({"score": i}), false, Default::default())
                     .await
                     .expect("execute");
             }
@@ -753,6 +753,7 @@ async fn call_latencies(s: &Settings, backend: Backend) -> Timings {
             dry_run: false,
             now: Utc::now(),
             lease: None,
+            origin: Default::default(),
         };
         t.time("create_execution (enqueue: execution + job)", async {
             store.create_execution(new).await
@@ -828,6 +829,7 @@ async fn call_latencies(s: &Settings, backend: Backend) -> Timings {
         dry_run: false,
         now: Utc::now(),
         lease: None,
+        origin: Default::default(),
     };
     store.create_execution(new).await.expect("execution");
     let now = Utc::now();

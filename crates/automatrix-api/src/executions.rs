@@ -15,6 +15,7 @@ use uuid::Uuid;
 use crate::access::AuthUser;
 use crate::error::{ApiError, ErrorBody};
 use crate::extract::{ApiPath, ApiQuery, OptionalJson};
+use crate::request_id::RequestOrigin;
 use crate::state::AppState;
 use crate::workflows::{page_limit, parse_cursor};
 
@@ -50,6 +51,10 @@ pub struct ExecutionResponse {
     pub started_at: Option<DateTime<Utc>>,
     pub completed_at: Option<DateTime<Utc>>,
     pub created_at: DateTime<Utc>,
+    /// The `X-Request-Id` of the request that started it (an execute call or a webhook), or
+    /// that started the run that started it (a sub-workflow, an error workflow); null for
+    /// scheduled runs.
+    pub request_id: Option<String>,
 }
 
 impl From<Execution> for ExecutionResponse {
@@ -66,6 +71,7 @@ impl From<Execution> for ExecutionResponse {
             started_at: e.started_at,
             completed_at: e.completed_at,
             created_at: e.created_at,
+            request_id: e.request_id,
         }
     }
 }
@@ -250,8 +256,10 @@ async fn retry_execution(
     State(state): State<AppState>,
     auth: AuthUser,
     ApiPath(id): ApiPath<Uuid>,
+    RequestOrigin(origin): RequestOrigin,
 ) -> Result<(axum::http::StatusCode, Json<ExecutionResponse>), ApiError> {
-    let e = state.engine.retry(auth.org_id, id).await?;
+    let trace = origin.trace_context.as_deref();
+    let e = state.engine.retry(auth.org_id, id, trace).await?;
     Ok((axum::http::StatusCode::ACCEPTED, Json(e.into())))
 }
 

@@ -27,6 +27,7 @@ mod metrics;
 mod node_types;
 mod openapi;
 mod orgs;
+mod request_id;
 mod sso;
 mod state;
 mod templates;
@@ -42,8 +43,6 @@ use axum::extract::DefaultBodyLimit;
 use axum::serve::ListenerExt;
 use tokio::net::TcpListener;
 use tower_http::catch_panic::CatchPanicLayer;
-use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
-use tower_http::trace::TraceLayer;
 
 pub use access::ORGANIZATION_HEADER;
 pub use access::policy::{Access, RULES as ACCESS_RULES, Rule};
@@ -53,6 +52,7 @@ pub use hooks::{HookAccepted, IDEMPOTENCY_HEADER, REPLAYED_HEADER, SIGNATURE_HEA
 pub use limits::{Backoff, RateLimit};
 pub use metrics::MetricsToken;
 pub use openapi::openapi;
+pub use request_id::REQUEST_ID_HEADER;
 pub use sso::oidc::OidcConfig;
 pub use state::AppState;
 
@@ -120,7 +120,6 @@ pub fn router(state: AppState) -> Router {
         state.clone(),
         access::authorize,
     ));
-    let x_request_id = axum::http::HeaderName::from_static("x-request-id");
     let recorder = state.engine.metrics().clone();
     let app = Router::new()
         .merge(api)
@@ -135,15 +134,14 @@ pub fn router(state: AppState) -> Router {
         ))
         .layer(DefaultBodyLimit::max(max_body))
         .layer(CatchPanicLayer::custom(error::panic_response))
-        .layer(axum::middleware::from_fn(headers::security_headers))
-        .layer(TraceLayer::new_for_http())
-        .layer(PropagateRequestIdLayer::new(x_request_id.clone()))
-        .layer(SetRequestIdLayer::new(x_request_id, MakeRequestUuid));
-    // Outermost: a preflight is answered before anything else looks at it.
-    match cors {
+        .layer(axum::middleware::from_fn(headers::security_headers));
+    // A preflight is answered before anything else looks at it ...
+    let app = match cors {
         Some(cors) => app.layer(cors),
         None => app,
-    }
+    };
+    // ... but it has an id too, like every request.
+    request_id::layer(app)
 }
 
 /// Only `GET /metrics` and the health probes: what the separate metrics listener

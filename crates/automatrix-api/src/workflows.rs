@@ -19,6 +19,7 @@ use crate::access::AuthUser;
 use crate::error::{ApiError, ErrorBody};
 use crate::executions::{ExecutionList, ExecutionQuery, list_page};
 use crate::extract::{ApiJson, ApiPath, ApiQuery, OptionalJson};
+use crate::request_id::RequestOrigin;
 use crate::state::AppState;
 
 pub fn router() -> OpenApiRouter<AppState> {
@@ -247,6 +248,7 @@ async fn execute_workflow(
     State(state): State<AppState>,
     auth: AuthUser,
     ApiPath(id): ApiPath<Uuid>,
+    RequestOrigin(origin): RequestOrigin,
     OptionalJson(req): OptionalJson<ExecuteRequest>,
 ) -> Result<(StatusCode, Json<ExecuteResponse>), ApiError> {
     let input = if req.input.is_null() {
@@ -256,7 +258,7 @@ async fn execute_workflow(
     };
     let execution = state
         .engine
-        .execute(auth.org_id, id, input, req.dry_run)
+        .execute(auth.org_id, id, input, req.dry_run, origin)
         .await?;
     Ok((
         StatusCode::ACCEPTED,

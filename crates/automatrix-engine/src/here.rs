@@ -11,12 +11,12 @@ use std::pin::Pin;
 use std::sync::Arc;
 use std::task::{Context, Poll};
 
-use automatrix_store::{Execution, NewExecution, NewLease, Start, Workflow};
+use automatrix_store::{Execution, NewExecution, NewLease, Origin, Start, Workflow};
 use chrono::Utc;
 use serde_json::Value;
 use tokio::sync::Semaphore;
 use tokio::task::JoinHandle;
-use tracing::{Instrument, info_span, warn};
+use tracing::{Instrument, warn};
 use uuid::Uuid;
 
 use crate::error::EngineError;
@@ -83,6 +83,7 @@ impl Engine {
         workflow: &Workflow,
         input: Value,
         idempotency_key: Option<&str>,
+        origin: Origin,
     ) -> Result<Started, EngineError> {
         let here = self.runs_here().get().and_then(|runs| {
             let slot = runs.slots.clone().try_acquire_owned().ok()?;
@@ -90,7 +91,7 @@ impl Engine {
         });
         let Some((worker, slot)) = here else {
             let (execution, created) = self
-                .start_workflow(workflow, input, idempotency_key)
+                .start_workflow(workflow, input, idempotency_key, origin)
                 .await?;
             return Ok(Started {
                 execution,
@@ -106,7 +107,7 @@ impl Engine {
                 token: Uuid::now_v7(),
                 until: now + worker.config.lease,
             }),
-            ..queued_execution(workflow, input, now)
+            ..queued_execution(workflow, input, now, origin)
         };
         let job = new.claimed_job().expect("created with a lease");
         let (execution, created) = self.create_execution(new, idempotency_key).await?;
@@ -118,8 +119,8 @@ impl Engine {
                 run: None,
             });
         }
-        let span = info_span!("execution", execution_id = %execution.id, worker = %worker.id);
-        let start = Start::Started(execution.clone());
+        let span = crate::trace::job_span(&job, &worker.id);
+        let start = Start::Started(Box::new(execution.clone()));
         let tasks = worker.tasks.clone();
         let run = tasks.spawn(
             async move {

@@ -9,13 +9,13 @@ use std::sync::Arc;
 use async_trait::async_trait;
 use automatrix_core::{ExecutionStatus, StepStatus, ValidatedWorkflow, validate_definition};
 use automatrix_store::{
-    ClaimedJob, Execution, ExecutionOutcome, NewExecution, Start, Step, StepWrite, Store,
+    ClaimedJob, Execution, ExecutionOutcome, NewExecution, Origin, Start, Step, StepWrite, Store,
     StoreError,
 };
 use chrono::{DateTime, Utc};
 use serde_json::{Value, json};
 use tokio_util::sync::CancellationToken;
-use tracing::warn;
+use tracing::{debug, warn};
 use uuid::Uuid;
 
 use crate::checkpoint::{Checkpoint, CheckpointError, StepRecord};
@@ -45,7 +45,7 @@ impl Worker {
         let (cancel, _guard) = self.cancels.register(job.execution_id, &self.interrupt);
         let _busy = self.metrics.busy();
         let execution = match start {
-            Start::Started(execution) => Some(execution),
+            Start::Started(execution) => Some(*execution),
             Start::NotRunnable => None,
             Start::Later => self.store.start_execution(&job, started).await?,
         };
@@ -54,6 +54,7 @@ impl Worker {
         };
         self.live
             .publish(LiveEvent::Execution(ExecutionEvent::of(&execution)));
+        crate::trace::record_request_id(execution.request_id.as_deref());
         let workflow = match self
             .definition(execution.workflow_id, execution.workflow_version)
             .await
@@ -86,6 +87,7 @@ impl Worker {
                 workflow_id: execution.workflow_id,
                 live: self.live.clone(),
                 metrics: self.metrics.clone(),
+                request_id: execution.request_id.clone(),
             }),
             dry_run: execution.dry_run,
         };
@@ -192,6 +194,7 @@ impl Worker {
                 .publish(LiveEvent::Notification(failure_notice(&event)));
         }
         self.live.publish(LiveEvent::Execution(event));
+        debug!(status = %ended.status, "execution finished");
         Ok(Some(ended))
     }
 
@@ -226,6 +229,11 @@ impl Worker {
             dry_run: failed.dry_run,
             now: outcome.now,
             lease: None,
+            // It goes on from the failed run: its request, and this run's trace.
+            origin: Origin {
+                request_id: failed.request_id.clone(),
+                trace_context: crate::trace::current(),
+            },
         }))
     }
 

@@ -32,6 +32,7 @@ mod templates;
 mod tickets;
 mod tokens;
 pub mod totp;
+pub mod trace;
 mod vault;
 mod versions;
 mod webhooks;

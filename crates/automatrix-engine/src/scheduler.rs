@@ -86,6 +86,7 @@ impl Engine {
             dry_run: false,
             now: created,
             lease: None,
+            origin: Default::default(),
         });
         let fires = fire.is_some();
         if !fires {

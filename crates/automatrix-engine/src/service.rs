@@ -7,8 +7,8 @@ use automatrix_core::definition::raw_nodes;
 use automatrix_core::expr::Expressions;
 use automatrix_core::{NodeRegistry, Problem, StepStatus, ValidatedWorkflow, validate_definition};
 use automatrix_store::{
-    CancelOutcome, CreateOnce, DecideOutcome, Execution, NewExecution, NewWorkflow, QueueStats,
-    RetryOutcome, Store, Workflow, WorkflowUpdate,
+    CancelOutcome, CreateOnce, DecideOutcome, Execution, NewExecution, NewWorkflow, Origin,
+    QueueStats, RetryOutcome, Store, Workflow, WorkflowUpdate,
 };
 use chrono::Utc;
 use rand::RngCore;
@@ -295,6 +295,7 @@ impl Engine {
         workflow_id: Uuid,
         input: Value,
         dry_run: bool,
+        origin: Origin,
     ) -> Result<Execution, EngineError> {
         let workflow = self
             .store
@@ -303,7 +304,7 @@ impl Engine {
             .ok_or(EngineError::NotFound)?;
         let new = NewExecution {
             dry_run,
-            ..queued_execution(&workflow, input, Utc::now())
+            ..queued_execution(&workflow, input, Utc::now(), origin)
         };
         let (execution, _) = self.start(new, None).await?;
         Ok(execution)
@@ -317,8 +318,9 @@ impl Engine {
         workflow: &Workflow,
         input: Value,
         idempotency_key: Option<&str>,
+        origin: Origin,
     ) -> Result<(Execution, bool), EngineError> {
-        let new = queued_execution(workflow, input, Utc::now());
+        let new = queued_execution(workflow, input, Utc::now(), origin);
         self.start(new, idempotency_key).await
     }
 
@@ -488,9 +490,19 @@ impl Engine {
         }
     }
 
-    /// Re-runs a failed execution from its failed steps, reusing what completed.
-    pub async fn retry(&self, org: Uuid, id: Uuid) -> Result<Execution, EngineError> {
-        match self.store.retry_execution(org, id, Utc::now()).await? {
+    /// Re-runs a failed execution from its failed steps, reusing what completed; the run
+    /// continues `trace_context` (a `traceparent`).
+    pub async fn retry(
+        &self,
+        org: Uuid,
+        id: Uuid,
+        trace_context: Option<&str>,
+    ) -> Result<Execution, EngineError> {
+        match self
+            .store
+            .retry_execution(org, id, Utc::now(), trace_context)
+            .await?
+        {
             None => Err(EngineError::NotFound),
             Some(RetryOutcome::NotFailed(e)) => Err(EngineError::Conflict(format!(
                 "only failed executions can be retried; this one is {}",
@@ -548,6 +560,7 @@ pub(crate) fn queued_execution(
     workflow: &Workflow,
     input: Value,
     now: chrono::DateTime<Utc>,
+    origin: Origin,
 ) -> NewExecution {
     NewExecution {
         id: Uuid::now_v7(),
@@ -558,5 +571,6 @@ pub(crate) fn queued_execution(
         dry_run: false,
         now,
         lease: None,
+        origin,
     }
 }

@@ -11,7 +11,7 @@ use automatrix_core::ai::{AiUsage, Route};
 use automatrix_core::{
     Credential, ExecutionStatus, KvAnswer, KvOp, NodeError, NodeServices, SubRun,
 };
-use automatrix_store::{CreateOnce, Execution, NewExecution, Store, StoreError};
+use automatrix_store::{CreateOnce, Execution, NewExecution, Origin, Store, StoreError};
 use chrono::Utc;
 use serde_json::{Value, json};
 use tokio::sync::Notify;
@@ -37,6 +37,9 @@ pub(crate) struct RunServices {
     pub workflow_id: Uuid,
     pub live: LiveBus,
     pub metrics: crate::metrics::Metrics,
+    /// The id of the request that started the calling execution, which the executions it
+    /// starts record too.
+    pub request_id: Option<String>,
 }
 
 fn store_error(what: &str, e: StoreError) -> NodeError {
@@ -109,7 +112,16 @@ impl NodeServices for RunServices {
         let now = Utc::now();
         let new = NewExecution {
             dry_run: run.dry_run,
-            ..queued_execution(&workflow, run.input, now)
+            ..queued_execution(
+                &workflow,
+                run.input,
+                now,
+                // The called workflow's run goes on from the caller's request and trace.
+                Origin {
+                    request_id: self.request_id.clone(),
+                    trace_context: crate::trace::current(),
+                },
+            )
         };
         let created = self
             .store

@@ -16,6 +16,7 @@ use rand::Rng;
 use serde_json::{Value, json};
 use tokio::sync::Semaphore;
 use tokio_util::sync::CancellationToken;
+use tracing::Instrument;
 
 use crate::checkpoint::{Checkpoint, CheckpointError, StepRecord};
 
@@ -269,7 +270,12 @@ async fn attempt_once(env: &StepEnv<'_>, call: &StepCall<'_>, attempt: u32) -> A
         .def
         .timeout_ms
         .map_or(env.default_timeout, Duration::from_millis);
-    let run = call.reg.node.execute(&ctx, config, call.input.clone());
+    let span = crate::trace::step_span(&call.record_id, &call.def.kind, attempt);
+    let run = call
+        .reg
+        .node
+        .execute(&ctx, config, call.input.clone())
+        .instrument(span);
     // Cancel first: a node that sees the cancel (through `ctx.cancel`) and returns an error is
     // ready in the same poll, and that error must not turn a cancelled step into a failed one
     // (or, at shutdown, fail an execution that should be given back).

@@ -18,7 +18,7 @@ use tokio::sync::{Notify, Semaphore};
 use tokio::task::JoinSet;
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
-use tracing::{Instrument, debug, info_span, warn};
+use tracing::{Instrument, debug, warn};
 
 use crate::cache::DefinitionCache;
 use crate::cancel::CancelRegistry;
@@ -93,7 +93,7 @@ impl Worker {
         let Some((job, start)) = self.claim_due(now).await? else {
             return Ok(false);
         };
-        let span = info_span!("execution", execution_id = %job.execution_id, worker = %self.id);
+        let span = crate::trace::job_span(&job, &self.id);
         self.run_job(job, start, now).instrument(span).await?;
         Ok(true)
     }
@@ -114,8 +114,7 @@ impl Worker {
                 let Some((job, start)) = self.claim_due(now).await? else {
                     break;
                 };
-                let span =
-                    info_span!("execution", execution_id = %job.execution_id, worker = %self.id);
+                let span = crate::trace::job_span(&job, &self.id);
                 let me = self.clone();
                 running.spawn(async move { me.run_job(job, start, now).await }.instrument(span));
                 ran += 1;
@@ -157,7 +156,7 @@ impl Worker {
                 Ok(Some((job, start))) => {
                     debug!(execution_id = %job.execution_id, claims = job.claims, worker = %self.id, "claimed a job");
                     let me = self.clone();
-                    let span = info_span!("execution", execution_id = %job.execution_id, worker = %self.id);
+                    let span = crate::trace::job_span(&job, &self.id);
                     tasks.spawn(
                         async move {
                             if let Err(e) = me.run_job(job, start, now).await {

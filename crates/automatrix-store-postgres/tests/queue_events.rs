@@ -100,7 +100,7 @@ async fn due_jobs_and_cancellations_are_announced_at_commit() {
     };
     store.finish_execution(&job, failed).await.expect("finish");
     store
-        .retry_execution(org, execution.id, now())
+        .retry_execution(org, execution.id, now(), None)
         .await
         .expect("retry");
     assert_eq!(next(&mut events).await, QueueEvent::JobDue, "retry");

@@ -232,12 +232,14 @@ pub trait ExecutionStore: Send + Sync {
         now: DateTime<Utc>,
     ) -> StoreResult<Option<DecideOutcome>>;
     /// Makes a failed execution pending again and queues it; its step history stays (completed
-    /// steps are reused, the rest run again). `Ok(None)` when there is no such execution.
+    /// steps are reused, the rest run again); the new job's run continues `trace_context` (a
+    /// W3C `traceparent`: the retrying request's). `Ok(None)` when there is no such execution.
     async fn retry_execution(
         &self,
         org: Uuid,
         id: Uuid,
         now: DateTime<Utc>,
+        trace_context: Option<&str>,
     ) -> StoreResult<Option<RetryOutcome>>;
 }
 

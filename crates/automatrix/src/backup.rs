@@ -10,7 +10,8 @@ use automatrix_store_sqlite::SqliteStore;
 use clap::Args;
 
 use crate::config::Config;
-use crate::runtime::{init_tracing, is_postgres};
+use crate::runtime::is_postgres;
+use crate::telemetry;
 
 #[derive(Args, Debug)]
 pub struct BackupArgs {
@@ -22,7 +23,7 @@ pub struct BackupArgs {
 }
 
 pub async fn backup(config: &Config, args: BackupArgs) -> anyhow::Result<ExitCode> {
-    init_tracing(config);
+    telemetry::init_logs(config);
     let url = config.database_url();
     anyhow::ensure!(
         !is_postgres(&url),

@@ -26,7 +26,8 @@ pub struct Config {
     pub http_allow_private: bool,
     /// Hosts nodes may call even when they resolve to private addresses.
     pub http_allow_hosts: Vec<String>,
-    /// `text` or `json` log lines.
+    /// Log lines on stderr: `text` (one line per event), `pretty` (several lines per event,
+    /// for reading at a terminal) or `json` (one object per line, with the span fields).
     pub log_format: String,
     /// How long a worker's claim on an execution lasts without a heartbeat (it heartbeats
     /// every third of it): after a crash, another worker resumes the execution this long after
@@ -251,8 +252,10 @@ impl Config {
             .merge(Serialized::defaults(overrides));
         let config: Config = fig.extract().context("invalid configuration")?;
         anyhow::ensure!(
-            matches!(config.log_format.as_str(), "text" | "json"),
-            "log_format must be text or json"
+            crate::telemetry::LOG_FORMATS.contains(&config.log_format.as_str()),
+            "log_format (AUTOMATRIX_LOG_FORMAT) must be one of {}, got `{}`",
+            crate::telemetry::LOG_FORMATS.join(", "),
+            config.log_format
         );
         anyhow::ensure!(config.lease_secs >= 1, "lease_secs must be at least 1");
         anyhow::ensure!(config.poll_ms >= 1, "poll_ms must be at least 1");

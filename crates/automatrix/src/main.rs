@@ -9,6 +9,7 @@ mod remote;
 mod rotate_key;
 mod runtime;
 mod secret;
+mod telemetry;
 
 use std::process::ExitCode;
 

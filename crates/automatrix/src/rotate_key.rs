@@ -10,8 +10,9 @@ use automatrix_engine::{RotationReport, Vault, check_master_key, rotate_master_k
 use clap::Args;
 
 use crate::config::Config;
-use crate::runtime::{init_tracing, open_store};
+use crate::runtime::open_store;
 use crate::secret::{self, Secret, Source, StagedKey};
+use crate::telemetry::init_logs;
 
 /// The environment variable that may hold the new key (never a flag: command lines are
 /// visible to every user of the machine).
@@ -30,7 +31,7 @@ pub struct RotateKeyArgs {
 }
 
 pub async fn rotate_key(config: &Config, args: RotateKeyArgs) -> anyhow::Result<ExitCode> {
-    init_tracing(config);
+    init_logs(config);
     let Some((current, source)) = secret::load(config.secret_key.as_ref(), &config.data_dir)?
     else {
         anyhow::bail!(

@@ -17,26 +17,10 @@ use automatrix_store::Store;
 use automatrix_store_postgres::PgStore;
 use automatrix_store_sqlite::SqliteStore;
 use tokio_util::sync::CancellationToken;
-use tracing_subscriber::EnvFilter;
 
 use crate::config::Config;
 use crate::secret::{self, Secret};
-
-pub fn init_tracing(config: &Config) {
-    let filter =
-        EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info,sqlx=warn"));
-    // Colour only on a terminal: log files and collectors get plain text.
-    let ansi = std::io::IsTerminal::is_terminal(&std::io::stderr());
-    let builder = tracing_subscriber::fmt()
-        .with_env_filter(filter)
-        .with_writer(std::io::stderr)
-        .with_ansi(ansi);
-    let _ = if config.log_format == "json" {
-        builder.json().try_init()
-    } else {
-        builder.try_init()
-    };
-}
+use crate::telemetry;
 
 /// Whether the database URL names PostgreSQL.
 pub fn is_postgres(url: &str) -> bool {
@@ -173,8 +157,22 @@ async fn spawn_probes(
     ))))
 }
 
+/// Runs `mode` with logs and traces set up, and flushes the traces when it ends.
+async fn traced(
+    config: Config,
+    mode: impl AsyncFnOnce(Config) -> anyhow::Result<()>,
+) -> anyhow::Result<()> {
+    let telemetry = telemetry::init(&config)?;
+    let ended = mode(config).await;
+    telemetry.shutdown().await;
+    ended
+}
+
 pub async fn serve(config: Config) -> anyhow::Result<()> {
-    init_tracing(&config);
+    traced(config, serve_traced).await
+}
+
+async fn serve_traced(config: Config) -> anyhow::Result<()> {
     let secret = secret::load_or_create(config.secret_key.as_ref(), &config.data_dir)?;
     let ai = gateway()?;
     let engine = engine(&config, &secret, &ai).await?;
@@ -226,7 +224,10 @@ pub async fn serve(config: Config) -> anyhow::Result<()> {
 }
 
 pub async fn worker(config: Config) -> anyhow::Result<()> {
-    init_tracing(&config);
+    traced(config, worker_traced).await
+}
+
+async fn worker_traced(config: Config) -> anyhow::Result<()> {
     let secret = secret::load_or_create(config.secret_key.as_ref(), &config.data_dir)?;
     let ai = gateway()?;
     let engine = engine(&config, &secret, &ai).await?;
@@ -252,7 +253,7 @@ pub async fn worker(config: Config) -> anyhow::Result<()> {
 }
 
 pub async fn migrate(config: Config) -> anyhow::Result<()> {
-    init_tracing(&config);
+    telemetry::init_logs(&config);
     let store = open_store(&config.database_url()).await?;
     tracing::info!(database = store.backend(), "migrations applied");
     Ok(())

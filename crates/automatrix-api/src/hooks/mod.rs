@@ -26,6 +26,7 @@ use automatrix_core::definition::raw_config;
 use automatrix_engine::Awaited;
 
 use crate::error::ApiError;
+use crate::request_id::RequestOrigin;
 use crate::state::AppState;
 
 use crate::limits::RateLimit;
@@ -95,6 +96,7 @@ const DEFAULT_WAIT: Duration = Duration::from_secs(30);
 pub async fn call_hook(
     State(state): State<AppState>,
     Path(token): Path<String>,
+    RequestOrigin(origin): RequestOrigin,
     request: Request,
 ) -> Result<Response, ApiError> {
     let workflow = state
@@ -128,14 +130,14 @@ pub async fn call_hook(
     if config.respond == Respond::Immediately {
         let (execution, created) = state
             .engine
-            .start_workflow(&workflow, input, key.as_deref())
+            .start_workflow(&workflow, input, key.as_deref(), origin)
             .await?;
         return Ok(accepted(execution.id, !created));
     }
     // The caller waits for the outcome: run it here and now when this process may.
     let started = state
         .engine
-        .start_here(&workflow, input, key.as_deref())
+        .start_here(&workflow, input, key.as_deref(), origin)
         .await?;
     let (id, replayed) = (started.execution.id, !started.created);
     let wait = config

@@ -92,6 +92,19 @@ pub struct Execution {
     pub completed_at: Option<DateTime<Utc>>,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
+    /// The `X-Request-Id` of the HTTP request that created it (or the run that started it:
+    /// a sub-workflow, an error workflow); `None` for scheduled runs.
+    pub request_id: Option<String>,
+}
+
+/// Where a new execution comes from, for logs and traces.
+#[derive(Clone, Debug, Default)]
+pub struct Origin {
+    /// The id of the HTTP request that starts it ([`Execution::request_id`]).
+    pub request_id: Option<String>,
+    /// The W3C `traceparent` of the span that queues it, stored with its job: the worker's
+    /// span of the run continues that trace.
+    pub trace_context: Option<String>,
 }
 
 /// A new execution; creating it also enqueues its job in the same transaction.
@@ -108,6 +121,7 @@ pub struct NewExecution {
     /// answered on completion) instead of queueing it; a crash leaves the job to be reclaimed
     /// when the lease expires, like any other.
     pub lease: Option<NewLease>,
+    pub origin: Origin,
 }
 
 /// The lease an execution's creator takes on its job ([`NewExecution::lease`]).
@@ -129,6 +143,7 @@ impl NewExecution {
             lease_token: lease.token,
             locked_until: lease.until,
             claims: 1,
+            trace_context: self.origin.trace_context.clone(),
         })
     }
 }
@@ -242,8 +257,8 @@ pub struct StepWrite {
 /// What [`claim_next`](crate::QueueStore::claim_next) did about the claimed job's execution.
 #[derive(Clone, Debug)]
 pub enum Start {
-    /// Started: it is `running` now.
-    Started(Execution),
+    /// Started: it is `running` now (boxed: an execution is large, the other variants empty).
+    Started(Box<Execution>),
     /// No longer runnable (finished or cancelled): the caller drops the job.
     NotRunnable,
     /// Not started in the same round trip (PostgreSQL, where the claim commits on its own):
@@ -272,4 +287,6 @@ pub struct ClaimedJob {
     pub locked_until: DateTime<Utc>,
     /// How many times the job has been claimed (1 on the first claim).
     pub claims: i64,
+    /// The W3C `traceparent` its run continues ([`Origin::trace_context`]).
+    pub trace_context: Option<String>,
 }

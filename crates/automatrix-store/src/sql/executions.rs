@@ -29,16 +29,16 @@ macro_rules! __impl_execution_store {
                     )
                 });
 
-            /// [`INSERT_EXECUTION`]($crate::sql::INSERT_EXECUTION) (`$1`…`$8`), then its job
-            /// (`$9`, due at once; leased to `$10` until `$11` under `$12` when the execution
-            /// starts running) when the execution went in: the unit of `create_execution`
-            /// where units are one text (no notification to send there).
+            /// [`INSERT_EXECUTION`]($crate::sql::INSERT_EXECUTION) (`$1`…`$9`), then its job
+            /// (`$10`, due at once; leased to `$11` until `$12` under `$13` when the execution
+            /// starts running; continuing the trace `$14`) when the execution went in: the unit
+            /// of `create_execution` where units are one text (no notification to send there).
             static CREATE: [&str; 2] = [
                 $crate::sql::INSERT_EXECUTION,
                 "insert into jobs (id, execution_id, organization_id, run_at, locked_by, \
-                     locked_until, lease_token, claims, created_at, updated_at) \
-                 select $9, $1, $2, $7, $10, $11, $12, case when $12 is null then 0 else 1 end, \
-                     $7, $7 \
+                     locked_until, lease_token, claims, trace_context, created_at, updated_at) \
+                 select $10, $1, $2, $7, $11, $12, $13, case when $13 is null then 0 else 1 end, \
+                     $14, $7, $7 \
                  where exists (select 1 from executions where id = $1)",
             ];
 
@@ -57,10 +57,12 @@ macro_rules! __impl_execution_store {
                             new.dry_run,
                             new.now,
                             lease.map(|_| new.now),
+                            new.origin.request_id.as_deref(),
                             lease.map_or_else(Uuid::now_v7, |l| l.job_id),
                             lease.map(|l| l.worker.as_str()),
                             lease.map(|l| l.until),
                             lease.map(|l| l.token),
+                            new.origin.trace_context.as_deref(),
                         );
                         let rows = self.run_unit(&CREATE[..], args).await?;
                         let row = rows.first().ok_or(StoreError::NotFound)?;
@@ -276,6 +278,7 @@ macro_rules! __impl_execution_store {
                     org: Uuid,
                     id: Uuid,
                     now: DateTime<Utc>,
+                    trace_context: Option<&str>,
                 ) -> StoreResult<Option<RetryOutcome>> {
                     let mut tx = self.begin_write().await?;
                     let retried = sqlx::query_as::<_, Execution>(
@@ -296,7 +299,8 @@ macro_rules! __impl_execution_store {
                                 &mut *tx,
                                 execution.id,
                                 execution.organization_id,
-                                now
+                                now,
+                                trace_context
                             );
                             Some(RetryOutcome::Retried(execution))
                         }
@@ -348,6 +352,7 @@ macro_rules! __insert_execution {
         .bind(new.dry_run)
         .bind(new.now)
         .bind(new.lease.as_ref().map(|_| new.now))
+        .bind(new.origin.request_id.as_deref())
         .fetch_optional(&mut *$conn)
         .await?
         .ok_or($crate::StoreError::NotFound)?;
@@ -362,6 +367,7 @@ macro_rules! __insert_execution {
                     .bind(lease.worker.as_str())
                     .bind(lease.until)
                     .bind(lease.token)
+                    .bind(new.origin.trace_context.as_deref())
                     .execute(&mut *$conn)
                     .await?;
             }
@@ -370,25 +376,28 @@ macro_rules! __insert_execution {
                 $conn,
                 execution.id,
                 execution.organization_id,
-                new.now
+                new.now,
+                new.origin.trace_context.as_deref()
             ),
         }
         execution
     }};
 }
 
-/// Queues a job for an execution, due at `$at`, on `$conn` (inside the caller's transaction),
-/// and tells other processes' workers (PostgreSQL) at commit. Every path that makes an
-/// execution runnable from scratch goes through here.
+/// Queues a job for an execution, due at `$at`, continuing the trace `$trace` (a `traceparent`
+/// or `None`), on `$conn` (inside the caller's transaction), and tells other processes' workers
+/// (PostgreSQL) at commit. Every path that makes an execution runnable from scratch goes
+/// through here.
 #[doc(hidden)]
 #[macro_export]
 macro_rules! __enqueue_job {
-    ($store:ty, $conn:expr, $execution:expr, $org:expr, $at:expr) => {{
+    ($store:ty, $conn:expr, $execution:expr, $org:expr, $at:expr, $trace:expr) => {{
         $crate::__private::sqlx::query($crate::sql::INSERT_JOB)
             .bind($crate::__private::uuid::Uuid::now_v7())
             .bind($execution)
             .bind($org)
             .bind($at)
+            .bind($trace)
             .execute(&mut *$conn)
             .await?;
         $crate::__notify_job_due!($store, &mut *$conn);

@@ -61,26 +61,29 @@ pub use sso::sso_domain_taken;
 pub use users::{INSERT_USER, USER_BY_EMAIL, USER_BY_ID, email_taken};
 
 /// Enqueues an execution: `$1` job id, `$2` execution id, `$3` organization, `$4` due time
-/// (also the creation time). Shared by every path that queues work.
+/// (also the creation time), `$5` the trace context its run continues. Shared by every path
+/// that queues work.
 #[doc(hidden)]
 pub const INSERT_JOB: &str = "insert into jobs (id, execution_id, organization_id, run_at, \
-         created_at, updated_at) values ($1, $2, $3, $4, $4, $4)";
+         trace_context, created_at, updated_at) values ($1, $2, $3, $4, $5, $4, $4)";
 
 /// Inserts a job leased to its creator: `$1` id, `$2` execution, `$3` organization, `$4` now,
-/// `$5` worker, `$6` lease end, `$7` lease token.
+/// `$5` worker, `$6` lease end, `$7` lease token, `$8` trace context.
 #[doc(hidden)]
 pub const INSERT_LEASED_JOB: &str = "insert into jobs (id, execution_id, organization_id, \
-         run_at, locked_by, locked_until, lease_token, claims, created_at, updated_at) \
-     values ($1, $2, $3, $4, $5, $6, $7, 1, $4, $4)";
+         run_at, locked_by, locked_until, lease_token, claims, trace_context, created_at, \
+         updated_at) \
+     values ($1, $2, $3, $4, $5, $6, $7, 1, $8, $4, $4)";
 
 /// Inserts an execution only if its pinned version exists in its organization: `$1` id,
 /// `$2` organization, `$3` workflow, `$4` version, `$5` input, `$6` dry run, `$7` now, `$8`
-/// its start (null: pending; else running, run by its creator).
+/// its start (null: pending; else running, run by its creator), `$9` the request id.
 #[doc(hidden)]
 pub const INSERT_EXECUTION: &str = "insert into executions (id, organization_id, workflow_id, \
-         workflow_version, status, input_data, dry_run, started_at, created_at, updated_at) \
+         workflow_version, status, input_data, dry_run, started_at, request_id, created_at, \
+         updated_at) \
      select $1, $2, $3, $4, case when $8 is null then 'pending' else 'running' end, $5, $6, $8, \
-         $7, $7 \
+         $9, $7, $7 \
      where exists (select 1 from workflow_versions \
                    where organization_id = $2 and workflow_id = $3 and version = $4) \
      returning *";

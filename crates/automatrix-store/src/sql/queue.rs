@@ -216,7 +216,7 @@ macro_rules! __impl_queue_store {
                     };
                     let job = ClaimedJob::from_row(job)?;
                     let start = match rows.next() {
-                        Some(row) => Start::Started(Execution::from_row(row)?),
+                        Some(row) => Start::Started(Box::new(Execution::from_row(row)?)),
                         None => Start::NotRunnable,
                     };
                     Ok(Some((job, start)))
@@ -520,7 +520,8 @@ pub fn claim_job_sql(lock_for_claim: &str) -> String {
               order by locked_until limit 1{lock_for_claim}), \
              (select id from jobs where locked_until is null and run_at <= $2 \
               order by run_at, id limit 1{lock_for_claim})) \
-         returning id, execution_id, organization_id, lease_token, locked_until, claims"
+         returning id, execution_id, organization_id, lease_token, locked_until, claims, \
+             trace_context"
     )
 }
 

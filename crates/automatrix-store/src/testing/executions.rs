@@ -9,7 +9,37 @@ use super::fixtures::{
     ClaimedScene, LEASE, Scene, claim_own, claimed_scene, clean_up, ids, new_execution,
     new_execution_row, new_tenant, new_workflow, now, scene, step,
 };
-use crate::{CreateOnce, ExecutionFilter, NewExecution, StepWrite, Store, StoreError};
+use crate::{
+    CreateOnce, ExecutionFilter, NewExecution, Origin, Start, StepWrite, Store, StoreError,
+};
+
+pub async fn an_execution_keeps_its_request_id_and_its_job_the_trace_context(store: &dyn Store) {
+    let Scene { org, workflow, t } = scene(store).await;
+    let traceparent = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01";
+    let traced = ok!(store.create_execution(NewExecution {
+        origin: Origin {
+            request_id: Some("abc-123".into()),
+            trace_context: Some(traceparent.into()),
+        },
+        ..new_execution_row(&workflow, t)
+    }));
+    assert_eq!(traced.request_id.as_deref(), Some("abc-123"));
+    let read = ok!(store.get_execution(org, traced.id)).expect("created");
+    assert_eq!(read.request_id.as_deref(), Some("abc-123"));
+    let (job, start) = ok!(store.claim_next("worker-a", t, t + LEASE)).expect("due");
+    assert_eq!(job.execution_id, traced.id);
+    assert_eq!(job.trace_context.as_deref(), Some(traceparent));
+    if let Start::Started(started) = start {
+        assert_eq!(started.request_id.as_deref(), Some("abc-123"));
+    }
+
+    // Work the engine starts itself has neither.
+    let plain = new_execution(store, &workflow, t).await;
+    assert_eq!(plain.request_id, None);
+    let job = claim_own(store, &plain, t).await;
+    assert_eq!(job.trace_context, None);
+    clean_up(store, &[&workflow]).await;
+}
 
 pub async fn an_idempotency_key_starts_one_execution_while_fresh(store: &dyn Store) {
     let Scene { org, workflow, t } = scene(store).await;
@@ -24,6 +54,7 @@ pub async fn an_idempotency_key_starts_one_execution_while_fresh(store: &dyn Sto
         dry_run: false,
         now: at,
         lease: None,
+        origin: Default::default(),
     };
     let day = Duration::hours(24);
     let once = |new, at| store.create_execution_once(new, "lead-42", at - day);
@@ -122,6 +153,7 @@ pub async fn creating_an_execution_enqueues_its_job(store: &dyn Store) {
             dry_run: true,
             now: t,
             lease: None,
+            origin: Default::default(),
         })
         .await;
     assert!(

@@ -78,6 +78,7 @@ pub fn new_execution_row(workflow: &Workflow, at: DateTime<Utc>) -> NewExecution
         input: json!({"body": {"email": "lead@example.test"}}),
         dry_run: false,
         lease: None,
+        origin: Default::default(),
         now: at,
     }
 }

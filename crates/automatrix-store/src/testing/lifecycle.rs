@@ -151,7 +151,7 @@ pub async fn only_a_failed_execution_is_retried(store: &dyn Store) {
         job,
     } = claimed_scene(store).await;
     assert!(matches!(
-        ok!(store.retry_execution(org, execution.id, t)),
+        ok!(store.retry_execution(org, execution.id, t, None)),
         Some(RetryOutcome::NotFailed(_))
     ));
     ok!(store.start_execution(&job, t));
@@ -162,9 +162,11 @@ pub async fn only_a_failed_execution_is_retried(store: &dyn Store) {
     };
     ok!(store.finish_execution(&job, failure));
     let other = new_tenant(store).await;
-    assert!(ok!(store.retry_execution(other.organization_id, execution.id, t)).is_none());
+    assert!(ok!(store.retry_execution(other.organization_id, execution.id, t, None)).is_none());
+    let traceparent = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01";
+    let again = t + Duration::seconds(1);
     let Some(RetryOutcome::Retried(retried)) =
-        ok!(store.retry_execution(org, execution.id, t + Duration::seconds(1)))
+        ok!(store.retry_execution(org, execution.id, again, Some(traceparent)))
     else {
         panic!("a failed execution is retried");
     };
@@ -180,8 +182,13 @@ pub async fn only_a_failed_execution_is_retried(store: &dyn Store) {
         .await
         .expect("queued again");
     assert_eq!(job.execution_id, execution.id);
+    assert_eq!(
+        job.trace_context.as_deref(),
+        Some(traceparent),
+        "the retry's run continues the retrying request's trace"
+    );
     assert!(matches!(
-        ok!(store.retry_execution(org, execution.id, t)),
+        ok!(store.retry_execution(org, execution.id, t, None)),
         Some(RetryOutcome::NotFailed(_))
     ));
     clean_up(store, &[&workflow]).await;
@@ -204,6 +211,7 @@ pub async fn a_follow_up_is_queued_with_the_outcome(store: &dyn Store) {
         dry_run: false,
         now: t,
         lease: None,
+        origin: Default::default(),
     };
     let failure = ExecutionOutcome {
         steps: Vec::new(),

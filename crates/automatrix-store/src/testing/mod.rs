@@ -159,6 +159,7 @@ macro_rules! conformance_tests {
             another_organization_cannot_reach_tenant_rows,
             tenant_rows_need_an_existing_organization,
             creating_an_execution_enqueues_its_job,
+            an_execution_keeps_its_request_id_and_its_job_the_trace_context,
             an_idempotency_key_starts_one_execution_while_fresh,
             executions_are_filtered_and_paged_newest_first,
             steps_are_kept_per_attempt_and_listed_in_start_order,
@@ -249,6 +250,7 @@ pub async fn run_all(store: Arc<dyn Store>) {
     another_organization_cannot_reach_tenant_rows(s).await;
     tenant_rows_need_an_existing_organization(s).await;
     creating_an_execution_enqueues_its_job(s).await;
+    an_execution_keeps_its_request_id_and_its_job_the_trace_context(s).await;
     an_idempotency_key_starts_one_execution_while_fresh(s).await;
     executions_are_filtered_and_paged_newest_first(s).await;
     steps_are_kept_per_attempt_and_listed_in_start_order(s).await;

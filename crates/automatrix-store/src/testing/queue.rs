@@ -45,7 +45,7 @@ pub async fn claiming_the_next_job_starts_its_execution(store: &dyn Store) {
     let next = |at| async move {
         let (job, start) = ok!(store.claim_next("worker-a", at, at + LEASE))?;
         let started = match start {
-            Start::Started(execution) => Some(execution),
+            Start::Started(execution) => Some(*execution),
             Start::NotRunnable => None,
             Start::Later => ok!(store.start_execution(&job, at)),
         };

@@ -58,6 +58,7 @@ pub async fn another_organization_cannot_reach_tenant_rows(store: &dyn Store) {
             dry_run: false,
             now: now(),
             lease: None,
+            origin: Default::default(),
         })
         .await;
     assert!(

@@ -79,6 +79,7 @@ pub async fn a_scheduled_tick_is_taken_once(store: &dyn Store) {
         input: json!({"scheduled_for": at}),
         dry_run: false,
         lease: None,
+        origin: Default::default(),
         now: at,
     };
     // Four schedulers race for the tick: one takes it and starts one execution.

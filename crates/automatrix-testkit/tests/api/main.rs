@@ -28,6 +28,7 @@ mod nodes;
 mod openapi;
 mod orgs;
 mod permissions;
+mod request_ids;
 mod schedules;
 mod sessions;
 mod sso;

@@ -271,8 +271,22 @@ impl Cluster {
         path: &str,
         body: Option<Value>,
     ) -> (u16, Value) {
+        self.call_with(method, path, body, &[]).await
+    }
+
+    /// [`call`](Self::call) with extra request headers.
+    pub async fn call_with(
+        &self,
+        method: reqwest::Method,
+        path: &str,
+        body: Option<Value>,
+        headers: &[(&str, &str)],
+    ) -> (u16, Value) {
         let base = self.api.as_deref().expect("a serve process");
         let mut req = self.http.request(method, format!("{base}{path}"));
+        for (name, value) in headers {
+            req = req.header(*name, *value);
+        }
         if let Some(t) = &self.token {
             req = req.bearer_auth(t);
         }

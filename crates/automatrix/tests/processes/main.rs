@@ -9,6 +9,7 @@
 mod backup;
 mod helpers;
 mod live;
+mod observability;
 mod recovery;
 mod rotate_key;
 mod scale_out;
