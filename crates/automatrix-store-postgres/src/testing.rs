@@ -115,3 +115,13 @@ mod tests {
         }
     }
 }
+
+/// Every node of an `explain (format json)` plan (`plan[0]["Plan"]`), depth first: what the
+/// query-plan tests look through for scans, sorts and index names.
+pub fn plan_nodes(plan: &serde_json::Value) -> Vec<&serde_json::Value> {
+    let mut out = vec![plan];
+    for child in plan["Plans"].as_array().into_iter().flatten() {
+        out.extend(plan_nodes(child));
+    }
+    out
+}

@@ -10,21 +10,12 @@
 use automatrix_store::sql::{Dialect, claim_job_sql};
 use automatrix_store::testing::{new_tenant, new_workflow, now};
 use automatrix_store_postgres::PgStore;
-use automatrix_store_postgres::testing::TempDatabase;
+use automatrix_store_postgres::testing::{TempDatabase, plan_nodes};
 use serde_json::Value;
 use uuid::Uuid;
 
 /// Due jobs in the backlog; a few hundred are leased.
 const JOBS: i64 = 20_000;
-
-/// Every plan node, depth first.
-fn nodes(plan: &Value) -> Vec<&Value> {
-    let mut out = vec![plan];
-    for child in plan["Plans"].as_array().into_iter().flatten() {
-        out.extend(nodes(child));
-    }
-    out
-}
 
 #[tokio::test]
 async fn the_claim_uses_the_job_indexes_and_never_sorts_the_backlog() {
@@ -85,7 +76,7 @@ async fn the_claim_uses_the_job_indexes_and_never_sorts_the_backlog() {
         .await
         .expect("explain the claim");
     let root = &plan[0]["Plan"];
-    let all = nodes(root);
+    let all = plan_nodes(root);
     let on_jobs = || all.iter().filter(|n| n["Relation Name"] == "jobs");
     let scans: Vec<&str> = on_jobs().filter_map(|n| n["Node Type"].as_str()).collect();
     let indexes: Vec<&str> = on_jobs().filter_map(|n| n["Index Name"].as_str()).collect();

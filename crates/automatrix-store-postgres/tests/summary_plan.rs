@@ -11,22 +11,13 @@ use automatrix_store::sql::Dialect;
 use automatrix_store::sql::metrics::{counts_sql, series_sql};
 use automatrix_store::testing::{new_tenant, new_workflow, now};
 use automatrix_store_postgres::PgStore;
-use automatrix_store_postgres::testing::TempDatabase;
+use automatrix_store_postgres::testing::{TempDatabase, plan_nodes};
 use chrono::Duration;
 use serde_json::Value;
 use uuid::Uuid;
 
 /// Executions per organization, one every ~26 minutes over a year.
 const EXECUTIONS: i64 = 20_000;
-
-/// Every plan node, depth first.
-fn nodes(plan: &Value) -> Vec<&Value> {
-    let mut out = vec![plan];
-    for child in plan["Plans"].as_array().into_iter().flatten() {
-        out.extend(nodes(child));
-    }
-    out
-}
 
 #[tokio::test]
 async fn a_days_counts_read_the_creation_index_not_the_table() {
@@ -70,7 +61,7 @@ async fn a_days_counts_read_the_creation_index_not_the_table() {
             .fetch_one(store.pool())
             .await
             .expect("explain");
-        let all = nodes(&plan[0]["Plan"]);
+        let all = plan_nodes(&plan[0]["Plan"]);
         let on_executions: Vec<&&Value> = all
             .iter()
             .filter(|n| n["Relation Name"] == "executions")

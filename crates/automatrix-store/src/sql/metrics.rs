@@ -261,32 +261,24 @@ macro_rules! __impl_metrics_store {
                     // Four reads, not one snapshot: an execution finishing in between may be
                     // counted as running in one and finished in another, which a summary of a
                     // moving system shows either way a moment later.
-                    let counts = sqlx::query_as::<_, CountLine>(COUNTS.as_str())
-                        .bind(org)
-                        .bind(since)
-                        .bind(until)
-                        .bind(w)
+                    // Every read takes the same four arguments.
+                    macro_rules! in_range {
+                        ($sql:expr, $line:ty) => {
+                            sqlx::query_as::<_, $line>($sql)
+                                .bind(org)
+                                .bind(since)
+                                .bind(until)
+                                .bind(w)
+                        };
+                    }
+                    let counts = in_range!(COUNTS.as_str(), CountLine)
                         .fetch_all(self.pool())
                         .await?;
-                    let series = sqlx::query_as::<_, SeriesLine>(series)
-                        .bind(org)
-                        .bind(since)
-                        .bind(until)
-                        .bind(w)
+                    let series = in_range!(series, SeriesLine).fetch_all(self.pool()).await?;
+                    let percentiles = in_range!(PERCENTILES.as_str(), PercentileLine)
                         .fetch_all(self.pool())
                         .await?;
-                    let percentiles = sqlx::query_as::<_, PercentileLine>(PERCENTILES.as_str())
-                        .bind(org)
-                        .bind(since)
-                        .bind(until)
-                        .bind(w)
-                        .fetch_all(self.pool())
-                        .await?;
-                    let ai = sqlx::query_as::<_, AiTotalsLine>(AI_TOTALS.as_str())
-                        .bind(org)
-                        .bind(since)
-                        .bind(until)
-                        .bind(w)
+                    let ai = in_range!(AI_TOTALS.as_str(), AiTotalsLine)
                         .fetch_one(self.pool())
                         .await?;
                     summarize(query, counts, series, percentiles, ai)
