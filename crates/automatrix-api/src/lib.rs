@@ -120,21 +120,13 @@ pub fn router(state: AppState) -> Router {
         state.clone(),
         access::authorize,
     ));
-    let recorder = state.engine.metrics().clone();
-    let app = Router::new()
-        .merge(api)
-        .merge(openapi::docs_router(doc))
-        .fallback(error::not_found_fallback)
-        .method_not_allowed_fallback(error::method_not_allowed_fallback)
-        .with_state(state)
-        // Applied to each route (and the fallbacks): it sees the route's template.
-        .layer(axum::middleware::from_fn_with_state(
-            recorder,
-            metrics::record,
-        ))
-        .layer(DefaultBodyLimit::max(max_body))
-        .layer(CatchPanicLayer::custom(error::panic_response))
-        .layer(axum::middleware::from_fn(headers::security_headers));
+    let app = counted(
+        Router::new().merge(api).merge(openapi::docs_router(doc)),
+        state,
+    )
+    .layer(DefaultBodyLimit::max(max_body))
+    .layer(CatchPanicLayer::custom(error::panic_response))
+    .layer(axum::middleware::from_fn(headers::security_headers));
     // A preflight is answered before anything else looks at it ...
     let app = match cors {
         Some(cors) => app.layer(cors),
@@ -147,11 +139,17 @@ pub fn router(state: AppState) -> Router {
 /// Only `GET /metrics` and the health probes: what the separate metrics listener
 /// (`AUTOMATRIX_METRICS_BIND`) serves, in `serve` and `worker` processes alike.
 pub fn probes_router(state: AppState) -> Router {
-    let recorder = state.engine.metrics().clone();
     let (routes, _) = utoipa_axum::router::OpenApiRouter::new()
         .merge(health::router())
         .merge(metrics::router())
         .split_for_parts();
+    counted(routes, state)
+}
+
+/// `routes` with the 404 and 405 fallbacks, its state, and the HTTP metrics, which are
+/// applied to each route (and the fallbacks), so they see the route's template.
+fn counted(routes: Router<AppState>, state: AppState) -> Router {
+    let recorder = state.engine.metrics().clone();
     routes
         .fallback(error::not_found_fallback)
         .method_not_allowed_fallback(error::method_not_allowed_fallback)
