@@ -73,13 +73,25 @@ impl Metrics {
     pub fn http_request(&self, method: &str, route: &str, status: u16, took: Duration) {
         self.0.http.with(route, |r| {
             r.duration.observe(took);
-            let mut counts = r.requests.lock().unwrap_or_else(PoisonError::into_inner);
-            match counts
-                .iter_mut()
-                .find(|(m, s, _)| *s == status && &**m == method)
+            let same = |(m, s, _): &&(Box<str>, u16, AtomicU64)| *s == status && &**m == method;
+            // Requests run side by side here: a shared read and an atomic add, never a wait
+            // (the write lock is taken once per new method and status).
+            if let Some((_, _, n)) = r
+                .requests
+                .read()
+                .unwrap_or_else(PoisonError::into_inner)
+                .iter()
+                .find(same)
             {
-                Some((_, _, n)) => *n += 1,
-                None => counts.push((method.into(), status, 1)),
+                n.fetch_add(1, Ordering::Relaxed);
+                return;
+            }
+            let mut counts = r.requests.write().unwrap_or_else(PoisonError::into_inner);
+            match counts.iter().find(same) {
+                Some((_, _, n)) => {
+                    n.fetch_add(1, Ordering::Relaxed);
+                }
+                None => counts.push((method.into(), status, AtomicU64::new(1))),
             }
         });
     }
@@ -140,8 +152,11 @@ impl Metrics {
         });
         let mut http_requests = 0;
         self.0.http.each(|_, r| {
-            let counts = r.requests.lock().unwrap_or_else(PoisonError::into_inner);
-            http_requests += counts.iter().map(|(_, _, n)| n).sum::<u64>();
+            let counts = r.requests.read().unwrap_or_else(PoisonError::into_inner);
+            http_requests += counts
+                .iter()
+                .map(|(_, _, n)| n.load(Ordering::Relaxed))
+                .sum::<u64>();
         });
         let queue = self.queue();
         MetricsSnapshot {
@@ -171,11 +186,13 @@ impl Metrics {
             "HTTP requests answered, by method, route template and status.",
         );
         i.http.each(|route, r| {
-            let mut counts = r
+            let mut counts: Vec<(Box<str>, u16, u64)> = r
                 .requests
-                .lock()
+                .read()
                 .unwrap_or_else(PoisonError::into_inner)
-                .clone();
+                .iter()
+                .map(|(m, s, n)| (m.clone(), *s, n.load(Ordering::Relaxed)))
+                .collect();
             counts.sort();
             for (method, status, n) in counts {
                 let status = status.to_string();
@@ -338,7 +355,7 @@ impl<T: Default> Family<T> {
 struct RouteStats {
     duration: Histogram,
     /// (method, status, count): a route sees few of each, so a scan beats a map.
-    requests: Mutex<Vec<(Box<str>, u16, u64)>>,
+    requests: RwLock<Vec<(Box<str>, u16, AtomicU64)>>,
 }
 
 #[derive(Default)]
