@@ -89,6 +89,16 @@ fn with_database(url: &str, database: &str) -> String {
     }
 }
 
+/// Every node of an `explain (format json)` plan (`plan[0]["Plan"]`), depth first: what the
+/// query-plan tests look through for scans, sorts and index names.
+pub fn plan_nodes(plan: &serde_json::Value) -> Vec<&serde_json::Value> {
+    let mut out = vec![plan];
+    for child in plan["Plans"].as_array().into_iter().flatten() {
+        out.extend(plan_nodes(child));
+    }
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::with_database;
@@ -114,14 +124,4 @@ mod tests {
             assert_eq!(with_database(url, "db"), expected, "{url}");
         }
     }
-}
-
-/// Every node of an `explain (format json)` plan (`plan[0]["Plan"]`), depth first: what the
-/// query-plan tests look through for scans, sorts and index names.
-pub fn plan_nodes(plan: &serde_json::Value) -> Vec<&serde_json::Value> {
-    let mut out = vec![plan];
-    for child in plan["Plans"].as_array().into_iter().flatten() {
-        out.extend(plan_nodes(child));
-    }
-    out
 }
