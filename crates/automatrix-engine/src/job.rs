@@ -21,12 +21,9 @@ use uuid::Uuid;
 use crate::checkpoint::{Checkpoint, CheckpointError, StepRecord};
 use crate::error::EngineError;
 use crate::executor::{PriorStep, RunOutcome, RunPlan};
-use crate::live::{ExecutionEvent, LiveBus, LiveEvent, Notification, NotificationKind, StepEvent};
+use crate::live::{ExecutionEvent, LiveBus, LiveEvent, failure_notice, step_events};
 use crate::services::RunServices;
 use crate::worker::Worker;
-
-/// The node whose waiting step is announced as an approval to decide.
-const APPROVAL_NODE: &str = "flow.approval";
 
 impl Worker {
     /// Runs the execution of a job that [`claim_next`](automatrix_store::QueueStore::claim_next)
@@ -128,6 +125,7 @@ impl Worker {
                 ignore_stale(self.store.suspend_execution(&job, resume_at, now).await)?;
                 self.live.publish(LiveEvent::Execution(ExecutionEvent {
                     status: ExecutionStatus::Waiting,
+                    at: now,
                     ..ExecutionEvent::of(&execution)
                 }));
                 return Ok(None);
@@ -182,6 +180,7 @@ impl Worker {
             .started_at
             .and_then(|started| (outcome.now - started).to_std().ok())
             .unwrap_or_default();
+        let steps = step_events(execution.workflow_id, &outcome.steps);
         match self.store.finish_execution(job, outcome).await {
             Ok(()) => {}
             Err(StoreError::Stale(_)) => return Ok(None),
@@ -189,6 +188,7 @@ impl Worker {
         }
         self.metrics.execution_finished(ended.status, took);
         self.finished.announce(execution.id);
+        self.live.publish_all(steps);
         if event.status == ExecutionStatus::Failed {
             self.live
                 .publish(LiveEvent::Notification(failure_notice(&event)));
@@ -288,21 +288,6 @@ impl Worker {
     }
 }
 
-/// What everyone watching the organization hears when an execution fails.
-fn failure_notice(event: &ExecutionEvent) -> Notification {
-    let error = event.error.as_deref().unwrap_or("no error message");
-    Notification {
-        organization_id: event.organization_id,
-        kind: NotificationKind::ExecutionFailed,
-        message: format!("execution {} failed: {error}", event.execution_id),
-        workflow_id: Some(event.workflow_id),
-        execution_id: Some(event.execution_id),
-        node_id: None,
-        data: json!({"error": event.error}),
-        at: event.at,
-    }
-}
-
 /// How an execution that finished in this process ended.
 #[derive(Clone, Debug)]
 pub struct Ended {
@@ -383,44 +368,6 @@ struct Held {
 }
 
 impl StoreCheckpoint {
-    /// Tells the watchers of the execution (and, for an approval that now waits, the
-    /// organization).
-    fn announce(&self, step: &StepRecord) {
-        let event = StepEvent {
-            organization_id: self.organization_id,
-            workflow_id: self.workflow_id,
-            execution_id: self.job.execution_id,
-            node_id: step.node_id.clone(),
-            node_type: step.node_type.clone(),
-            status: step.status,
-            attempt: step.attempt,
-            duration_ms: step.duration_ms,
-            error: step.error.clone(),
-            at: Utc::now(),
-        };
-        if step.status == StepStatus::Waiting && step.node_type == APPROVAL_NODE {
-            self.live.publish(LiveEvent::Notification(Notification {
-                organization_id: self.organization_id,
-                kind: NotificationKind::ApprovalWaiting,
-                message: format!(
-                    "step `{}` of execution {} waits for an approval",
-                    step.node_id, self.job.execution_id
-                ),
-                workflow_id: Some(self.workflow_id),
-                execution_id: Some(self.job.execution_id),
-                node_id: Some(step.node_id.clone()),
-                data: json!({
-                    "decide": format!(
-                        "/api/executions/{}/steps/{}/approve",
-                        self.job.execution_id, step.node_id
-                    )
-                }),
-                at: event.at,
-            }));
-        }
-        self.live.publish(LiveEvent::Step(event));
-    }
-
     fn held(&self) -> std::sync::MutexGuard<'_, Held> {
         // Nothing can panic while the lock is held.
         self.held
@@ -439,11 +386,15 @@ impl StoreCheckpoint {
         if held.is_empty() {
             return Ok(());
         }
-        self.store.write_steps(&self.job, held).await.map(|_| ())
+        let events = step_events(self.workflow_id, &held);
+        self.store.write_steps(&self.job, held).await?;
+        self.live.publish_all(events);
+        Ok(())
     }
 
     /// Writes `steps` (the held ones first) and notices a cancel.
     async fn write(&self, steps: Vec<StepWrite>, after: StepStatus) -> Result<(), CheckpointError> {
+        let events = step_events(self.workflow_id, &steps);
         let status = self
             .store
             .write_steps(&self.job, steps)
@@ -452,6 +403,9 @@ impl StoreCheckpoint {
                 StoreError::Stale(_) => CheckpointError::LeaseLost,
                 other => CheckpointError::Failed(other.to_string()),
             })?;
+        // Announced once durable: a watcher that reads the store after subscribing sees each
+        // step in the one or the other.
+        self.live.publish_all(events);
         // A cancel from anywhere is seen here at the latest (notifications make it sooner).
         if status == ExecutionStatus::Cancelled && after != StepStatus::Running {
             return Err(CheckpointError::Cancelled);
@@ -463,7 +417,6 @@ impl StoreCheckpoint {
 #[async_trait]
 impl Checkpoint for StoreCheckpoint {
     async fn record(&self, step: &StepRecord) -> Result<(), CheckpointError> {
-        self.announce(step);
         if let (StepStatus::Completed | StepStatus::Failed, Some(start), Some(end)) =
             (step.status, step.started_at, step.completed_at)
         {

@@ -15,7 +15,7 @@ use std::sync::{Arc, OnceLock, Weak};
 use std::time::Duration;
 
 use automatrix_core::{ExecutionStatus, StepStatus};
-use automatrix_store::{Execution, Store};
+use automatrix_store::{Execution, StepWrite, Store};
 use chrono::{DateTime, Utc};
 use futures::StreamExt;
 use serde::{Deserialize, Serialize};
@@ -69,11 +69,15 @@ pub struct ExecutionEvent {
     pub error: Option<String>,
     /// From its start to now, once it finished.
     pub duration_ms: Option<i64>,
+    /// When the change was written (the time it was stamped with before its commit), so
+    /// a change always has a later `at` than the one it followed, whichever process made
+    /// them, as long as their clocks agree; events of different processes may arrive out of
+    /// order, and sockets drop one older than what they sent for the execution.
     pub at: DateTime<Utc>,
 }
 
 impl ExecutionEvent {
-    /// The state `execution` is in now.
+    /// The state `execution` is in now, as of its last write.
     pub fn of(execution: &Execution) -> Self {
         let finished = execution.status.is_terminal();
         Self {
@@ -87,7 +91,7 @@ impl ExecutionEvent {
                 .zip(execution.completed_at)
                 .filter(|_| finished)
                 .map(|(s, c)| (c - s).num_milliseconds()),
-            at: Utc::now(),
+            at: execution.updated_at,
         }
     }
 }
@@ -116,6 +120,63 @@ pub struct Notification {
     /// Details by kind (the budget's figures, say).
     pub data: Value,
     pub at: DateTime<Utc>,
+}
+
+/// The node whose waiting step is announced as an approval to decide.
+const APPROVAL_NODE: &str = "flow.approval";
+
+/// The events of `steps` of a run of `workflow_id`, just written: each step, and for an
+/// approval that now waits, a notification to the organization.
+pub(crate) fn step_events(workflow_id: Uuid, steps: &[StepWrite]) -> Vec<LiveEvent> {
+    let mut events = Vec::with_capacity(steps.len());
+    for s in steps {
+        let event = StepEvent {
+            organization_id: s.organization_id,
+            workflow_id,
+            execution_id: s.execution_id,
+            node_id: s.node_id.clone(),
+            node_type: s.node_type.clone(),
+            status: s.status,
+            attempt: u32::try_from(s.attempt).unwrap_or(0),
+            duration_ms: s.duration_ms,
+            error: s.error_message.clone(),
+            at: s.now,
+        };
+        if s.status == StepStatus::Waiting && s.node_type == APPROVAL_NODE {
+            events.push(LiveEvent::Notification(Notification {
+                organization_id: s.organization_id,
+                kind: NotificationKind::ApprovalWaiting,
+                message: format!(
+                    "step `{}` of execution {} waits for an approval",
+                    s.node_id, s.execution_id
+                ),
+                workflow_id: Some(workflow_id),
+                execution_id: Some(s.execution_id),
+                node_id: Some(s.node_id.clone()),
+                data: serde_json::json!({
+                    "decide": format!("/api/executions/{}/steps/{}/approve", s.execution_id, s.node_id)
+                }),
+                at: s.now,
+            }));
+        }
+        events.push(LiveEvent::Step(event));
+    }
+    events
+}
+
+/// What everyone watching the organization hears when an execution fails.
+pub(crate) fn failure_notice(event: &ExecutionEvent) -> Notification {
+    let error = event.error.as_deref().unwrap_or("no error message");
+    Notification {
+        organization_id: event.organization_id,
+        kind: NotificationKind::ExecutionFailed,
+        message: format!("execution {} failed: {error}", event.execution_id),
+        workflow_id: Some(event.workflow_id),
+        execution_id: Some(event.execution_id),
+        node_id: None,
+        data: serde_json::json!({"error": event.error}),
+        at: event.at,
+    }
 }
 
 /// What a subscriber gets: an event, or word that it fell behind.
@@ -183,6 +244,13 @@ impl LiveBus {
         }
         // Nobody subscribed here is fine.
         let _ = self.inner.local.send(Arc::new(event));
+    }
+
+    /// [`publish`](Self::publish)es each of `events`, in order.
+    pub fn publish_all(&self, events: Vec<LiveEvent>) {
+        for event in events {
+            self.publish(event);
+        }
     }
 
     /// Every event from now on, from every process. The first call starts listening to the

@@ -3,7 +3,9 @@
 //! text frames, what its filter lets through. A subscriber that fell behind gets
 //! `{"type": "lagged", "missed": N}` and goes on. The server pings every 30 s.
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
+
+use chrono::{DateTime, Utc};
 use std::time::Duration;
 
 use automatrix_core::StepStatus;
@@ -89,6 +91,7 @@ async fn stream_execution(
             &execution,
         ))));
     }
+    let mut latest = Latest::default();
     let pass = move |event: &LiveEvent| match event {
         LiveEvent::Step(s) if s.execution_id == id => {
             if sent.insert((s.node_id.clone(), s.attempt, s.status)) {
@@ -97,6 +100,7 @@ async fn stream_execution(
                 Pass::Skip
             }
         }
+        LiveEvent::Execution(e) if e.execution_id == id && !latest.newer(e) => Pass::Skip,
         LiveEvent::Execution(e) if e.execution_id == id && e.status.is_terminal() => {
             Pass::SendAndClose
         }
@@ -142,8 +146,13 @@ async fn workflow_socket(
         .await?
         .ok_or(ApiError::NotFound)?;
     let org = caller.org_id;
+    let mut latest = Latest::default();
     let pass = move |event: &LiveEvent| match event {
-        LiveEvent::Execution(e) if e.workflow_id == id && e.organization_id == org => Pass::Send,
+        LiveEvent::Execution(e)
+            if e.workflow_id == id && e.organization_id == org && latest.newer(e) =>
+        {
+            Pass::Send
+        }
         _ => Pass::Skip,
     };
     Ok(ws.on_upgrade(move |socket| pump(socket, Vec::new(), false, events, pass)))
@@ -168,6 +177,24 @@ async fn notifications_socket(
         _ => Pass::Skip,
     };
     ws.on_upgrade(move |socket| pump(socket, Vec::new(), false, events, pass))
+}
+
+/// The latest change sent per execution: events of different processes may arrive out of
+/// order (a creation announced by an API process after the worker that ran it announced its
+/// end), and one older than what was sent would show a state the execution left.
+#[derive(Default)]
+struct Latest(HashMap<Uuid, DateTime<Utc>>);
+
+impl Latest {
+    /// Whether `e` is not older than what was sent for its execution (and remembers it).
+    fn newer(&mut self, e: &ExecutionEvent) -> bool {
+        let seen = self.0.entry(e.execution_id).or_insert(e.at);
+        if e.at < *seen {
+            return false;
+        }
+        *seen = e.at;
+        true
+    }
 }
 
 fn to_json(event: &LiveEvent) -> Value {

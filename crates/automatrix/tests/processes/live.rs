@@ -70,7 +70,12 @@ async fn a_socket_on_one_api_process_sees_steps_run_by_a_worker_process() {
         assert_eq!(f["execution_id"], id.as_str(), "{f}");
         seen.push(f["status"].as_str().unwrap_or_default().to_owned());
     }
-    assert_eq!(seen, ["pending", "running", "completed"]);
+    // Never out of order; the creation's `pending`, announced by api-2, may reach api-1 after
+    // the worker's `running` (both are sent off the request's path), and is then dropped.
+    assert!(
+        seen == ["pending", "running", "completed"] || seen == ["running", "completed"],
+        "{seen:?}"
+    );
 
     let failed = c.execute(&bad, json!({})).await;
     let n = notices.next_json().await;
