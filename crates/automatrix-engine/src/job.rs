@@ -168,18 +168,15 @@ impl Worker {
             status: outcome.status,
             output: outcome.output.clone(),
         };
-        let now = outcome.now;
+        let ran = execution.started_at.map(|started| outcome.now - started);
         let event = ExecutionEvent {
             status: outcome.status,
             error: outcome.error.clone(),
-            duration_ms: execution.started_at.map(|s| (now - s).num_milliseconds()),
-            at: now,
+            duration_ms: ran.map(|d| d.num_milliseconds()),
+            at: outcome.now,
             ..ExecutionEvent::of(execution)
         };
-        let took = execution
-            .started_at
-            .and_then(|started| (outcome.now - started).to_std().ok())
-            .unwrap_or_default();
+        let took = ran.and_then(|d| d.to_std().ok()).unwrap_or_default();
         let steps = step_events(execution.workflow_id, &outcome.steps);
         match self.store.finish_execution(job, outcome).await {
             Ok(()) => {}
@@ -353,7 +350,7 @@ struct StoreCheckpoint {
     held: std::sync::Mutex<Held>,
     /// Told when a step that answers a waiting webhook caller is written.
     finished: crate::finished::Finished,
-    /// Told of every step record, written or held.
+    /// Told of every step record once it is written.
     live: LiveBus,
     /// Where the duration of each step that ran to its end is counted.
     metrics: crate::metrics::Metrics,

@@ -125,8 +125,10 @@ pub struct Notification {
 /// The node whose waiting step is announced as an approval to decide.
 const APPROVAL_NODE: &str = "flow.approval";
 
-/// The events of `steps` of a run of `workflow_id`, just written: each step, and for an
-/// approval that now waits, a notification to the organization.
+/// The events of `steps` of a run of `workflow_id`, to publish once they are written: each
+/// step, and for an approval that now waits, a notification to the organization. (Built
+/// before the write, which takes the records; whether anyone hears them is decided when they
+/// are published, after it, so a watcher who subscribed meanwhile gets them.)
 pub(crate) fn step_events(workflow_id: Uuid, steps: &[StepWrite]) -> Vec<LiveEvent> {
     let mut events = Vec::with_capacity(steps.len());
     for s in steps {
@@ -212,8 +214,8 @@ struct Inner {
     listening: tokio::sync::OnceCell<()>,
 }
 
-/// A batch on the wire: who sent it, and what.
-#[derive(Serialize, Deserialize)]
+/// A batch on the wire: who sent it, and what (written by [`send_batches`] event by event).
+#[derive(Deserialize)]
 struct Batch {
     origin: Uuid,
     events: Vec<LiveEvent>,
@@ -236,6 +238,9 @@ impl LiveBus {
     /// Hands `event` to this process's subscribers now and to other processes' soon. Never
     /// waits; needs a Tokio runtime (the first call starts the sender task).
     pub fn publish(&self, event: LiveEvent) {
+        if !self.heard() {
+            return;
+        }
         let outbox = self.inner.outbox.get_or_init(|| self.start_sender());
         if let Some(outbox) = outbox
             && let Err(e) = outbox.try_send(event.clone())
@@ -244,6 +249,13 @@ impl LiveBus {
         }
         // Nobody subscribed here is fine.
         let _ = self.inner.local.send(Arc::new(event));
+    }
+
+    /// Whether anyone may hear an event: a subscriber in this process, or other processes
+    /// sharing the database. Where nobody does (SQLite without an open socket), publishing
+    /// does nothing.
+    pub fn heard(&self) -> bool {
+        self.inner.store.shares_live_events() || self.inner.local.receiver_count() > 0
     }
 
     /// [`publish`](Self::publish)es each of `events`, in order.
@@ -274,7 +286,7 @@ impl LiveBus {
     /// Where the database is not shared (SQLite), nothing to send; otherwise a task that
     /// sends batches until the bus is gone.
     fn start_sender(&self) -> Option<mpsc::Sender<LiveEvent>> {
-        if self.inner.store.backend() == "sqlite" {
+        if !self.inner.store.shares_live_events() {
             return None;
         }
         let (tx, rx) = mpsc::channel(OUTBOX);
@@ -287,38 +299,38 @@ impl LiveBus {
     }
 }
 
-/// Sends what accumulated, batch by batch, until every sender is gone.
+/// Sends what accumulated, batch by batch, until every sender is gone. Each event is
+/// encoded once and appended to the batch's text while it fits.
 async fn send_batches(store: Arc<dyn Store>, origin: Uuid, mut rx: mpsc::Receiver<LiveEvent>) {
-    let mut carried: Option<LiveEvent> = None;
+    let head = batch_head(origin);
+    let mut carried: Option<String> = None;
     loop {
         let first = match carried.take() {
             Some(e) => e,
             None => match rx.recv().await {
-                Some(e) => e,
+                Some(e) => encode(&e),
                 None => return,
             },
         };
-        let mut batch = Batch {
-            origin,
-            events: vec![first],
-        };
-        let mut payload = encode(&batch);
-        while let Ok(next) = rx.try_recv() {
-            batch.events.push(next);
-            let longer = encode(&batch);
-            if longer.len() > MAX_PAYLOAD {
-                carried = batch.events.pop();
-                break;
-            }
-            payload = longer;
-        }
-        if payload.len() > MAX_PAYLOAD {
+        if head.len() + first.len() + 2 > MAX_PAYLOAD {
             warn!(
-                bytes = payload.len(),
+                bytes = first.len(),
                 "a live event is too large to send; dropped"
             );
             continue;
         }
+        let mut payload = head.clone();
+        payload.push_str(&first);
+        while let Ok(next) = rx.try_recv() {
+            let next = encode(&next);
+            if payload.len() + 1 + next.len() + 2 > MAX_PAYLOAD {
+                carried = Some(next);
+                break;
+            }
+            payload.push(',');
+            payload.push_str(&next);
+        }
+        payload.push_str("]}");
         match store.publish_live_events(&payload).await {
             Ok(true) => {}
             Ok(false) => return,
@@ -327,8 +339,13 @@ async fn send_batches(store: Arc<dyn Store>, origin: Uuid, mut rx: mpsc::Receive
     }
 }
 
-fn encode(batch: &Batch) -> String {
-    serde_json::to_string(batch).unwrap_or_default()
+/// The text of a [`Batch`] up to its first event; `]}` closes it.
+fn batch_head(origin: Uuid) -> String {
+    format!("{{\"origin\":\"{origin}\",\"events\":[")
+}
+
+fn encode(event: &LiveEvent) -> String {
+    serde_json::to_string(event).unwrap_or_default()
 }
 
 /// Relays other processes' batches to this process's subscribers while the bus lives,
@@ -410,10 +427,9 @@ mod tests {
 
     #[test]
     fn a_batch_of_one_event_fits_a_notification() {
-        let batch = Batch {
-            origin: Uuid::nil(),
-            events: vec![step(1)],
-        };
-        assert!(encode(&batch).len() < MAX_PAYLOAD / 10);
+        let batch = format!("{}{}]}}", batch_head(Uuid::nil()), encode(&step(1)));
+        assert!(batch.len() < MAX_PAYLOAD / 10);
+        let parsed: Batch = serde_json::from_str(&batch).expect("a batch");
+        assert_eq!((parsed.origin, parsed.events), (Uuid::nil(), vec![step(1)]));
     }
 }

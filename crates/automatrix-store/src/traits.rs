@@ -583,6 +583,9 @@ pub trait LiveStore: Send + Sync {
         ticket_hash: &str,
         now: DateTime<Utc>,
     ) -> StoreResult<Option<WsTicket>>;
+    /// Whether other processes may share the database and hear live events (PostgreSQL);
+    /// `false` where one process is all there is (SQLite).
+    fn shares_live_events(&self) -> bool;
     /// Sends `payload` (under 8,000 bytes) to the subscribers of every process sharing the
     /// database, this one included; `false` when the store has no other processes to tell
     /// (SQLite), and nothing was sent.

@@ -58,6 +58,10 @@ macro_rules! __impl_live_store {
                     .await?)
                 }
 
+                fn shares_live_events(&self) -> bool {
+                    <$store as Dialect>::NOTIFY_LIVE.is_some()
+                }
+
                 async fn publish_live_events(&self, payload: &str) -> StoreResult<bool> {
                     let Some(sql) = <$store as Dialect>::NOTIFY_LIVE else {
                         return Ok(false);

@@ -52,6 +52,11 @@ pub async fn live_events_reach_every_subscriber_where_processes_share_the_databa
     store: &dyn Store,
 ) {
     let subscribed = ok!(store.subscribe_live_events());
+    assert_eq!(
+        store.shares_live_events(),
+        subscribed.is_some(),
+        "a store shares live events exactly when it can be subscribed to"
+    );
     let Some(mut events) = subscribed else {
         assert!(
             !ok!(store.publish_live_events("{}")),
