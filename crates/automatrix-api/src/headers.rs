@@ -1,6 +1,7 @@
 //! Security headers on every response (DESIGN §7, the identity issue's hardening): no MIME
 //! sniffing, no referrer, no framing, a content security policy (strict for the API; for the
-//! interactive docs, what Swagger UI needs from this origin), and HSTS when the request came
+//! interactive docs, what Swagger UI needs from this origin; for the web UI, what it loads from
+//! this origin), and HSTS when the request came
 //! over TLS through a proxy (`X-Forwarded-Proto: https`). A handler that set one keeps its own.
 
 use axum::extract::Request;
@@ -14,6 +15,11 @@ const API_CSP: &str = "default-src 'none'; frame-ancestors 'none'";
 /// by the binary, and the OpenAPI document from this origin.
 const DOCS_CSP: &str = "default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; \
                         img-src 'self' data:; connect-src 'self'; frame-ancestors 'none'";
+/// The web UI: its own scripts and styles (the canvas positions nodes with inline styles), its
+/// images, and the API and its sockets on this origin.
+const UI_CSP: &str = "default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; \
+                      img-src 'self' data: blob:; font-src 'self' data:; connect-src 'self'; \
+                      object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'";
 /// One year, subdomains included (sent only over TLS).
 const HSTS: &str = "max-age=31536000; includeSubDomains";
 
@@ -22,10 +28,13 @@ pub(crate) async fn security_headers(req: Request, next: Next) -> Response {
         .headers()
         .get("x-forwarded-proto")
         .is_some_and(|v| v.as_bytes().eq_ignore_ascii_case(b"https"));
-    let csp = if req.uri().path().starts_with("/docs") {
+    let path = req.uri().path();
+    let csp = if path.starts_with("/docs") {
         DOCS_CSP
-    } else {
+    } else if crate::ui::is_api_path(path) {
         API_CSP
+    } else {
+        UI_CSP
     };
     let mut res = next.run(req).await;
     let headers = res.headers_mut();

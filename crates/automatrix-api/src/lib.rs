@@ -31,6 +31,7 @@ mod request_id;
 mod sso;
 mod state;
 mod templates;
+mod ui;
 mod workflow_io;
 mod workflow_versions;
 mod workflows;
@@ -55,6 +56,7 @@ pub use openapi::openapi;
 pub use request_id::REQUEST_ID_HEADER;
 pub use sso::oidc::OidcConfig;
 pub use state::AppState;
+pub use ui::built as ui_built;
 
 /// Settings of the HTTP layer.
 #[derive(Clone, Debug)]
@@ -121,7 +123,10 @@ pub fn router(state: AppState) -> Router {
         access::authorize,
     ));
     let app = counted(
-        Router::new().merge(api).merge(openapi::docs_router(doc)),
+        Router::new()
+            .merge(api)
+            .merge(openapi::docs_router(doc))
+            .fallback(ui::fallback),
         state,
     )
     .layer(DefaultBodyLimit::max(max_body))
@@ -143,15 +148,14 @@ pub fn probes_router(state: AppState) -> Router {
         .merge(health::router())
         .merge(metrics::router())
         .split_for_parts();
-    counted(routes, state)
+    counted(routes.fallback(error::not_found_fallback), state)
 }
 
-/// `routes` with the 404 and 405 fallbacks, its state, and the HTTP metrics, which are
-/// applied to each route (and the fallbacks), so they see the route's template.
+/// `routes` (with its 404 fallback) with the 405 fallback, its state, and the HTTP metrics,
+/// which are applied to each route (and the fallbacks), so they see the route's template.
 fn counted(routes: Router<AppState>, state: AppState) -> Router {
     let recorder = state.engine.metrics().clone();
     routes
-        .fallback(error::not_found_fallback)
         .method_not_allowed_fallback(error::method_not_allowed_fallback)
         .with_state(state)
         .layer(axum::middleware::from_fn_with_state(

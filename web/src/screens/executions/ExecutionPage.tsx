@@ -1,0 +1,3 @@
+export default function ExecutionPage() {
+  return <div className="p-6">ExecutionPage</div>;
+}

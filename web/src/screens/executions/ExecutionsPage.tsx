@@ -1,0 +1,3 @@
+export default function ExecutionsPage() {
+  return <div className="p-6">ExecutionsPage</div>;
+}

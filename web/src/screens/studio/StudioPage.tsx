@@ -1,0 +1,3 @@
+export default function StudioPage() {
+  return <div className="p-6">StudioPage</div>;
+}

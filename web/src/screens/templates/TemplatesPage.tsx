@@ -1,0 +1,3 @@
+export default function TemplatesPage() {
+  return <div className="p-6">TemplatesPage</div>;
+}
