@@ -28,6 +28,7 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(get_workflow, update_workflow, delete_workflow))
         .routes(routes!(execute_workflow))
         .routes(routes!(list_workflow_executions))
+        .routes(routes!(validate_workflow))
 }
 
 #[derive(Serialize, ToSchema)]
@@ -89,6 +90,20 @@ pub struct UpdateWorkflow {
     pub description: Option<String>,
     pub definition: Option<Value>,
     pub is_active: Option<bool>,
+}
+
+#[derive(Deserialize, ToSchema)]
+pub struct ValidateRequest {
+    /// A definition as `POST /api/workflows` takes it.
+    pub definition: Value,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct ValidationReport {
+    /// No problems: saving this definition would succeed.
+    pub valid: bool,
+    /// Every problem with its JSON path, as a 422 on save would list them.
+    pub problems: Vec<automatrix_core::Problem>,
 }
 
 #[derive(Deserialize, Default, ToSchema)]
@@ -161,6 +176,25 @@ async fn list_workflows(
     Ok(Json(WorkflowList {
         items: rows.into_iter().map(Into::into).collect(),
         next_cursor: next_cursor.flatten(),
+    }))
+}
+
+/// Check a definition without saving it: every problem a save would be refused for (200 either
+/// way; the workflow canvas calls it as the user edits).
+#[utoipa::path(post, path = "/api/workflows/validate", tag = "workflows", request_body = ValidateRequest,
+    responses((status = 200, body = ValidationReport), (status = 400, body = ErrorBody)), security(("bearer" = [])))]
+async fn validate_workflow(
+    State(state): State<AppState>,
+    auth: AuthUser,
+    ApiJson(req): ApiJson<ValidateRequest>,
+) -> Result<Json<ValidationReport>, ApiError> {
+    let problems = state
+        .engine
+        .check_definition(auth.org_id, &req.definition)
+        .await?;
+    Ok(Json(ValidationReport {
+        valid: problems.is_empty(),
+        problems,
     }))
 }
 

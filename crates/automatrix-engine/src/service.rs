@@ -182,6 +182,24 @@ impl Engine {
         validate_definition(definition, self.registry())
     }
 
+    /// Every problem saving `definition` in `org` would be refused for (the canvas's live
+    /// validation): the definition's own, then its error workflow's.
+    pub async fn check_definition(
+        &self,
+        org: Uuid,
+        definition: &Value,
+    ) -> Result<Vec<Problem>, EngineError> {
+        let validated = match self.validate(definition) {
+            Ok(v) => v,
+            Err(problems) => return Ok(problems),
+        };
+        match self.check_error_workflow(org, &validated).await {
+            Ok(()) => Ok(Vec::new()),
+            Err(EngineError::Invalid(problems)) => Ok(problems),
+            Err(e) => Err(e),
+        }
+    }
+
     pub async fn create_workflow(
         &self,
         org: Uuid,

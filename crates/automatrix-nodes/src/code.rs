@@ -87,7 +87,7 @@ impl Node for CodeJs {
             }),
             code_fields: vec!["code"],
             docs: DOCS,
-            ..NodeSpec::new(Self::KIND, "JavaScript code", "code")
+            ..NodeSpec::new(Self::KIND, "JavaScript Code", "code")
         }
     }
 

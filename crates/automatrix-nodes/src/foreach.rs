@@ -90,7 +90,7 @@ impl Node for LogicForeach {
                 done: Self::DONE_PORT,
             }),
             docs: DOCS,
-            ..NodeSpec::new(Self::KIND, "For each", "logic")
+            ..NodeSpec::new(Self::KIND, "For Each", "logic")
         }
     }
 

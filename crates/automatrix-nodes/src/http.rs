@@ -297,7 +297,7 @@ impl Node for HttpRequest {
                 "additionalProperties": false,
             }),
             docs: DOCS,
-            ..NodeSpec::new(Self::KIND, "HTTP request", "http")
+            ..NodeSpec::new(Self::KIND, "HTTP Request", "http")
         }
     }
 

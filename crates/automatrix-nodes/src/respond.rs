@@ -78,7 +78,7 @@ impl Node for RespondWebhook {
             }),
             answers_webhook: true,
             docs: DOCS,
-            ..NodeSpec::new(Self::KIND, "Respond to webhook", "flow")
+            ..NodeSpec::new(Self::KIND, "Respond to Webhook", "flow")
         }
     }
 

@@ -85,7 +85,7 @@ impl Node for TransformSet {
                 "additionalProperties": false,
             }),
             docs: DOCS,
-            ..NodeSpec::new(Self::KIND, "Set fields", "transform")
+            ..NodeSpec::new(Self::KIND, "Set Fields", "transform")
         }
     }
 

@@ -43,7 +43,7 @@ impl Node for ManualTrigger {
             }),
             is_trigger: true,
             docs: MANUAL_DOCS,
-            ..NodeSpec::new(Self::KIND, "Manual trigger", "trigger")
+            ..NodeSpec::new(Self::KIND, "Manual Trigger", "trigger")
         }
     }
 }

@@ -201,6 +201,7 @@ pub const RULES: &[Rule] = &[
         Some("workflow.restore"),
     ),
     rule("GET", "/api/workflows/{id}/export", Member(Viewer), None),
+    rule("POST", "/api/workflows/validate", Member(Editor), None),
     rule(
         "POST",
         "/api/workflows/import",

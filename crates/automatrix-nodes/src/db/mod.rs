@@ -90,7 +90,7 @@ impl Node for DbQuery {
                 "additionalProperties": false,
             }),
             docs: DOCS,
-            ..NodeSpec::new(Self::KIND, "Database query", "data")
+            ..NodeSpec::new(Self::KIND, "Database Query", "data")
         }
     }
 

@@ -134,7 +134,7 @@ impl Node for EmailSend {
                 "additionalProperties": false,
             }),
             docs: DOCS,
-            ..NodeSpec::new(Self::KIND, "Send email", "email")
+            ..NodeSpec::new(Self::KIND, "Send Email", "email")
         }
     }
 

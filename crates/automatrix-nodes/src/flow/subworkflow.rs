@@ -72,7 +72,7 @@ impl Node for FlowSubworkflow {
             }),
             docs: DOCS,
             side_effects: true,
-            ..NodeSpec::new(Self::KIND, "Sub-workflow", "flow")
+            ..NodeSpec::new(Self::KIND, "Sub-Workflow", "flow")
         }
     }
 

@@ -121,7 +121,7 @@ impl Node for ChatPost {
                 "additionalProperties": false,
             }),
             docs: DOCS,
-            ..NodeSpec::new(Self::KIND, "Post to chat", "messaging")
+            ..NodeSpec::new(Self::KIND, "Post to Chat", "messaging")
         }
     }
 

@@ -35,5 +35,6 @@ mod sso;
 mod summary;
 mod templates;
 mod tenancy;
+mod ui;
 mod versions;
 mod workflows;

@@ -51,6 +51,7 @@ const ROUTES: &[(&str, &str)] = &[
     ("post", "/api/workflows/{id}/versions/{version}/restore"),
     ("get", "/api/workflows/{id}/export"),
     ("post", "/api/workflows/import"),
+    ("post", "/api/workflows/validate"),
     ("get", "/api/executions"),
     ("get", "/api/executions/{id}"),
     ("get", "/api/executions/{id}/logs"),

@@ -77,6 +77,7 @@ fn body_for(method: &str, path: &str) -> Option<Value> {
         }
         ("POST", "/api/workflows") => json!({"name": unique("wf"), "definition": manual()}),
         ("PUT", "/api/workflows/{id}") => json!({"name": "renamed"}),
+        ("POST", "/api/workflows/validate") => json!({"definition": manual()}),
         ("POST", "/api/workflows/{id}/execute") => json!({"input": {}}),
         ("POST", "/api/credentials") => {
             json!({"name": unique("cred"), "type": "http_bearer", "data": {"token": "t"}})

@@ -166,4 +166,40 @@ both_backends! {
         assert_eq!(node("http.request")["side_effects"], true);
         assert_eq!(node("transform.set")["side_effects"], false);
     }
+
+    async fn a_definition_is_checked_without_being_saved(app) {
+        let s = app.signup().await;
+        let ok = app.post("/api/workflows/validate", &s.access_token, &json!({"definition": fixtures::lead_router()})).await;
+        assert_eq!(ok.status, 200, "{}", ok.body);
+        assert_eq!(ok.body, json!({"valid": true, "problems": []}));
+
+        let broken = json!({
+            "nodes": [
+                {"id": "start", "type": "trigger.manual"},
+                {"id": "call", "type": "http.request", "config": {"url": 42}},
+                {"id": "lonely", "type": "no.such.node"}
+            ],
+            "edges": [{"from": "start", "to": "call"}, {"from": "call", "output": "nope", "to": "ghost"}]
+        });
+        let res = app.post("/api/workflows/validate", &s.access_token, &json!({"definition": broken})).await;
+        assert_eq!(res.status, 200, "{}", res.body);
+        assert_eq!(res.body["valid"], false);
+        let paths: Vec<&str> = res.body["problems"].as_array().unwrap().iter().map(|p| p["path"].as_str().unwrap()).collect();
+        for want in ["nodes[1].config.url", "nodes[2].type", "edges[1].to"] {
+            assert!(paths.contains(&want), "missing {want} in {paths:?}");
+        }
+        // The same problems a save is refused for.
+        let saved = app.post("/api/workflows", &s.access_token, &json!({"name": "Broken", "definition": broken})).await;
+        saved.assert_error(422, "VALIDATION_ERROR");
+        assert_eq!(saved.body["error"]["details"], res.body["problems"]);
+        assert_eq!(app.get("/api/workflows", &s.access_token).await.body["items"], json!([]), "nothing saved");
+
+        let dangling = json!({"nodes": [{"id": "t", "type": "trigger.manual"}], "settings": {"error_workflow_id": "0193c1f2-aaaa-7000-8000-000000000000"}});
+        let res = app.post("/api/workflows/validate", &s.access_token, &json!({"definition": dangling})).await;
+        assert_eq!(res.body["valid"], false);
+        assert_eq!(res.body["problems"][0]["path"], "settings.error_workflow_id");
+
+        let res = app.post("/api/workflows/validate", &s.access_token, &json!({"nodes": []})).await;
+        assert!(res.status == 400 || res.status == 422, "no definition: {}", res.status);
+    }
 }
