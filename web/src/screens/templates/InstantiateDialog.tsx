@@ -225,6 +225,7 @@ export function InstantiateDialog({ template, onClose }: { template: TemplateSum
           value={name}
           onChange={(e) => setName(e.target.value)}
           required
+          autoFocus
           hint="The new workflow's name. You can change everything in the studio afterwards."
           error={errors.name}
         />
