@@ -1,0 +1,266 @@
+// "Use template": a form generated from the template's parameters, POST
+// /api/templates/{id}/instantiate, then the new workflow in the studio.
+import { useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
+import { useId, useState, type FormEvent, type ReactNode } from "react";
+import { Link, useNavigate } from "react-router-dom";
+import { api, ApiError } from "../../api/client";
+import type { Workflow } from "../../api/types";
+import { Button, Dialog, ErrorBox, TextField } from "../../components/ui";
+import {
+  buildParameters,
+  fieldErrors,
+  initialValues,
+  paramLabel,
+  type Credential,
+  type FormValue,
+  type TemplateParameter,
+  type TemplateSummary,
+} from "./templates";
+
+const inputClass =
+  "block w-full rounded-md border border-slate-300 bg-white px-2.5 py-1.5 text-sm shadow-sm focus:border-blue-500 focus:outline-none focus:ring-1 focus:ring-blue-500 aria-[invalid=true]:border-red-500 disabled:bg-slate-100";
+
+const CREDENTIAL_NAMES: Record<string, string> = {
+  smtp: "SMTP (email)",
+  twilio: "Twilio (texts)",
+  http_bearer: "HTTP bearer token",
+  http_basic: "HTTP basic",
+  http_header: "HTTP header",
+  http_query: "HTTP query key",
+  chat_webhook: "Chat webhook",
+  postgres: "PostgreSQL",
+};
+
+export function credentialTypeName(type: string | undefined): string {
+  return type ? (CREDENTIAL_NAMES[type] ?? type) : "credential";
+}
+
+/** A labelled field whose required mark sits beside the label (outside it, so the label text is
+ *  just the parameter's name for people and for tests). */
+function ParamField({
+  id,
+  label,
+  required,
+  hint,
+  error,
+  children,
+}: {
+  id: string;
+  label: string;
+  required: boolean;
+  hint?: ReactNode;
+  error?: string;
+  children: ReactNode;
+}) {
+  return (
+    <div className="space-y-1">
+      <div className="flex items-baseline justify-between gap-2">
+        <label htmlFor={id} className="block text-sm font-medium text-slate-700">
+          {label}
+        </label>
+        <span className={`text-xs ${required ? "font-medium text-red-700" : "text-slate-400"}`}>{required ? "Required" : "Optional"}</span>
+      </div>
+      {children}
+      {error && (
+        <p id={`${id}-error`} className="text-xs text-red-600">
+          {error}
+        </p>
+      )}
+      {hint && (
+        <p id={`${id}-hint`} className="text-xs text-slate-500">
+          {hint}
+        </p>
+      )}
+    </div>
+  );
+}
+
+function ParameterInput({
+  param,
+  value,
+  error,
+  credentials,
+  credentialsLoading,
+  onChange,
+}: {
+  param: TemplateParameter;
+  value: FormValue;
+  error?: string;
+  credentials: Credential[];
+  credentialsLoading: boolean;
+  onChange: (v: FormValue) => void;
+}) {
+  const id = useId();
+  const label = paramLabel(param);
+  const describedBy = [error ? `${id}-error` : "", param.description || param.type === "credential" ? `${id}-hint` : ""]
+    .filter(Boolean)
+    .join(" ") || undefined;
+  const common = { id, "aria-invalid": !!error, "aria-describedby": describedBy, "aria-required": param.required };
+
+  if (param.type === "boolean") {
+    return (
+      <div className="space-y-1">
+        <label className="flex items-center gap-2 text-sm font-medium text-slate-700">
+          <input
+            type="checkbox"
+            className="h-4 w-4 rounded border-slate-300"
+            checked={value === true}
+            onChange={(e) => onChange(e.target.checked)}
+            aria-invalid={!!error}
+            aria-describedby={describedBy}
+            id={id}
+          />
+          {label}
+        </label>
+        {error && <p id={`${id}-error`} className="text-xs text-red-600">{error}</p>}
+        {param.description && <p id={`${id}-hint`} className="text-xs text-slate-500">{param.description}</p>}
+      </div>
+    );
+  }
+
+  if (param.type === "credential") {
+    const mine = credentials.filter((c) => c.type === param.credential_type);
+    const typeName = credentialTypeName(param.credential_type);
+    const hint = (
+      <>
+        {param.description}
+        {!credentialsLoading && mine.length === 0 && (
+          <span className="mt-1 block text-amber-800">
+            Your organization has no {typeName} credential yet. An admin can add one in{" "}
+            <Link to="/settings/credentials" className="font-medium text-blue-700 hover:underline">
+              Settings → Credentials
+            </Link>
+            , then come back to this template.
+          </span>
+        )}
+      </>
+    );
+    return (
+      <ParamField id={id} label={label} required={param.required} hint={hint} error={error}>
+        <select {...common} className={inputClass} value={String(value)} onChange={(e) => onChange(e.target.value)} disabled={credentialsLoading}>
+          <option value="">
+            {credentialsLoading ? "Loading credentials…" : mine.length === 0 ? `No ${typeName} credentials` : "Choose a credential"}
+          </option>
+          {mine.map((c) => (
+            <option key={c.id} value={c.id}>
+              {c.name}
+            </option>
+          ))}
+        </select>
+      </ParamField>
+    );
+  }
+
+  if (param.type === "enum") {
+    return (
+      <ParamField id={id} label={label} required={param.required} hint={param.description} error={error}>
+        <select {...common} className={inputClass} value={String(value)} onChange={(e) => onChange(e.target.value)}>
+          <option value="">{param.required ? "Choose…" : "Default"}</option>
+          {(param.options ?? []).map((o) => (
+            <option key={o} value={o}>
+              {o}
+            </option>
+          ))}
+        </select>
+      </ParamField>
+    );
+  }
+
+  const inputType =
+    param.type === "number" ? "number" : param.type === "email" ? "email" : param.type === "url" ? "url" : param.type === "phone" ? "tel" : "text";
+  const example = param.example !== undefined && param.example !== null ? `e.g. ${String(param.example)}` : undefined;
+  return (
+    <ParamField id={id} label={label} required={param.required} hint={param.description} error={error}>
+      <input
+        {...common}
+        type={inputType}
+        step={param.type === "number" ? "any" : undefined}
+        className={inputClass}
+        value={String(value)}
+        placeholder={example}
+        onChange={(e) => onChange(e.target.value)}
+      />
+    </ParamField>
+  );
+}
+
+export function InstantiateDialog({ template, onClose }: { template: TemplateSummary; onClose: () => void }) {
+  const navigate = useNavigate();
+  const queryClient = useQueryClient();
+  const hasCredentials = template.parameters.some((p) => p.type === "credential");
+  const credentials = useQuery({
+    queryKey: ["credentials"],
+    queryFn: () => api<{ items: Credential[] }>("/api/credentials"),
+    enabled: hasCredentials,
+  });
+  const [name, setName] = useState(template.name);
+  const [edited, setEdited] = useState<Record<string, FormValue>>({});
+  const defaults = initialValues(template.parameters, credentials.data?.items ?? []);
+  const values = { ...defaults, ...edited };
+
+  const create = useMutation({
+    mutationFn: () =>
+      api<Workflow>(`/api/templates/${template.id}/instantiate`, {
+        method: "POST",
+        body: { name: name.trim(), parameters: buildParameters(template.parameters, values) },
+      }),
+    onSuccess: (wf) => {
+      void queryClient.invalidateQueries({ queryKey: ["workflows"] });
+      navigate(`/workflows/${wf.id}`);
+    },
+  });
+  const errors = fieldErrors(create.error);
+
+  const submit = (e: FormEvent) => {
+    e.preventDefault();
+    if (!create.isPending) create.mutate();
+  };
+
+  return (
+    <Dialog title={template.name} onClose={onClose}>
+      <form onSubmit={submit} noValidate className="space-y-4">
+        {template.description && <p className="text-sm text-slate-600">{template.description}</p>}
+        <TextField
+          label="Name"
+          value={name}
+          onChange={(e) => setName(e.target.value)}
+          required
+          autoFocus
+          hint="The new workflow's name. You can change everything in the studio afterwards."
+          error={errors.name}
+        />
+        {template.parameters.length > 0 && (
+          <fieldset className="space-y-3">
+            <legend className="mb-1 text-sm font-semibold text-slate-800">Settings for your store</legend>
+            {credentials.error ? <ErrorBox error={credentials.error} title="Your credentials could not be loaded" /> : null}
+            {template.parameters.map((p) => (
+              <ParameterInput
+                key={p.name}
+                param={p}
+                value={values[p.name] ?? ""}
+                error={errors[p.name]}
+                credentials={credentials.data?.items ?? []}
+                credentialsLoading={hasCredentials && credentials.isLoading}
+                onChange={(v) => setEdited((cur) => ({ ...cur, [p.name]: v }))}
+              />
+            ))}
+          </fieldset>
+        )}
+        {create.error ? (
+          <ErrorBox
+            error={create.error}
+            title={create.error instanceof ApiError && create.error.status === 422 ? "Some settings need your attention" : "The workflow could not be created"}
+          />
+        ) : null}
+        <div className="flex justify-end gap-2 border-t border-slate-200 pt-3">
+          <Button variant="secondary" onClick={onClose}>
+            Cancel
+          </Button>
+          <Button type="submit" disabled={create.isPending}>
+            {create.isPending ? "Creating…" : "Create workflow"}
+          </Button>
+        </div>
+      </form>
+    </Dialog>
+  );
+}
