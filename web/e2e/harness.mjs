@@ -156,3 +156,26 @@ export function problems(page, expectedStatuses = []) {
     return !(m && expectedStatuses.includes(Number(m[1])));
   });
 }
+
+/** Signs in over the API and returns a bearer for setting up what a test needs. */
+export async function apiToken(url, { email, password }) {
+  const res = await fetch(`${url}/api/auth/login`, {
+    method: "POST",
+    headers: { "content-type": "application/json" },
+    body: JSON.stringify({ email, password }),
+  });
+  if (!res.ok) throw new Error(`login: ${res.status} ${await res.text()}`);
+  return (await res.json()).access_token;
+}
+
+/** A JSON call to the API as `token`; throws on an error status. */
+export async function callApi(url, token, method, path, body) {
+  const res = await fetch(`${url}${path}`, {
+    method,
+    headers: { authorization: `Bearer ${token}`, ...(body === undefined ? {} : { "content-type": "application/json" }) },
+    body: body === undefined ? undefined : JSON.stringify(body),
+  });
+  const text = await res.text();
+  if (!res.ok) throw new Error(`${method} ${path}: ${res.status} ${text}`);
+  return text ? JSON.parse(text) : undefined;
+}

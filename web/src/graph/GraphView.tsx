@@ -36,6 +36,7 @@ export function GraphView({
           edges={flow.edges}
           nodeTypes={nodeTypes}
           fitView
+          minZoom={0.1}
           nodesDraggable={false}
           nodesConnectable={false}
           elementsSelectable={!!onNodeClick}
