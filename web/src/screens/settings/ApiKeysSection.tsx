@@ -1,0 +1,204 @@
+// API keys: long-lived bearers for programs. The full key is shown once, right after creation.
+import { useState, type FormEvent } from "react";
+import { useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
+import { api } from "../../api/client";
+import type { Role } from "../../api/types";
+import { useAuth } from "../../auth/AuthContext";
+import { Button, Card, Dialog, EmptyState, ErrorBox, SelectField, Spinner, TextField, formatTime } from "../../components/ui";
+import { ConfirmButton, OneTimeSecret, ROLE_HELP, ROLE_LABELS, RoleNote, Section, rolesUpTo } from "./common";
+
+export interface ApiKey {
+  id: string;
+  name: string;
+  role: Role;
+  prefix: string;
+  created_at: string;
+  expires_at: string | null;
+  last_used_at: string | null;
+}
+
+export function ApiKeysSection() {
+  const { can } = useAuth();
+  const admin = can("admin");
+  const [creating, setCreating] = useState(false);
+  return (
+    <Section
+      title="API keys"
+      intro={
+        <>
+          Programs (a DMS sync, Zapier, an OpenAI client using the AI proxy) sign in with an API key instead of a
+          password. A key acts for you, in this organization, with the role you give it — never more than your own.
+        </>
+      }
+    >
+      {admin ? (
+        <ApiKeyList onCreate={() => setCreating(true)} />
+      ) : (
+        <RoleNote need="admin">Only admins and owners can see and manage API keys.</RoleNote>
+      )}
+      {creating && <CreateApiKeyDialog onClose={() => setCreating(false)} />}
+    </Section>
+  );
+}
+
+function ApiKeyList({ onCreate }: { onCreate: () => void }) {
+  const qc = useQueryClient();
+  const keys = useQuery({ queryKey: ["api-keys"], queryFn: () => api<{ items: ApiKey[] }>("/api/api-keys") });
+  const revoke = useMutation({
+    mutationFn: (id: string) => api(`/api/api-keys/${id}`, { method: "DELETE" }),
+    onSuccess: () => qc.invalidateQueries({ queryKey: ["api-keys"] }),
+  });
+  const items = keys.data?.items ?? [];
+  return (
+    <Card title="Keys" actions={<Button onClick={onCreate}>Create API key</Button>}>
+      {keys.isLoading && <Spinner />}
+      <ErrorBox error={keys.error} title="The API keys could not be loaded" />
+      <ErrorBox error={revoke.error} title="The key could not be revoked" />
+      {keys.data && items.length === 0 && (
+        <EmptyState title="No API keys yet">
+          Create one for each program that needs to reach AutoMatrix, so you can revoke them one at a time.
+        </EmptyState>
+      )}
+      {items.length > 0 && (
+        <div className="overflow-x-auto">
+          <table className="w-full text-left text-sm">
+            <thead className="text-xs text-slate-500 uppercase">
+              <tr>
+                <th className="py-2 pr-3">Name</th>
+                <th className="py-2 pr-3">Key</th>
+                <th className="py-2 pr-3">Role</th>
+                <th className="py-2 pr-3">Created</th>
+                <th className="py-2 pr-3">Last used</th>
+                <th className="py-2 pr-3">Expires</th>
+                <th className="py-2" />
+              </tr>
+            </thead>
+            <tbody>
+              {items.map((k) => {
+                const expired = k.expires_at !== null && new Date(k.expires_at).getTime() < Date.now();
+                return (
+                  <tr key={k.id} className="border-t border-slate-100 align-middle">
+                    <td className="py-2 pr-3 font-medium">{k.name}</td>
+                    <td className="py-2 pr-3 font-mono text-xs">{k.prefix}…</td>
+                    <td className="py-2 pr-3">{ROLE_LABELS[k.role] ?? k.role}</td>
+                    <td className="py-2 pr-3">{formatTime(k.created_at)}</td>
+                    <td className="py-2 pr-3">{k.last_used_at ? formatTime(k.last_used_at) : "Never"}</td>
+                    <td className="py-2 pr-3">
+                      {k.expires_at ? formatTime(k.expires_at) : "Never"}
+                      {expired && <span className="ml-1 text-xs text-red-700">(expired)</span>}
+                    </td>
+                    <td className="py-2 text-right">
+                      <ConfirmButton
+                        label="Revoke"
+                        confirmLabel="Revoke key"
+                        question={`Revoke “${k.name}”? Programs using it stop working at once.`}
+                        busy={revoke.isPending && revoke.variables === k.id}
+                        onConfirm={() => revoke.mutate(k.id)}
+                      />
+                    </td>
+                  </tr>
+                );
+              })}
+            </tbody>
+          </table>
+        </div>
+      )}
+    </Card>
+  );
+}
+
+/** The end of a chosen day (local time) as RFC 3339, or null for "never". */
+function expiryFromDate(date: string): string | null {
+  if (!date) return null;
+  const d = new Date(`${date}T23:59:59`);
+  return Number.isNaN(d.getTime()) ? null : d.toISOString();
+}
+
+export function CreateApiKeyDialog({ onClose }: { onClose: () => void }) {
+  const { role } = useAuth();
+  const qc = useQueryClient();
+  const options = rolesUpTo(role);
+  const [name, setName] = useState("");
+  const [keyRole, setKeyRole] = useState<Role>(options.includes("editor") ? "editor" : (options[options.length - 1] ?? "viewer"));
+  const [expires, setExpires] = useState("");
+  const create = useMutation({
+    mutationFn: (body: { name: string; role: Role; expires_at?: string }) =>
+      api<ApiKey & { key: string }>("/api/api-keys", { body }),
+    onSuccess: () => qc.invalidateQueries({ queryKey: ["api-keys"] }),
+  });
+  const today = new Date().toISOString().slice(0, 10);
+
+  function submit(e: FormEvent) {
+    e.preventDefault();
+    const body: { name: string; role: Role; expires_at?: string } = { name: name.trim(), role: keyRole };
+    const exp = expiryFromDate(expires);
+    if (exp) body.expires_at = exp;
+    create.mutate(body);
+  }
+
+  if (create.data) {
+    return (
+      <Dialog title="Your new API key" onClose={onClose}>
+        <div className="space-y-4">
+          <p className="text-sm text-slate-700">
+            The key <strong>{create.data.name}</strong> acts as {ROLE_LABELS[create.data.role] ?? create.data.role}
+            {create.data.expires_at ? ` until ${new Date(create.data.expires_at).toLocaleDateString()}` : ""}. Programs send
+            it as <code className="text-xs">Authorization: Bearer amx_…</code>.
+          </p>
+          <OneTimeSecret value={create.data.key} testId="new-api-key" title="Copy the key now">
+            This is the only time the full key is shown: AutoMatrix keeps only a fingerprint of it. If you lose it,
+            revoke it and create a new one.
+          </OneTimeSecret>
+          <div className="flex justify-end">
+            <Button onClick={onClose}>Done</Button>
+          </div>
+        </div>
+      </Dialog>
+    );
+  }
+
+  return (
+    <Dialog title="Create API key" onClose={onClose}>
+      <form className="space-y-4" onSubmit={submit}>
+        <TextField
+          label="Name"
+          value={name}
+          onChange={(e) => setName(e.target.value)}
+          required
+          maxLength={100}
+          autoFocus
+          hint="What uses it, e.g. “DMS nightly sync”. Names are unique in the organization."
+        />
+        <SelectField
+          label="Role"
+          value={keyRole}
+          onChange={(e) => setKeyRole(e.target.value as Role)}
+          hint="What the key may do. It can never do more than you can: if your role is lowered, the key's is too."
+        >
+          {options.map((r) => (
+            <option key={r} value={r}>
+              {ROLE_LABELS[r]} — {ROLE_HELP[r]}
+            </option>
+          ))}
+        </SelectField>
+        <TextField
+          label="Expires on (optional)"
+          type="date"
+          min={today}
+          value={expires}
+          onChange={(e) => setExpires(e.target.value)}
+          hint="Leave empty for a key that never expires. It stops working at the end of that day."
+        />
+        <ErrorBox error={create.error} title="The key could not be created" />
+        <div className="flex justify-end gap-2">
+          <Button variant="secondary" onClick={onClose}>
+            Cancel
+          </Button>
+          <Button type="submit" disabled={create.isPending || name.trim() === ""}>
+            {create.isPending ? "Creating…" : "Create"}
+          </Button>
+        </div>
+      </form>
+    </Dialog>
+  );
+}
