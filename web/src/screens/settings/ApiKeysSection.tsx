@@ -32,7 +32,11 @@ export function ApiKeysSection() {
       }
     >
       {admin ? (
-        <ApiKeyList onCreate={() => setCreating(true)} />
+        // Behind the open dialog the page is inert and hidden from assistive technology, so
+        // "Create API key" and the dialog's "Create" are never both offered.
+        <div inert={creating} aria-hidden={creating || undefined}>
+          <ApiKeyList onCreate={() => setCreating(true)} />
+        </div>
       ) : (
         <RoleNote need="admin">Only admins and owners can see and manage API keys.</RoleNote>
       )}

@@ -82,7 +82,9 @@ export function CredentialFields({
 }) {
   const props = type.data_schema.properties ?? {};
   const required = new Set(type.data_schema.required ?? []);
-  const names = Object.keys(props).sort((a, b) => Number(required.has(b)) - Number(required.has(a)));
+  // Required fields first, and within each group the secrets last (user name before password).
+  const order = (n: string) => (required.has(n) ? 0 : 2) + (isSecretField(type.type, n, props[n]) ? 1 : 0);
+  const names = Object.keys(props).sort((a, b) => order(a) - order(b));
   return (
     <div className="space-y-3">
       {names.map((name) => {

@@ -36,9 +36,9 @@ function QrCode({ text }: { text: string }) {
     const qr = qrcode(0, "M");
     qr.addData(text);
     qr.make();
-    return qr.createDataURL(5, 4);
+    return qr.createDataURL(5, 20); // a quiet zone of 4 modules around the code
   }, [text]);
-  return <img src={src} alt="QR code to scan with your authenticator app" className="h-48 w-48 [image-rendering:pixelated]" />;
+  return <img src={src} alt="QR code to scan with your authenticator app" className="h-52 w-52 bg-white [image-rendering:pixelated]" />;
 }
 
 function groupSecret(secret: string): string {

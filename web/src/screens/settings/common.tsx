@@ -30,14 +30,18 @@ export function rolesUpTo(max: Role | undefined, highest: Role = "owner"): Role[
 /** A short note saying which role an action needs, shown instead of the action. */
 export function RoleNote({ need, children }: { need: Role; children?: ReactNode }) {
   return (
-    <p className="rounded-md border border-slate-200 bg-slate-50 px-3 py-2 text-sm text-slate-600">
-      <span aria-hidden="true">🔒 </span>
+    <p className="flex items-start gap-2 rounded-md border border-slate-200 bg-slate-50 px-3 py-2 text-sm text-slate-600">
+      <svg aria-hidden="true" viewBox="0 0 16 16" className="mt-0.5 h-4 w-4 shrink-0 fill-slate-400">
+        <path d="M8 1a3.5 3.5 0 0 0-3.5 3.5V7H4a1 1 0 0 0-1 1v6a1 1 0 0 0 1 1h8a1 1 0 0 0 1-1V8a1 1 0 0 0-1-1h-.5V4.5A3.5 3.5 0 0 0 8 1Zm2 6H6V4.5a2 2 0 1 1 4 0V7Z" />
+      </svg>
+      <span>
       {children ?? (
         <>
           Only {need === "owner" ? "owners" : `${need}s and owners`} can change this. Ask one of them if something
           needs changing.
         </>
       )}
+      </span>
     </p>
   );
 }
