@@ -21,6 +21,7 @@ export function ApiKeysSection() {
   const { can } = useAuth();
   const admin = can("admin");
   const [creating, setCreating] = useState(false);
+  const [created, setCreated] = useState<NewApiKey | null>(null);
   return (
     <Section
       title="API keys"
@@ -34,18 +35,50 @@ export function ApiKeysSection() {
       {admin ? (
         // Behind the open dialog the page is inert and hidden from assistive technology, so
         // "Create API key" and the dialog's "Create" are never both offered.
-        <div inert={creating} aria-hidden={creating || undefined}>
-          <ApiKeyList onCreate={() => setCreating(true)} />
+        <div inert={creating} aria-hidden={creating || undefined} className="space-y-5">
+          {created && <NewKeyBanner created={created} onDismiss={() => setCreated(null)} />}
+          <ApiKeyList
+            highlight={created?.id}
+            onCreate={() => {
+              setCreated(null);
+              setCreating(true);
+            }}
+          />
         </div>
       ) : (
         <RoleNote need="admin">Only admins and owners can see and manage API keys.</RoleNote>
       )}
-      {creating && <CreateApiKeyDialog onClose={() => setCreating(false)} />}
+      {creating && (
+        <CreateApiKeyDialog
+          onClose={() => setCreating(false)}
+          onCreated={(k) => {
+            setCreated(k);
+            setCreating(false);
+          }}
+        />
+      )}
     </Section>
   );
 }
 
-function ApiKeyList({ onCreate }: { onCreate: () => void }) {
+type NewApiKey = ApiKey & { key: string };
+
+/** The full key of the key just created: shown here once, gone when dismissed or on leaving the page. */
+function NewKeyBanner({ created, onDismiss }: { created: NewApiKey; onDismiss: () => void }) {
+  return (
+    <div className="space-y-2">
+      <OneTimeSecret value={created.key} testId="new-api-key" title="Your new API key — copy it now">
+        This is the only time the full key is shown: AutoMatrix keeps only a fingerprint of it. If you lose it, revoke
+        it and create a new one. Programs send it as <code>Authorization: Bearer amx_…</code>.
+      </OneTimeSecret>
+      <Button variant="secondary" onClick={onDismiss}>
+        I have copied the key
+      </Button>
+    </div>
+  );
+}
+
+function ApiKeyList({ onCreate, highlight }: { onCreate: () => void; highlight?: string }) {
   const qc = useQueryClient();
   const keys = useQuery({ queryKey: ["api-keys"], queryFn: () => api<{ items: ApiKey[] }>("/api/api-keys") });
   const revoke = useMutation({
@@ -81,8 +114,11 @@ function ApiKeyList({ onCreate }: { onCreate: () => void }) {
               {items.map((k) => {
                 const expired = k.expires_at !== null && new Date(k.expires_at).getTime() < Date.now();
                 return (
-                  <tr key={k.id} className="border-t border-slate-100 align-middle">
-                    <td className="py-2 pr-3 font-medium">{k.name}</td>
+                  <tr key={k.id} className={`border-t border-slate-100 align-middle ${k.id === highlight ? "bg-amber-50" : ""}`}>
+                    <td className="py-2 pr-3 font-medium">
+                      {k.name}
+                      {k.id === highlight && <span className="ml-2 rounded-full bg-amber-200 px-1.5 py-0.5 text-xs text-amber-900">new</span>}
+                    </td>
                     <td className="py-2 pr-3 font-mono text-xs">{k.prefix}…</td>
                     <td className="py-2 pr-3">{ROLE_LABELS[k.role] ?? k.role}</td>
                     <td className="py-2 pr-3">{formatTime(k.created_at)}</td>
@@ -118,7 +154,7 @@ function expiryFromDate(date: string): string | null {
   return Number.isNaN(d.getTime()) ? null : d.toISOString();
 }
 
-export function CreateApiKeyDialog({ onClose }: { onClose: () => void }) {
+export function CreateApiKeyDialog({ onClose, onCreated }: { onClose: () => void; onCreated: (key: NewApiKey) => void }) {
   const { role } = useAuth();
   const qc = useQueryClient();
   const options = rolesUpTo(role);
@@ -127,8 +163,11 @@ export function CreateApiKeyDialog({ onClose }: { onClose: () => void }) {
   const [expires, setExpires] = useState("");
   const create = useMutation({
     mutationFn: (body: { name: string; role: Role; expires_at?: string }) =>
-      api<ApiKey & { key: string }>("/api/api-keys", { body }),
-    onSuccess: () => qc.invalidateQueries({ queryKey: ["api-keys"] }),
+      api<NewApiKey>("/api/api-keys", { body }),
+    onSuccess: (key) => {
+      qc.invalidateQueries({ queryKey: ["api-keys"] });
+      onCreated(key);
+    },
   });
   const today = new Date().toISOString().slice(0, 10);
 
@@ -138,27 +177,6 @@ export function CreateApiKeyDialog({ onClose }: { onClose: () => void }) {
     const exp = expiryFromDate(expires);
     if (exp) body.expires_at = exp;
     create.mutate(body);
-  }
-
-  if (create.data) {
-    return (
-      <Dialog title="Your new API key" onClose={onClose}>
-        <div className="space-y-4">
-          <p className="text-sm text-slate-700">
-            The key <strong>{create.data.name}</strong> acts as {ROLE_LABELS[create.data.role] ?? create.data.role}
-            {create.data.expires_at ? ` until ${new Date(create.data.expires_at).toLocaleDateString()}` : ""}. Programs send
-            it as <code className="text-xs">Authorization: Bearer amx_…</code>.
-          </p>
-          <OneTimeSecret value={create.data.key} testId="new-api-key" title="Copy the key now">
-            This is the only time the full key is shown: AutoMatrix keeps only a fingerprint of it. If you lose it,
-            revoke it and create a new one.
-          </OneTimeSecret>
-          <div className="flex justify-end">
-            <Button onClick={onClose}>Done</Button>
-          </div>
-        </div>
-      </Dialog>
-    );
   }
 
   return (

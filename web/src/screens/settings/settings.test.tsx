@@ -79,10 +79,13 @@ describe("API keys", () => {
     expect(new Date(body.expires_at).getFullYear()).toBe(2027);
     expect(Object.keys(body).sort()).toEqual(["expires_at", "name", "role"]);
 
-    // After closing, the list shows the key by its prefix, never in full.
-    await user.click(screen.getByRole("button", { name: "Done" }));
-    expect(await screen.findByText("DMS sync")).toBeInTheDocument();
+    // The dialog closes; the list shows the new key by its prefix, beside the one-time banner.
+    expect(screen.queryByRole("dialog")).not.toBeInTheDocument();
+    expect(await screen.findByRole("cell", { name: /DMS sync/ })).toBeInTheDocument();
     expect(screen.getByText(`${KEY.slice(0, 10)}…`)).toBeInTheDocument();
+    // Dismissed, the full key is gone for good.
+    await user.click(screen.getByRole("button", { name: "I have copied the key" }));
+    expect(screen.queryByTestId("new-api-key")).not.toBeInTheDocument();
     expect(screen.queryByText(KEY)).not.toBeInTheDocument();
   });
 
