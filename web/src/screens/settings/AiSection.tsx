@@ -4,8 +4,8 @@ import { useEffect, useState, type FormEvent } from "react";
 import { useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
 import { api } from "../../api/client";
 import { useAuth } from "../../auth/AuthContext";
-import { Button, Card, Dialog, EmptyState, ErrorBox, SelectField, Spinner, TextArea, TextField, formatTime } from "../../components/ui";
-import { ConfirmButton, RoleNote, Section, formatUsd } from "./common";
+import { Button, Card, Dialog, EmptyState, SelectField, Spinner, TextArea, TextField, formatTime } from "../../components/ui";
+import { ConfirmButton, RoleNote, Section, formatUsd, SettingsError } from "./common";
 import { typeLabel, type Credential } from "./CredentialsSection";
 
 export interface Budget {
@@ -100,7 +100,7 @@ function BudgetCard({ admin }: { admin: boolean }) {
   return (
     <Card title="Monthly budget">
       {budget.isLoading && <Spinner />}
-      <ErrorBox error={budget.error} title="The budget could not be loaded" />
+      <SettingsError error={budget.error} title="The budget could not be loaded" />
       {b && (
         <div className="space-y-3">
           <p className="text-sm text-slate-700">
@@ -164,7 +164,7 @@ function BudgetCard({ admin }: { admin: boolean }) {
             </form>
           ) : null}
           {admin && <p className="text-xs text-slate-500">A budget of 0 stops every AI call. The month is a UTC calendar month.</p>}
-          <ErrorBox error={save.error} title="The budget could not be saved" />
+          <SettingsError error={save.error} title="The budget could not be saved" />
           {b.updated_at && <p className="text-xs text-slate-500">Last changed {formatTime(b.updated_at)}.</p>}
         </div>
       )}
@@ -199,7 +199,7 @@ function UsageCard() {
       }
     >
       {usage.isLoading && <Spinner />}
-      <ErrorBox error={usage.error} title="The usage could not be loaded" />
+      <SettingsError error={usage.error} title="The usage could not be loaded" />
       {u && (
         <div className="space-y-3">
           <p className="text-sm text-slate-700">
@@ -254,8 +254,8 @@ function RoutesCard({ admin }: { admin: boolean }) {
   return (
     <Card title="Routes" actions={admin ? <Button onClick={() => setEditing("new")}>Add route</Button> : undefined}>
       {routes.isLoading && <Spinner />}
-      <ErrorBox error={routes.error} title="The routes could not be loaded" />
-      <ErrorBox error={remove.error} title="The route could not be deleted" />
+      <SettingsError error={routes.error} title="The routes could not be loaded" />
+      <SettingsError error={remove.error} title="The route could not be deleted" />
       {routes.data && items.length === 0 && (
         <EmptyState title="No routes yet">
           Until you add one, the alias “default” is answered by a built-in practice model (no real AI, no cost), so
@@ -471,8 +471,8 @@ function RouteDialog({
             )}
           </>
         )}
-        {jsonError && <ErrorBox error={jsonError} />}
-        <ErrorBox error={save.error} title="The route could not be saved" />
+        {jsonError && <SettingsError error={jsonError} />}
+        <SettingsError error={save.error} title="The route could not be saved" />
         <div className="flex flex-wrap justify-between gap-2">
           <Button variant="ghost" onClick={toggleJson}>
             {jsonMode ? "Back to the form" : "Edit as JSON"}

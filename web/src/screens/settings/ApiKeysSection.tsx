@@ -4,8 +4,8 @@ import { useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
 import { api } from "../../api/client";
 import type { Role } from "../../api/types";
 import { useAuth } from "../../auth/AuthContext";
-import { Button, Card, Dialog, EmptyState, ErrorBox, SelectField, Spinner, TextField, formatTime } from "../../components/ui";
-import { ConfirmButton, OneTimeSecret, ROLE_HELP, ROLE_LABELS, RoleNote, Section, rolesUpTo } from "./common";
+import { Button, Card, Dialog, EmptyState, SelectField, Spinner, TextField, formatTime } from "../../components/ui";
+import { ConfirmButton, OneTimeSecret, ROLE_HELP, ROLE_LABELS, RoleNote, Section, rolesUpTo, SettingsError } from "./common";
 
 export interface ApiKey {
   id: string;
@@ -89,8 +89,8 @@ function ApiKeyList({ onCreate, highlight }: { onCreate: () => void; highlight?:
   return (
     <Card title="Keys" actions={<Button onClick={onCreate}>Create API key</Button>}>
       {keys.isLoading && <Spinner />}
-      <ErrorBox error={keys.error} title="The API keys could not be loaded" />
-      <ErrorBox error={revoke.error} title="The key could not be revoked" />
+      <SettingsError error={keys.error} title="The API keys could not be loaded" />
+      <SettingsError error={revoke.error} title="The key could not be revoked" />
       {keys.data && items.length === 0 && (
         <EmptyState title="No API keys yet">
           Create one for each program that needs to reach AutoMatrix, so you can revoke them one at a time.
@@ -211,7 +211,7 @@ export function CreateApiKeyDialog({ onClose, onCreated }: { onClose: () => void
           onChange={(e) => setExpires(e.target.value)}
           hint="Leave empty for a key that never expires. It stops working at the end of that day."
         />
-        <ErrorBox error={create.error} title="The key could not be created" />
+        <SettingsError error={create.error} title="The key could not be created" />
         <div className="flex justify-end gap-2">
           <Button variant="secondary" onClick={onClose}>
             Cancel

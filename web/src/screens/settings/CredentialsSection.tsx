@@ -5,8 +5,8 @@ import { useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
 import { api } from "../../api/client";
 import type { JsonSchema } from "../../api/types";
 import { useAuth } from "../../auth/AuthContext";
-import { Button, Card, Dialog, EmptyState, ErrorBox, SelectField, Spinner, TextField, formatTime } from "../../components/ui";
-import { ConfirmButton, RoleNote, Section } from "./common";
+import { Button, Card, Dialog, EmptyState, SelectField, Spinner, TextField, formatTime } from "../../components/ui";
+import { ConfirmButton, RoleNote, Section, SettingsError } from "./common";
 
 export interface CredentialType {
   type: string;
@@ -191,9 +191,9 @@ export function CredentialsSection() {
         actions={admin ? <Button onClick={() => setAdding(true)} disabled={!types.data}>Add credential</Button> : undefined}
       >
         {(creds.isLoading || types.isLoading) && <Spinner />}
-        <ErrorBox error={creds.error} title="The credentials could not be loaded" />
-        <ErrorBox error={types.error} title="The credential types could not be loaded" />
-        <ErrorBox error={remove.error} title="The credential could not be deleted" />
+        <SettingsError error={creds.error} title="The credentials could not be loaded" />
+        <SettingsError error={types.error} title="The credential types could not be loaded" />
+        <SettingsError error={remove.error} title="The credential could not be deleted" />
         {creds.data && items.length === 0 && (
           <EmptyState title="No credentials yet">
             {admin
@@ -302,7 +302,7 @@ export function AddCredentialDialog({ types, onClose }: { types: CredentialType[
             <p className="text-xs text-slate-500">These values are encrypted when you save and can never be read back.</p>
           </fieldset>
         )}
-        <ErrorBox error={create.error} title="The credential could not be saved" />
+        <SettingsError error={create.error} title="The credential could not be saved" />
         <div className="flex justify-end gap-2">
           <Button variant="secondary" onClick={onClose}>
             Cancel
@@ -361,7 +361,7 @@ export function EditCredentialDialog({
           </p>
           <CredentialFields type={type} values={values} onChange={setValues} optionalAll={!replacing} />
         </fieldset>
-        <ErrorBox error={update.error} title="The credential could not be saved" />
+        <SettingsError error={update.error} title="The credential could not be saved" />
         <div className="flex justify-end gap-2">
           <Button variant="secondary" onClick={onClose}>
             Cancel

@@ -1,12 +1,13 @@
 // Members: who is in the organization and with which role, invitations for new people, and
 // (for owners) the organization's name and MFA requirement.
 import { useEffect, useState, type FormEvent } from "react";
+import { useNavigate } from "react-router-dom";
 import { useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
 import { api } from "../../api/client";
 import type { Organization, Role } from "../../api/types";
 import { useAuth } from "../../auth/AuthContext";
-import { Button, Card, EmptyState, ErrorBox, SelectField, Spinner, TextField, formatTime } from "../../components/ui";
-import { ConfirmButton, OneTimeSecret, ROLE_LABELS, RoleNote, Section, rolesUpTo } from "./common";
+import { Button, Card, EmptyState, SelectField, Spinner, TextField, formatTime } from "../../components/ui";
+import { ConfirmButton, OneTimeSecret, ROLE_LABELS, RoleNote, Section, rolesUpTo, SettingsError } from "./common";
 
 export interface Member {
   user_id: string;
@@ -44,6 +45,7 @@ export function MembersSection() {
       ) : (
         <RoleNote need="admin">Only admins and owners can add, invite, change or remove members.</RoleNote>
       )}
+      <LeaveCard org={organization} />
     </Section>
   );
 }
@@ -100,7 +102,7 @@ function OrganizationCard({ org }: { org: Organization }) {
             )}
           </span>
         </label>
-        <ErrorBox error={save.error} title="The organization could not be saved" />
+        <SettingsError error={save.error} title="The organization could not be saved" />
         {save.isSuccess && !changed && <p className="text-sm text-green-700">Saved.</p>}
         <Button type="submit" disabled={!changed || save.isPending || name.trim() === ""}>
           {save.isPending ? "Saving…" : "Save organization"}
@@ -136,9 +138,9 @@ function MemberList({ org }: { org: Organization }) {
   return (
     <Card title="People">
       {members.isLoading && <Spinner />}
-      <ErrorBox error={members.error} title="The members could not be loaded" />
-      <ErrorBox error={changeRole.error} title="The role could not be changed" />
-      <ErrorBox error={remove.error} title="The member could not be removed" />
+      <SettingsError error={members.error} title="The members could not be loaded" />
+      <SettingsError error={changeRole.error} title="The role could not be changed" />
+      <SettingsError error={remove.error} title="The member could not be removed" />
       {items.length > 0 && (
         <div className="overflow-x-auto">
           <table className="w-full text-left text-sm">
@@ -242,7 +244,7 @@ function AddMemberCard({ org }: { org: Organization }) {
         </Button>
       </form>
       <div className="mt-3 space-y-2">
-        <ErrorBox error={add.error} title="The account could not be added" />
+        <SettingsError error={add.error} title="The account could not be added" />
         {add.isSuccess && <p className="text-sm text-green-700">{add.data.name} was added.</p>}
         <p className="text-xs text-slate-500">No account yet? Send an invitation below instead.</p>
       </div>
@@ -295,7 +297,7 @@ function InvitationsCard({ org }: { org: Organization }) {
         </Button>
       </form>
       <div className="mt-3 space-y-3">
-        <ErrorBox error={create.error} title="The invitation could not be created" />
+        <SettingsError error={create.error} title="The invitation could not be created" />
         {create.data?.token && (
           <OneTimeSecret value={create.data.token} testId="new-invitation-token" title={`Invitation code for ${create.data.email}`}>
             Send this code to {create.data.email} (AutoMatrix does not email it). It works once, for 7 days, and will not
@@ -303,8 +305,8 @@ function InvitationsCard({ org }: { org: Organization }) {
           </OneTimeSecret>
         )}
         {invitations.isLoading && <Spinner />}
-        <ErrorBox error={invitations.error} title="The invitations could not be loaded" />
-        <ErrorBox error={withdraw.error} title="The invitation could not be withdrawn" />
+        <SettingsError error={invitations.error} title="The invitations could not be loaded" />
+        <SettingsError error={withdraw.error} title="The invitation could not be withdrawn" />
         {invitations.data && items.length === 0 && <EmptyState title="No open invitations">Invite someone who has no AutoMatrix account yet.</EmptyState>}
         {items.length > 0 && (
           <table className="w-full text-left text-sm">
@@ -336,6 +338,39 @@ function InvitationsCard({ org }: { org: Organization }) {
             </tbody>
           </table>
         )}
+      </div>
+    </Card>
+  );
+}
+
+function LeaveCard({ org }: { org: Organization }) {
+  const { organizations, switchOrganization } = useAuth();
+  const qc = useQueryClient();
+  const navigate = useNavigate();
+  const other = organizations.find((o) => o.id !== org.id);
+  const leave = useMutation({
+    mutationFn: () => api(`/api/orgs/${org.id}/leave`, { method: "POST" }),
+    onSuccess: () => {
+      if (other) switchOrganization(other.id);
+      qc.invalidateQueries({ queryKey: ["orgs"] });
+      navigate("/");
+    },
+  });
+  return (
+    <Card title="Leave this organization">
+      <div className="space-y-2">
+        <p className="text-sm text-slate-600">
+          You lose access to its workflows and executions, and your API keys here stop working.
+          {other ? ` You will continue in ${other.name}.` : " It is your only organization."} The last owner cannot leave.
+        </p>
+        <SettingsError error={leave.error} title="You could not leave the organization" />
+        <ConfirmButton
+          label="Leave organization"
+          confirmLabel="Leave"
+          question={`Leave ${org.name}?`}
+          busy={leave.isPending}
+          onConfirm={() => leave.mutate()}
+        />
       </div>
     </Card>
   );

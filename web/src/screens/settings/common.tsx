@@ -1,8 +1,10 @@
 // Small pieces the settings sections share: role lists, the "your role cannot" note, an inline
 // confirmation, a copy button and the one-time secret box. (Candidates for src/components.)
 import { useState, type ReactNode } from "react";
+import { Link } from "react-router-dom";
+import { ApiError } from "../../api/client";
 import type { Role } from "../../api/types";
-import { Button } from "../../components/ui";
+import { Button, ErrorBox } from "../../components/ui";
 
 export const ROLES: Role[] = ["viewer", "editor", "admin", "owner"];
 const rank: Record<Role, number> = { viewer: 0, editor: 1, admin: 2, owner: 3 };
@@ -153,4 +155,25 @@ export function Section({ title, intro, children }: { title: string; intro?: Rea
 export function formatUsd(n: number | null | undefined): string {
   if (n === null || n === undefined) return "—";
   return n.toLocaleString(undefined, { style: "currency", currency: "USD", minimumFractionDigits: 2, maximumFractionDigits: n < 1 && n > 0 ? 4 : 2 });
+}
+
+/** ErrorBox, plus what to do next when the answer says so (MFA required, role too low). */
+export function SettingsError({ error, title }: { error: unknown; title?: string }) {
+  if (!error) return null;
+  const code = error instanceof ApiError ? error.code : null;
+  return (
+    <div className="space-y-1">
+      <ErrorBox error={error} title={title} />
+      {code === "MFA_REQUIRED" && (
+        <p className="text-sm text-slate-700">
+          This organization requires multi-factor authentication.{" "}
+          <Link className="text-blue-700 hover:underline" to="/settings/security">
+            Set it up under Security
+          </Link>
+          , then try again.
+        </p>
+      )}
+      {code === "FORBIDDEN" && <p className="text-xs text-slate-500">Your role does not allow this. An owner or admin can do it for you.</p>}
+    </div>
+  );
 }

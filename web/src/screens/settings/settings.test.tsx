@@ -365,6 +365,18 @@ describe("members", () => {
     expect(screen.getByText(/Only owners can rename the organization/)).toBeInTheDocument();
   });
 
+  it("explains an MFA_REQUIRED refusal and points to Security", async () => {
+    fakeAuth.role = "viewer";
+    stubFetch({
+      [`GET /api/orgs/${ORG_ID}/members`]: { status: 403, body: { error: { code: "MFA_REQUIRED", message: "this organization requires multi-factor authentication" } } },
+    });
+    renderSettings("/settings/members");
+    expect(await screen.findByRole("alert")).toHaveTextContent("requires multi-factor authentication");
+    expect(screen.getByRole("link", { name: "Set it up under Security" })).toHaveAttribute("href", "/settings/security");
+    expect(screen.getByText(/Only admins and owners can add, invite, change or remove members/)).toBeInTheDocument();
+    expect(screen.queryByLabelText("Email to invite")).not.toBeInTheDocument();
+  });
+
   it("creates an invitation and shows its code once", async () => {
     const calls = stubFetch({
       [`GET /api/orgs/${ORG_ID}/members`]: members,
