@@ -265,6 +265,25 @@ describe("ExecutionPage", () => {
     expect(screen.getByRole("region", { name: "Approval approve" })).toBeInTheDocument();
   });
 
+  it("shows the steps a cancel stopped as cancelled, with no decision to make", async () => {
+    mockFetch(routes(exec({ status: "cancelled", completed_at: `${T}.900Z` }), waitingLogs()));
+    show();
+    expect(await screen.findByText("graph node approve is cancelled")).toBeInTheDocument();
+    expect(screen.queryByRole("region", { name: "Approval approve" })).not.toBeInTheDocument();
+    expect(screen.getByTestId("bar-approve#1")).toHaveClass("bg-slate-400");
+  });
+
+  it("explains a deleted workflow instead of the graph", async () => {
+    mockFetch({
+      "GET /api/executions/e1": exec(),
+      "GET /api/executions/e1/logs": { items: [log("start", "trigger.manual", "completed")], dry_run: false },
+    });
+    show();
+    expect(await screen.findByText(/The workflow was deleted/)).toBeInTheDocument();
+    expect(screen.getByText("Deleted workflow")).toBeInTheDocument();
+    expect(screen.getByRole("button", { name: "start" })).toBeInTheDocument();
+  });
+
   it("says when the execution does not exist", async () => {
     mockFetch({ "GET /api/executions/e1": reply(404, { error: { code: "NOT_FOUND", message: "execution not found" } }) });
     show();

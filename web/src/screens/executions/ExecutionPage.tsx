@@ -46,6 +46,8 @@ interface LiveStep {
   receivedAt: number;
 }
 
+const isFinalStep = (status: string) => ["completed", "failed", "skipped", "cancelled"].includes(status);
+
 export const executionKey = (id: string) => ["executions", "detail", id] as const;
 
 /** The latest attempt of each node, in the order the nodes first started. */
@@ -149,8 +151,18 @@ function ExecutionView({ id }: { id: string }) {
       const rec = latest.find((s) => s.node_id === node);
       if (live.receivedAt > logs.dataUpdatedAt || !rec || live.attempt > rec.attempt) out[node] = live.status;
     }
+    // A cancel stops the steps in flight, though their records still say running or waiting.
+    if (execStatus === "cancelled") {
+      for (const [node, status] of Object.entries(out)) if (!isFinalStep(status)) out[node] = "cancelled";
+    }
     return out;
-  }, [latest, liveSteps, logs.dataUpdatedAt]);
+  }, [latest, liveSteps, logs.dataUpdatedAt, execStatus]);
+
+  // GraphView builds new node objects whenever `statuses` changes, and React Flow then hides
+  // them until measured again (which an unchanged size never triggers): remount the graph when
+  // a status really changes, and keep the object stable otherwise.
+  const statusKey = JSON.stringify(Object.entries(statuses).sort(([a], [b]) => a.localeCompare(b)));
+  const graphStatuses = useMemo(() => statuses, [statusKey]);
 
   const nodeTypes = useMemo(() => {
     const out = new Map<string, string>();
@@ -170,7 +182,9 @@ function ExecutionView({ id }: { id: string }) {
     return { ran, liveOnly, notRun };
   }, [latest, liveSteps, definition]);
 
-  const waitingApprovals = Object.entries(statuses)
+  const waitingApprovals = final
+    ? []
+    : Object.entries(statuses)
     .filter(([node, status]) => status === "waiting" && nodeTypes.get(node) === "flow.approval")
     .map(([node]) => node);
 
@@ -240,6 +254,9 @@ function ExecutionView({ id }: { id: string }) {
 
   return (
     <div className="space-y-4 p-6">
+      <Link to="/executions" className="text-sm text-blue-700 hover:underline">
+        ← All executions
+      </Link>
       <PageHeader
         title="Execution"
         subtitle={<span className="font-mono text-xs">{ex.id}</span>}
@@ -349,9 +366,11 @@ function ExecutionView({ id }: { id: string }) {
       <Card title="Graph">
         {definition ? (
           <>
-            <GraphView definition={definition} statuses={statuses} onNodeClick={setSelected} className="h-80" />
+            <GraphView key={statusKey} definition={definition} statuses={graphStatuses} onNodeClick={setSelected} className="h-80" />
             <p className="mt-1 text-xs text-slate-500">Click a node to see its step below.</p>
           </>
+        ) : version.isError && workflowDeleted ? (
+          <p className="text-sm text-slate-500">The workflow was deleted, so its graph cannot be shown. The steps below are still recorded.</p>
         ) : version.isError && workflow.isError ? (
           <ErrorBox error={workflow.error} title="The workflow's graph could not be loaded" />
         ) : (
@@ -364,7 +383,11 @@ function ExecutionView({ id }: { id: string }) {
           <Spinner label="Loading the steps…" />
         ) : (
           <Gantt
-            steps={logItems}
+            steps={
+              status === "cancelled"
+                ? logItems.map((s) => (isFinalStep(s.status) ? s : { ...s, status: "cancelled" }))
+                : logItems
+            }
             spanStart={toMs(ex.started_at)}
             spanEnd={toMs(ex.completed_at)}
             now={now}

@@ -1,4 +1,4 @@
-import { fireEvent, screen, waitFor, within } from "@testing-library/react";
+import { act, fireEvent, screen, waitFor, within } from "@testing-library/react";
 import { afterEach, describe, expect, it, vi } from "vitest";
 import type { Execution } from "../../api/types";
 import ExecutionsPage, { isoToLocalInput, localInputToIso } from "./ExecutionsPage";
@@ -115,6 +115,30 @@ describe("ExecutionsPage", () => {
     expect(calls.some((c) => c.path === "/api/executions" && c.params.get("cursor") === "page2")).toBe(true);
     expect(screen.getByRole("link", { name: "Lead follow-up" })).toBeInTheDocument();
     expect(screen.queryByRole("button", { name: "Load more" })).not.toBeInTheDocument();
+  });
+
+  it("refreshes every 5 s while a listed run is still going, and not once all are final", async () => {
+    vi.useFakeTimers({ shouldAdvanceTime: true });
+    try {
+      let status: Execution["status"] = "running";
+      const { calls } = mockFetch({
+        "GET /api/workflows": workflows,
+        "GET /api/executions": () => ({ items: [execution("e1", { status, completed_at: null })], next_cursor: null }),
+      });
+      renderAt(<ExecutionsPage />, { path: "/executions", route: "/executions" });
+      const table = await screen.findByRole("table");
+      expect(within(table).getByText("running")).toBeInTheDocument();
+      const count = () => calls.filter((c) => c.path === "/api/executions").length;
+      expect(count()).toBe(1);
+      status = "completed";
+      await act(() => vi.advanceTimersByTimeAsync(5100));
+      await waitFor(() => expect(count()).toBe(2));
+      expect(await within(screen.getByRole("table")).findByText("completed")).toBeInTheDocument();
+      await act(() => vi.advanceTimersByTimeAsync(11000));
+      expect(count()).toBe(2);
+    } finally {
+      vi.useRealTimers();
+    }
   });
 
   it("explains where runs come from when there are none", async () => {

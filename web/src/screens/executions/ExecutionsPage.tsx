@@ -180,7 +180,7 @@ export default function ExecutionsPage() {
                       </td>
                       <td className="px-4 py-2">
                         <Link className="font-medium text-blue-700 hover:underline" to={`/executions/${e.id}`}>
-                          {name ?? (workflows.isLoading ? "…" : "Deleted workflow")}
+                          {name ?? (workflows.isLoading ? "…" : workflows.complete ? "Deleted workflow" : `Workflow ${e.workflow_id.slice(0, 8)}…`)}
                         </Link>
                         {e.dry_run && (
                           <span className="ml-2 rounded bg-violet-100 px-1.5 py-0.5 text-xs font-medium text-violet-800">dry run</span>

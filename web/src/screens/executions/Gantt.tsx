@@ -66,7 +66,7 @@ export function ganttRows(
       status: s.status,
       left: Math.min(left, 100 - MIN_WIDTH),
       width: Math.min(width, 100 - Math.min(left, 100 - MIN_WIDTH)),
-      durationMs: open || s.duration_ms === undefined || s.duration_ms === null ? b - a : s.duration_ms,
+      durationMs: s.completed_at && s.duration_ms !== undefined && s.duration_ms !== null ? s.duration_ms : b - a,
       open,
     };
   });

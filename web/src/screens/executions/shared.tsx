@@ -35,7 +35,9 @@ export function useWorkflowNames() {
     staleTime: 60_000,
   });
   const names = new Map<string, string>((query.data?.items ?? []).map((w) => [w.id, w.name]));
-  return { ...query, names };
+  /** Whether every workflow is in `names` (a missing one was deleted). */
+  const complete = !!query.data && !query.data.next_cursor;
+  return { ...query, names, complete };
 }
 
 /** The current time, ticking every `intervalMs` while `active`. */
