@@ -1,7 +1,7 @@
 import { act, fireEvent, screen, waitFor, within } from "@testing-library/react";
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
 import type { Execution, StepLog } from "../../api/types";
-import ExecutionPage from "./ExecutionPage";
+import ExecutionPage, { baseNode, graphStatusesOf } from "./ExecutionPage";
 import { mockFetch, renderAt, reply, type Routes_ } from "./testUtils";
 
 const h = vi.hoisted(() => ({
@@ -89,6 +89,7 @@ function routes(execution: Execution, logs: StepLog[], extra: Routes_ = {}): Rou
     "GET /api/executions/e1/logs": { items: logs, dry_run: false },
     [`GET /api/workflows/${WF}/versions/2`]: { workflow_id: WF, version: 2, definition },
     [`GET /api/workflows/${WF}`]: { id: WF, name: "Discount approval", definition },
+    "GET /api/node-types": [],
     ...extra,
   };
 }
@@ -288,5 +289,45 @@ describe("ExecutionPage", () => {
     mockFetch({ "GET /api/executions/e1": reply(404, { error: { code: "NOT_FOUND", message: "execution not found" } }) });
     show();
     expect(await screen.findByText("This execution does not exist")).toBeInTheDocument();
+  });
+});
+
+describe("loop bodies", () => {
+  it("maps item steps to their node and merges their statuses on the graph", () => {
+    expect(baseNode("enrich[12]")).toBe("enrich");
+    expect(baseNode("enrich")).toBe("enrich");
+    expect(
+      graphStatusesOf({ each: "running", "tag[0]": "completed", "tag[1]": "failed", "tag[2]": "running", "x[0]": "skipped", "x[1]": "completed" }),
+    ).toEqual({ each: "running", tag: "failed", x: "completed" });
+  });
+
+  it("shows item steps in the list and selects the first from the graph", async () => {
+    const loopDef = {
+      nodes: [
+        { id: "each", type: "logic.foreach", config: { items: [1, 2] } },
+        { id: "tag", type: "transform.set", config: { fields: {} } },
+      ],
+      edges: [{ from: "each", output: "item", to: "tag" }],
+    };
+    mockFetch({
+      "GET /api/executions/e1": exec(),
+      "GET /api/executions/e1/logs": {
+        items: [
+          log("each", "logic.foreach", "completed"),
+          log("tag[0]", "transform.set", "completed", 1, { input_data: { item: "first" } }),
+          log("tag[1]", "transform.set", "completed"),
+        ],
+      },
+      [`GET /api/workflows/${WF}/versions/2`]: { workflow_id: WF, version: 2, definition: loopDef },
+      [`GET /api/workflows/${WF}`]: { id: WF, name: "Loop", definition: loopDef },
+      "GET /api/node-types": [],
+    });
+    show();
+    fireEvent.click(await screen.findByTestId("graph-tag"));
+    expect(screen.getByText("graph node tag is completed")).toBeInTheDocument();
+    const detail = screen.getByRole("region", { name: "Step tag[0]" });
+    expect(within(detail).getByText(/"item": "first"/)).toBeInTheDocument();
+    expect(screen.getByRole("button", { name: "tag[1]" })).toBeInTheDocument();
+    expect(screen.queryByText("not run")).not.toBeInTheDocument();
   });
 });

@@ -6,6 +6,7 @@ import { useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
 import { useCallback, useEffect, useMemo, useRef, useState } from "react";
 import { Link, useParams } from "react-router-dom";
 import { api, ApiError } from "../../api/client";
+import { useNodeTypes } from "../../api/catalog";
 import { useSocket, type SocketState } from "../../api/socket";
 import type { Definition, Execution, StepLog, Workflow } from "../../api/types";
 import { useAuth } from "../../auth/AuthContext";
@@ -44,6 +45,31 @@ interface LiveStep {
   attempt: number;
   nodeType?: string;
   receivedAt: number;
+}
+
+/** `enrich[2]` (a loop body's step for item 2) → `enrich`, the node of the definition. */
+export function baseNode(stepId: string): string {
+  return stepId.replace(/\[\d+\]$/, "");
+}
+
+const severity = ["failed", "running", "waiting", "pending", "cancelled", "completed", "skipped"];
+
+/** Statuses by graph node: a loop body's items are merged (any failed → failed, any running →
+ * running, …, all skipped → skipped). */
+export function graphStatusesOf(statuses: Record<string, string>): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const [step, status] of Object.entries(statuses)) {
+    const node = baseNode(step);
+    if (step === node) {
+      out[node] = status;
+      continue;
+    }
+    if (node in statuses) continue;
+    const cur = out[node];
+    const rank = (s: string) => (severity.indexOf(s) === -1 ? severity.length : severity.indexOf(s));
+    if (cur === undefined || rank(status) < rank(cur)) out[node] = status;
+  }
+  return out;
 }
 
 const isFinalStep = (status: string) => ["completed", "failed", "skipped", "cancelled"].includes(status);
@@ -96,6 +122,9 @@ function ExecutionView({ id }: { id: string }) {
     enabled: !!wfId,
     retry: false,
   });
+  // The graph waits for the node catalog: without it a node's ports (a loop's `item`/`done`)
+  // are unknown and its edges cannot be drawn.
+  const catalog = useNodeTypes();
   const definition: Definition | undefined = version.data?.definition ?? (version.isError ? workflow.data?.definition : undefined);
   const workflowDeleted = workflow.error instanceof ApiError && workflow.error.status === 404;
 
@@ -162,7 +191,8 @@ function ExecutionView({ id }: { id: string }) {
   // them until measured again (which an unchanged size never triggers): remount the graph when
   // a status really changes, and keep the object stable otherwise.
   const statusKey = JSON.stringify(Object.entries(statuses).sort(([a], [b]) => a.localeCompare(b)));
-  const graphStatuses = useMemo(() => statuses, [statusKey]);
+  // On the graph, a loop body's node shows the state of its items taken together.
+  const graphStatuses = useMemo(() => graphStatusesOf(statuses), [statusKey]); // eslint-disable-line react-hooks/exhaustive-deps
 
   const nodeTypes = useMemo(() => {
     const out = new Map<string, string>();
@@ -178,7 +208,8 @@ function ExecutionView({ id }: { id: string }) {
     const seen = new Set(ran.map((s) => s.node_id));
     const liveOnly = Object.keys(liveSteps).filter((n) => !seen.has(n));
     liveOnly.forEach((n) => seen.add(n));
-    const notRun = (definition?.nodes ?? []).map((n) => n.id).filter((n) => !seen.has(n));
+    const bases = new Set([...seen].map(baseNode));
+    const notRun = (definition?.nodes ?? []).map((n) => n.id).filter((n) => !bases.has(n));
     return { ran, liveOnly, notRun };
   }, [latest, liveSteps, definition]);
 
@@ -189,6 +220,12 @@ function ExecutionView({ id }: { id: string }) {
     .map(([node]) => node);
 
   const [selected, setSelected] = useState<string | null>(null);
+  /** A graph node is a step, or for a loop body the steps of its items: show the first. */
+  const selectFromGraph = (node: string) => {
+    if (statuses[node] !== undefined || !definition) return setSelected(node);
+    const item = stepRows.ran.find((s) => baseNode(s.node_id) === node) ?? null;
+    setSelected(item ? item.node_id : node);
+  };
   const shown =
     selected ??
     waitingApprovals[0] ??
@@ -364,9 +401,9 @@ function ExecutionView({ id }: { id: string }) {
       )}
 
       <Card title="Graph">
-        {definition ? (
+        {definition && !catalog.isLoading ? (
           <>
-            <GraphView key={statusKey} definition={definition} statuses={graphStatuses} onNodeClick={setSelected} className="h-80" />
+            <GraphView key={statusKey} definition={definition} statuses={graphStatuses} onNodeClick={selectFromGraph} className="h-80" />
             <p className="mt-1 text-xs text-slate-500">Click a node to see its step below.</p>
           </>
         ) : version.isError && workflowDeleted ? (

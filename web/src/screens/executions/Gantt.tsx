@@ -123,8 +123,8 @@ export function Gantt({
         <span className="flex-1 text-right">{formatDuration(total)}</span>
       </div>
       <ul className="space-y-1">
-        {rows.map((r) => (
-          <li key={r.key} className={`flex items-center rounded ${selected === r.nodeId ? "bg-blue-50" : ""}`}>
+        {rows.map((r, i) => (
+          <li key={`${r.key}-${i}`} className={`flex items-center rounded ${selected === r.nodeId ? "bg-blue-50" : ""}`}>
             <span className="w-40 shrink-0 truncate pr-2 font-mono text-slate-700" title={r.nodeId}>
               {r.nodeId}
               {r.attempt > 1 && <span className="text-slate-400"> · attempt {r.attempt}</span>}
