@@ -375,6 +375,12 @@ function ExecutionView({ id }: { id: string }) {
             <dd>{formatTime(ex.completed_at)}</dd>
           </div>
         </dl>
+        {ex.dry_run && (
+          <p className="mt-3 rounded-md border border-violet-200 bg-violet-50 px-3 py-2 text-sm text-violet-900">
+            This was a dry run: steps that send messages or change other systems only recorded what they would have
+            done, and approvals were taken as approved.
+          </p>
+        )}
         {ex.error_message && (
           <div className="mt-3 rounded-md border border-red-200 bg-red-50 px-3 py-2 text-sm text-red-800">
             <span className="font-semibold">Error: </span>

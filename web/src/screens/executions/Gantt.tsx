@@ -66,7 +66,8 @@ export function ganttRows(
       status: s.status,
       left: Math.min(left, 100 - MIN_WIDTH),
       width: Math.min(width, 100 - Math.min(left, 100 - MIN_WIDTH)),
-      durationMs: s.completed_at && s.duration_ms !== undefined && s.duration_ms !== null ? s.duration_ms : b - a,
+      // From the bar's own timestamps, so the label and the bar agree.
+      durationMs: b - a,
       open,
     };
   });
