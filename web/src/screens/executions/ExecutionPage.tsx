@@ -190,9 +190,10 @@ function ExecutionView({ id }: { id: string }) {
   // GraphView builds new node objects whenever `statuses` changes, and React Flow then hides
   // them until measured again (which an unchanged size never triggers): remount the graph when
   // a status really changes, and keep the object stable otherwise.
-  const statusKey = JSON.stringify(Object.entries(statuses).sort(([a], [b]) => a.localeCompare(b)));
   // On the graph, a loop body's node shows the state of its items taken together.
-  const graphStatuses = useMemo(() => graphStatusesOf(statuses), [statusKey]); // eslint-disable-line react-hooks/exhaustive-deps
+  const merged = graphStatusesOf(statuses);
+  const statusKey = JSON.stringify(Object.entries(merged).sort(([a], [b]) => a.localeCompare(b)));
+  const graphStatuses = useMemo(() => merged, [statusKey]); // eslint-disable-line react-hooks/exhaustive-deps
 
   const nodeTypes = useMemo(() => {
     const out = new Map<string, string>();
