@@ -1,0 +1,70 @@
+// Helpers shared by the executions list and the execution page: the final statuses, run
+// times, the workflow names, a collapsible JSON block and a clock for live durations.
+import { useQuery } from "@tanstack/react-query";
+import { useEffect, useState } from "react";
+import { api } from "../../api/client";
+import type { ExecutionStatus, Page, Workflow } from "../../api/types";
+
+export const EXECUTION_STATUSES: ExecutionStatus[] = ["pending", "running", "waiting", "completed", "failed", "cancelled"];
+
+export const FINAL_STATUSES = new Set<string>(["completed", "failed", "cancelled"]);
+
+export function isFinal(status: string | undefined): boolean {
+  return !!status && FINAL_STATUSES.has(status);
+}
+
+export function toMs(iso?: string | null): number | null {
+  if (!iso) return null;
+  const t = Date.parse(iso);
+  return Number.isNaN(t) ? null : t;
+}
+
+/** Run time from started to completed, or to `now` while it is still going. */
+export function runTime(startedAt?: string | null, completedAt?: string | null, now: number = Date.now()): number | null {
+  const start = toMs(startedAt);
+  if (start === null) return null;
+  const end = toMs(completedAt) ?? now;
+  return Math.max(0, end - start);
+}
+
+/** Workflow names by id (GET /api/workflows, the first 200). */
+export function useWorkflowNames() {
+  const query = useQuery({
+    queryKey: ["workflows", "names"],
+    queryFn: () => api<Page<Workflow>>("/api/workflows", { query: { limit: 200 } }),
+    staleTime: 60_000,
+  });
+  const names = new Map<string, string>((query.data?.items ?? []).map((w) => [w.id, w.name]));
+  /** Whether every workflow is in `names` (a missing one was deleted). */
+  const complete = !!query.data && !query.data.next_cursor;
+  return { ...query, names, complete };
+}
+
+/** The current time, ticking every `intervalMs` while `active`. */
+export function useNow(active: boolean, intervalMs = 1000): number {
+  const [now, setNow] = useState(() => Date.now());
+  useEffect(() => {
+    if (!active) return;
+    setNow(Date.now());
+    const t = setInterval(() => setNow(Date.now()), intervalMs);
+    return () => clearInterval(t);
+  }, [active, intervalMs]);
+  return now;
+}
+
+/** Pretty JSON that can be folded away. */
+export function JsonBlock({ label, value, open = true }: { label: string; value: unknown; open?: boolean }) {
+  const empty = value === undefined || value === null;
+  return (
+    <details open={open && !empty} className="rounded-md border border-slate-200 bg-slate-50">
+      <summary className="cursor-pointer select-none px-3 py-1.5 text-sm font-medium text-slate-700">{label}</summary>
+      {empty ? (
+        <p className="px-3 pb-2 text-sm text-slate-500">None</p>
+      ) : (
+        <pre className="max-h-80 overflow-auto border-t border-slate-200 px-3 py-2 font-mono text-xs text-slate-800">
+          {JSON.stringify(value, null, 2)}
+        </pre>
+      )}
+    </details>
+  );
+}
