@@ -107,7 +107,10 @@ fn respond(asset: &'static Asset, cache: &'static str, req: &HeaderMap) -> Respo
     let not_modified = req
         .get(header::IF_NONE_MATCH)
         .and_then(|v| v.to_str().ok())
-        .is_some_and(|v| v.split(',').any(|t| t.trim() == asset.etag || t.trim() == "*"));
+        .is_some_and(|v| {
+            v.split(',')
+                .any(|t| t.trim() == asset.etag || t.trim() == "*")
+        });
     if not_modified && cache != NEVER {
         return res
             .status(StatusCode::NOT_MODIFIED)
@@ -130,7 +133,8 @@ fn accepts_gzip(req: &HeaderMap) -> bool {
             s.split(',').any(|coding| {
                 let mut parts = coding.split(';');
                 let name = parts.next().unwrap_or("").trim();
-                let refused = parts.any(|p| matches!(p.trim(), "q=0" | "q=0.0" | "q=0.00" | "q=0.000"));
+                let refused =
+                    parts.any(|p| matches!(p.trim(), "q=0" | "q=0.0" | "q=0.00" | "q=0.000"));
                 name.eq_ignore_ascii_case("gzip") && !refused
             })
         })
@@ -143,10 +147,25 @@ mod tests {
 
     #[test]
     fn api_paths_are_recognised_by_their_first_segment() {
-        for p in ["/api", "/api/workflows", "/ws/executions/x", "/hooks/abc", "/health/live", "/metrics", "/docs/"] {
+        for p in [
+            "/api",
+            "/api/workflows",
+            "/ws/executions/x",
+            "/hooks/abc",
+            "/health/live",
+            "/metrics",
+            "/docs/",
+        ] {
             assert!(is_api_path(p), "{p}");
         }
-        for p in ["/", "/workflows", "/apis", "/assets/index.js", "/settings/api-keys", "/healthy"] {
+        for p in [
+            "/",
+            "/workflows",
+            "/apis",
+            "/assets/index.js",
+            "/settings/api-keys",
+            "/healthy",
+        ] {
             assert!(!is_api_path(p), "{p}");
         }
     }
@@ -155,9 +174,15 @@ mod tests {
     fn gzip_is_taken_unless_refused() {
         let mut h = HeaderMap::new();
         assert!(!accepts_gzip(&h));
-        h.insert(header::ACCEPT_ENCODING, HeaderValue::from_static("br, gzip;q=0.8"));
+        h.insert(
+            header::ACCEPT_ENCODING,
+            HeaderValue::from_static("br, gzip;q=0.8"),
+        );
         assert!(accepts_gzip(&h));
-        h.insert(header::ACCEPT_ENCODING, HeaderValue::from_static("gzip;q=0, br"));
+        h.insert(
+            header::ACCEPT_ENCODING,
+            HeaderValue::from_static("gzip;q=0, br"),
+        );
         assert!(!accepts_gzip(&h));
     }
 

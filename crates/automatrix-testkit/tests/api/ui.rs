@@ -14,7 +14,7 @@ fn raw_client() -> Client {
     Client::builder().no_gzip().build().expect("client")
 }
 
-fn header<'a>(res: &'a Response, name: impl reqwest::header::AsHeaderName) -> &'a str {
+fn header(res: &Response, name: impl reqwest::header::AsHeaderName) -> &str {
     res.headers()
         .get(name)
         .map(|v| v.to_str().expect("ascii header"))
