@@ -187,9 +187,7 @@ function ExecutionView({ id }: { id: string }) {
     return out;
   }, [latest, liveSteps, logs.dataUpdatedAt, execStatus]);
 
-  // GraphView builds new node objects whenever `statuses` changes, and React Flow then hides
-  // them until measured again (which an unchanged size never triggers): remount the graph when
-  // a status really changes, and keep the object stable otherwise.
+  // Keep the object stable unless a status really changes.
   // On the graph, a loop body's node shows the state of its items taken together.
   const merged = graphStatusesOf(statuses);
   const statusKey = JSON.stringify(Object.entries(merged).sort(([a], [b]) => a.localeCompare(b)));
@@ -410,7 +408,7 @@ function ExecutionView({ id }: { id: string }) {
       <Card title="Graph">
         {definition && !catalog.isLoading ? (
           <>
-            <GraphView key={statusKey} definition={definition} statuses={graphStatuses} onNodeClick={selectFromGraph} className="h-80" />
+            <GraphView definition={definition} statuses={graphStatuses} onNodeClick={selectFromGraph} className="h-80" />
             <p className="mt-1 text-xs text-slate-500">Click a node to see its step below.</p>
           </>
         ) : version.isError && workflowDeleted ? (
