@@ -6,6 +6,7 @@ import { spawn, execFileSync } from "node:child_process";
 import { mkdtempSync, mkdirSync, rmSync, createWriteStream, existsSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
+import { after, before, describe } from "node:test";
 import { chromium } from "playwright-core";
 
 const BIN = process.env.AUTOMATRIX_BIN ?? resolve("../target/debug/automatrix");
@@ -178,4 +179,33 @@ export async function callApi(url, token, method, path, body) {
   const text = await res.text();
   if (!res.ok) throw new Error(`${method} ${path}: ${res.status} ${text}`);
   return text ? JSON.parse(text) : undefined;
+}
+
+/**
+ * A suite run once per backend, each with its own server and browser: `body(ctx)` declares the
+ * tests, which read `ctx.server` and `ctx.browser` when they run.
+ */
+export function suite(name, body) {
+  for (const backend of backends()) {
+    describe(`${name} (${backend})`, () => {
+      const ctx = { backend, server: null, browser: null };
+      before(async () => {
+        ctx.server = await startServer(backend);
+        ctx.browser = await launchBrowser();
+      });
+      after(async () => {
+        await ctx.browser?.close();
+        await ctx.server?.stop();
+      });
+      body(ctx);
+    });
+  }
+}
+
+/** A new account signed in on a new page: `{page, creds, token}`. */
+export async function signedInPage(ctx, who) {
+  const creds = await registerOverApi(ctx.server.url, who);
+  const page = await openPage(ctx.browser, ctx.server.url);
+  await signIn(page, creds);
+  return { page, creds, token: await apiToken(ctx.server.url, creds) };
 }
