@@ -25,14 +25,16 @@ function Row({
 }) {
   return (
     <div className="space-y-1">
-      <label htmlFor={id} className="block text-sm font-medium text-slate-700">
-        <span className="font-mono">{label}</span>
+      <div className="flex items-baseline gap-0.5">
+        <label htmlFor={id} className="block font-mono text-sm font-medium text-slate-700">
+          {label}
+        </label>
         {required && (
-          <span className="ml-0.5 text-red-600" aria-hidden="true" title="required">
-            *
+          <span className="text-red-600" title="required">
+            *<span className="sr-only"> (required)</span>
           </span>
         )}
-      </label>
+      </div>
       {children}
       {error && (
         <p className="text-xs text-red-600" role="alert">
@@ -182,8 +184,8 @@ function ConfigField({
               disabled={disabled}
               onChange={(e) => onChange(e.target.checked)}
             />
-            <label htmlFor={id} className="text-sm font-medium text-slate-700">
-              <span className="font-mono">{field.name}</span>
+            <label htmlFor={id} className="font-mono text-sm font-medium text-slate-700">
+              {field.name}
             </label>
           </div>
           {hint && <div className="text-xs text-slate-500">{hint}</div>}
@@ -365,7 +367,7 @@ function ErrorHandling({ node, onChange, disabled }: { node: NodeDef; onChange: 
   };
   return (
     <div className="space-y-3">
-      <Row id={ids.onError} label="on_error" hint="fail: the run stops. continue: the step completes with the error as its output. route: the error goes out on an extra “error” port.">
+      <Row id={ids.onError} label="When this step fails" hint="fail: the run stops. continue: the step completes with the error as its output. route: the error goes out on an extra “error” port.">
         <select
           id={ids.onError}
           className={inputClass}
@@ -377,12 +379,12 @@ function ErrorHandling({ node, onChange, disabled }: { node: NodeDef; onChange: 
             onChange(n);
           }}
         >
-          <option value="fail">fail (default)</option>
-          <option value="continue">continue</option>
-          <option value="route">route</option>
+          <option value="fail">Stop the run (fail, the default)</option>
+          <option value="continue">Continue with the error as output (continue)</option>
+          <option value="route">Send the error out on an “error” port (route)</option>
         </select>
       </Row>
-      <Row id={ids.timeout} label="timeout_ms" hint="Step time limit in milliseconds (default 300000, 5 minutes).">
+      <Row id={ids.timeout} label="Step timeout (ms)" hint="timeout_ms: the step's time limit in milliseconds (default 300000, 5 minutes).">
         <NumberInput
           id={ids.timeout}
           integer
@@ -396,17 +398,17 @@ function ErrorHandling({ node, onChange, disabled }: { node: NodeDef; onChange: 
           }}
         />
       </Row>
-      <Row id={ids.attempts} label="retry.max_attempts" hint="Tries in all (1–100); only timeouts, connection failures, 429 and 5xx answers are retried.">
+      <Row id={ids.attempts} label="Retry: max attempts" hint="retry.max_attempts: tries in all (1–100); only timeouts, connection failures, 429 and 5xx answers are retried.">
         <NumberInput id={ids.attempts} integer min={1} max={100} value={retry.max_attempts} disabled={disabled} onChange={(v) => setRetry({ max_attempts: v })} />
       </Row>
-      <Row id={ids.backoff} label="retry.backoff">
+      <Row id={ids.backoff} label="Retry: backoff">
         <select id={ids.backoff} className={inputClass} disabled={disabled} value={retry.backoff ?? ""} onChange={(e) => setRetry({ backoff: e.target.value || undefined })}>
           <option value="">Default (exponential)</option>
           <option value="exponential">exponential</option>
           <option value="fixed">fixed</option>
         </select>
       </Row>
-      <Row id={ids.delay} label="retry.initial_delay_ms" hint="Wait before the first retry (default 1000).">
+      <Row id={ids.delay} label="Retry: first delay (ms)" hint="retry.initial_delay_ms: the wait before the first retry (default 1000).">
         <NumberInput id={ids.delay} integer min={0} value={retry.initial_delay_ms} disabled={disabled} onChange={(v) => setRetry({ initial_delay_ms: v })} />
       </Row>
     </div>
