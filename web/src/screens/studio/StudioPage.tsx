@@ -65,6 +65,21 @@ interface RunState {
 
 const FINAL = new Set(["completed", "failed", "cancelled"]);
 
+/** Whether the server offers live validation (POST /api/workflows/validate); learnt once per
+ * page load, so a server without it is asked once. */
+let liveValidation = true;
+
+/** The first place at or below `p` where a new node does not cover another. */
+function freeSpot(def: Definition, p: { x: number; y: number }): { x: number; y: number } {
+  const spot = { ...p };
+  for (let i = 0; i < 20; i++) {
+    const hit = def.nodes.some((n) => n.position && Math.abs(n.position.x - spot.x) < 200 && Math.abs(n.position.y - spot.y) < 80);
+    if (!hit) break;
+    spot.y += 90;
+  }
+  return spot;
+}
+
 function isTyping(target: EventTarget | null): boolean {
   const el = target as HTMLElement | null;
   if (!el || !el.tagName) return false;
@@ -144,10 +159,9 @@ function Studio({ workflow, types, onReplaced }: { workflow: Workflow; types: No
 
   // ---- problems: live validation and the answer of a save ----
   const [problems, setProblems] = useState<{ def: Definition; list: Problem[] }>({ def, list: [] });
-  const validateSupported = useRef(true);
   const validateSeq = useRef(0);
   useEffect(() => {
-    if (!editable || !validateSupported.current) return;
+    if (!editable || !liveValidation) return;
     const snapshot = def;
     const seq = ++validateSeq.current;
     const timer = setTimeout(async () => {
@@ -155,7 +169,7 @@ function Studio({ workflow, types, onReplaced }: { workflow: Workflow; types: No
         const res = await api<{ valid: boolean; problems?: Problem[] }>("/api/workflows/validate", { body: { definition: snapshot } });
         if (seq === validateSeq.current) setProblems({ def: snapshot, list: normalizeProblems(res?.problems ?? []) });
       } catch (e) {
-        if (e instanceof ApiError && (e.status === 404 || e.status === 405)) validateSupported.current = false;
+        if (e instanceof ApiError && (e.status === 404 || e.status === 405)) liveValidation = false;
         else if (e instanceof ApiError && e.status === 422 && seq === validateSeq.current) setProblems({ def: snapshot, list: normalizeProblems(e.details) });
       }
     }, 400);
@@ -293,8 +307,7 @@ function Studio({ workflow, types, onReplaced }: { workflow: Workflow; types: No
     (type: string) => {
       const rect = canvasRef.current?.getBoundingClientRect();
       const center = rect ? flowApi.screenToFlowPosition({ x: rect.left + rect.width / 2, y: rect.top + rect.height / 2 }) : { x: 100, y: 100 };
-      const shift = (def.nodes.length % 6) * 24;
-      addAt(type, { x: center.x - 85 + shift, y: center.y - 30 + shift });
+      addAt(type, freeSpot(def, { x: center.x - 85, y: center.y - 30 }));
     },
     [addAt, flowApi, def.nodes.length],
   );
@@ -381,6 +394,14 @@ function Studio({ workflow, types, onReplaced }: { workflow: Workflow; types: No
       return false;
     }
   }, [editable, name, saved.name, def, save, queryClient, workflow.id]);
+
+  // Back where the last save left it (undo): the failed save's message and problems are moot.
+  useEffect(() => {
+    if (!dirty && saveError) {
+      setSaveError(null);
+      setProblems((p) => (p.list.length && definitionKey(p.def) !== definitionKey(def) ? { def, list: [] } : p));
+    }
+  }, [dirty, saveError, def]);
 
   const toggleActive = useMutation({
     mutationFn: (is_active: boolean) => api<Workflow>(`/api/workflows/${workflow.id}`, { method: "PUT", body: { is_active } }),
@@ -622,6 +643,7 @@ function Studio({ workflow, types, onReplaced }: { workflow: Workflow; types: No
               <p className="font-semibold text-red-800">
                 {problemCount === 1 ? "1 problem" : `${problemCount} problems`} to fix before this workflow can run
                 {pinned.size > 0 && <span className="font-normal text-red-700"> ({[...pinned.values()].reduce((a, l) => a + l.length, 0)} marked on nodes)</span>}
+                {!liveValidation && problems.def !== def && <span className="font-normal text-slate-500"> · found at the last check, before your latest changes</span>}
               </p>
               {general.length > 0 && (
                 <ul className="mt-1 max-h-28 list-disc overflow-auto pl-5 text-red-800">
