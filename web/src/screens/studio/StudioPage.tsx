@@ -69,6 +69,9 @@ const FINAL = new Set(["completed", "failed", "cancelled"]);
  * page load, so a server without it is asked once. */
 let liveValidation = true;
 
+/** Copied nodes, kept across workflows for this page load (paste into another workflow works). */
+const clipboard: { current: Clipboard | null } = { current: null };
+
 /** The first place at or below `p` where a new node does not cover another. */
 function freeSpot(def: Definition, p: { x: number; y: number }): { x: number; y: number } {
   const spot = { ...p };
@@ -324,9 +327,9 @@ function Studio({ workflow, types, onReplaced }: { workflow: Workflow; types: No
       if (!type || !editable) return;
       e.preventDefault();
       const p = flowApi.screenToFlowPosition({ x: e.clientX, y: e.clientY });
-      addAt(type, { x: p.x - 85, y: p.y - 25 });
+      addAt(type, freeSpot(def, { x: p.x - 85, y: p.y - 25 }));
     },
-    [addAt, flowApi, editable],
+    [addAt, flowApi, editable, def],
   );
 
   // ---- deleting, copy and paste, undo ----
@@ -343,7 +346,6 @@ function Studio({ workflow, types, onReplaced }: { workflow: Workflow; types: No
     setSelEdges(new Set());
   }, [editable, selNodes, selEdges, commit, catalog]);
 
-  const clipboard = useRef<Clipboard | null>(null);
   const copy = useCallback(() => {
     if (selNodes.size === 0) return false;
     clipboard.current = copyNodes(def, selNodes);
