@@ -9,6 +9,7 @@ import {
   ReactFlow,
   ReactFlowProvider,
   useReactFlow,
+  useUpdateNodeInternals,
   type Connection,
   type Edge,
   type EdgeChange,
@@ -23,7 +24,7 @@ import { useSocket } from "../../api/socket";
 import type { Definition, NodeDef, NodeType, Workflow } from "../../api/types";
 import { useAuth } from "../../auth/AuthContext";
 import { Button, ErrorBox, Spinner, StatusBadge } from "../../components/ui";
-import { edgeId, problemsByNode, toFlow, type FlowNode } from "../../graph/convert";
+import { edgeId, portsOf, problemsByNode, toFlow, type FlowNode } from "../../graph/convert";
 import { nodeTypes } from "../../graph/WorkflowNode";
 import { ConfigPanel } from "./ConfigPanel";
 import {
@@ -226,6 +227,23 @@ function Studio({ workflow, types, onReplaced }: { workflow: Workflow; types: No
     () => flow.edges.map((e) => ({ ...e, selected: selEdges.has(e.id), animated: run ? run.statuses[e.source] === "completed" && !!run.statuses[e.target] : false })),
     [flow, selEdges, run],
   );
+
+  // A node's ports can change with its config (a switch's cases, on_error: route): React Flow
+  // must measure its handles again.
+  const updateNodeInternals = useUpdateNodeInternals();
+  const portsKey = useMemo(() => def.nodes.map((n) => `${n.id}=${portsOf(n, catalog.get(n.type)).join(",")}`).join(";"), [def, catalog]);
+  const lastPorts = useRef(portsKey);
+  useEffect(() => {
+    if (lastPorts.current === portsKey) return;
+    const before = new Map(lastPorts.current.split(";").map((p) => p.split("=") as [string, string]));
+    lastPorts.current = portsKey;
+    const changed = portsKey
+      .split(";")
+      .map((p) => p.split("=") as [string, string])
+      .filter(([id, ports]) => before.has(id) && before.get(id) !== ports)
+      .map(([id]) => id);
+    if (changed.length) requestAnimationFrame(() => updateNodeInternals(changed));
+  }, [portsKey, updateNodeInternals]);
 
   const onNodesChange = useCallback(
     (changes: NodeChange<FlowNode>[]) => {
@@ -455,6 +473,9 @@ function Studio({ workflow, types, onReplaced }: { workflow: Workflow; types: No
       } else if (!mod && (e.key === "Delete" || e.key === "Backspace")) {
         e.preventDefault();
         k.deleteSelection();
+      } else if (e.key === "Escape") {
+        setSelNodes(new Set());
+        setSelEdges(new Set());
       } else if (mod && key === "c") {
         if (k.copy()) e.preventDefault();
       } else if (mod && key === "v") {
@@ -525,7 +546,7 @@ function Studio({ workflow, types, onReplaced }: { workflow: Workflow; types: No
           <input
             type="checkbox"
             className="h-4 w-4"
-            checked={saved.isActive}
+            checked={toggleActive.isPending && toggleActive.variables !== undefined ? toggleActive.variables : saved.isActive}
             disabled={!editable || toggleActive.isPending}
             onChange={(e) => toggleActive.mutate(e.target.checked)}
           />
