@@ -52,6 +52,7 @@ const types = [
 ];
 
 let workflow: Record<string, unknown>;
+let validate: (body: any) => Response;
 const requests: { method: string; url: string; body: any }[] = [];
 
 function json(body: unknown, status = 200) {
@@ -60,6 +61,7 @@ function json(body: unknown, status = 200) {
 
 beforeEach(() => {
   requests.length = 0;
+  validate = () => json({ valid: true, problems: [] });
   workflow = {
     id: "w1",
     name: "Lead follow-up",
@@ -79,7 +81,7 @@ beforeEach(() => {
       const body = init?.body ? JSON.parse(String(init.body)) : undefined;
       requests.push({ method, url, body });
       if (url === "/api/node-types") return json(types);
-      if (url === "/api/workflows/validate") return json({ error: { code: "METHOD_NOT_ALLOWED", message: "method not allowed" } }, 405);
+      if (url === "/api/workflows/validate") return validate(body);
       if (url === "/api/workflows/w1" && method === "GET") return json(workflow);
       if (url === "/api/workflows/w1" && method === "PUT") {
         const nodes = body.definition.nodes as { type: string; config?: { fields?: unknown } }[];
@@ -153,6 +155,29 @@ describe("StudioPage", () => {
     expect(screen.getByRole("region", { name: "Problems" })).toHaveTextContent("1 problem");
   });
 
+  it("validates as the definition changes and pins the problems to nodes", async () => {
+    validate = (body) =>
+      json({
+        valid: body.definition.nodes.length < 2,
+        problems: body.definition.nodes.length < 2 ? [] : [
+          { path: "nodes[1]", issue: "not reachable from the trigger" },
+          { path: "settings.timeout_ms", issue: "must be at least 1" },
+        ],
+      });
+    renderStudio();
+    await screen.findByLabelText("Workflow name");
+    fireEvent.click(within(screen.getByRole("complementary", { name: "Node palette" })).getByRole("button", { name: /Set fields/ }));
+    await waitFor(() => expect(screen.getByLabelText("Problems of transform_set")).toHaveTextContent("not reachable from the trigger"), { timeout: 2000 });
+    const strip = screen.getByRole("region", { name: "Problems" });
+    expect(strip).toHaveTextContent("2 problems");
+    expect(strip).toHaveTextContent("settings.timeout_ms");
+    const sent = requests.filter((r) => r.url === "/api/workflows/validate").at(-1)!;
+    expect(sent.method).toBe("POST");
+    expect(sent.body.definition.nodes.map((n: { id: string }) => n.id)).toEqual(["start", "transform_set"]);
+    fireEvent.click(screen.getByRole("button", { name: "Undo" }));
+    await waitFor(() => expect(screen.queryByRole("region", { name: "Problems" })).not.toBeInTheDocument(), { timeout: 2000 });
+  });
+
   it("deletes the selected node with the Delete key, but not while typing", async () => {
     renderStudio();
     await screen.findByLabelText("Workflow name");
@@ -170,5 +195,20 @@ describe("StudioPage", () => {
     fireEvent.keyDown(document.body, { key: "c", ctrlKey: true });
     fireEvent.keyDown(document.body, { key: "v", ctrlKey: true });
     expect(await screen.findByTestId("node-transform_set_2")).toBeInTheDocument();
+  });
+
+  it("works without live validation when the server does not offer it", async () => {
+    validate = () => json({ error: { code: "METHOD_NOT_ALLOWED", message: "method not allowed" } }, 405);
+    renderStudio();
+    await screen.findByLabelText("Workflow name");
+    const palette = screen.getByRole("complementary", { name: "Node palette" });
+    fireEvent.click(within(palette).getByRole("button", { name: /Set fields/ }));
+    await waitFor(() => expect(requests.filter((r) => r.url === "/api/workflows/validate")).toHaveLength(1), { timeout: 2000 });
+    fireEvent.click(within(palette).getByRole("button", { name: /Set fields/ }));
+    await new Promise((r) => setTimeout(r, 600));
+    // Asked once; no problem shown, no error.
+    expect(requests.filter((r) => r.url === "/api/workflows/validate")).toHaveLength(1);
+    expect(screen.queryByRole("region", { name: "Problems" })).not.toBeInTheDocument();
+    expect(screen.queryByRole("alert")).not.toBeInTheDocument();
   });
 });
