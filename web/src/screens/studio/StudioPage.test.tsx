@@ -82,6 +82,8 @@ beforeEach(() => {
       requests.push({ method, url, body });
       if (url === "/api/node-types") return json(types);
       if (url === "/api/workflows/validate") return validate(body);
+      if (url === "/api/auth/ws-ticket") return json({ ticket: "wst_1" });
+      if (url === "/api/workflows/w1/execute") return json({ execution_id: "e1", status: "pending", dry_run: body.dry_run }, 202);
       if (url === "/api/workflows/w1" && method === "GET") return json(workflow);
       if (url === "/api/workflows/w1" && method === "PUT") {
         const nodes = body.definition.nodes as { type: string; config?: { fields?: unknown } }[];
@@ -210,5 +212,64 @@ describe("StudioPage", () => {
     expect(requests.filter((r) => r.url === "/api/workflows/validate")).toHaveLength(1);
     expect(screen.queryByRole("region", { name: "Problems" })).not.toBeInTheDocument();
     expect(screen.queryByRole("alert")).not.toBeInTheDocument();
+  });
+
+  it("runs with input, saving first, and shows each step's status live", async () => {
+    const sockets: FakeSocket[] = [];
+    class FakeSocket {
+      url: string;
+      onopen: (() => void) | null = null;
+      onmessage: ((ev: { data: string }) => void) | null = null;
+      onclose: ((ev: { code: number }) => void) | null = null;
+      onerror: (() => void) | null = null;
+      constructor(url: string) {
+        this.url = url;
+        sockets.push(this);
+        setTimeout(() => this.onopen?.(), 0);
+      }
+      send() {}
+      close() {}
+      emit(frame: unknown) {
+        this.onmessage?.({ data: JSON.stringify(frame) });
+      }
+    }
+    vi.stubGlobal("WebSocket", FakeSocket);
+    renderStudio();
+    await screen.findByLabelText("Workflow name");
+    fireEvent.click(within(screen.getByRole("complementary", { name: "Node palette" })).getByRole("button", { name: /Set fields/ }));
+    await screen.findByTestId("node-transform_set");
+    fireEvent.click(screen.getByRole("button", { name: "Run" }));
+    const dialog = await screen.findByRole("dialog", { name: "Run workflow" });
+    // Unsaved changes were saved first.
+    expect(requests.some((r) => r.method === "PUT")).toBe(true);
+    const input = within(dialog).getByLabelText("Input (JSON)");
+    expect(input).toHaveValue("{}");
+    fireEvent.change(input, { target: { value: "{bad" } });
+    fireEvent.click(within(dialog).getByRole("button", { name: "Start run" }));
+    expect(await within(dialog).findByText(/Not valid JSON/)).toBeInTheDocument();
+    fireEvent.change(input, { target: { value: '{"body": {"email": "jo@example.com"}}' } });
+    fireEvent.click(within(dialog).getByLabelText(/Dry run/));
+    fireEvent.click(within(dialog).getByRole("button", { name: "Start run" }));
+    await waitFor(() => expect(screen.queryByRole("dialog")).not.toBeInTheDocument());
+    const run = requests.find((r) => r.url === "/api/workflows/w1/execute")!;
+    expect(run.body).toEqual({ input: { body: { email: "jo@example.com" } }, dry_run: true });
+    expect(screen.getByRole("link", { name: "Open execution" })).toHaveAttribute("href", "/executions/e1");
+
+    await waitFor(() => expect(sockets).toHaveLength(1));
+    expect(sockets[0].url).toContain("/ws/executions/e1?ticket=wst_1");
+    act(() => {
+      sockets[0].emit({ type: "step", execution_id: "e1", node_id: "start", status: "completed" });
+      sockets[0].emit({ type: "step", execution_id: "e1", node_id: "transform_set", status: "running" });
+    });
+    expect(screen.getByTestId("node-start")).toHaveAttribute("data-status", "completed");
+    expect(screen.getByTestId("node-transform_set")).toHaveAttribute("data-status", "running");
+    act(() => {
+      sockets[0].emit({ type: "step", execution_id: "e1", node_id: "transform_set", status: "completed" });
+      sockets[0].emit({ type: "execution", execution_id: "e1", status: "completed" });
+    });
+    expect(screen.getByTestId("node-transform_set")).toHaveAttribute("data-status", "completed");
+    expect(screen.getByRole("status", { name: "Run status" })).toHaveTextContent("completed");
+    fireEvent.click(screen.getByRole("button", { name: "Clear" }));
+    expect(screen.getByTestId("node-transform_set")).toHaveAttribute("data-status", "");
   });
 });
