@@ -425,6 +425,7 @@ export function ConfigPanel({
   onRename,
   onDelete,
   onClose,
+  children,
 }: {
   node: NodeDef;
   nodeType: NodeType | undefined;
@@ -435,6 +436,8 @@ export function ConfigPanel({
   onRename: (id: string) => string | undefined;
   onDelete: () => void;
   onClose: () => void;
+  /** More sections after the settings (the connections). */
+  children?: ReactNode;
 }) {
   const nameId = useId();
   return (
@@ -486,6 +489,7 @@ export function ConfigPanel({
             onChange={(config) => onChange({ ...node, config })}
           />
         </section>
+        {children}
         {!(nodeType?.is_trigger ?? false) && (
           <details className="rounded-md border border-slate-200 px-3 py-2">
             <summary className="cursor-pointer text-sm font-semibold text-slate-800">Errors, retries and time limit</summary>

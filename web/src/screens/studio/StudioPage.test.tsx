@@ -135,10 +135,19 @@ describe("StudioPage", () => {
     expect(await screen.findByTestId("node-transform_set")).toBeInTheDocument();
 
     fireEvent.change(within(screen.getByRole("complementary", { name: "Node settings" })).getByLabelText("fields"), { target: { value: '{"priority": "hot"}' } });
+    // Connect the trigger to it from the trigger's settings (no dragging needed).
+    fireEvent.click(screen.getByTestId("node-start"));
+    const startSettings = await screen.findByRole("complementary", { name: "Node settings" });
+    expect(within(startSettings).getByText(/Nothing runs after this step yet/)).toBeInTheDocument();
+    fireEvent.change(within(startSettings).getByLabelText("Connect to"), { target: { value: "transform_set" } });
+    fireEvent.click(within(startSettings).getByRole("button", { name: "Connect" }));
+    expect(within(startSettings).getByRole("button", { name: "Remove connection main to transform_set" })).toBeInTheDocument();
+
     fireEvent.click(screen.getByRole("button", { name: "Save" }));
     expect(await screen.findByText("Saved · version 4")).toBeInTheDocument();
     const put = requests.find((r) => r.method === "PUT")!;
     expect(put.body.name).toBe("Lead follow-up");
+    expect(put.body.definition.edges).toEqual([{ from: "start", to: "transform_set" }]);
     expect(put.body.definition.nodes[1]).toMatchObject({ id: "transform_set", type: "transform.set", config: { fields: { priority: "hot" }, keep_input: true } });
   });
 

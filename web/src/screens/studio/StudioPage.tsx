@@ -27,6 +27,7 @@ import { Button, ErrorBox, Spinner, StatusBadge } from "../../components/ui";
 import { edgeId, portsOf, problemsByNode, toFlow, type FlowNode } from "../../graph/convert";
 import { nodeTypes } from "../../graph/WorkflowNode";
 import { ConfigPanel } from "./ConfigPanel";
+import { Connections } from "./Connections";
 import {
   addNode,
   connect,
@@ -705,7 +706,23 @@ function Studio({ workflow, types, onReplaced }: { workflow: Workflow; types: No
             onRename={onRename}
             onDelete={deleteSelection}
             onClose={() => setSelNodes(new Set())}
-          />
+          >
+            <Connections
+              ports={portsOf(selectedNode, catalog.get(selectedNode.type))}
+              outgoing={def.edges.filter((e) => e.from === selectedNode.id).map((e) => ({ port: portOfEdge(def, e, catalog), to: e.to }))}
+              targets={def.nodes
+                .filter((n) => n.id !== selectedNode.id && !(catalog.get(n.type)?.is_trigger ?? n.type.startsWith("trigger.")))
+                .map((n) => ({ id: n.id, label: n.name && n.name !== n.id ? `${n.name} (${n.id})` : n.id }))}
+              readOnly={!editable}
+              onConnect={(port, to) => commit((d) => connect(d, selectedNode.id, port, to, catalog))}
+              onDisconnect={(port, to) =>
+                commit((d) => {
+                  const idx = d.edges.findIndex((e) => e.from === selectedNode.id && e.to === to && portOfEdge(d, e, catalog) === port);
+                  return idx === -1 ? d : removeElements(d, [], [idx]);
+                })
+              }
+            />
+          </ConfigPanel>
         ) : null}
       </div>
       {runOpen && <RunDialog workflowId={workflow.id} onClose={() => setRunOpen(false)} onStarted={onStarted} />}
