@@ -86,9 +86,14 @@ export function DiffView({ diff }: { diff: VersionDiff }) {
 }
 
 function VersionDetail({ workflowId, version, current, canRestore, onRestored }: { workflowId: string; version: Version; current: number; canRestore: boolean; onRestored: (w: Workflow) => void }) {
+  const [against, setAgainst] = useState<"previous" | "current">("previous");
+  const vsCurrent = against === "current" && version.version !== current;
   const diff = useQuery({
-    queryKey: ["workflow-version-diff", workflowId, version.version],
-    queryFn: () => api<VersionDiff>(`/api/workflows/${workflowId}/versions/${version.version}/diff`),
+    queryKey: ["workflow-version-diff", workflowId, version.version, vsCurrent ? current : "previous"],
+    queryFn: () =>
+      api<VersionDiff>(`/api/workflows/${workflowId}/versions/${vsCurrent ? current : version.version}/diff`, {
+        query: vsCurrent ? { against: version.version } : undefined,
+      }),
   });
   const [confirm, setConfirm] = useState(false);
   const restore = useMutation({
@@ -100,6 +105,19 @@ function VersionDetail({ workflowId, version, current, canRestore, onRestored }:
   });
   return (
     <div className="space-y-3 border-t border-slate-200 pt-3">
+      {version.version !== current && (
+        <fieldset className="flex gap-3 text-xs text-slate-700">
+          <legend className="sr-only">Compare</legend>
+          <label className="flex items-center gap-1">
+            <input type="radio" name={`against-${version.version}`} checked={against === "previous"} onChange={() => setAgainst("previous")} />
+            What this version changed
+          </label>
+          <label className="flex items-center gap-1">
+            <input type="radio" name={`against-${version.version}`} checked={against === "current"} onChange={() => setAgainst("current")} />
+            What changed since (to version {current})
+          </label>
+        </fieldset>
+      )}
       {diff.isLoading ? <Spinner label="Comparing…" /> : diff.error ? <ErrorBox error={diff.error} /> : diff.data && <DiffView diff={diff.data} />}
       <GraphView definition={version.definition} className="h-56" />
       {canRestore && version.version !== current && (
