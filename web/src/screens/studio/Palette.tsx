@@ -72,6 +72,8 @@ export function Palette({ types, onAdd }: { types: NodeType[]; onAdd: (type: str
                     type="button"
                     draggable
                     data-node-type={t.type}
+                    // Named by its display name only, so buttons such as "Run" stay unique by name.
+                    aria-label={t.display_name}
                     title={t.description}
                     onDragStart={(e) => onDragStart(e, t.type)}
                     onClick={() => onAdd(t.type)}
