@@ -51,6 +51,7 @@ describe("Palette", () => {
     const data: Record<string, string> = {};
     fireEvent.dragStart(item, { dataTransfer: { setData: (k: string, v: string) => (data[k] = v), effectAllowed: "" } });
     expect(data[DRAG_TYPE]).toBe("http.request");
-    expect(item).toHaveAttribute("draggable", "true");
+    expect(item.closest("li")).toHaveAttribute("draggable", "true");
+    expect(item).toHaveAccessibleName("HTTP Request");
   });
 });

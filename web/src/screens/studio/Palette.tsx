@@ -67,21 +67,21 @@ export function Palette({ types, onAdd }: { types: NodeType[]; onAdd: (type: str
             <h3 className="px-1 pb-1 text-xs font-semibold uppercase tracking-wide text-slate-500">{categoryNames[category] ?? category}</h3>
             <ul className="space-y-1">
               {list.map((t) => (
-                <li key={t.type}>
-                  <button
-                    type="button"
-                    draggable
-                    data-node-type={t.type}
-                    // Named by its display name only, so buttons such as "Run" stay unique by name.
-                    aria-label={t.display_name}
-                    title={t.description}
-                    onDragStart={(e) => onDragStart(e, t.type)}
-                    onClick={() => onAdd(t.type)}
-                    className="w-full cursor-grab rounded-md border border-slate-200 bg-white px-2.5 py-1.5 text-left hover:border-blue-400 hover:bg-blue-50 focus:outline-none focus-visible:ring-2 focus-visible:ring-blue-500 active:cursor-grabbing"
-                  >
-                    <span className="block text-sm font-medium text-slate-800">{t.display_name}</span>
-                    <span className="block truncate text-xs text-slate-500">{t.description}</span>
+                <li
+                  key={t.type}
+                  draggable
+                  data-node-type={t.type}
+                  title={t.description}
+                  onDragStart={(e) => onDragStart(e, t.type)}
+                  onClick={() => onAdd(t.type)}
+                  className="cursor-grab rounded-md border border-slate-200 bg-white px-2.5 py-1.5 hover:border-blue-400 hover:bg-blue-50 focus-within:ring-2 focus-within:ring-blue-500 active:cursor-grabbing"
+                >
+                  {/* The button (named by the display name alone) is the keyboard way in; a click
+                      anywhere on the item adds the node too. */}
+                  <button type="button" className="block w-full text-left text-sm font-medium text-slate-800 focus:outline-none">
+                    {t.display_name}
                   </button>
+                  <span className="block truncate text-xs text-slate-500">{t.description}</span>
                 </li>
               ))}
             </ul>
