@@ -22,6 +22,7 @@ import {
   renameNode,
   replacePresent,
   undo,
+  withPositions,
 } from "./logic";
 
 function nodeType(partial: Partial<NodeType> & { type: string }): NodeType {
@@ -172,6 +173,13 @@ describe("editing", () => {
     expect(base.nodes[2].config!.url).toBe("https://x.test");
     // Pasting again numbers on.
     expect(pasteNodes(r.definition, clip).ids).toEqual(["check_3", "call_3"]);
+  });
+  it("reads the connections alias and places nodes without a position", () => {
+    const d = withPositions({ nodes: [{ id: "a", type: "trigger.manual" }, { id: "b", type: "flow.noop" }], connections: [{ from: "a", to: "b" }] } as unknown as Definition);
+    expect(d.edges).toEqual([{ from: "a", to: "b" }]);
+    expect("connections" in d).toBe(false);
+    expect(d.nodes.every((n) => n.position)).toBe(true);
+    expect(d.nodes[1].position!.x).toBeGreaterThan(d.nodes[0].position!.x);
   });
   it("pins server problems by the definition's paths", () => {
     expect(normalizeProblems([{ path: "definition.nodes[1].config", issue: "x" }])).toEqual([{ path: "nodes[1].config", issue: "x" }]);

@@ -164,8 +164,15 @@ export function parseAnyField(text: string): unknown {
 
 // ---- editing the definition ----
 
-/** Gives every node a position (the canvas's automatic layout for those without one). */
-export function withPositions(def: Definition): Definition {
+/** The definition as the canvas edits it: `edges` (the `connections` alias read as such), lists
+ * present, and every node with a position (the automatic layout for those without one). */
+export function withPositions(raw: Definition): Definition {
+  const { connections, ...rest } = raw as Definition & { connections?: EdgeDef[] };
+  const def: Definition = {
+    ...rest,
+    nodes: Array.isArray(raw.nodes) ? raw.nodes : [],
+    edges: Array.isArray(raw.edges) ? raw.edges : Array.isArray(connections) ? connections : [],
+  };
   const auto = layout(def);
   return {
     ...def,
