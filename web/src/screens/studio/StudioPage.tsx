@@ -588,7 +588,7 @@ function Studio({ workflow, types, onReplaced }: { workflow: Workflow; types: No
         <div className="px-4 pt-2">
           {saveError instanceof ApiError && saveError.status === 422 ? (
             <div role="alert" className="rounded-md border border-red-200 bg-red-50 px-3 py-2 text-sm text-red-800">
-              Not saved{runPrepError ? ", so the run did not start" : ""}: {saveError.message}. The problems are marked on the nodes and listed below the canvas.
+              Not saved{runPrepError ? ", so the run did not start" : ""}: {saveError.message}. The problems are marked on the nodes and listed over the canvas.
             </div>
           ) : (
             <ErrorBox error={saveError} title={runPrepError ? "Not saved, so the run did not start" : "Not saved"} />
@@ -663,7 +663,7 @@ function Studio({ workflow, types, onReplaced }: { workflow: Workflow; types: No
             </div>
           )}
           {problemCount > 0 && (
-            <div className="absolute bottom-2 left-2 right-2 mx-auto max-w-2xl rounded-md border border-red-200 bg-white/95 px-3 py-2 text-sm shadow" role="region" aria-label="Problems">
+            <div className="absolute left-2 right-2 top-2 z-10 mx-auto max-w-2xl rounded-md border border-red-200 bg-white/95 px-3 py-2 text-sm shadow" role="region" aria-label="Problems">
               <p className="font-semibold text-red-800">
                 {problemCount === 1 ? "1 problem" : `${problemCount} problems`} to fix before this workflow can run
                 {pinned.size > 0 && <span className="font-normal text-red-700"> ({[...pinned.values()].reduce((a, l) => a + l.length, 0)} marked on nodes)</span>}
