@@ -88,7 +88,6 @@ function ParsedTextArea({
     if (!parsed.ok || JSON.stringify(parsed.value) !== JSON.stringify(value)) {
       if (parsed.ok) setText(format(value));
     }
-    // eslint-disable-next-line react-hooks/exhaustive-deps
   }, [value]);
   return (
     <textarea

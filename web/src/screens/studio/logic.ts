@@ -317,10 +317,5 @@ export function definitionKey(def: Definition): string {
   return JSON.stringify(def);
 }
 
-/** A minimal valid definition for a new workflow. */
-export function starterDefinition(): Definition {
-  return { nodes: [{ id: "start", type: "trigger.manual", name: "Start", config: {}, position: { x: 80, y: 120 } }], edges: [] };
-}
-
 export const EXPRESSION_HINT =
   'Text fields can use expressions: {{ $json.field }} for this step\'s input, {{ $trigger.body }} for the trigger\'s data, {{ $node["id"].field }} for an earlier step\'s output, {{ $vars.name }} for workflow variables, {{ $now }} for the current time.';
