@@ -65,6 +65,7 @@ function Graph({ definition, statuses, onNodeClick, types }: Omit<Props, "classN
       onEdgesChange={onEdgesChange}
       nodeTypes={nodeTypes}
       fitView
+      fitViewOptions={{ maxZoom: 1 }}
       minZoom={0.1}
       nodesDraggable={false}
       nodesConnectable={false}
@@ -72,7 +73,7 @@ function Graph({ definition, statuses, onNodeClick, types }: Omit<Props, "classN
       onNodeClick={onNodeClick ? (_, n) => onNodeClick(n.id) : undefined}
     >
       <Background />
-      <Controls showInteractive={false} />
+      <Controls showInteractive={false} fitViewOptions={{ maxZoom: 1, padding: 0.2 }} />
     </ReactFlow>
   );
 }

@@ -84,7 +84,6 @@ export function toFlow(def: Definition, catalog: Map<string, NodeType>): { nodes
       source: e.from,
       sourceHandle: port,
       target: e.to,
-      label: e.output && e.output !== "main" ? e.output : undefined,
     };
   });
   return { nodes, edges };

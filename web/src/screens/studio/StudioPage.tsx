@@ -652,7 +652,7 @@ function Studio({ workflow, types, onReplaced }: { workflow: Workflow; types: No
             fitViewOptions={{ maxZoom: 1, padding: 0.2 }}
           >
             <Background />
-            <Controls showInteractive={false} />
+            <Controls showInteractive={false} fitViewOptions={{ maxZoom: 1, padding: 0.2 }} />
             <MiniMap pannable zoomable className="!hidden md:!block" />
           </ReactFlow>
           {def.nodes.length === 0 && (
