@@ -3,6 +3,7 @@
 import { lazy, Suspense, type ReactNode } from "react";
 import { Link, Navigate, Route, Routes, useLocation } from "react-router-dom";
 import { useAuth } from "./auth/AuthContext";
+import { AcceptInvitationPage } from "./auth/AcceptInvitation";
 import { SignInPage } from "./auth/SignIn";
 import { EmptyState, Spinner } from "./components/ui";
 import { Shell } from "./layout/Shell";
@@ -37,6 +38,7 @@ export function App() {
     <Suspense fallback={<div className="p-6"><Spinner /></div>}>
       <Routes>
         <Route path="/signin" element={<SignInPage />} />
+        <Route path="/invite/:token" element={<AcceptInvitationPage />} />
         <Route
           element={
             <RequireAuth>
