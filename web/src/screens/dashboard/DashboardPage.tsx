@@ -8,12 +8,12 @@ import { Bar, BarChart, CartesianGrid, Legend, ResponsiveContainer, Tooltip, XAx
 import { api } from "../../api/client";
 import { useSocket } from "../../api/socket";
 import type { Page, Workflow } from "../../api/types";
+import { formatUsd } from "../../components/format";
 import { Card, EmptyState, ErrorBox, formatDuration, PageHeader, Spinner } from "../../components/ui";
 import {
   aiCostRows,
   formatCount,
   formatRate,
-  formatUsd,
   isEmpty,
   RANGES,
   rangeQuery,

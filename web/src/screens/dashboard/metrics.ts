@@ -148,13 +148,6 @@ export function aiCostRows(usage: Pick<AiUsage, "items">, since: string, until: 
   return rows;
 }
 
-export function formatUsd(v: number | null | undefined): string {
-  if (v === null || v === undefined) return "—";
-  if (v === 0) return "$0.00";
-  if (Math.abs(v) < 0.01) return `$${v.toFixed(4)}`;
-  return `$${v.toFixed(2)}`;
-}
-
 export function formatRate(r: number | null | undefined): string {
   if (r === null || r === undefined) return "—";
   const pct = r * 100;

@@ -14,7 +14,8 @@ import { Button, Card, Dialog, EmptyState, ErrorBox, PageHeader, Spinner, Status
 import { GraphView } from "../../graph/GraphView";
 import { ApprovalPanel } from "./ApprovalPanel";
 import { Gantt } from "./Gantt";
-import { JsonBlock, isFinal, runTime, toMs, useNow } from "./shared";
+import { JsonBlock } from "../../components/json";
+import { isFinal, runTime, toMs, useNow } from "./shared";
 
 interface LogsAnswer {
   items: StepLog[];

@@ -5,7 +5,9 @@ import { useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
 import { api } from "../../api/client";
 import { useAuth } from "../../auth/AuthContext";
 import { Button, Card, Dialog, EmptyState, SelectField, Spinner, TextArea, TextField, formatTime } from "../../components/ui";
-import { ConfirmButton, RoleNote, Section, formatUsd, SettingsError } from "./common";
+import { ConfirmButton } from "../../components/actions";
+import { formatUsd } from "../../components/format";
+import { RoleNote, Section, SettingsError } from "./common";
 import { typeLabel, type Credential } from "./CredentialsSection";
 
 export interface Budget {

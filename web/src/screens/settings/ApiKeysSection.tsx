@@ -5,7 +5,8 @@ import { api } from "../../api/client";
 import type { Role } from "../../api/types";
 import { useAuth } from "../../auth/AuthContext";
 import { Button, Card, Dialog, EmptyState, SelectField, Spinner, TextField, formatTime } from "../../components/ui";
-import { ConfirmButton, OneTimeSecret, ROLE_HELP, ROLE_LABELS, RoleNote, Section, rolesUpTo, SettingsError } from "./common";
+import { ConfirmButton, OneTimeSecret } from "../../components/actions";
+import { ROLE_HELP, ROLE_LABELS, RoleNote, Section, rolesUpTo, SettingsError } from "./common";
 
 export interface ApiKey {
   id: string;

@@ -6,7 +6,8 @@ import { api } from "../../api/client";
 import type { JsonSchema } from "../../api/types";
 import { useAuth } from "../../auth/AuthContext";
 import { Button, Card, Dialog, EmptyState, SelectField, Spinner, TextField, formatTime } from "../../components/ui";
-import { ConfirmButton, RoleNote, Section, SettingsError } from "./common";
+import { ConfirmButton } from "../../components/actions";
+import { RoleNote, Section, SettingsError } from "./common";
 
 export interface CredentialType {
   type: string;

@@ -7,7 +7,8 @@ import { api } from "../../api/client";
 import type { Organization, Role } from "../../api/types";
 import { useAuth } from "../../auth/AuthContext";
 import { Button, Card, EmptyState, SelectField, Spinner, TextField, formatTime } from "../../components/ui";
-import { ConfirmButton, OneTimeSecret, ROLE_LABELS, RoleNote, Section, rolesUpTo, SettingsError } from "./common";
+import { ConfirmButton, OneTimeSecret } from "../../components/actions";
+import { ROLE_LABELS, RoleNote, Section, rolesUpTo, SettingsError } from "./common";
 
 export interface Member {
   user_id: string;

@@ -5,7 +5,8 @@ import qrcode from "qrcode-generator";
 import { api } from "../../api/client";
 import { useAuth } from "../../auth/AuthContext";
 import { Button, Card, ErrorBox, Spinner, TextField, formatTime } from "../../components/ui";
-import { ConfirmButton, CopyButton, Section } from "./common";
+import { ConfirmButton, CopyButton } from "../../components/actions";
+import { Section } from "./common";
 
 interface MfaSetup {
   secret: string;
