@@ -127,3 +127,19 @@ export interface StepLog {
   duration_ms?: number | null;
   [extra: string]: unknown;
 }
+
+/** A credential type (GET /api/credentials/types): its name and the schema of its write-only data. */
+export interface CredentialType {
+  type: string;
+  description: string;
+  data_schema: JsonSchema;
+}
+
+/** A credential as the API answers it (GET /api/credentials): never its data. */
+export interface Credential {
+  id: string;
+  name: string;
+  type: string;
+  created_at: string;
+  updated_at: string;
+}

@@ -8,7 +8,8 @@ import { Button, Card, Dialog, EmptyState, SelectField, Spinner, TextArea, TextF
 import { ConfirmButton } from "../../components/actions";
 import { formatUsd } from "../../components/format";
 import { RoleNote, Section, SettingsError } from "./common";
-import { typeLabel, type Credential } from "./CredentialsSection";
+import type { Credential } from "../../api/types";
+import { typeLabel } from "./CredentialsSection";
 
 export interface Budget {
   monthly_usd: number | null;

@@ -3,25 +3,12 @@
 import { useState, type FormEvent } from "react";
 import { useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
 import { api } from "../../api/client";
-import type { JsonSchema } from "../../api/types";
+import type { Credential, CredentialType, JsonSchema } from "../../api/types";
 import { useAuth } from "../../auth/AuthContext";
 import { Button, Card, Dialog, EmptyState, SelectField, Spinner, TextField, formatTime } from "../../components/ui";
 import { ConfirmButton } from "../../components/actions";
 import { RoleNote, Section, SettingsError } from "./common";
 
-export interface CredentialType {
-  type: string;
-  description: string;
-  data_schema: JsonSchema;
-}
-
-export interface Credential {
-  id: string;
-  name: string;
-  type: string;
-  created_at: string;
-  updated_at: string;
-}
 
 const TYPE_LABELS: Record<string, string> = {
   smtp: "Email server (SMTP)",
