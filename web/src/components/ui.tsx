@@ -263,3 +263,27 @@ export function formatDuration(ms?: number | null): string {
   if (ms < 60_000) return `${(ms / 1000).toFixed(ms < 10_000 ? 2 : 1)} s`;
   return `${Math.floor(ms / 60_000)} min ${Math.round((ms % 60_000) / 1000)} s`;
 }
+
+/** A column of `Table`: its header, and classes for the header cell (e.g. "text-right"). */
+export type Column = string | { label: ReactNode; className?: string };
+
+/** A plain data table: a small uppercase header row over the rows given as children. */
+export function Table({ columns, bodyClassName, children }: { columns: Column[]; bodyClassName?: string; children: ReactNode }) {
+  return (
+    <table className="w-full text-left text-sm">
+      <thead className="text-xs text-slate-500 uppercase">
+        <tr>
+          {columns.map((c, i) => {
+            const { label, className = "" } = typeof c === "string" ? { label: c } : c;
+            return (
+              <th key={i} className={`py-2 ${i < columns.length - 1 ? "pr-3" : ""} ${className}`.trim()}>
+                {label}
+              </th>
+            );
+          })}
+        </tr>
+      </thead>
+      <tbody className={bodyClassName}>{children}</tbody>
+    </table>
+  );
+}
