@@ -267,16 +267,43 @@ export function formatDuration(ms?: number | null): string {
 /** A column of `Table`: its header, and classes for the header cell (e.g. "text-right"). */
 export type Column = string | { label: ReactNode; className?: string };
 
-/** A plain data table: a small uppercase header row over the rows given as children. */
-export function Table({ columns, bodyClassName, children }: { columns: Column[]; bodyClassName?: string; children: ReactNode }) {
+const tableHeads = {
+  plain: "text-xs text-slate-500 uppercase",
+  ruled: "border-b border-slate-200 text-xs uppercase text-slate-500",
+  shaded: "border-b border-slate-200 bg-slate-50 text-xs uppercase text-slate-500",
+};
+/** Header cell padding: "normal" and "tight" keep a gap between columns (none after the last). */
+const tablePads = {
+  normal: (last: boolean) => (last ? "py-2" : "py-2 pr-3"),
+  tight: (last: boolean) => (last ? "py-1.5" : "py-1.5 pr-3"),
+  wide: () => "px-4 py-2",
+};
+
+/** A plain data table: a small uppercase header row over the rows given as children.
+ *  `thClassName` goes on every header cell, a column's `className` on its own. */
+export function Table({
+  columns,
+  head = "plain",
+  pad = "normal",
+  thClassName = "",
+  bodyClassName,
+  children,
+}: {
+  columns: Column[];
+  head?: keyof typeof tableHeads;
+  pad?: keyof typeof tablePads;
+  thClassName?: string;
+  bodyClassName?: string;
+  children: ReactNode;
+}) {
   return (
     <table className="w-full text-left text-sm">
-      <thead className="text-xs text-slate-500 uppercase">
+      <thead className={tableHeads[head]}>
         <tr>
           {columns.map((c, i) => {
             const { label, className = "" } = typeof c === "string" ? { label: c } : c;
             return (
-              <th key={i} className={`py-2 ${i < columns.length - 1 ? "pr-3" : ""} ${className}`.trim()}>
+              <th key={i} scope="col" className={`${tablePads[pad](i === columns.length - 1)} ${thClassName} ${className}`.replace(/\s+/g, " ").trim()}>
                 {label}
               </th>
             );

@@ -155,11 +155,9 @@ function SlowestTable({ summary, names }: { summary: MetricsSummary; names: Map<
   return (
     <div className="overflow-x-auto">
       <Table
+        thClassName="font-medium"
         bodyClassName="divide-y divide-slate-100"
-        columns={[
-          { label: "Workflow", className: "font-medium" },
-          ...["Runs", "Success rate", "Typical (p50)", "Slowest 5% (p95)"].map((label) => ({ label, className: "text-right font-medium" })),
-        ]}
+        columns={["Workflow", ...["Runs", "Success rate", "Typical (p50)", "Slowest 5% (p95)"].map((label) => ({ label, className: "text-right" }))]}
       >
         {rows.map((w) => (
           <tr key={w.workflow_id}>

@@ -1,9 +1,10 @@
 // Helpers shared by the executions list and the execution page: the final statuses, run
-// times, the workflow names and a clock for live durations.
+// times, the workflow names, a clock for live durations and the small marks both draw.
 import { useQuery } from "@tanstack/react-query";
 import { useEffect, useState } from "react";
 import { api } from "../../api/client";
 import type { ExecutionStatus, Page, Workflow } from "../../api/types";
+import { formatDuration } from "../../components/ui";
 
 export const EXECUTION_STATUSES: ExecutionStatus[] = ["pending", "running", "waiting", "completed", "failed", "cancelled"];
 
@@ -50,4 +51,19 @@ export function useNow(active: boolean, intervalMs = 1000): number {
     return () => clearInterval(t);
   }, [active, intervalMs]);
   return now;
+}
+
+/** A run time; "so far" after it while the run or step is still going. */
+export function RunTime({ ms, ongoing }: { ms: number | null | undefined; ongoing: boolean }) {
+  return (
+    <>
+      {formatDuration(ms)}
+      {ongoing && ms !== null && ms !== undefined && <span className="text-slate-400"> so far</span>}
+    </>
+  );
+}
+
+/** The mark of a dry run (steps only recorded what they would have done). */
+export function DryRunBadge({ className = "" }: { className?: string }) {
+  return <span className={`${className} rounded bg-violet-100 px-1.5 py-0.5 text-xs font-medium text-violet-800`.trim()}>dry run</span>;
 }
