@@ -143,3 +143,15 @@ export interface Credential {
   created_at: string;
   updated_at: string;
 }
+
+/** AI usage totals over a period, grouped by `group_by` (GET /api/ai/usage). */
+export interface AiUsage {
+  total_cost_usd: number;
+  input_tokens: number;
+  output_tokens: number;
+  calls: number;
+  group_by: string;
+  since: string;
+  until: string;
+  items: { key: string; cost_usd: number; input_tokens: number; output_tokens: number; calls: number }[];
+}

@@ -96,6 +96,22 @@ export function SignInPage() {
     else navigate(next, { replace: true });
   };
 
+  /** The email and password fields; a new password gets the length hint. */
+  const credentialFields = (passwordAutoComplete: "current-password" | "new-password") => (
+    <>
+      <TextField label="Email" type="email" value={email} onChange={(e) => setEmail(e.target.value)} autoComplete="email" required />
+      <TextField
+        label="Password"
+        type="password"
+        value={password}
+        onChange={(e) => setPassword(e.target.value)}
+        autoComplete={passwordAutoComplete}
+        hint={passwordAutoComplete === "new-password" ? "At least 8 characters." : undefined}
+        required
+      />
+    </>
+  );
+
   if (mfaToken) {
     return (
       <FormFrame
@@ -149,16 +165,7 @@ export function SignInPage() {
         after={<SwitchMode question="Already have an account?" label="Sign in" onClick={() => setMode("signin")} />}
       >
         <TextField label="Name" value={name} onChange={(e) => setName(e.target.value)} autoComplete="name" required />
-        <TextField label="Email" type="email" value={email} onChange={(e) => setEmail(e.target.value)} autoComplete="email" required />
-        <TextField
-          label="Password"
-          type="password"
-          value={password}
-          onChange={(e) => setPassword(e.target.value)}
-          autoComplete="new-password"
-          hint="At least 8 characters."
-          required
-        />
+        {credentialFields("new-password")}
       </FormFrame>
     );
   }
@@ -178,15 +185,7 @@ export function SignInPage() {
       after={<SwitchMode question="New to AutoMatrix?" label="Create an account" onClick={() => setMode("register")} />}
     >
       {notice && <p className="text-sm text-green-700">{notice}</p>}
-      <TextField label="Email" type="email" value={email} onChange={(e) => setEmail(e.target.value)} autoComplete="email" required />
-      <TextField
-        label="Password"
-        type="password"
-        value={password}
-        onChange={(e) => setPassword(e.target.value)}
-        autoComplete="current-password"
-        required
-      />
+      {credentialFields("current-password")}
     </FormFrame>
   );
 }

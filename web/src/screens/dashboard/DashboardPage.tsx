@@ -7,7 +7,7 @@ import { Link } from "react-router-dom";
 import { Bar, BarChart, CartesianGrid, Legend, ResponsiveContainer, Tooltip, XAxis, YAxis } from "recharts";
 import { api } from "../../api/client";
 import { useSocket } from "../../api/socket";
-import type { Page, Workflow } from "../../api/types";
+import type { AiUsage, Page, Workflow } from "../../api/types";
 import { formatUsd } from "../../components/format";
 import { Card, EmptyState, ErrorBox, formatDuration, PageHeader, Spinner, Table } from "../../components/ui";
 import {
@@ -20,7 +20,6 @@ import {
   seriesToRows,
   slowestWorkflows,
   STATUSES,
-  type AiUsage,
   type MetricsMessage,
   type MetricsSummary,
   type RangeKey,

@@ -8,7 +8,7 @@ import { Button, Card, Dialog, EmptyState, SelectField, Spinner, TextArea, TextF
 import { ConfirmButton } from "../../components/actions";
 import { formatUsd } from "../../components/format";
 import { RoleNote, Section, SettingsError } from "./common";
-import type { Credential } from "../../api/types";
+import type { AiUsage as Usage, Credential } from "../../api/types";
 import { typeLabel } from "./CredentialsSection";
 
 export interface Budget {
@@ -21,24 +21,6 @@ export interface Budget {
   updated_at: string | null;
 }
 
-interface UsageRow {
-  key: string;
-  cost_usd: number;
-  input_tokens: number;
-  output_tokens: number;
-  calls: number;
-}
-
-interface Usage {
-  total_cost_usd: number;
-  input_tokens: number;
-  output_tokens: number;
-  calls: number;
-  group_by: string;
-  since: string;
-  until: string;
-  items: UsageRow[];
-}
 
 export interface Target {
   credential_id: string;

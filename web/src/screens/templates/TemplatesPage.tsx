@@ -6,7 +6,7 @@ import { Link } from "react-router-dom";
 import { useNodeTypes } from "../../api/catalog";
 import { api } from "../../api/client";
 import { useAuth } from "../../auth/AuthContext";
-import { Button, Dialog, EmptyState, ErrorBox, PageHeader, Spinner } from "../../components/ui";
+import { Button, Dialog, EmptyState, ErrorBox, fieldClass, PageHeader, Spinner } from "../../components/ui";
 import { GraphView } from "../../graph/GraphView";
 import { InstantiateDialog } from "./InstantiateDialog";
 import { categoriesOf, filterTemplates, groupTemplates, paramLabel, type Template, type TemplateSummary } from "./templates";
@@ -156,7 +156,7 @@ export default function TemplatesPage() {
             placeholder="Search templates"
             value={search}
             onChange={(e) => setSearch(e.target.value)}
-            className="block w-full rounded-md border border-slate-300 bg-white px-2.5 py-1.5 text-sm shadow-sm focus:border-blue-500 focus:outline-none focus:ring-1 focus:ring-blue-500"
+            className={fieldClass}
           />
         </div>
         {categories.length > 0 && (
