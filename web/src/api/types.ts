@@ -127,3 +127,31 @@ export interface StepLog {
   duration_ms?: number | null;
   [extra: string]: unknown;
 }
+
+/** A credential type (GET /api/credentials/types): its name and the schema of its write-only data. */
+export interface CredentialType {
+  type: string;
+  description: string;
+  data_schema: JsonSchema;
+}
+
+/** A credential as the API answers it (GET /api/credentials): never its data. */
+export interface Credential {
+  id: string;
+  name: string;
+  type: string;
+  created_at: string;
+  updated_at: string;
+}
+
+/** AI usage totals over a period, grouped by `group_by` (GET /api/ai/usage). */
+export interface AiUsage {
+  total_cost_usd: number;
+  input_tokens: number;
+  output_tokens: number;
+  calls: number;
+  group_by: string;
+  since: string;
+  until: string;
+  items: { key: string; cost_usd: number; input_tokens: number; output_tokens: number; calls: number }[];
+}

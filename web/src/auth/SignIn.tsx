@@ -1,10 +1,28 @@
 // Sign in, register, and the MFA step that follows a password when the account has MFA on.
-import { useState, type FormEvent } from "react";
+import { useState, type FormEvent, type ReactNode } from "react";
 import { Navigate, useLocation, useNavigate } from "react-router-dom";
 import { Button, ErrorBox, TextField } from "../components/ui";
 import { useAuth } from "./AuthContext";
 
-function Frame({ title, children }: { title: string; children: React.ReactNode }) {
+/** The card every step draws: the logo, a title, and a form ending in its error, its submit
+ *  button and whatever comes `after` (a link to the other mode). */
+function FormFrame({
+  title,
+  onSubmit,
+  submitLabel,
+  busy,
+  error,
+  after,
+  children,
+}: {
+  title: string;
+  onSubmit: (e: FormEvent) => void;
+  submitLabel: string;
+  busy: boolean;
+  error: unknown;
+  after: ReactNode;
+  children: ReactNode;
+}) {
   return (
     <div className="flex min-h-full items-center justify-center p-6">
       <div className="w-full max-w-sm">
@@ -14,10 +32,29 @@ function Frame({ title, children }: { title: string; children: React.ReactNode }
         </div>
         <div className="rounded-lg border border-slate-200 bg-white p-6 shadow-sm">
           <h1 className="mb-4 text-lg font-semibold">{title}</h1>
-          {children}
+          <form className="space-y-4" onSubmit={onSubmit}>
+            {children}
+            <ErrorBox error={error} />
+            <Button type="submit" className="w-full" disabled={busy}>
+              {submitLabel}
+            </Button>
+            {after}
+          </form>
         </div>
       </div>
     </div>
+  );
+}
+
+/** "Already have an account? Sign in": a question and a link-styled button. */
+function SwitchMode({ question, label, onClick }: { question: string; label: string; onClick: () => void }) {
+  return (
+    <p className="text-sm text-slate-600">
+      {question}{" "}
+      <button type="button" className="text-blue-700 hover:underline" onClick={onClick}>
+        {label}
+      </button>
+    </p>
   );
 }
 
@@ -52,118 +89,103 @@ export function SignInPage() {
     }
   };
 
+  /** Signs in with the email and password: on to `next`, or to the MFA step when the account has it on. */
+  const signIn = async () => {
+    const res = await auth.login(email.trim(), password);
+    if (res.mfa_token) setMfaToken(res.mfa_token);
+    else navigate(next, { replace: true });
+  };
+
+  /** The email and password fields; a new password gets the length hint. */
+  const credentialFields = (passwordAutoComplete: "current-password" | "new-password") => (
+    <>
+      <TextField label="Email" type="email" value={email} onChange={(e) => setEmail(e.target.value)} autoComplete="email" required />
+      <TextField
+        label="Password"
+        type="password"
+        value={password}
+        onChange={(e) => setPassword(e.target.value)}
+        autoComplete={passwordAutoComplete}
+        hint={passwordAutoComplete === "new-password" ? "At least 8 characters." : undefined}
+        required
+      />
+    </>
+  );
+
   if (mfaToken) {
     return (
-      <Frame title="Two-factor authentication">
-        <form
-          className="space-y-4"
-          onSubmit={(e) =>
-            run(e, async () => {
-              await auth.verifyMfa(mfaToken, code.trim(), recovery);
-              navigate(next, { replace: true });
-            })
-          }
-        >
-          <p className="text-sm text-slate-600">
-            {recovery
-              ? "Enter one of the recovery codes you saved when you turned on two-factor authentication."
-              : "Enter the 6-digit code from your authenticator app."}
-          </p>
-          <TextField
-            label={recovery ? "Recovery code" : "Authentication code"}
-            value={code}
-            onChange={(e) => setCode(e.target.value)}
-            autoComplete="one-time-code"
-            inputMode={recovery ? "text" : "numeric"}
-            autoFocus
-            required
-          />
-          <ErrorBox error={error} />
-          <Button type="submit" className="w-full" disabled={busy}>
-            Verify
-          </Button>
+      <FormFrame
+        title="Two-factor authentication"
+        submitLabel="Verify"
+        busy={busy}
+        error={error}
+        onSubmit={(e) =>
+          run(e, async () => {
+            await auth.verifyMfa(mfaToken, code.trim(), recovery);
+            navigate(next, { replace: true });
+          })
+        }
+        after={
           <button type="button" className="text-sm text-blue-700 hover:underline" onClick={() => setRecovery(!recovery)}>
             {recovery ? "Use an authenticator code" : "Use a recovery code"}
           </button>
-        </form>
-      </Frame>
+        }
+      >
+        <p className="text-sm text-slate-600">
+          {recovery
+            ? "Enter one of the recovery codes you saved when you turned on two-factor authentication."
+            : "Enter the 6-digit code from your authenticator app."}
+        </p>
+        <TextField
+          label={recovery ? "Recovery code" : "Authentication code"}
+          value={code}
+          onChange={(e) => setCode(e.target.value)}
+          autoComplete="one-time-code"
+          inputMode={recovery ? "text" : "numeric"}
+          autoFocus
+          required
+        />
+      </FormFrame>
     );
   }
 
   if (mode === "register") {
     return (
-      <Frame title="Create your account">
-        <form
-          className="space-y-4"
-          onSubmit={(e) =>
-            run(e, async () => {
-              await auth.register(name.trim(), email.trim(), password);
-              const res = await auth.login(email.trim(), password);
-              if (res.mfa_token) setMfaToken(res.mfa_token);
-              else navigate(next, { replace: true });
-            })
-          }
-        >
-          <TextField label="Name" value={name} onChange={(e) => setName(e.target.value)} autoComplete="name" required />
-          <TextField label="Email" type="email" value={email} onChange={(e) => setEmail(e.target.value)} autoComplete="email" required />
-          <TextField
-            label="Password"
-            type="password"
-            value={password}
-            onChange={(e) => setPassword(e.target.value)}
-            autoComplete="new-password"
-            hint="At least 8 characters."
-            required
-          />
-          <ErrorBox error={error} />
-          <Button type="submit" className="w-full" disabled={busy}>
-            Create account
-          </Button>
-          <p className="text-sm text-slate-600">
-            Already have an account?{" "}
-            <button type="button" className="text-blue-700 hover:underline" onClick={() => setMode("signin")}>
-              Sign in
-            </button>
-          </p>
-        </form>
-      </Frame>
+      <FormFrame
+        title="Create your account"
+        submitLabel="Create account"
+        busy={busy}
+        error={error}
+        onSubmit={(e) =>
+          run(e, async () => {
+            await auth.register(name.trim(), email.trim(), password);
+            await signIn();
+          })
+        }
+        after={<SwitchMode question="Already have an account?" label="Sign in" onClick={() => setMode("signin")} />}
+      >
+        <TextField label="Name" value={name} onChange={(e) => setName(e.target.value)} autoComplete="name" required />
+        {credentialFields("new-password")}
+      </FormFrame>
     );
   }
 
   return (
-    <Frame title="Sign in">
-      <form
-        className="space-y-4"
-        onSubmit={(e) =>
-          run(e, async () => {
-            setNotice(null);
-            const res = await auth.login(email.trim(), password);
-            if (res.mfa_token) setMfaToken(res.mfa_token);
-            else navigate(next, { replace: true });
-          })
-        }
-      >
-        {notice && <p className="text-sm text-green-700">{notice}</p>}
-        <TextField label="Email" type="email" value={email} onChange={(e) => setEmail(e.target.value)} autoComplete="email" required />
-        <TextField
-          label="Password"
-          type="password"
-          value={password}
-          onChange={(e) => setPassword(e.target.value)}
-          autoComplete="current-password"
-          required
-        />
-        <ErrorBox error={error} />
-        <Button type="submit" className="w-full" disabled={busy}>
-          Sign in
-        </Button>
-        <p className="text-sm text-slate-600">
-          New to AutoMatrix?{" "}
-          <button type="button" className="text-blue-700 hover:underline" onClick={() => setMode("register")}>
-            Create an account
-          </button>
-        </p>
-      </form>
-    </Frame>
+    <FormFrame
+      title="Sign in"
+      submitLabel="Sign in"
+      busy={busy}
+      error={error}
+      onSubmit={(e) =>
+        run(e, async () => {
+          setNotice(null);
+          await signIn();
+        })
+      }
+      after={<SwitchMode question="New to AutoMatrix?" label="Create an account" onClick={() => setMode("register")} />}
+    >
+      {notice && <p className="text-sm text-green-700">{notice}</p>}
+      {credentialFields("current-password")}
+    </FormFrame>
   );
 }

@@ -22,51 +22,97 @@ export function Button({ variant = "primary", className = "", ...props }: Button
   );
 }
 
-const fieldClass =
-  "block w-full rounded-md border border-slate-300 bg-white px-2.5 py-1.5 text-sm shadow-sm focus:border-blue-500 focus:outline-none focus:ring-1 focus:ring-blue-500 aria-[invalid=true]:border-red-500";
+/** The look of every text input and select; exported for the odd custom control. */
+export const fieldClass =
+  "block w-full rounded-md border border-slate-300 bg-white px-2.5 py-1.5 text-sm shadow-sm focus:border-blue-500 focus:outline-none focus:ring-1 focus:ring-blue-500 aria-[invalid=true]:border-red-500 disabled:bg-slate-100";
 
 interface FieldProps {
   label: string;
   hint?: ReactNode;
   error?: string;
+  /** Draw a "Required"/"Optional" mark beside the label (from the control's `required`). */
+  showRequired?: boolean;
+  /** Keep the hint under an error too (by default an error replaces the hint). */
+  keepHint?: boolean;
 }
 
-function Field({ id, label, hint, error, children }: FieldProps & { id: string; children: ReactNode }) {
+/** A label, a control, and its error and hint below it (ids `${id}-error`, `${id}-hint` for
+ *  aria-describedby). With `required` set, the mark sits beside the label, outside it, so the
+ *  label text stays just the name for people and for tests. */
+export function Field({
+  id,
+  label,
+  hint,
+  error,
+  required,
+  keepHint,
+  children,
+}: Omit<FieldProps, "showRequired"> & { id: string; required?: boolean; children: ReactNode }) {
+  const labelEl = (
+    <label htmlFor={id} className="block text-sm font-medium text-slate-700">
+      {label}
+    </label>
+  );
   return (
     <div className="space-y-1">
-      <label htmlFor={id} className="block text-sm font-medium text-slate-700">
-        {label}
-      </label>
+      {required === undefined ? (
+        labelEl
+      ) : (
+        <div className="flex items-baseline justify-between gap-2">
+          {labelEl}
+          <span className={`text-xs ${required ? "font-medium text-red-700" : "text-slate-400"}`}>{required ? "Required" : "Optional"}</span>
+        </div>
+      )}
       {children}
-      {hint && !error && <p className="text-xs text-slate-500">{hint}</p>}
-      {error && <p className="text-xs text-red-600">{error}</p>}
+      {error && (
+        <p id={`${id}-error`} className="text-xs text-red-600">
+          {error}
+        </p>
+      )}
+      {hint && (!error || keepHint) && (
+        <p id={`${id}-hint`} className="text-xs text-slate-500">
+          {hint}
+        </p>
+      )}
     </div>
   );
 }
 
-export function TextField({ label, hint, error, ...props }: FieldProps & InputHTMLAttributes<HTMLInputElement>) {
+/** The control's aria-describedby: its error and hint paragraphs, when shown. */
+function describedBy(id: string, { hint, error, keepHint }: Pick<FieldProps, "hint" | "error" | "keepHint">): string | undefined {
+  return [error ? `${id}-error` : "", hint && (!error || keepHint) ? `${id}-hint` : ""].filter(Boolean).join(" ") || undefined;
+}
+
+function useField({ label, hint, error, showRequired, keepHint }: FieldProps, required: boolean | undefined) {
   const id = useId();
+  const field = { id, label, hint, error, keepHint, required: showRequired ? !!required : undefined };
+  const control = { id, "aria-invalid": !!error, "aria-describedby": describedBy(id, { hint, error, keepHint }) };
+  return { field, control };
+}
+
+export function TextField({ label, hint, error, showRequired, keepHint, ...props }: FieldProps & InputHTMLAttributes<HTMLInputElement>) {
+  const { field, control } = useField({ label, hint, error, showRequired, keepHint }, props.required);
   return (
-    <Field id={id} label={label} hint={hint} error={error}>
-      <input id={id} aria-invalid={!!error} {...props} className={fieldClass} />
+    <Field {...field}>
+      <input {...control} {...props} className={fieldClass} />
     </Field>
   );
 }
 
-export function TextArea({ label, hint, error, ...props }: FieldProps & TextareaHTMLAttributes<HTMLTextAreaElement>) {
-  const id = useId();
+export function TextArea({ label, hint, error, showRequired, keepHint, ...props }: FieldProps & TextareaHTMLAttributes<HTMLTextAreaElement>) {
+  const { field, control } = useField({ label, hint, error, showRequired, keepHint }, props.required);
   return (
-    <Field id={id} label={label} hint={hint} error={error}>
-      <textarea id={id} aria-invalid={!!error} {...props} className={`${fieldClass} font-mono`} />
+    <Field {...field}>
+      <textarea {...control} {...props} className={`${fieldClass} font-mono`} />
     </Field>
   );
 }
 
-export function SelectField({ label, hint, error, children, ...props }: FieldProps & SelectHTMLAttributes<HTMLSelectElement>) {
-  const id = useId();
+export function SelectField({ label, hint, error, showRequired, keepHint, children, ...props }: FieldProps & SelectHTMLAttributes<HTMLSelectElement>) {
+  const { field, control } = useField({ label, hint, error, showRequired, keepHint }, props.required);
   return (
-    <Field id={id} label={label} hint={hint} error={error}>
-      <select id={id} aria-invalid={!!error} {...props} className={fieldClass}>
+    <Field {...field}>
+      <select {...control} {...props} className={fieldClass}>
         {children}
       </select>
     </Field>
@@ -161,8 +207,25 @@ export function StatusBadge({ status }: { status: string }) {
   );
 }
 
-/** A modal dialog with a title, labelled for assistive technology. */
-export function Dialog({ title, onClose, children }: { title: string; onClose: () => void; children: ReactNode }) {
+const dialogSizes = {
+  md: "max-h-[90vh] max-w-lg",
+  lg: "max-h-[95vh] max-w-3xl",
+  xl: "max-h-[95vh] max-w-5xl",
+};
+
+/** A modal dialog with a title, labelled for assistive technology. `size` widens it ("md" by default;
+ *  "xl" fits a whole graph preview). */
+export function Dialog({
+  title,
+  onClose,
+  size = "md",
+  children,
+}: {
+  title: string;
+  onClose: () => void;
+  size?: keyof typeof dialogSizes;
+  children: ReactNode;
+}) {
   const id = useId();
   return (
     <div className="fixed inset-0 z-50 flex items-center justify-center bg-slate-900/40 p-4" onMouseDown={onClose}>
@@ -170,7 +233,7 @@ export function Dialog({ title, onClose, children }: { title: string; onClose: (
         role="dialog"
         aria-modal="true"
         aria-labelledby={id}
-        className="max-h-[90vh] w-full max-w-lg overflow-auto rounded-lg bg-white shadow-xl"
+        className={`${dialogSizes[size]} w-full overflow-auto rounded-lg bg-white shadow-xl`}
         onMouseDown={(e) => e.stopPropagation()}
         onKeyDown={(e) => e.key === "Escape" && onClose()}
       >
@@ -199,4 +262,55 @@ export function formatDuration(ms?: number | null): string {
   if (ms < 1000) return `${Math.round(ms)} ms`;
   if (ms < 60_000) return `${(ms / 1000).toFixed(ms < 10_000 ? 2 : 1)} s`;
   return `${Math.floor(ms / 60_000)} min ${Math.round((ms % 60_000) / 1000)} s`;
+}
+
+/** A column of `Table`: its header, and classes for the header cell (e.g. "text-right"). */
+export type Column = string | { label: ReactNode; className?: string };
+
+const tableHeads = {
+  plain: "text-xs text-slate-500 uppercase",
+  ruled: "border-b border-slate-200 text-xs uppercase text-slate-500",
+  shaded: "border-b border-slate-200 bg-slate-50 text-xs uppercase text-slate-500",
+};
+/** Header cell padding: "normal" and "tight" keep a gap between columns (none after the last). */
+const tablePads = {
+  normal: (last: boolean) => (last ? "py-2" : "py-2 pr-3"),
+  tight: (last: boolean) => (last ? "py-1.5" : "py-1.5 pr-3"),
+  wide: () => "px-4 py-2",
+};
+
+/** A plain data table: a small uppercase header row over the rows given as children.
+ *  `thClassName` goes on every header cell, a column's `className` on its own. */
+export function Table({
+  columns,
+  head = "plain",
+  pad = "normal",
+  thClassName = "",
+  bodyClassName,
+  children,
+}: {
+  columns: Column[];
+  head?: keyof typeof tableHeads;
+  pad?: keyof typeof tablePads;
+  thClassName?: string;
+  bodyClassName?: string;
+  children: ReactNode;
+}) {
+  return (
+    <table className="w-full text-left text-sm">
+      <thead className={tableHeads[head]}>
+        <tr>
+          {columns.map((c, i) => {
+            const { label, className = "" } = typeof c === "string" ? { label: c } : c;
+            return (
+              <th key={i} scope="col" className={`${tablePads[pad](i === columns.length - 1)} ${thClassName} ${className}`.replace(/\s+/g, " ").trim()}>
+                {label}
+              </th>
+            );
+          })}
+        </tr>
+      </thead>
+      <tbody className={bodyClassName}>{children}</tbody>
+    </table>
+  );
 }

@@ -1,10 +1,10 @@
-import { QueryClient, QueryClientProvider } from "@tanstack/react-query";
-import { act, render, screen, within } from "@testing-library/react";
+import { act, screen, within } from "@testing-library/react";
 import userEvent from "@testing-library/user-event";
 import { cloneElement, type ReactElement } from "react";
-import { MemoryRouter } from "react-router-dom";
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
 import DashboardPage from "./DashboardPage";
+import { mockFetch, reply, type Call } from "../../test/fetch";
+import { renderAt } from "../../test/render";
 import type { MetricsSummary } from "./metrics";
 
 // jsdom has no layout: give the charts a fixed size.
@@ -55,43 +55,23 @@ function summary(over: Partial<MetricsSummary> = {}): MetricsSummary {
 const emptySummary = () => summary({ total: 0, by_status: zero, success_rate: null, duration_ms: { p50: null, p95: null }, workflows: [], series: [{ at: "2026-03-01T10:00:00Z", total: 0, ...zero }], ai: { cost_usd: 0, input_tokens: 0, output_tokens: 0, calls: 0 } });
 
 let answers: { summary: () => MetricsSummary; workflows: { id: string; name: string }[] };
-let urls: string[];
-
-function json(status: number, body: unknown) {
-  return new Response(JSON.stringify(body), { status, headers: { "Content-Type": "application/json" } });
-}
+let calls: Call[];
+/** The addresses fetched so far, with their query strings. */
+const urls = () => calls.map((c) => c.url);
 
 beforeEach(() => {
   socket.path = null;
   socket.push = null;
-  urls = [];
   answers = { summary: () => summary(), workflows: [{ id: "wf-slow", name: "Service reminder" }, { id: "wf-fast", name: "Lead intake" }] };
-  vi.stubGlobal(
-    "fetch",
-    vi.fn(async (input: string) => {
-      const url = String(input);
-      urls.push(url);
-      const path = url.split("?")[0];
-      if (path === "/api/metrics/summary") return json(200, answers.summary());
-      if (path === "/api/workflows") return json(200, { items: answers.workflows, next_cursor: null });
-      if (path === "/api/ai/usage")
-        return json(200, { total_cost_usd: 0.75, input_tokens: 2000, output_tokens: 200, calls: 2, group_by: "day", since: "2026-03-01T00:00:00Z", until: "2026-03-02T00:00:00Z", items: [{ key: "2026-03-01", cost_usd: 0.75, input_tokens: 2000, output_tokens: 200, calls: 2 }] });
-      return json(404, { error: { code: "NOT_FOUND", message: "no" } });
-    }),
-  );
+  ({ calls } = mockFetch({
+    "GET /api/metrics/summary": () => answers.summary(),
+    "GET /api/workflows": () => ({ items: answers.workflows, next_cursor: null }),
+    "GET /api/ai/usage": { total_cost_usd: 0.75, input_tokens: 2000, output_tokens: 200, calls: 2, group_by: "day", since: "2026-03-01T00:00:00Z", until: "2026-03-02T00:00:00Z", items: [{ key: "2026-03-01", cost_usd: 0.75, input_tokens: 2000, output_tokens: 200, calls: 2 }] },
+  }));
 });
 afterEach(() => vi.unstubAllGlobals());
 
-function renderPage() {
-  const client = new QueryClient({ defaultOptions: { queries: { retry: false } } });
-  return render(
-    <QueryClientProvider client={client}>
-      <MemoryRouter>
-        <DashboardPage />
-      </MemoryRouter>
-    </QueryClientProvider>,
-  );
-}
+const renderPage = () => renderAt(<DashboardPage />);
 
 const card = (label: string) => screen.getByRole("region", { name: label });
 
@@ -114,7 +94,7 @@ describe("DashboardPage", () => {
     expect(screen.getByTestId("executions-chart")).toBeInTheDocument();
     expect(await screen.findByTestId("ai-cost-chart")).toBeInTheDocument();
     expect(socket.path).toBe("/ws/metrics?interval=10");
-    const first = urls.find((u) => u.startsWith("/api/metrics/summary"))!;
+    const first = urls().find((u) => u.startsWith("/api/metrics/summary"))!;
     expect(new URL(first, "http://x").searchParams.get("bucket")).toBe("hour");
   });
 
@@ -133,9 +113,9 @@ describe("DashboardPage", () => {
     renderPage();
     await screen.findByRole("region", { name: "Executions" });
     await user.selectOptions(screen.getByLabelText("Time range"), "Last 7 days");
-    await vi.waitFor(() => expect(urls.some((u) => u.includes("bucket=day"))).toBe(true));
+    await vi.waitFor(() => expect(urls().some((u) => u.includes("bucket=day"))).toBe(true));
     expect(socket.path).toBeNull();
-    const q = new URL(urls.find((u) => u.includes("bucket=day"))!, "http://x").searchParams;
+    const q = new URL(urls().find((u) => u.includes("bucket=day"))!, "http://x").searchParams;
     const days = (Date.parse(q.get("until")!) - Date.parse(q.get("since")!)) / 86_400_000;
     expect(days).toBe(7);
   });
@@ -159,7 +139,8 @@ describe("DashboardPage", () => {
   });
 
   it("shows an API error in place", async () => {
-    vi.stubGlobal("fetch", vi.fn(async () => json(500, { error: { code: "INTERNAL", message: "The server failed" } })));
+    const failed = reply(500, { error: { code: "INTERNAL", message: "The server failed" } });
+    mockFetch({ "GET /api/metrics/summary": failed, "GET /api/workflows": failed, "GET /api/ai/usage": failed });
     renderPage();
     const title = await screen.findByText("The dashboard's numbers could not be loaded");
     expect(title.closest("[role=alert]")).toHaveTextContent("The server failed");

@@ -7,20 +7,19 @@ import { Link } from "react-router-dom";
 import { Bar, BarChart, CartesianGrid, Legend, ResponsiveContainer, Tooltip, XAxis, YAxis } from "recharts";
 import { api } from "../../api/client";
 import { useSocket } from "../../api/socket";
-import type { Page, Workflow } from "../../api/types";
-import { Card, EmptyState, ErrorBox, formatDuration, PageHeader, Spinner } from "../../components/ui";
+import type { AiUsage, Page, Workflow } from "../../api/types";
+import { formatUsd } from "../../components/format";
+import { Card, EmptyState, ErrorBox, formatDuration, PageHeader, Spinner, Table } from "../../components/ui";
 import {
   aiCostRows,
   formatCount,
   formatRate,
-  formatUsd,
   isEmpty,
   RANGES,
   rangeQuery,
   seriesToRows,
   slowestWorkflows,
   STATUSES,
-  type AiUsage,
   type MetricsMessage,
   type MetricsSummary,
   type RangeKey,
@@ -154,32 +153,25 @@ function SlowestTable({ summary, names }: { summary: MetricsSummary; names: Map<
   }
   return (
     <div className="overflow-x-auto">
-      <table className="w-full text-left text-sm">
-        <thead className="text-xs uppercase text-slate-500">
-          <tr>
-            <th className="py-2 pr-3 font-medium">Workflow</th>
-            <th className="py-2 pr-3 text-right font-medium">Runs</th>
-            <th className="py-2 pr-3 text-right font-medium">Success rate</th>
-            <th className="py-2 pr-3 text-right font-medium">Typical (p50)</th>
-            <th className="py-2 text-right font-medium">Slowest 5% (p95)</th>
+      <Table
+        thClassName="font-medium"
+        bodyClassName="divide-y divide-slate-100"
+        columns={["Workflow", ...["Runs", "Success rate", "Typical (p50)", "Slowest 5% (p95)"].map((label) => ({ label, className: "text-right" }))]}
+      >
+        {rows.map((w) => (
+          <tr key={w.workflow_id}>
+            <td className="py-2 pr-3">
+              <Link to={`/workflows/${w.workflow_id}`} className={linkClass}>
+                {names.get(w.workflow_id) ?? w.name}
+              </Link>
+            </td>
+            <td className="py-2 pr-3 text-right tabular-nums">{formatCount(w.total)}</td>
+            <td className="py-2 pr-3 text-right tabular-nums">{formatRate(w.success_rate)}</td>
+            <td className="py-2 pr-3 text-right tabular-nums">{formatDuration(w.duration_ms.p50)}</td>
+            <td className="py-2 text-right tabular-nums">{formatDuration(w.duration_ms.p95)}</td>
           </tr>
-        </thead>
-        <tbody className="divide-y divide-slate-100">
-          {rows.map((w) => (
-            <tr key={w.workflow_id}>
-              <td className="py-2 pr-3">
-                <Link to={`/workflows/${w.workflow_id}`} className={linkClass}>
-                  {names.get(w.workflow_id) ?? w.name}
-                </Link>
-              </td>
-              <td className="py-2 pr-3 text-right tabular-nums">{formatCount(w.total)}</td>
-              <td className="py-2 pr-3 text-right tabular-nums">{formatRate(w.success_rate)}</td>
-              <td className="py-2 pr-3 text-right tabular-nums">{formatDuration(w.duration_ms.p50)}</td>
-              <td className="py-2 text-right tabular-nums">{formatDuration(w.duration_ms.p95)}</td>
-            </tr>
-          ))}
-        </tbody>
-      </table>
+        ))}
+      </Table>
     </div>
   );
 }

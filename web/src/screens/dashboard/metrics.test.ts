@@ -1,5 +1,6 @@
 import { describe, expect, it } from "vitest";
-import { aiCostRows, formatRate, formatUsd, isEmpty, rangeQuery, seriesToRows, slowestWorkflows, type WorkflowSummary } from "./metrics";
+import { formatUsd } from "../../components/format";
+import { aiCostRows, formatRate, isEmpty, rangeQuery, seriesToRows, slowestWorkflows, type WorkflowSummary } from "./metrics";
 
 describe("dashboard data shaping", () => {
   it("turns the series into one chart row per bucket with every status", () => {

@@ -1,6 +1,7 @@
 // The metrics summary (GET /api/metrics/summary, WS /ws/metrics; docs/api.md "Metrics
 // summary") and AI usage by day (GET /api/ai/usage), shaped for the dashboard's cards, charts
 // and table. Pure functions, tested on their own.
+import type { AiUsage } from "../../api/types";
 
 export const STATUSES = ["completed", "failed", "cancelled", "running", "waiting", "pending"] as const;
 export type SummaryStatus = (typeof STATUSES)[number];
@@ -45,17 +46,6 @@ export interface MetricsMessage {
   at?: string;
   summary?: MetricsSummary;
   message?: string;
-}
-
-export interface AiUsage {
-  total_cost_usd: number;
-  input_tokens: number;
-  output_tokens: number;
-  calls: number;
-  group_by: string;
-  since: string;
-  until: string;
-  items: { key: string; cost_usd: number; input_tokens: number; output_tokens: number; calls: number }[];
 }
 
 export type RangeKey = "24h" | "7d" | "30d";
@@ -146,13 +136,6 @@ export function aiCostRows(usage: Pick<AiUsage, "items">, since: string, until: 
     day.setUTCDate(day.getUTCDate() + 1);
   }
   return rows;
-}
-
-export function formatUsd(v: number | null | undefined): string {
-  if (v === null || v === undefined) return "—";
-  if (v === 0) return "$0.00";
-  if (Math.abs(v) < 0.01) return `$${v.toFixed(4)}`;
-  return `$${v.toFixed(2)}`;
 }
 
 export function formatRate(r: number | null | undefined): string {

@@ -2,7 +2,8 @@ import { act, fireEvent, screen, waitFor, within } from "@testing-library/react"
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
 import type { Execution, StepLog } from "../../api/types";
 import ExecutionPage, { baseNode, graphStatusesOf } from "./ExecutionPage";
-import { mockFetch, renderAt, reply, type Routes_ } from "./testUtils";
+import { mockFetch, reply, type FetchRoutes as Routes_ } from "../../test/fetch";
+import { renderAt } from "../../test/render";
 
 const h = vi.hoisted(() => ({
   editor: true,

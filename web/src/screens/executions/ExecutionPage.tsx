@@ -10,11 +10,12 @@ import { useNodeTypes } from "../../api/catalog";
 import { useSocket, type SocketState } from "../../api/socket";
 import type { Definition, Execution, StepLog, Workflow } from "../../api/types";
 import { useAuth } from "../../auth/AuthContext";
-import { Button, Card, Dialog, EmptyState, ErrorBox, PageHeader, Spinner, StatusBadge, formatDuration, formatTime } from "../../components/ui";
+import { Button, Card, Dialog, EmptyState, ErrorBox, PageHeader, Spinner, StatusBadge, formatDuration, formatTime, Table } from "../../components/ui";
 import { GraphView } from "../../graph/GraphView";
 import { ApprovalPanel } from "./ApprovalPanel";
 import { Gantt } from "./Gantt";
-import { JsonBlock, isFinal, runTime, toMs, useNow } from "./shared";
+import { JsonBlock } from "../../components/json";
+import { DryRunBadge, isFinal, RunTime, runTime, toMs, useNow } from "./shared";
 
 interface LogsAnswer {
   items: StepLog[];
@@ -345,14 +346,13 @@ function ExecutionView({ id }: { id: string }) {
             <dt className="text-xs text-slate-500">Status</dt>
             <dd className="flex items-center gap-2">
               <StatusBadge status={status} />
-              {ex.dry_run && <span className="rounded bg-violet-100 px-1.5 py-0.5 text-xs font-medium text-violet-800">dry run</span>}
+              {ex.dry_run && <DryRunBadge />}
             </dd>
           </div>
           <div>
             <dt className="text-xs text-slate-500">Duration</dt>
             <dd>
-              {formatDuration(duration)}
-              {duration !== null && !final && <span className="text-slate-400"> so far</span>}
+              <RunTime ms={duration} ongoing={!final} />
             </dd>
           </div>
           <div>
@@ -449,47 +449,42 @@ function ExecutionView({ id }: { id: string }) {
         ) : (
           <div className="grid gap-4 lg:grid-cols-2">
             <div className="overflow-x-auto">
-              <table className="w-full text-left text-sm">
-                <thead className="border-b border-slate-200 text-xs uppercase text-slate-500">
-                  <tr>
-                    <th scope="col" className="py-1.5 pr-3 font-medium">Node</th>
-                    <th scope="col" className="py-1.5 pr-3 font-medium">Type</th>
-                    <th scope="col" className="py-1.5 pr-3 font-medium">Status</th>
-                    <th scope="col" className="py-1.5 pr-3 font-medium">Attempt</th>
-                    <th scope="col" className="py-1.5 font-medium">Duration</th>
-                  </tr>
-                </thead>
-                <tbody className="divide-y divide-slate-100">
-                  {stepRows.ran.map((s) => (
-                    <StepRow
-                      key={s.node_id}
-                      nodeId={s.node_id}
-                      type={s.node_type}
-                      status={statuses[s.node_id] ?? s.status}
-                      attempt={Math.max(s.attempt, liveSteps[s.node_id]?.attempt ?? 0)}
-                      durationMs={s.completed_at ? (s.duration_ms ?? runTime(s.started_at, s.completed_at)) : final ? null : runTime(s.started_at, null, now)}
-                      ongoing={!s.completed_at && !final}
-                      selected={shown === s.node_id}
-                      onSelect={setSelected}
-                    />
-                  ))}
-                  {stepRows.liveOnly.map((n) => (
-                    <StepRow
-                      key={n}
-                      nodeId={n}
-                      type={nodeTypes.get(n) ?? ""}
-                      status={statuses[n]}
-                      attempt={liveSteps[n].attempt}
-                      durationMs={null}
-                      selected={shown === n}
-                      onSelect={setSelected}
-                    />
-                  ))}
-                  {stepRows.notRun.map((n) => (
-                    <StepRow key={n} nodeId={n} type={nodeTypes.get(n) ?? ""} notRun={final ? "not run" : "not yet"} selected={shown === n} onSelect={setSelected} />
-                  ))}
-                </tbody>
-              </table>
+              <Table
+                head="ruled"
+                pad="tight"
+                thClassName="font-medium"
+                bodyClassName="divide-y divide-slate-100"
+                columns={["Node", "Type", "Status", "Attempt", "Duration"]}
+              >
+                {stepRows.ran.map((s) => (
+                  <StepRow
+                    key={s.node_id}
+                    nodeId={s.node_id}
+                    type={s.node_type}
+                    status={statuses[s.node_id] ?? s.status}
+                    attempt={Math.max(s.attempt, liveSteps[s.node_id]?.attempt ?? 0)}
+                    durationMs={s.completed_at ? (s.duration_ms ?? runTime(s.started_at, s.completed_at)) : final ? null : runTime(s.started_at, null, now)}
+                    ongoing={!s.completed_at && !final}
+                    selected={shown === s.node_id}
+                    onSelect={setSelected}
+                  />
+                ))}
+                {stepRows.liveOnly.map((n) => (
+                  <StepRow
+                    key={n}
+                    nodeId={n}
+                    type={nodeTypes.get(n) ?? ""}
+                    status={statuses[n]}
+                    attempt={liveSteps[n].attempt}
+                    durationMs={null}
+                    selected={shown === n}
+                    onSelect={setSelected}
+                  />
+                ))}
+                {stepRows.notRun.map((n) => (
+                  <StepRow key={n} nodeId={n} type={nodeTypes.get(n) ?? ""} notRun={final ? "not run" : "not yet"} selected={shown === n} onSelect={setSelected} />
+                ))}
+              </Table>
             </div>
             <StepDetail
               nodeId={shown}
@@ -567,8 +562,7 @@ function StepRow({
       <td className="py-1.5 pr-3">{status ? <StatusBadge status={status} /> : <span className="text-xs text-slate-400">{notRun}</span>}</td>
       <td className="py-1.5 pr-3 text-slate-600">{attempt ?? "—"}</td>
       <td className="py-1.5 text-slate-600">
-        {status ? formatDuration(durationMs) : "—"}
-        {status && ongoing && durationMs !== null && durationMs !== undefined && <span className="text-slate-400"> so far</span>}
+        {status ? <RunTime ms={durationMs} ongoing={!!ongoing} /> : "—"}
       </td>
     </tr>
   );

@@ -2,7 +2,8 @@ import { act, fireEvent, screen, waitFor, within } from "@testing-library/react"
 import { afterEach, describe, expect, it, vi } from "vitest";
 import type { Execution } from "../../api/types";
 import ExecutionsPage, { isoToLocalInput, localInputToIso } from "./ExecutionsPage";
-import { mockFetch, renderAt, reply } from "./testUtils";
+import { mockFetch, reply } from "../../test/fetch";
+import { renderAt } from "../../test/render";
 
 const WF_A = "11111111-1111-1111-1111-111111111111";
 const WF_B = "22222222-2222-2222-2222-222222222222";

@@ -5,8 +5,8 @@ import { useInfiniteQuery } from "@tanstack/react-query";
 import { Link, useSearchParams } from "react-router-dom";
 import { api } from "../../api/client";
 import type { Execution, Page } from "../../api/types";
-import { Button, EmptyState, ErrorBox, PageHeader, SelectField, Spinner, StatusBadge, TextField, formatDuration, formatTime } from "../../components/ui";
-import { EXECUTION_STATUSES, isFinal, runTime, useNow, useWorkflowNames } from "./shared";
+import { Button, EmptyState, ErrorBox, PageHeader, SelectField, Spinner, StatusBadge, TextField, formatTime, Table } from "../../components/ui";
+import { DryRunBadge, EXECUTION_STATUSES, isFinal, RunTime, runTime, useNow, useWorkflowNames } from "./shared";
 
 const PAGE_SIZE = 50;
 const FILTER_KEYS = ["status", "workflow_id", "since", "until", "dry_run"] as const;
@@ -159,49 +159,41 @@ export default function ExecutionsPage() {
         <>
           {list.error && <ErrorBox error={list.error} title="The list could not be refreshed" />}
           <div className="overflow-x-auto rounded-lg border border-slate-200 bg-white shadow-sm">
-            <table className="w-full text-left text-sm">
-              <thead className="border-b border-slate-200 bg-slate-50 text-xs uppercase text-slate-500">
-                <tr>
-                  <th scope="col" className="px-4 py-2 font-medium">Status</th>
-                  <th scope="col" className="px-4 py-2 font-medium">Workflow</th>
-                  <th scope="col" className="px-4 py-2 font-medium">Started</th>
-                  <th scope="col" className="px-4 py-2 font-medium">Duration</th>
-                  <th scope="col" className="px-4 py-2 font-medium">Execution</th>
-                </tr>
-              </thead>
-              <tbody className="divide-y divide-slate-100">
-                {items.map((e) => {
-                  const name = workflows.names.get(e.workflow_id);
-                  const ms = runTime(e.started_at, e.completed_at, now);
-                  return (
-                    <tr key={e.id} className="hover:bg-slate-50">
-                      <td className="px-4 py-2">
-                        <StatusBadge status={e.status} />
-                      </td>
-                      <td className="px-4 py-2">
-                        <Link className="font-medium text-blue-700 hover:underline" to={`/executions/${e.id}`}>
-                          {name ?? (workflows.isLoading ? "…" : workflows.complete ? "Deleted workflow" : `Workflow ${e.workflow_id.slice(0, 8)}…`)}
-                        </Link>
-                        {e.dry_run && (
-                          <span className="ml-2 rounded bg-violet-100 px-1.5 py-0.5 text-xs font-medium text-violet-800">dry run</span>
-                        )}
-                        <span className="ml-2 text-xs text-slate-400">v{e.workflow_version}</span>
-                      </td>
-                      <td className="px-4 py-2 text-slate-600">{e.started_at ? formatTime(e.started_at) : `queued ${formatTime(e.created_at)}`}</td>
-                      <td className="px-4 py-2 text-slate-600">
-                        {formatDuration(ms)}
-                        {ms !== null && !isFinal(e.status) && <span className="text-slate-400"> so far</span>}
-                      </td>
-                      <td className="px-4 py-2">
-                        <Link className="font-mono text-xs text-slate-500 hover:underline" to={`/executions/${e.id}`} aria-label={`Open execution ${e.id}`}>
-                          {e.id.slice(0, 8)}…
-                        </Link>
-                      </td>
-                    </tr>
-                  );
-                })}
-              </tbody>
-            </table>
+            <Table
+              head="shaded"
+              pad="wide"
+              thClassName="font-medium"
+              bodyClassName="divide-y divide-slate-100"
+              columns={["Status", "Workflow", "Started", "Duration", "Execution"]}
+            >
+              {items.map((e) => {
+                const name = workflows.names.get(e.workflow_id);
+                const ms = runTime(e.started_at, e.completed_at, now);
+                return (
+                  <tr key={e.id} className="hover:bg-slate-50">
+                    <td className="px-4 py-2">
+                      <StatusBadge status={e.status} />
+                    </td>
+                    <td className="px-4 py-2">
+                      <Link className="font-medium text-blue-700 hover:underline" to={`/executions/${e.id}`}>
+                        {name ?? (workflows.isLoading ? "…" : workflows.complete ? "Deleted workflow" : `Workflow ${e.workflow_id.slice(0, 8)}…`)}
+                      </Link>
+                      {e.dry_run && <DryRunBadge className="ml-2" />}
+                      <span className="ml-2 text-xs text-slate-400">v{e.workflow_version}</span>
+                    </td>
+                    <td className="px-4 py-2 text-slate-600">{e.started_at ? formatTime(e.started_at) : `queued ${formatTime(e.created_at)}`}</td>
+                    <td className="px-4 py-2 text-slate-600">
+                      <RunTime ms={ms} ongoing={!isFinal(e.status)} />
+                    </td>
+                    <td className="px-4 py-2">
+                      <Link className="font-mono text-xs text-slate-500 hover:underline" to={`/executions/${e.id}`} aria-label={`Open execution ${e.id}`}>
+                        {e.id.slice(0, 8)}…
+                      </Link>
+                    </td>
+                  </tr>
+                );
+              })}
+            </Table>
           </div>
           <div className="mt-3 flex items-center gap-3">
             {list.hasNextPage && (

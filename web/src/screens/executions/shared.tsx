@@ -1,9 +1,10 @@
 // Helpers shared by the executions list and the execution page: the final statuses, run
-// times, the workflow names, a collapsible JSON block and a clock for live durations.
+// times, the workflow names, a clock for live durations and the small marks both draw.
 import { useQuery } from "@tanstack/react-query";
 import { useEffect, useState } from "react";
 import { api } from "../../api/client";
 import type { ExecutionStatus, Page, Workflow } from "../../api/types";
+import { formatDuration } from "../../components/ui";
 
 export const EXECUTION_STATUSES: ExecutionStatus[] = ["pending", "running", "waiting", "completed", "failed", "cancelled"];
 
@@ -52,19 +53,17 @@ export function useNow(active: boolean, intervalMs = 1000): number {
   return now;
 }
 
-/** Pretty JSON that can be folded away. */
-export function JsonBlock({ label, value, open = true }: { label: string; value: unknown; open?: boolean }) {
-  const empty = value === undefined || value === null;
+/** A run time; "so far" after it while the run or step is still going. */
+export function RunTime({ ms, ongoing }: { ms: number | null | undefined; ongoing: boolean }) {
   return (
-    <details open={open && !empty} className="rounded-md border border-slate-200 bg-slate-50">
-      <summary className="cursor-pointer select-none px-3 py-1.5 text-sm font-medium text-slate-700">{label}</summary>
-      {empty ? (
-        <p className="px-3 pb-2 text-sm text-slate-500">None</p>
-      ) : (
-        <pre className="max-h-80 overflow-auto border-t border-slate-200 px-3 py-2 font-mono text-xs text-slate-800">
-          {JSON.stringify(value, null, 2)}
-        </pre>
-      )}
-    </details>
+    <>
+      {formatDuration(ms)}
+      {ongoing && ms !== null && ms !== undefined && <span className="text-slate-400"> so far</span>}
+    </>
   );
+}
+
+/** The mark of a dry run (steps only recorded what they would have done). */
+export function DryRunBadge({ className = "" }: { className?: string }) {
+  return <span className={`${className} rounded bg-violet-100 px-1.5 py-0.5 text-xs font-medium text-violet-800`.trim()}>dry run</span>;
 }

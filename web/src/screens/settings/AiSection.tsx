@@ -4,9 +4,12 @@ import { useEffect, useState, type FormEvent } from "react";
 import { useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
 import { api } from "../../api/client";
 import { useAuth } from "../../auth/AuthContext";
-import { Button, Card, Dialog, EmptyState, SelectField, Spinner, TextArea, TextField, formatTime } from "../../components/ui";
-import { ConfirmButton, RoleNote, Section, formatUsd, SettingsError } from "./common";
-import { typeLabel, type Credential } from "./CredentialsSection";
+import { Button, Card, Dialog, EmptyState, SelectField, Spinner, TextArea, TextField, formatTime, Table } from "../../components/ui";
+import { ConfirmButton } from "../../components/actions";
+import { formatUsd } from "../../components/format";
+import { RoleNote, Section, SettingsError } from "./common";
+import type { AiUsage as Usage, Credential } from "../../api/types";
+import { typeLabel } from "./CredentialsSection";
 
 export interface Budget {
   monthly_usd: number | null;
@@ -18,24 +21,6 @@ export interface Budget {
   updated_at: string | null;
 }
 
-interface UsageRow {
-  key: string;
-  cost_usd: number;
-  input_tokens: number;
-  output_tokens: number;
-  calls: number;
-}
-
-interface Usage {
-  total_cost_usd: number;
-  input_tokens: number;
-  output_tokens: number;
-  calls: number;
-  group_by: string;
-  since: string;
-  until: string;
-  items: UsageRow[];
-}
 
 export interface Target {
   credential_id: string;
@@ -209,30 +194,25 @@ function UsageCard() {
           {u.items.length === 0 ? (
             <EmptyState title="No AI calls this month">Usage appears here once an AI step or the AI proxy is used.</EmptyState>
           ) : (
-            <table className="w-full text-left text-sm">
-              <thead className="text-xs text-slate-500 uppercase">
-                <tr>
-                  <th className="py-2 pr-3">{groupBy === "model" ? "Model" : groupBy === "day" ? "Day (UTC)" : "Workflow"}</th>
-                  <th className="py-2 pr-3 text-right">Calls</th>
-                  <th className="py-2 pr-3 text-right">Tokens in / out</th>
-                  <th className="py-2 text-right">Cost</th>
+            <Table
+              columns={[
+                groupBy === "model" ? "Model" : groupBy === "day" ? "Day (UTC)" : "Workflow",
+                ...["Calls", "Tokens in / out", "Cost"].map((label) => ({ label, className: "text-right" })),
+              ]}
+            >
+              {u.items.map((r) => (
+                <tr key={r.key} className="border-t border-slate-100">
+                  <td className="py-2 pr-3 font-mono text-xs">
+                    {groupBy === "workflow" && r.key === "none" ? "AI proxy (no workflow)" : r.key}
+                  </td>
+                  <td className="py-2 pr-3 text-right">{r.calls.toLocaleString()}</td>
+                  <td className="py-2 pr-3 text-right">
+                    {r.input_tokens.toLocaleString()} / {r.output_tokens.toLocaleString()}
+                  </td>
+                  <td className="py-2 text-right">{formatUsd(r.cost_usd)}</td>
                 </tr>
-              </thead>
-              <tbody>
-                {u.items.map((r) => (
-                  <tr key={r.key} className="border-t border-slate-100">
-                    <td className="py-2 pr-3 font-mono text-xs">
-                      {groupBy === "workflow" && r.key === "none" ? "AI proxy (no workflow)" : r.key}
-                    </td>
-                    <td className="py-2 pr-3 text-right">{r.calls.toLocaleString()}</td>
-                    <td className="py-2 pr-3 text-right">
-                      {r.input_tokens.toLocaleString()} / {r.output_tokens.toLocaleString()}
-                    </td>
-                    <td className="py-2 text-right">{formatUsd(r.cost_usd)}</td>
-                  </tr>
-                ))}
-              </tbody>
-            </table>
+              ))}
+            </Table>
           )}
         </div>
       )}

@@ -4,8 +4,9 @@ import { useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
 import { api } from "../../api/client";
 import type { Role } from "../../api/types";
 import { useAuth } from "../../auth/AuthContext";
-import { Button, Card, Dialog, EmptyState, SelectField, Spinner, TextField, formatTime } from "../../components/ui";
-import { ConfirmButton, OneTimeSecret, ROLE_HELP, ROLE_LABELS, RoleNote, Section, rolesUpTo, SettingsError } from "./common";
+import { Button, Card, Dialog, EmptyState, SelectField, Spinner, TextField, formatTime, Table } from "../../components/ui";
+import { ConfirmButton, OneTimeSecret } from "../../components/actions";
+import { ROLE_HELP, ROLE_LABELS, RoleNote, Section, rolesUpTo, SettingsError } from "./common";
 
 export interface ApiKey {
   id: string;
@@ -98,49 +99,36 @@ function ApiKeyList({ onCreate, highlight }: { onCreate: () => void; highlight?:
       )}
       {items.length > 0 && (
         <div className="overflow-x-auto">
-          <table className="w-full text-left text-sm">
-            <thead className="text-xs text-slate-500 uppercase">
-              <tr>
-                <th className="py-2 pr-3">Name</th>
-                <th className="py-2 pr-3">Key</th>
-                <th className="py-2 pr-3">Role</th>
-                <th className="py-2 pr-3">Created</th>
-                <th className="py-2 pr-3">Last used</th>
-                <th className="py-2 pr-3">Expires</th>
-                <th className="py-2" />
-              </tr>
-            </thead>
-            <tbody>
-              {items.map((k) => {
-                const expired = k.expires_at !== null && new Date(k.expires_at).getTime() < Date.now();
-                return (
-                  <tr key={k.id} className={`border-t border-slate-100 align-middle ${k.id === highlight ? "bg-amber-50" : ""}`}>
-                    <td className="py-2 pr-3 font-medium">
-                      {k.name}
-                      {k.id === highlight && <span className="ml-2 rounded-full bg-amber-200 px-1.5 py-0.5 text-xs text-amber-900">new</span>}
-                    </td>
-                    <td className="py-2 pr-3 font-mono text-xs">{k.prefix}…</td>
-                    <td className="py-2 pr-3">{ROLE_LABELS[k.role] ?? k.role}</td>
-                    <td className="py-2 pr-3">{formatTime(k.created_at)}</td>
-                    <td className="py-2 pr-3">{k.last_used_at ? formatTime(k.last_used_at) : "Never"}</td>
-                    <td className="py-2 pr-3">
-                      {k.expires_at ? formatTime(k.expires_at) : "Never"}
-                      {expired && <span className="ml-1 text-xs text-red-700">(expired)</span>}
-                    </td>
-                    <td className="py-2 text-right">
-                      <ConfirmButton
-                        label="Revoke"
-                        confirmLabel="Revoke key"
-                        question={`Revoke “${k.name}”? Programs using it stop working at once.`}
-                        busy={revoke.isPending && revoke.variables === k.id}
-                        onConfirm={() => revoke.mutate(k.id)}
-                      />
-                    </td>
-                  </tr>
-                );
-              })}
-            </tbody>
-          </table>
+          <Table columns={["Name", "Key", "Role", "Created", "Last used", "Expires", ""]}>
+            {items.map((k) => {
+              const expired = k.expires_at !== null && new Date(k.expires_at).getTime() < Date.now();
+              return (
+                <tr key={k.id} className={`border-t border-slate-100 align-middle ${k.id === highlight ? "bg-amber-50" : ""}`}>
+                  <td className="py-2 pr-3 font-medium">
+                    {k.name}
+                    {k.id === highlight && <span className="ml-2 rounded-full bg-amber-200 px-1.5 py-0.5 text-xs text-amber-900">new</span>}
+                  </td>
+                  <td className="py-2 pr-3 font-mono text-xs">{k.prefix}…</td>
+                  <td className="py-2 pr-3">{ROLE_LABELS[k.role] ?? k.role}</td>
+                  <td className="py-2 pr-3">{formatTime(k.created_at)}</td>
+                  <td className="py-2 pr-3">{k.last_used_at ? formatTime(k.last_used_at) : "Never"}</td>
+                  <td className="py-2 pr-3">
+                    {k.expires_at ? formatTime(k.expires_at) : "Never"}
+                    {expired && <span className="ml-1 text-xs text-red-700">(expired)</span>}
+                  </td>
+                  <td className="py-2 text-right">
+                    <ConfirmButton
+                      label="Revoke"
+                      confirmLabel="Revoke key"
+                      question={`Revoke “${k.name}”? Programs using it stop working at once.`}
+                      busy={revoke.isPending && revoke.variables === k.id}
+                      onConfirm={() => revoke.mutate(k.id)}
+                    />
+                  </td>
+                </tr>
+              );
+            })}
+          </Table>
         </div>
       )}
     </Card>

@@ -3,24 +3,12 @@
 import { useState, type FormEvent } from "react";
 import { useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
 import { api } from "../../api/client";
-import type { JsonSchema } from "../../api/types";
+import type { Credential, CredentialType, JsonSchema } from "../../api/types";
 import { useAuth } from "../../auth/AuthContext";
-import { Button, Card, Dialog, EmptyState, SelectField, Spinner, TextField, formatTime } from "../../components/ui";
-import { ConfirmButton, RoleNote, Section, SettingsError } from "./common";
+import { Button, Card, Dialog, EmptyState, SelectField, Spinner, TextField, formatTime, Table } from "../../components/ui";
+import { ConfirmButton } from "../../components/actions";
+import { RoleNote, Section, SettingsError } from "./common";
 
-export interface CredentialType {
-  type: string;
-  description: string;
-  data_schema: JsonSchema;
-}
-
-export interface Credential {
-  id: string;
-  name: string;
-  type: string;
-  created_at: string;
-  updated_at: string;
-}
 
 const TYPE_LABELS: Record<string, string> = {
   smtp: "Email server (SMTP)",
@@ -203,41 +191,31 @@ export function CredentialsSection() {
         )}
         {items.length > 0 && (
           <div className="overflow-x-auto">
-            <table className="w-full text-left text-sm">
-              <thead className="text-xs text-slate-500 uppercase">
-                <tr>
-                  <th className="py-2 pr-3">Name</th>
-                  <th className="py-2 pr-3">Type</th>
-                  <th className="py-2 pr-3">Last changed</th>
-                  <th className="py-2" />
+            <Table columns={["Name", "Type", "Last changed", ""]}>
+              {items.map((c) => (
+                <tr key={c.id} className="border-t border-slate-100">
+                  <td className="py-2 pr-3 font-medium">{c.name}</td>
+                  <td className="py-2 pr-3">{typeLabel(c.type)}</td>
+                  <td className="py-2 pr-3">{formatTime(c.updated_at)}</td>
+                  <td className="py-2 text-right whitespace-nowrap">
+                    {admin && (
+                      <span className="inline-flex gap-2">
+                        <Button variant="secondary" onClick={() => setEditing(c)} disabled={!typeOf(c.type)} aria-label={`Edit ${c.name}`}>
+                          Edit
+                        </Button>
+                        <ConfirmButton
+                          label="Delete"
+                          confirmLabel="Delete credential"
+                          question={`Delete “${c.name}”? Steps that use it will fail.`}
+                          busy={remove.isPending && remove.variables === c.id}
+                          onConfirm={() => remove.mutate(c.id)}
+                        />
+                      </span>
+                    )}
+                  </td>
                 </tr>
-              </thead>
-              <tbody>
-                {items.map((c) => (
-                  <tr key={c.id} className="border-t border-slate-100">
-                    <td className="py-2 pr-3 font-medium">{c.name}</td>
-                    <td className="py-2 pr-3">{typeLabel(c.type)}</td>
-                    <td className="py-2 pr-3">{formatTime(c.updated_at)}</td>
-                    <td className="py-2 text-right whitespace-nowrap">
-                      {admin && (
-                        <span className="inline-flex gap-2">
-                          <Button variant="secondary" onClick={() => setEditing(c)} disabled={!typeOf(c.type)} aria-label={`Edit ${c.name}`}>
-                            Edit
-                          </Button>
-                          <ConfirmButton
-                            label="Delete"
-                            confirmLabel="Delete credential"
-                            question={`Delete “${c.name}”? Steps that use it will fail.`}
-                            busy={remove.isPending && remove.variables === c.id}
-                            onConfirm={() => remove.mutate(c.id)}
-                          />
-                        </span>
-                      )}
-                    </td>
-                  </tr>
-                ))}
-              </tbody>
-            </table>
+              ))}
+            </Table>
           </div>
         )}
       </Card>

@@ -2,12 +2,13 @@
 // (for owners) the organization's name and MFA requirement.
 import { useEffect, useState, type FormEvent } from "react";
 import { useNavigate } from "react-router-dom";
-import { useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
+import { useMutation, useQuery, useQueryClient, type UseMutationResult } from "@tanstack/react-query";
 import { api } from "../../api/client";
 import type { Organization, Role } from "../../api/types";
 import { useAuth } from "../../auth/AuthContext";
-import { Button, Card, EmptyState, SelectField, Spinner, TextField, formatTime } from "../../components/ui";
-import { ConfirmButton, OneTimeSecret, ROLE_LABELS, RoleNote, Section, rolesUpTo, SettingsError } from "./common";
+import { Button, Card, EmptyState, SelectField, Spinner, TextField, formatTime, Table } from "../../components/ui";
+import { ConfirmButton, OneTimeSecret } from "../../components/actions";
+import { ROLE_LABELS, RoleNote, Section, rolesUpTo, SettingsError } from "./common";
 
 export interface Member {
   user_id: string;
@@ -143,64 +144,53 @@ function MemberList({ org }: { org: Organization }) {
       <SettingsError error={remove.error} title="The member could not be removed" />
       {items.length > 0 && (
         <div className="overflow-x-auto">
-          <table className="w-full text-left text-sm">
-            <thead className="text-xs text-slate-500 uppercase">
-              <tr>
-                <th className="py-2 pr-3">Name</th>
-                <th className="py-2 pr-3">Email</th>
-                <th className="py-2 pr-3">Role</th>
-                <th className="py-2 pr-3">Joined</th>
-                <th className="py-2" />
-              </tr>
-            </thead>
-            <tbody>
-              {items.map((m) => {
-                const me = m.user_id === user?.id;
-                // Only owners touch owners; admins manage everyone else.
-                const manageable = admin && (owner || m.role !== "owner");
-                return (
-                  <tr key={m.user_id} className="border-t border-slate-100">
-                    <td className="py-2 pr-3 font-medium">
-                      {m.name}
-                      {me && <span className="ml-1 text-xs text-slate-500">(you)</span>}
-                    </td>
-                    <td className="py-2 pr-3">{m.email}</td>
-                    <td className="py-2 pr-3">
-                      {manageable ? (
-                        <select
-                          aria-label={`Role of ${m.name}`}
-                          className="rounded-md border border-slate-300 bg-white px-2 py-1 text-sm"
-                          value={m.role}
-                          disabled={changeRole.isPending && changeRole.variables?.id === m.user_id}
-                          onChange={(e) => changeRole.mutate({ id: m.user_id, role: e.target.value as Role })}
-                        >
-                          {assignable.map((r) => (
-                            <option key={r} value={r}>
-                              {ROLE_LABELS[r]}
-                            </option>
-                          ))}
-                        </select>
-                      ) : (
-                        ROLE_LABELS[m.role] ?? m.role
-                      )}
-                    </td>
-                    <td className="py-2 pr-3">{formatTime(m.joined_at)}</td>
-                    <td className="py-2 text-right">
-                      {manageable && !me && (
-                        <ConfirmButton
-                          label="Remove"
-                          confirmLabel="Remove member"
-                          question={`Remove ${m.name}? Their API keys here stop working.`}
-                          busy={remove.isPending && remove.variables === m.user_id}
-                          onConfirm={() => remove.mutate(m.user_id)}
-                        />
-                      )}
-                    </td>
-                  </tr>
-                );
-              })}
-            </tbody>
-          </table>
+          <Table columns={["Name", "Email", "Role", "Joined", ""]}>
+            {items.map((m) => {
+              const me = m.user_id === user?.id;
+              // Only owners touch owners; admins manage everyone else.
+              const manageable = admin && (owner || m.role !== "owner");
+              return (
+                <tr key={m.user_id} className="border-t border-slate-100">
+                  <td className="py-2 pr-3 font-medium">
+                    {m.name}
+                    {me && <span className="ml-1 text-xs text-slate-500">(you)</span>}
+                  </td>
+                  <td className="py-2 pr-3">{m.email}</td>
+                  <td className="py-2 pr-3">
+                    {manageable ? (
+                      <select
+                        aria-label={`Role of ${m.name}`}
+                        className="rounded-md border border-slate-300 bg-white px-2 py-1 text-sm"
+                        value={m.role}
+                        disabled={changeRole.isPending && changeRole.variables?.id === m.user_id}
+                        onChange={(e) => changeRole.mutate({ id: m.user_id, role: e.target.value as Role })}
+                      >
+                        {assignable.map((r) => (
+                          <option key={r} value={r}>
+                            {ROLE_LABELS[r]}
+                          </option>
+                        ))}
+                      </select>
+                    ) : (
+                      ROLE_LABELS[m.role] ?? m.role
+                    )}
+                  </td>
+                  <td className="py-2 pr-3">{formatTime(m.joined_at)}</td>
+                  <td className="py-2 text-right">
+                    {manageable && !me && (
+                      <ConfirmButton
+                        label="Remove"
+                        confirmLabel="Remove member"
+                        question={`Remove ${m.name}? Their API keys here stop working.`}
+                        busy={remove.isPending && remove.variables === m.user_id}
+                        onConfirm={() => remove.mutate(m.user_id)}
+                      />
+                    )}
+                  </td>
+                </tr>
+              );
+            })}
+          </Table>
         </div>
       )}
       {admin && !owner && <p className="mt-2 text-xs text-slate-500">Owners can only be changed by another owner.</p>}
@@ -208,41 +198,59 @@ function MemberList({ org }: { org: Organization }) {
   );
 }
 
-function AddMemberCard({ org }: { org: Organization }) {
+/** An email and a role to give it, for adding a member or inviting one. The email clears once sent. */
+function EmailRoleForm({
+  emailLabel,
+  roleLabel,
+  submitLabel,
+  busyLabel,
+  mutation,
+}: {
+  emailLabel: string;
+  roleLabel: string;
+  submitLabel: string;
+  busyLabel: string;
+  mutation: UseMutationResult<unknown, Error, { email: string; role: Role }>;
+}) {
   const { role } = useAuth();
-  const qc = useQueryClient();
   const [email, setEmail] = useState("");
   const [newRole, setNewRole] = useState<Role>("editor");
+  return (
+    <form
+      className="flex flex-wrap items-end gap-3"
+      onSubmit={(e) => {
+        e.preventDefault();
+        mutation.mutate({ email: email.trim(), role: newRole }, { onSuccess: () => setEmail("") });
+      }}
+    >
+      <div className="min-w-56 flex-1">
+        <TextField label={emailLabel} type="email" required value={email} onChange={(e) => setEmail(e.target.value)} />
+      </div>
+      <SelectField label={roleLabel} value={newRole} onChange={(e) => setNewRole(e.target.value as Role)}>
+        {rolesUpTo(role).map((r) => (
+          <option key={r} value={r}>
+            {ROLE_LABELS[r]}
+          </option>
+        ))}
+      </SelectField>
+      <Button type="submit" disabled={mutation.isPending || email.trim() === ""}>
+        {mutation.isPending ? busyLabel : submitLabel}
+      </Button>
+    </form>
+  );
+}
+
+function AddMemberCard({ org }: { org: Organization }) {
+  const qc = useQueryClient();
   const add = useMutation({
     mutationFn: (body: { email: string; role: Role }) => api<Member>(`/api/orgs/${org.id}/members`, { body }),
     onSuccess: () => {
-      setEmail("");
-      qc.invalidateQueries({ queryKey: ["members", org.id] });
+      void qc.invalidateQueries({ queryKey: ["members", org.id] });
     },
   });
   return (
     <Card title="Add someone who already has an account">
-      <form
-        className="flex flex-wrap items-end gap-3"
-        onSubmit={(e) => {
-          e.preventDefault();
-          add.mutate({ email: email.trim(), role: newRole });
-        }}
-      >
-        <div className="min-w-56 flex-1">
-          <TextField label="Email of the account" type="email" required value={email} onChange={(e) => setEmail(e.target.value)} />
-        </div>
-        <SelectField label="Role for the new member" value={newRole} onChange={(e) => setNewRole(e.target.value as Role)}>
-          {rolesUpTo(role).map((r) => (
-            <option key={r} value={r}>
-              {ROLE_LABELS[r]}
-            </option>
-          ))}
-        </SelectField>
-        <Button type="submit" disabled={add.isPending || email.trim() === ""}>
-          {add.isPending ? "Adding…" : "Add member"}
-        </Button>
-      </form>
+      <EmailRoleForm emailLabel="Email of the account" roleLabel="Role for the new member" submitLabel="Add member" busyLabel="Adding…" mutation={add} />
       <div className="mt-3 space-y-2">
         <SettingsError error={add.error} title="The account could not be added" />
         {add.isSuccess && <p className="text-sm text-green-700">{add.data.name} was added.</p>}
@@ -253,10 +261,7 @@ function AddMemberCard({ org }: { org: Organization }) {
 }
 
 function InvitationsCard({ org }: { org: Organization }) {
-  const { role } = useAuth();
   const qc = useQueryClient();
-  const [email, setEmail] = useState("");
-  const [newRole, setNewRole] = useState<Role>("editor");
   const invitations = useQuery({
     queryKey: ["invitations", org.id],
     queryFn: () => api<{ items: Invitation[] }>(`/api/orgs/${org.id}/invitations`),
@@ -264,8 +269,7 @@ function InvitationsCard({ org }: { org: Organization }) {
   const create = useMutation({
     mutationFn: (body: { email: string; role: Role }) => api<Invitation>(`/api/orgs/${org.id}/invitations`, { body }),
     onSuccess: () => {
-      setEmail("");
-      qc.invalidateQueries({ queryKey: ["invitations", org.id] });
+      void qc.invalidateQueries({ queryKey: ["invitations", org.id] });
     },
   });
   const withdraw = useMutation({
@@ -275,27 +279,7 @@ function InvitationsCard({ org }: { org: Organization }) {
   const items = invitations.data?.items ?? [];
   return (
     <Card title="Invitations">
-      <form
-        className="flex flex-wrap items-end gap-3"
-        onSubmit={(e) => {
-          e.preventDefault();
-          create.mutate({ email: email.trim(), role: newRole });
-        }}
-      >
-        <div className="min-w-56 flex-1">
-          <TextField label="Email to invite" type="email" required value={email} onChange={(e) => setEmail(e.target.value)} />
-        </div>
-        <SelectField label="Role for the invitee" value={newRole} onChange={(e) => setNewRole(e.target.value as Role)}>
-          {rolesUpTo(role).map((r) => (
-            <option key={r} value={r}>
-              {ROLE_LABELS[r]}
-            </option>
-          ))}
-        </SelectField>
-        <Button type="submit" disabled={create.isPending || email.trim() === ""}>
-          {create.isPending ? "Inviting…" : "Create invitation"}
-        </Button>
-      </form>
+      <EmailRoleForm emailLabel="Email to invite" roleLabel="Role for the invitee" submitLabel="Create invitation" busyLabel="Inviting…" mutation={create} />
       <div className="mt-3 space-y-3">
         <SettingsError error={create.error} title="The invitation could not be created" />
         {create.data?.token && (
@@ -309,34 +293,24 @@ function InvitationsCard({ org }: { org: Organization }) {
         <SettingsError error={withdraw.error} title="The invitation could not be withdrawn" />
         {invitations.data && items.length === 0 && <EmptyState title="No open invitations">Invite someone who has no AutoMatrix account yet.</EmptyState>}
         {items.length > 0 && (
-          <table className="w-full text-left text-sm">
-            <thead className="text-xs text-slate-500 uppercase">
-              <tr>
-                <th className="py-2 pr-3">Email</th>
-                <th className="py-2 pr-3">Role</th>
-                <th className="py-2 pr-3">Expires</th>
-                <th className="py-2" />
+          <Table columns={["Email", "Role", "Expires", ""]}>
+            {items.map((i) => (
+              <tr key={i.id} className="border-t border-slate-100">
+                <td className="py-2 pr-3">{i.email}</td>
+                <td className="py-2 pr-3">{ROLE_LABELS[i.role] ?? i.role}</td>
+                <td className="py-2 pr-3">{formatTime(i.expires_at)}</td>
+                <td className="py-2 text-right">
+                  <ConfirmButton
+                    label="Withdraw"
+                    confirmLabel="Withdraw invitation"
+                    question={`Withdraw the invitation for ${i.email}?`}
+                    busy={withdraw.isPending && withdraw.variables === i.id}
+                    onConfirm={() => withdraw.mutate(i.id)}
+                  />
+                </td>
               </tr>
-            </thead>
-            <tbody>
-              {items.map((i) => (
-                <tr key={i.id} className="border-t border-slate-100">
-                  <td className="py-2 pr-3">{i.email}</td>
-                  <td className="py-2 pr-3">{ROLE_LABELS[i.role] ?? i.role}</td>
-                  <td className="py-2 pr-3">{formatTime(i.expires_at)}</td>
-                  <td className="py-2 text-right">
-                    <ConfirmButton
-                      label="Withdraw"
-                      confirmLabel="Withdraw invitation"
-                      question={`Withdraw the invitation for ${i.email}?`}
-                      busy={withdraw.isPending && withdraw.variables === i.id}
-                      onConfirm={() => withdraw.mutate(i.id)}
-                    />
-                  </td>
-                </tr>
-              ))}
-            </tbody>
-          </table>
+            ))}
+          </Table>
         )}
       </div>
     </Card>

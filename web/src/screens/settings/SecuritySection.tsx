@@ -4,8 +4,9 @@ import { useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
 import qrcode from "qrcode-generator";
 import { api } from "../../api/client";
 import { useAuth } from "../../auth/AuthContext";
-import { Button, Card, ErrorBox, Spinner, TextField, formatTime } from "../../components/ui";
-import { ConfirmButton, CopyButton, Section } from "./common";
+import { Button, Card, ErrorBox, Spinner, TextField, formatTime, Table } from "../../components/ui";
+import { ConfirmButton, CopyButton } from "../../components/actions";
+import { Section } from "./common";
 
 interface MfaSetup {
   secret: string;
@@ -231,38 +232,28 @@ function SessionsCard() {
       <ErrorBox error={revoke.error} title="The session could not be ended" />
       {items.length > 0 && (
         <>
-          <table className="w-full text-left text-sm">
-            <thead className="text-xs text-slate-500 uppercase">
-              <tr>
-                <th className="py-2 pr-3">Signed in</th>
-                <th className="py-2 pr-3">Last active</th>
-                <th className="py-2 pr-3">Expires</th>
-                <th className="py-2" />
+          <Table columns={["Signed in", "Last active", "Expires", ""]}>
+            {items.map((s) => (
+              <tr key={s.id} className="border-t border-slate-100">
+                <td className="py-2 pr-3">{formatTime(s.created_at)}</td>
+                <td className="py-2 pr-3">{formatTime(s.refreshed_at)}</td>
+                <td className="py-2 pr-3">{formatTime(s.expires_at)}</td>
+                <td className="py-2 text-right">
+                  {s.current ? (
+                    <span className="text-xs font-medium text-green-700">This browser</span>
+                  ) : (
+                    <ConfirmButton
+                      label="Sign out"
+                      confirmLabel="Sign it out"
+                      question="Sign this session out?"
+                      busy={revoke.isPending && revoke.variables === s.id}
+                      onConfirm={() => revoke.mutate(s.id)}
+                    />
+                  )}
+                </td>
               </tr>
-            </thead>
-            <tbody>
-              {items.map((s) => (
-                <tr key={s.id} className="border-t border-slate-100">
-                  <td className="py-2 pr-3">{formatTime(s.created_at)}</td>
-                  <td className="py-2 pr-3">{formatTime(s.refreshed_at)}</td>
-                  <td className="py-2 pr-3">{formatTime(s.expires_at)}</td>
-                  <td className="py-2 text-right">
-                    {s.current ? (
-                      <span className="text-xs font-medium text-green-700">This browser</span>
-                    ) : (
-                      <ConfirmButton
-                        label="Sign out"
-                        confirmLabel="Sign it out"
-                        question="Sign this session out?"
-                        busy={revoke.isPending && revoke.variables === s.id}
-                        onConfirm={() => revoke.mutate(s.id)}
-                      />
-                    )}
-                  </td>
-                </tr>
-              ))}
-            </tbody>
-          </table>
+            ))}
+          </Table>
           <p className="mt-2 text-xs text-slate-500">
             A session you sign out can no longer be renewed; it stops working within 15 minutes.
           </p>

@@ -1,10 +1,10 @@
-// Small pieces the settings sections share: role lists, the "your role cannot" note, an inline
-// confirmation, a copy button and the one-time secret box. (Candidates for src/components.)
-import { useState, type ReactNode } from "react";
+// Small pieces the settings sections share: role lists, the "your role cannot" note, the
+// section frame and the settings error box. (Generic actions live in src/components/actions.)
+import type { ReactNode } from "react";
 import { Link } from "react-router-dom";
 import { ApiError } from "../../api/client";
 import type { Role } from "../../api/types";
-import { Button, ErrorBox } from "../../components/ui";
+import { ErrorBox } from "../../components/ui";
 
 export const ROLES: Role[] = ["viewer", "editor", "admin", "owner"];
 const rank: Record<Role, number> = { viewer: 0, editor: 1, admin: 2, owner: 3 };
@@ -48,98 +48,6 @@ export function RoleNote({ need, children }: { need: Role; children?: ReactNode 
   );
 }
 
-/** A button that asks "are you sure?" in place before doing something that cannot be undone. */
-export function ConfirmButton({
-  label,
-  confirmLabel,
-  question,
-  onConfirm,
-  disabled,
-  busy,
-}: {
-  label: string;
-  confirmLabel: string;
-  question: string;
-  onConfirm: () => void;
-  disabled?: boolean;
-  busy?: boolean;
-}) {
-  const [asking, setAsking] = useState(false);
-  if (!asking) {
-    return (
-      <Button variant="secondary" disabled={disabled || busy} onClick={() => setAsking(true)}>
-        {busy ? "Working…" : label}
-      </Button>
-    );
-  }
-  return (
-    <span className="inline-flex flex-wrap items-center gap-2" role="group" aria-label={question}>
-      <span className="text-sm text-slate-700">{question}</span>
-      <Button
-        variant="danger"
-        onClick={() => {
-          setAsking(false);
-          onConfirm();
-        }}
-      >
-        {confirmLabel}
-      </Button>
-      <Button variant="ghost" onClick={() => setAsking(false)}>
-        Cancel
-      </Button>
-    </span>
-  );
-}
-
-/** Copies text to the clipboard and says so for a moment. */
-export function CopyButton({ text, label = "Copy" }: { text: string; label?: string }) {
-  const [state, setState] = useState<"idle" | "copied" | "failed">("idle");
-  return (
-    <Button
-      variant="secondary"
-      onClick={async () => {
-        try {
-          await navigator.clipboard.writeText(text);
-          setState("copied");
-        } catch {
-          setState("failed");
-        }
-        setTimeout(() => setState("idle"), 2000);
-      }}
-    >
-      {state === "copied" ? "Copied" : state === "failed" ? "Copy failed: select and copy by hand" : label}
-    </Button>
-  );
-}
-
-/** A secret shown this one time, with a copy button and the warning that it will not come back. */
-export function OneTimeSecret({
-  value,
-  testId,
-  title,
-  children,
-}: {
-  value: string;
-  testId?: string;
-  title: string;
-  children?: ReactNode;
-}) {
-  return (
-    <div className="space-y-2 rounded-md border border-amber-300 bg-amber-50 p-3">
-      <p className="text-sm font-semibold text-amber-900">{title}</p>
-      <div className="flex flex-wrap items-center gap-2">
-        <code data-testid={testId} className="break-all rounded bg-white px-2 py-1 font-mono text-sm text-slate-900 select-all">
-          {value}
-        </code>
-        <CopyButton text={value} />
-      </div>
-      <p className="text-xs text-amber-900">
-        {children ?? "Copy it now and keep it somewhere safe: it will not be shown again."}
-      </p>
-    </div>
-  );
-}
-
 export function Section({ title, intro, children }: { title: string; intro?: ReactNode; children: ReactNode }) {
   return (
     <div className="space-y-5">
@@ -150,11 +58,6 @@ export function Section({ title, intro, children }: { title: string; intro?: Rea
       {children}
     </div>
   );
-}
-
-export function formatUsd(n: number | null | undefined): string {
-  if (n === null || n === undefined) return "—";
-  return n.toLocaleString(undefined, { style: "currency", currency: "USD", minimumFractionDigits: 2, maximumFractionDigits: n < 1 && n > 0 ? 4 : 2 });
 }
 
 /** ErrorBox, plus what to do next when the answer says so (MFA required, role too low). */

@@ -1,13 +1,17 @@
 import { screen, waitFor, within } from "@testing-library/react";
 import userEvent from "@testing-library/user-event";
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
-import { fakeAuth, ORG_ID } from "./fakeAuth";
-import { forbidden, renderSettings, stubFetch, type Call } from "./testing";
+import { fakeAuth, ORG_ID } from "../../test/auth";
+import { forbidden, mockFetch, type Call } from "../../test/fetch";
+import { renderAt } from "../../test/render";
+import SettingsPage from "./SettingsPage";
 
 vi.mock("../../auth/AuthContext", async () => {
-  const fake = await import("./fakeAuth");
+  const fake = await import("../../test/auth");
   return { useAuth: () => fake.authValue() };
 });
+
+const renderSettings = (path: string) => renderAt(<SettingsPage />, { path, route: "/settings/*" });
 
 const KEY = "amx_Abc123xyz0000000000000000000000000000000000";
 
@@ -21,7 +25,7 @@ afterEach(() => {
 
 describe("settings navigation", () => {
   it("opens Members by default and lists the sections", async () => {
-    stubFetch({
+    mockFetch({
       [`GET /api/orgs/${ORG_ID}/members`]: { items: [] },
       [`GET /api/orgs/${ORG_ID}/invitations`]: { items: [] },
     });
@@ -47,7 +51,7 @@ describe("API keys", () => {
       last_used_at: null,
     };
     let listed: unknown[] = [];
-    const calls = stubFetch({
+    const { calls } = mockFetch({
       "GET /api/api-keys": () => ({ body: { items: listed } }),
       "POST /api/api-keys": () => {
         const { key: _key, ...rest } = created;
@@ -90,7 +94,7 @@ describe("API keys", () => {
   });
 
   it("offers no role above the caller's", async () => {
-    stubFetch({ "GET /api/api-keys": { items: [] } });
+    mockFetch({ "GET /api/api-keys": { items: [] } });
     const user = userEvent.setup();
     renderSettings("/settings/api-keys");
     await user.click(await screen.findByRole("button", { name: "Create API key" }));
@@ -100,7 +104,7 @@ describe("API keys", () => {
   });
 
   it("sends no expiry when none is chosen", async () => {
-    const calls = stubFetch({
+    const { calls } = mockFetch({
       "GET /api/api-keys": { items: [] },
       "POST /api/api-keys": { id: "k", name: "Zapier", role: "editor", prefix: "amx_Abc123", key: KEY, created_at: "", expires_at: null, last_used_at: null },
     });
@@ -114,7 +118,7 @@ describe("API keys", () => {
   });
 
   it("shows a 403 in place when the server refuses", async () => {
-    stubFetch({ "GET /api/api-keys": forbidden("this needs the admin role; you are an editor") });
+    mockFetch({ "GET /api/api-keys": forbidden("this needs the admin role; you are an editor") });
     renderSettings("/settings/api-keys");
     const alert = await screen.findByRole("alert");
     expect(alert).toHaveTextContent("The API keys could not be loaded");
@@ -123,7 +127,7 @@ describe("API keys", () => {
 
   it("hides key management from editors with a note", async () => {
     fakeAuth.role = "editor";
-    const calls = stubFetch({});
+    const { calls } = mockFetch({});
     renderSettings("/settings/api-keys");
     expect(screen.getByText(/Only admins and owners can see and manage API keys/)).toBeInTheDocument();
     expect(screen.queryByRole("button", { name: "Create API key" })).not.toBeInTheDocument();
@@ -131,7 +135,7 @@ describe("API keys", () => {
   });
 
   it("revokes a key after confirming", async () => {
-    const calls = stubFetch({
+    const { calls } = mockFetch({
       "GET /api/api-keys": { items: [{ id: "k9", name: "Old sync", role: "viewer", prefix: "amx_OLDOLD", created_at: "2026-01-01T00:00:00Z", expires_at: null, last_used_at: null }] },
       "DELETE /api/api-keys/k9": { status: 204 },
     });
@@ -168,7 +172,7 @@ const BEARER_TYPE = {
 
 describe("credentials", () => {
   it("builds a write-only form from the type's schema and sends the data", async () => {
-    const calls = stubFetch({
+    const { calls } = mockFetch({
       "GET /api/credential-types": [SMTP_TYPE, BEARER_TYPE],
       "GET /api/credentials": { items: [] },
       "POST /api/credentials": { status: 201, body: { id: "c1", name: "Sales mailbox", type: "smtp", created_at: "", updated_at: "" } },
@@ -203,7 +207,7 @@ describe("credentials", () => {
   });
 
   it("makes token fields password inputs", async () => {
-    stubFetch({ "GET /api/credential-types": [BEARER_TYPE], "GET /api/credentials": { items: [] } });
+    mockFetch({ "GET /api/credential-types": [BEARER_TYPE], "GET /api/credentials": { items: [] } });
     const user = userEvent.setup();
     renderSettings("/settings/credentials");
     await user.click(await screen.findByRole("button", { name: "Add credential" }));
@@ -212,7 +216,7 @@ describe("credentials", () => {
   });
 
   it("replaces the values of a credential with empty fields, and renames without data", async () => {
-    const calls = stubFetch({
+    const { calls } = mockFetch({
       "GET /api/credential-types": [BEARER_TYPE],
       "GET /api/credentials": { items: [{ id: "c7", name: "CRM token", type: "http_bearer", created_at: "2026-01-01T00:00:00Z", updated_at: "2026-01-01T00:00:00Z" }] },
       "PUT /api/credentials/c7": { id: "c7", name: "CRM", type: "http_bearer", created_at: "", updated_at: "" },
@@ -230,7 +234,7 @@ describe("credentials", () => {
 
   it("lets viewers see the list but not change it", async () => {
     fakeAuth.role = "viewer";
-    stubFetch({
+    mockFetch({
       "GET /api/credential-types": [BEARER_TYPE],
       "GET /api/credentials": { items: [{ id: "c7", name: "CRM token", type: "http_bearer", created_at: "", updated_at: "" }] },
     });
@@ -242,7 +246,7 @@ describe("credentials", () => {
   });
 
   it("shows a 403 from saving inside the dialog", async () => {
-    stubFetch({
+    mockFetch({
       "GET /api/credential-types": [BEARER_TYPE],
       "GET /api/credentials": { items: [] },
       "POST /api/credentials": forbidden("this needs the admin role"),
@@ -262,7 +266,7 @@ describe("credentials", () => {
 describe("security: MFA", () => {
   it("sets up MFA: QR code and secret, then the code, then the recovery codes once", async () => {
     const codes = Array.from({ length: 10 }, (_, i) => `aaaa-bbbb-cccc-${String(i).padStart(4, "0")}`);
-    const calls = stubFetch({
+    const { calls } = mockFetch({
       "GET /api/auth/sessions": { items: [] },
       "POST /api/auth/mfa/setup": {
         secret: "JBSWY3DPEHPK3PXP",
@@ -300,7 +304,7 @@ describe("security: MFA", () => {
 
   it("disables MFA with a code or a recovery code", async () => {
     fakeAuth.mfaEnabled = true;
-    const calls = stubFetch({ "GET /api/auth/sessions": { items: [] }, "POST /api/auth/mfa/disable": { status: 204 } });
+    const { calls } = mockFetch({ "GET /api/auth/sessions": { items: [] }, "POST /api/auth/mfa/disable": { status: 204 } });
     const user = userEvent.setup();
     renderSettings("/settings/security");
     await user.type(screen.getByLabelText("Code or recovery code"), "abcd-efgh-ijkl-mnop");
@@ -309,7 +313,7 @@ describe("security: MFA", () => {
   });
 
   it("signs out another session and changes the password", async () => {
-    const calls = stubFetch({
+    const { calls } = mockFetch({
       "GET /api/auth/sessions": {
         items: [
           { id: "s1", created_at: "2026-12-01T00:00:00Z", refreshed_at: "2026-12-01T00:00:00Z", expires_at: "2027-01-01T00:00:00Z", current: true },
@@ -348,7 +352,7 @@ describe("members", () => {
   };
 
   it("lets an admin change roles (not owners') and shows the 403 in place", async () => {
-    const calls = stubFetch({
+    const { calls } = mockFetch({
       [`GET /api/orgs/${ORG_ID}/members`]: members,
       [`GET /api/orgs/${ORG_ID}/invitations`]: { items: [] },
       [`PUT /api/orgs/${ORG_ID}/members/u-ed`]: forbidden("only an owner can grant the owner role"),
@@ -367,7 +371,7 @@ describe("members", () => {
 
   it("explains an MFA_REQUIRED refusal and points to Security", async () => {
     fakeAuth.role = "viewer";
-    stubFetch({
+    mockFetch({
       [`GET /api/orgs/${ORG_ID}/members`]: { status: 403, body: { error: { code: "MFA_REQUIRED", message: "this organization requires multi-factor authentication" } } },
     });
     renderSettings("/settings/members");
@@ -378,7 +382,7 @@ describe("members", () => {
   });
 
   it("creates an invitation and shows its code once", async () => {
-    const calls = stubFetch({
+    const { calls } = mockFetch({
       [`GET /api/orgs/${ORG_ID}/members`]: members,
       [`GET /api/orgs/${ORG_ID}/invitations`]: { items: [] },
       [`POST /api/orgs/${ORG_ID}/invitations`]: {
@@ -398,7 +402,7 @@ describe("members", () => {
   it("lets owners change the organization name and require MFA", async () => {
     fakeAuth.role = "owner";
     fakeAuth.mfaEnabled = true;
-    const calls = stubFetch({
+    const { calls } = mockFetch({
       [`GET /api/orgs/${ORG_ID}/members`]: members,
       [`GET /api/orgs/${ORG_ID}/invitations`]: { items: [] },
       [`PUT /api/orgs/${ORG_ID}`]: { id: ORG_ID, name: "Sunrise Auto", role: "owner", require_mfa: true, created_at: "", updated_at: "" },
@@ -416,7 +420,7 @@ describe("members", () => {
 
 describe("AI", () => {
   it("shows the month's spend against the budget and saves a new budget", async () => {
-    const calls = stubFetch({
+    const { calls } = mockFetch({
       "GET /api/ai/budget": { monthly_usd: 100, alert_at: 0.8, spent_usd: 85, remaining_usd: 15, alerting: true, exhausted: false, updated_at: "2026-12-01T00:00:00Z" },
       "PUT /api/ai/budget": { monthly_usd: 150, alert_at: 0.9, spent_usd: 85, remaining_usd: 65, alerting: false, exhausted: false, updated_at: "2026-12-03T00:00:00Z" },
       "GET /api/ai/usage": { total_cost_usd: 85, input_tokens: 1000, output_tokens: 500, calls: 12, group_by: "model", since: "", until: "", items: [{ key: "gpt-4o-mini", cost_usd: 85, input_tokens: 1000, output_tokens: 500, calls: 12 }] },
@@ -440,7 +444,7 @@ describe("AI", () => {
   });
 
   it("saves a route from the form", async () => {
-    const calls = stubFetch({
+    const { calls } = mockFetch({
       "GET /api/ai/budget": { monthly_usd: null, alert_at: null, spent_usd: 0, remaining_usd: null, alerting: false, exhausted: false, updated_at: null },
       "GET /api/ai/usage": { total_cost_usd: 0, input_tokens: 0, output_tokens: 0, calls: 0, group_by: "model", since: "", until: "", items: [] },
       "GET /api/ai/routes": { items: [] },

@@ -1,11 +1,11 @@
 // "Use template": a form generated from the template's parameters, POST
 // /api/templates/{id}/instantiate, then the new workflow in the studio.
 import { useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
-import { useId, useState, type FormEvent, type ReactNode } from "react";
+import { useId, useState, type FormEvent } from "react";
 import { Link, useNavigate } from "react-router-dom";
 import { api, ApiError } from "../../api/client";
 import type { Workflow } from "../../api/types";
-import { Button, Dialog, ErrorBox, TextField } from "../../components/ui";
+import { Button, Dialog, ErrorBox, SelectField, TextField } from "../../components/ui";
 import {
   buildParameters,
   fieldErrors,
@@ -16,9 +16,6 @@ import {
   type TemplateParameter,
   type TemplateSummary,
 } from "./templates";
-
-const inputClass =
-  "block w-full rounded-md border border-slate-300 bg-white px-2.5 py-1.5 text-sm shadow-sm focus:border-blue-500 focus:outline-none focus:ring-1 focus:ring-blue-500 aria-[invalid=true]:border-red-500 disabled:bg-slate-100";
 
 const CREDENTIAL_NAMES: Record<string, string> = {
   smtp: "SMTP (email)",
@@ -33,46 +30,6 @@ const CREDENTIAL_NAMES: Record<string, string> = {
 
 export function credentialTypeName(type: string | undefined): string {
   return type ? (CREDENTIAL_NAMES[type] ?? type) : "credential";
-}
-
-/** A labelled field whose required mark sits beside the label (outside it, so the label text is
- *  just the parameter's name for people and for tests). */
-function ParamField({
-  id,
-  label,
-  required,
-  hint,
-  error,
-  children,
-}: {
-  id: string;
-  label: string;
-  required: boolean;
-  hint?: ReactNode;
-  error?: string;
-  children: ReactNode;
-}) {
-  return (
-    <div className="space-y-1">
-      <div className="flex items-baseline justify-between gap-2">
-        <label htmlFor={id} className="block text-sm font-medium text-slate-700">
-          {label}
-        </label>
-        <span className={`text-xs ${required ? "font-medium text-red-700" : "text-slate-400"}`}>{required ? "Required" : "Optional"}</span>
-      </div>
-      {children}
-      {error && (
-        <p id={`${id}-error`} className="text-xs text-red-600">
-          {error}
-        </p>
-      )}
-      {hint && (
-        <p id={`${id}-hint`} className="text-xs text-slate-500">
-          {hint}
-        </p>
-      )}
-    </div>
-  );
 }
 
 function ParameterInput({
@@ -92,10 +49,9 @@ function ParameterInput({
 }) {
   const id = useId();
   const label = paramLabel(param);
-  const describedBy = [error ? `${id}-error` : "", param.description || param.type === "credential" ? `${id}-hint` : ""]
-    .filter(Boolean)
-    .join(" ") || undefined;
-  const common = { id, "aria-invalid": !!error, "aria-describedby": describedBy, "aria-required": param.required };
+  const describedBy = [error ? `${id}-error` : "", param.description ? `${id}-hint` : ""].filter(Boolean).join(" ") || undefined;
+  // Every field shows whether it is required, and keeps its hint under an error.
+  const common = { label, error, required: param.required, showRequired: true, keepHint: true };
 
   if (param.type === "boolean") {
     return (
@@ -136,8 +92,7 @@ function ParameterInput({
       </>
     );
     return (
-      <ParamField id={id} label={label} required={param.required} hint={hint} error={error}>
-        <select {...common} className={inputClass} value={String(value)} onChange={(e) => onChange(e.target.value)} disabled={credentialsLoading}>
+      <SelectField {...common} hint={hint} value={String(value)} onChange={(e) => onChange(e.target.value)} disabled={credentialsLoading}>
           <option value="">
             {credentialsLoading ? "Loading credentials…" : mine.length === 0 ? `No ${typeName} credentials` : "Choose a credential"}
           </option>
@@ -146,23 +101,20 @@ function ParameterInput({
               {c.name}
             </option>
           ))}
-        </select>
-      </ParamField>
+      </SelectField>
     );
   }
 
   if (param.type === "enum") {
     return (
-      <ParamField id={id} label={label} required={param.required} hint={param.description} error={error}>
-        <select {...common} className={inputClass} value={String(value)} onChange={(e) => onChange(e.target.value)}>
+      <SelectField {...common} hint={param.description} value={String(value)} onChange={(e) => onChange(e.target.value)}>
           <option value="">{param.required ? "Choose…" : "Default"}</option>
           {(param.options ?? []).map((o) => (
             <option key={o} value={o}>
               {o}
             </option>
           ))}
-        </select>
-      </ParamField>
+      </SelectField>
     );
   }
 
@@ -170,17 +122,15 @@ function ParameterInput({
     param.type === "number" ? "number" : param.type === "email" ? "email" : param.type === "url" ? "url" : param.type === "phone" ? "tel" : "text";
   const example = param.example !== undefined && param.example !== null ? `e.g. ${String(param.example)}` : undefined;
   return (
-    <ParamField id={id} label={label} required={param.required} hint={param.description} error={error}>
-      <input
-        {...common}
-        type={inputType}
-        step={param.type === "number" ? "any" : undefined}
-        className={inputClass}
-        value={String(value)}
-        placeholder={example}
-        onChange={(e) => onChange(e.target.value)}
-      />
-    </ParamField>
+    <TextField
+      {...common}
+      hint={param.description}
+      type={inputType}
+      step={param.type === "number" ? "any" : undefined}
+      value={String(value)}
+      placeholder={example}
+      onChange={(e) => onChange(e.target.value)}
+    />
   );
 }
 

@@ -1,23 +1,20 @@
-import { QueryClient, QueryClientProvider } from "@tanstack/react-query";
-import { render, screen, within } from "@testing-library/react";
+import { screen, within } from "@testing-library/react";
 import userEvent from "@testing-library/user-event";
-import { MemoryRouter, Route, Routes, useParams } from "react-router-dom";
+import { Route, useParams } from "react-router-dom";
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
+import { fakeAuth } from "../../test/auth";
+import { mockFetch, type Call } from "../../test/fetch";
+import { renderAt } from "../../test/render";
 import TemplatesPage from "./TemplatesPage";
 
 vi.mock("../../graph/GraphView", () => ({
   GraphView: ({ definition }: { definition: { nodes: unknown[] } }) => <div data-testid="graph">{definition.nodes.length} nodes drawn</div>,
 }));
 
-let role = "editor";
-vi.mock("../../auth/AuthContext", () => ({
-  useAuth: () => ({
-    can: (r: string) => {
-      const rank: Record<string, number> = { viewer: 0, editor: 1, admin: 2, owner: 3 };
-      return rank[role] >= rank[r];
-    },
-  }),
-}));
+vi.mock("../../auth/AuthContext", async () => {
+  const fake = await import("../../test/auth");
+  return { useAuth: () => fake.authValue() };
+});
 
 const discount = {
   id: "t-discount",
@@ -53,45 +50,26 @@ const reminders = {
 };
 const definition = (n: number) => ({ nodes: Array.from({ length: n }, (_, i) => ({ id: `n${i}`, type: "flow.noop" })), edges: [] });
 
-type Call = { url: string; method: string; body: unknown };
 let calls: Call[];
 let instantiate: (body: unknown) => { status: number; body: unknown };
 
-function json(status: number, body: unknown) {
-  return new Response(JSON.stringify(body), { status, headers: { "Content-Type": "application/json" } });
-}
-
 beforeEach(() => {
-  role = "editor";
-  calls = [];
+  fakeAuth.role = "editor";
   instantiate = () => json201({ id: "wf-new", name: "x" });
-  vi.stubGlobal(
-    "fetch",
-    vi.fn(async (input: string, init?: RequestInit) => {
-      const url = String(input);
-      const method = init?.method ?? "GET";
-      const body = init?.body ? JSON.parse(String(init.body)) : undefined;
-      calls.push({ url, method, body });
-      const path = url.split("?")[0];
-      if (path === "/api/templates") return json(200, { items: [reorder, discount, reminders] });
-      if (path === "/api/templates/t-discount") return json(200, { ...discount, definition: definition(7) });
-      if (path === "/api/templates/t-reorder") return json(200, { ...reorder, definition: definition(4) });
-      if (path === "/api/templates/t-reminders") return json(200, { ...reminders, definition: definition(1) });
-      if (path === "/api/credentials")
-        return json(200, {
-          items: [
-            { id: "cred-smtp-1", name: "Store mail", type: "smtp" },
-            { id: "cred-smtp-2", name: "Backup mail", type: "smtp" },
-            { id: "cred-http", name: "CRM token", type: "http_bearer" },
-          ],
-        });
-      if (path === "/api/templates/t-discount/instantiate" && method === "POST") {
-        const r = instantiate(body);
-        return json(r.status, r.body);
-      }
-      return json(404, { error: { code: "NOT_FOUND", message: `no ${path}` } });
-    }),
-  );
+  ({ calls } = mockFetch({
+    "GET /api/templates": { items: [reorder, discount, reminders] },
+    "GET /api/templates/t-discount": { ...discount, definition: definition(7) },
+    "GET /api/templates/t-reorder": { ...reorder, definition: definition(4) },
+    "GET /api/templates/t-reminders": { ...reminders, definition: definition(1) },
+    "GET /api/credentials": {
+      items: [
+        { id: "cred-smtp-1", name: "Store mail", type: "smtp" },
+        { id: "cred-smtp-2", name: "Backup mail", type: "smtp" },
+        { id: "cred-http", name: "CRM token", type: "http_bearer" },
+      ],
+    },
+    "POST /api/templates/t-discount/instantiate": ({ body }) => instantiate(body),
+  }));
 });
 afterEach(() => vi.unstubAllGlobals());
 
@@ -104,19 +82,8 @@ function Studio() {
   return <p>Studio for {id}</p>;
 }
 
-function renderPage() {
-  const client = new QueryClient({ defaultOptions: { queries: { retry: false } } });
-  return render(
-    <QueryClientProvider client={client}>
-      <MemoryRouter initialEntries={["/templates"]}>
-        <Routes>
-          <Route path="/templates" element={<TemplatesPage />} />
-          <Route path="/workflows/:id" element={<Studio />} />
-        </Routes>
-      </MemoryRouter>
-    </QueryClientProvider>,
-  );
-}
+const renderPage = () =>
+  renderAt(<TemplatesPage />, { path: "/templates", route: "/templates", routes: <Route path="/workflows/:id" element={<Studio />} /> });
 
 const card = (name: string) => screen.getByRole("article", { name });
 
@@ -153,7 +120,7 @@ describe("TemplatesPage gallery", () => {
   });
 
   it("shows viewers the gallery without Use template", async () => {
-    role = "viewer";
+    fakeAuth.role = "viewer";
     renderPage();
     await screen.findByRole("heading", { name: "Discount approval" });
     expect(screen.queryByRole("button", { name: "Use template" })).not.toBeInTheDocument();

@@ -1,12 +1,12 @@
 // The template gallery: ready-made dealership workflows by category, a preview of each graph,
 // and "Use template" (editors) to make a workflow from one.
 import { useQuery } from "@tanstack/react-query";
-import { useId, useState, type ReactNode } from "react";
+import { useState } from "react";
 import { Link } from "react-router-dom";
 import { useNodeTypes } from "../../api/catalog";
 import { api } from "../../api/client";
 import { useAuth } from "../../auth/AuthContext";
-import { Button, EmptyState, ErrorBox, PageHeader, Spinner } from "../../components/ui";
+import { Button, Dialog, EmptyState, ErrorBox, fieldClass, PageHeader, Spinner } from "../../components/ui";
 import { GraphView } from "../../graph/GraphView";
 import { InstantiateDialog } from "./InstantiateDialog";
 import { categoriesOf, filterTemplates, groupTemplates, paramLabel, type Template, type TemplateSummary } from "./templates";
@@ -35,33 +35,6 @@ function CategoryBadge({ category }: { category: string }) {
   );
 }
 
-/** The shared Dialog, wider, so a whole graph fits (GraphView does not zoom out below 0.5). */
-function WideDialog({ title, onClose, children }: { title: string; onClose: () => void; children: ReactNode }) {
-  const id = useId();
-  return (
-    <div className="fixed inset-0 z-50 flex items-center justify-center bg-slate-900/40 p-4" onMouseDown={onClose}>
-      <div
-        role="dialog"
-        aria-modal="true"
-        aria-labelledby={id}
-        className="max-h-[95vh] w-full max-w-5xl overflow-auto rounded-lg bg-white shadow-xl"
-        onMouseDown={(e) => e.stopPropagation()}
-        onKeyDown={(e) => e.key === "Escape" && onClose()}
-      >
-        <header className="flex items-center justify-between border-b border-slate-200 px-4 py-3">
-          <h2 id={id} className="font-semibold">
-            {title}
-          </h2>
-          <button type="button" aria-label="Close" className="text-slate-500 hover:text-slate-800" onClick={onClose}>
-            ✕
-          </button>
-        </header>
-        <div className="p-4">{children}</div>
-      </div>
-    </div>
-  );
-}
-
 function PreviewDialog({
   template,
   canUse,
@@ -79,7 +52,7 @@ function PreviewDialog({
   const catalog = useNodeTypes();
   const ready = detail.data && !catalog.isLoading;
   return (
-    <WideDialog title={`Preview: ${template.name}`} onClose={onClose}>
+    <Dialog size="xl" title={`Preview: ${template.name}`} onClose={onClose}>
       <div className="space-y-3">
         <p className="text-sm text-slate-600">{template.description}</p>
         {(detail.isLoading || (detail.data && catalog.isLoading)) && <Spinner label="Loading the graph…" />}
@@ -98,7 +71,7 @@ function PreviewDialog({
           {canUse && <Button onClick={onUse}>Use this template</Button>}
         </div>
       </div>
-    </WideDialog>
+    </Dialog>
   );
 }
 
@@ -183,7 +156,7 @@ export default function TemplatesPage() {
             placeholder="Search templates"
             value={search}
             onChange={(e) => setSearch(e.target.value)}
-            className="block w-full rounded-md border border-slate-300 bg-white px-2.5 py-1.5 text-sm shadow-sm focus:border-blue-500 focus:outline-none focus:ring-1 focus:ring-blue-500"
+            className={fieldClass}
           />
         </div>
         {categories.length > 0 && (

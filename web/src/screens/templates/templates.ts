@@ -1,7 +1,7 @@
 // Template shapes (GET /api/templates, docs/templates.md) and the pure logic of the gallery and
 // the instantiate dialog: grouping, search, labels, and the request body.
 import { ApiError } from "../../api/client";
-import type { Definition } from "../../api/types";
+import type { Credential as FullCredential, Definition } from "../../api/types";
 
 export type ParameterType = "string" | "number" | "boolean" | "email" | "url" | "phone" | "credential" | "enum";
 
@@ -35,11 +35,8 @@ export interface Template extends TemplateSummary {
   sample_input?: unknown;
 }
 
-export interface Credential {
-  id: string;
-  name: string;
-  type: string;
-}
+/** What the template form needs of a credential. */
+export type Credential = Pick<FullCredential, "id" | "name" | "type">;
 
 /** The categories in the order the docs list them; others (an organization's own) follow by name. */
 export const CATEGORY_ORDER = ["Sales", "Service", "Parts", "Marketing"];

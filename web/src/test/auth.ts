@@ -1,7 +1,12 @@
-// A fake signed-in caller for the settings tests (see testing.tsx), kept apart from the
-// components so vi.mock's factory can import it without loading the screens.
+// A fake signed-in caller for component tests, kept apart from the components so vi.mock's
+// factory can import it without loading the screens:
+//   vi.mock("../../auth/AuthContext", async () => {
+//     const fake = await import("../../test/auth");
+//     return { useAuth: () => fake.authValue() };
+//   });
+// Set fakeAuth.role / fakeAuth.mfaEnabled in a test to change who is signed in.
 import { vi } from "vitest";
-import type { Organization, Role, User } from "../../api/types";
+import type { Organization, Role, User } from "../api/types";
 
 const rank: Record<Role, number> = { viewer: 0, editor: 1, admin: 2, owner: 3 };
 
