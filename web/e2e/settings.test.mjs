@@ -1,7 +1,8 @@
-// Settings: a credential through its write-only form, and an API key shown once and working.
+// Settings: a credential through its write-only form, an API key shown once and working, and
+// an invitation link that brings a new person in.
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { callApi, problems, screenshot, signedInPage, suite } from "./harness.mjs";
+import { callApi, openPage, problems, screenshot, signedInPage, suite } from "./harness.mjs";
 
 suite("settings", (ctx) => {
   test("an admin stores an SMTP credential whose secret never comes back", async () => {
@@ -53,5 +54,37 @@ suite("settings", (ctx) => {
     assert.equal(await page.getByTestId("new-api-key").count(), 0);
     assert.ok(!(await page.content()).includes(key));
     assert.deepEqual(problems(page), []);
+  });
+
+  test("an invitation link brings a new salesperson into the organization as an editor", async () => {
+    const { page } = await signedInPage(ctx, "gina");
+    await page.goto("/settings/members");
+    const invitee = `leo.${Date.now()}@mainstmotors.example`;
+    await page.getByLabel("Email to invite").fill(invitee);
+    await page.getByLabel("Role for the invitee").selectOption("editor");
+    await page.getByRole("button", { name: "Create invitation" }).click();
+    const link = (await page.getByTestId("new-invitation-link").textContent()).trim();
+    assert.match(link, /\/invite\/\S+$/);
+
+    const guest = await openPage(ctx.browser, ctx.server.url);
+    await guest.goto(link);
+    await guest.getByLabel("Name").fill("Leo");
+    await guest.getByLabel("Password").fill("leo's long password");
+    await guest.getByRole("button", { name: "Create account and join" }).click();
+    await guest.getByRole("navigation", { name: "Main" }).waitFor();
+    await guest.getByRole("banner").getByText("Gina's organization").waitFor();
+    await guest.getByRole("banner").getByText("editor", { exact: true }).waitFor();
+    // The link works once.
+    const again = await openPage(ctx.browser, ctx.server.url);
+    await again.goto(link);
+    await again.getByLabel("Name").fill("Someone");
+    await again.getByLabel("Password").fill("another password");
+    await again.getByRole("button", { name: "Create account and join" }).click();
+    await again.getByRole("alert").getByText(/already used or expired/).waitFor();
+    await page.reload();
+    await page.getByRole("cell", { name: invitee }).or(page.getByText(invitee)).first().waitFor();
+    assert.deepEqual(problems(page), []);
+    assert.deepEqual(problems(guest), []);
+    assert.deepEqual(problems(again, [404]), []);
   });
 });

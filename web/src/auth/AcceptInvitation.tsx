@@ -4,9 +4,9 @@ import { useState, type FormEvent } from "react";
 import { Link, useNavigate, useParams } from "react-router-dom";
 import { useQueryClient } from "@tanstack/react-query";
 import { api, ApiError, session, type Tokens } from "../api/client";
-import { Button, ErrorBox, TextField } from "../components/ui";
+import { TextField } from "../components/ui";
 import { useAuth } from "./AuthContext";
-import { AuthFrame } from "./AuthFrame";
+import { FormFrame } from "./AuthFrame";
 
 interface Accepted {
   organization_id: string;
@@ -55,45 +55,41 @@ export function AcceptInvitationPage() {
 
   if (auth.signedIn) {
     return (
-      <AuthFrame title="Join an organization">
-        <form className="space-y-4" onSubmit={(e) => run(e)}>
-          <p className="text-sm text-slate-600">
-            You were invited to an organization on AutoMatrix. Join it as <strong>{auth.user?.email ?? "you"}</strong>?
-          </p>
-          <ErrorBox error={error} />
-          <Button type="submit" className="w-full" disabled={busy}>
-            Join the organization
-          </Button>
-        </form>
-      </AuthFrame>
+      <FormFrame title="Join an organization" onSubmit={(e) => run(e)} submitLabel="Join the organization" busy={busy} error={error} after={null}>
+        <p className="text-sm text-slate-600">
+          You were invited to an organization on AutoMatrix. Join it as <strong>{auth.user?.email ?? "you"}</strong>?
+        </p>
+      </FormFrame>
     );
   }
 
   return (
-    <AuthFrame title="Join your team on AutoMatrix">
-      <form className="space-y-4" onSubmit={(e) => run(e, { name: name.trim(), password })}>
-        <p className="text-sm text-slate-600">Choose your name and a password; your email address is the one the invitation was sent to.</p>
-        <TextField label="Name" value={name} onChange={(e) => setName(e.target.value)} autoComplete="name" required />
-        <TextField
-          label="Password"
-          type="password"
-          value={password}
-          onChange={(e) => setPassword(e.target.value)}
-          autoComplete="new-password"
-          hint="At least 8 characters."
-          required
-        />
-        <ErrorBox error={error} />
-        <Button type="submit" className="w-full" disabled={busy}>
-          Create account and join
-        </Button>
+    <FormFrame
+      title="Join your team on AutoMatrix"
+      onSubmit={(e) => run(e, { name: name.trim(), password })}
+      submitLabel="Create account and join"
+      busy={busy}
+      error={error}
+      after={
         <p className="text-sm text-slate-600">
           Already have an account?{" "}
           <Link className="text-blue-700 hover:underline" to="/signin" state={{ from: `/invite/${token}` }}>
             Sign in first
           </Link>
         </p>
-      </form>
-    </AuthFrame>
+      }
+    >
+      <p className="text-sm text-slate-600">Choose your name and a password; your email address is the one the invitation was sent to.</p>
+      <TextField label="Name" value={name} onChange={(e) => setName(e.target.value)} autoComplete="name" required />
+      <TextField
+        label="Password"
+        type="password"
+        value={password}
+        onChange={(e) => setPassword(e.target.value)}
+        autoComplete="new-password"
+        hint="At least 8 characters."
+        required
+      />
+    </FormFrame>
   );
 }

@@ -1,5 +1,6 @@
 // The card the signed-out screens sit in: sign-in, registration, MFA, accepting an invitation.
-import type { ReactNode } from "react";
+import type { FormEvent, ReactNode } from "react";
+import { Button, ErrorBox } from "../components/ui";
 
 export function AuthFrame({ title, children }: { title: string; children: ReactNode }) {
   return (
@@ -15,5 +16,38 @@ export function AuthFrame({ title, children }: { title: string; children: ReactN
         </div>
       </div>
     </div>
+  );
+}
+
+/** The card every step draws: the logo, a title, and a form ending in its error, its submit
+ *  button and whatever comes `after` (a link to the other mode). */
+export function FormFrame({
+  title,
+  onSubmit,
+  submitLabel,
+  busy,
+  error,
+  after,
+  children,
+}: {
+  title: string;
+  onSubmit: (e: FormEvent) => void;
+  submitLabel: string;
+  busy: boolean;
+  error: unknown;
+  after: ReactNode;
+  children: ReactNode;
+}) {
+  return (
+    <AuthFrame title={title}>
+      <form className="space-y-4" onSubmit={onSubmit}>
+        {children}
+        <ErrorBox error={error} />
+        <Button type="submit" className="w-full" disabled={busy}>
+          {submitLabel}
+        </Button>
+        {after}
+      </form>
+    </AuthFrame>
   );
 }

@@ -1,50 +1,9 @@
 // Sign in, register, and the MFA step that follows a password when the account has MFA on.
-import { useState, type FormEvent, type ReactNode } from "react";
+import { useState, type FormEvent } from "react";
 import { Navigate, useLocation, useNavigate } from "react-router-dom";
-import { Button, ErrorBox, TextField } from "../components/ui";
+import { TextField } from "../components/ui";
 import { useAuth } from "./AuthContext";
-
-/** The card every step draws: the logo, a title, and a form ending in its error, its submit
- *  button and whatever comes `after` (a link to the other mode). */
-function FormFrame({
-  title,
-  onSubmit,
-  submitLabel,
-  busy,
-  error,
-  after,
-  children,
-}: {
-  title: string;
-  onSubmit: (e: FormEvent) => void;
-  submitLabel: string;
-  busy: boolean;
-  error: unknown;
-  after: ReactNode;
-  children: ReactNode;
-}) {
-  return (
-    <div className="flex min-h-full items-center justify-center p-6">
-      <div className="w-full max-w-sm">
-        <div className="mb-6 flex items-center justify-center gap-2">
-          <img src="/favicon.svg" alt="" className="h-8 w-8" />
-          <span className="text-xl font-semibold">AutoMatrix</span>
-        </div>
-        <div className="rounded-lg border border-slate-200 bg-white p-6 shadow-sm">
-          <h1 className="mb-4 text-lg font-semibold">{title}</h1>
-          <form className="space-y-4" onSubmit={onSubmit}>
-            {children}
-            <ErrorBox error={error} />
-            <Button type="submit" className="w-full" disabled={busy}>
-              {submitLabel}
-            </Button>
-            {after}
-          </form>
-        </div>
-      </div>
-    </div>
-  );
-}
+import { FormFrame } from "./AuthFrame";
 
 /** "Already have an account? Sign in": a question and a link-styled button. */
 function SwitchMode({ question, label, onClick }: { question: string; label: string; onClick: () => void }) {

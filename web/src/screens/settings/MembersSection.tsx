@@ -283,9 +283,13 @@ function InvitationsCard({ org }: { org: Organization }) {
       <div className="mt-3 space-y-3">
         <SettingsError error={create.error} title="The invitation could not be created" />
         {create.data?.token && (
-          <OneTimeSecret value={create.data.token} testId="new-invitation-token" title={`Invitation code for ${create.data.email}`}>
-            Send this code to {create.data.email} (AutoMatrix does not email it). It works once, for 7 days, and will not
-            be shown again. They accept it with <code>POST /api/invitations/&lt;code&gt;/accept</code>.
+          <OneTimeSecret
+            value={`${location.origin}/invite/${create.data.token}`}
+            testId="new-invitation-link"
+            title={`Invitation link for ${create.data.email}`}
+          >
+            Send this link to {create.data.email} (AutoMatrix does not email it). Opening it lets them create their account
+            (or sign in) and join as {create.data.role}. It works once, for 7 days, and will not be shown again.
           </OneTimeSecret>
         )}
         {invitations.isLoading && <Spinner />}

@@ -395,7 +395,7 @@ describe("members", () => {
     await user.type(await screen.findByLabelText("Email to invite"), "new@sunrise.test");
     await user.selectOptions(screen.getByLabelText("Role for the invitee"), "viewer");
     await user.click(screen.getByRole("button", { name: "Create invitation" }));
-    expect(await screen.findByTestId("new-invitation-token")).toHaveTextContent("TOKEN-123");
+    expect(await screen.findByTestId("new-invitation-link")).toHaveTextContent(`${location.origin}/invite/TOKEN-123`);
     expect(calls.find((c) => c.method === "POST")?.body).toEqual({ email: "new@sunrise.test", role: "viewer" });
   });
 
