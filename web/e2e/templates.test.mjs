@@ -36,6 +36,8 @@ suite("templates", (ctx) => {
     await screenshot(page, "template-instantiate");
     await dialog.getByRole("button", { name: "Create workflow" }).click();
     await page.waitForURL(/\/workflows\/[0-9a-f-]{36}$/);
+    await page.getByTestId("canvas").locator(".react-flow__node").nth(3).waitFor();
+    await screenshot(page, "studio-template");
     const id = page.url().split("/").pop();
     const wf = await callApi(ctx.server.url, token, "GET", `/api/workflows/${id}`);
     assert.equal(wf.name, "Morning lead report");
