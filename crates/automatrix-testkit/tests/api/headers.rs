@@ -1,11 +1,11 @@
-//! Security headers on every response: successes, errors, the fallback and the docs; HSTS only
+//! Security headers on every response: successes, errors, the fallback, the docs and the UI; HSTS only
 //! over TLS (a proxy's `X-Forwarded-Proto: https`).
 
 use automatrix_testkit::{Backend, TestApp, both_backends};
 
 both_backends! {
     async fn every_response_carries_the_security_headers(app) {
-        for (path, status) in [("/health", 200), ("/api/auth/me", 401), ("/no/such/page", 404), ("/api/openapi.json", 200)] {
+        for (path, status) in [("/health", 200), ("/api/auth/me", 401), ("/api/no/such/page", 404), ("/api/openapi.json", 200)] {
             let res = app.http.get(app.url(path)).send().await.unwrap();
             assert_eq!(res.status(), status, "{path}");
             let h = res.headers();
@@ -19,6 +19,13 @@ both_backends! {
         assert_eq!(docs.status(), 200);
         let csp = docs.headers()["content-security-policy"].to_str().unwrap().to_owned();
         assert!(csp.contains("script-src 'self'") && csp.contains("frame-ancestors 'none'"), "{csp}");
+        // The web UI's pages: the same headers, with the UI's own policy.
+        let page = app.http.get(app.url("/no/such/page")).send().await.unwrap();
+        assert_eq!(page.status(), 200);
+        assert_eq!(page.headers()["x-frame-options"], "DENY");
+        assert_eq!(page.headers()["x-content-type-options"], "nosniff");
+        let csp = page.headers()["content-security-policy"].to_str().unwrap().to_owned();
+        assert!(csp.starts_with("default-src 'self'; script-src 'self'") && csp.contains("frame-ancestors 'none'"), "{csp}");
         let tls = app.http.get(app.url("/health")).header("x-forwarded-proto", "https").send().await.unwrap();
         assert_eq!(tls.headers()["strict-transport-security"], "max-age=31536000; includeSubDomains");
     }

@@ -56,7 +56,7 @@ both_backends! {
             "messages": [{"role": "user", "content": "Is the Civic available?"}]
         })).await;
         assert_eq!(ai.status, 200, "{}", ai.body);
-        let missing = format!("/no/such/page/{id}");
+        let missing = format!("/api/no/such/page/{id}");
         assert_eq!(app.request(Method::GET, &missing, None, None).await.status, 404);
 
         let (status, text) = scrape(&app, &app.base, None).await;

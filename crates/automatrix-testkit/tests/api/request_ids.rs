@@ -28,7 +28,7 @@ async fn echoed(app: &TestApp, path: &str, sent: Option<&str>) -> (u16, String) 
 
 both_backends! {
     async fn a_sane_request_id_is_echoed_on_every_response(app) {
-        for (path, status) in [("/health", 200), ("/api/auth/me", 401), ("/no/such/page", 404), ("/api/openapi.json", 200)] {
+        for (path, status) in [("/health", 200), ("/api/auth/me", 401), ("/api/no/such/page", 404), ("/no/such/page", 200), ("/api/openapi.json", 200)] {
             assert_eq!(echoed(&app, path, Some("abc-123")).await, (status, "abc-123".to_owned()), "{path}");
         }
         let long = "a1.b2_c3:d4-".repeat(10);
@@ -38,7 +38,7 @@ both_backends! {
     async fn a_missing_or_unacceptable_request_id_is_replaced_by_a_uuid(app) {
         let too_long = "x".repeat(129);
         for sent in [None, Some("has spaces"), Some("<script>"), Some(too_long.as_str()), Some("a/b"), Some("")] {
-            let (_, id) = echoed(&app, "/no/such/page", sent).await;
+            let (_, id) = echoed(&app, "/api/no/such/page", sent).await;
             assert!(uuid::Uuid::parse_str(&id).is_ok(), "{sent:?} answered with {id}");
         }
         let (_, one) = echoed(&app, "/health", None).await;
