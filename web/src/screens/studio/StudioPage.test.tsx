@@ -1,26 +1,17 @@
-import { QueryClient, QueryClientProvider } from "@tanstack/react-query";
-import { act, fireEvent, render, screen, waitFor, within } from "@testing-library/react";
-import { MemoryRouter, Route, Routes } from "react-router-dom";
+import { act, fireEvent, screen, waitFor, within } from "@testing-library/react";
 import { afterEach, beforeAll, beforeEach, describe, expect, it, vi } from "vitest";
+import { fakeAuth } from "../../test/auth";
+import { mockFetch, reply, type Answer, type Call } from "../../test/fetch";
+import { stubReactFlowDom } from "../../test/reactflow";
+import { renderAt } from "../../test/render";
 import StudioPage from "./StudioPage";
 
-const auth = { role: "editor", can: (r: string) => r === "viewer" || r === "editor" };
-vi.mock("../../auth/AuthContext", () => ({ useAuth: () => auth }));
-
-// React Flow measures with ResizeObserver and DOMMatrix, which jsdom lacks.
-beforeAll(() => {
-  class RO {
-    observe() {}
-    unobserve() {}
-    disconnect() {}
-  }
-  vi.stubGlobal("ResizeObserver", RO);
-  class DOMMatrixReadOnly {
-    m22 = 1;
-    constructor() {}
-  }
-  vi.stubGlobal("DOMMatrixReadOnly", DOMMatrixReadOnly);
+vi.mock("../../auth/AuthContext", async () => {
+  const fake = await import("../../test/auth");
+  return { useAuth: () => fake.authValue() };
 });
+
+beforeAll(stubReactFlowDom);
 
 const types = [
   {
@@ -52,16 +43,12 @@ const types = [
 ];
 
 let workflow: Record<string, unknown>;
-let validate: (body: any) => Response;
-const requests: { method: string; url: string; body: any }[] = [];
-
-function json(body: unknown, status = 200) {
-  return new Response(JSON.stringify(body), { status, headers: { "Content-Type": "application/json" } });
-}
+let validate: (body: any) => Answer;
+let requests: (Call & { body: any })[] = [];
 
 beforeEach(() => {
-  requests.length = 0;
-  validate = () => json({ valid: true, problems: [] });
+  fakeAuth.role = "editor";
+  validate = () => ({ valid: true, problems: [] });
   workflow = {
     id: "w1",
     name: "Lead follow-up",
@@ -73,29 +60,22 @@ beforeEach(() => {
     created_at: "2026-12-01T10:00:00Z",
     updated_at: "2026-12-01T10:00:00Z",
   };
-  vi.stubGlobal(
-    "fetch",
-    vi.fn(async (input: RequestInfo | URL, init?: RequestInit) => {
-      const url = String(input);
-      const method = init?.method ?? "GET";
-      const body = init?.body ? JSON.parse(String(init.body)) : undefined;
-      requests.push({ method, url, body });
-      if (url === "/api/node-types") return json(types);
-      if (url === "/api/workflows/validate") return validate(body);
-      if (url === "/api/auth/ws-ticket") return json({ ticket: "wst_1" });
-      if (url === "/api/workflows/w1/execute") return json({ execution_id: "e1", status: "pending", dry_run: body.dry_run }, 202);
-      if (url === "/api/workflows/w1" && method === "GET") return json(workflow);
-      if (url === "/api/workflows/w1" && method === "PUT") {
-        const nodes = body.definition.nodes as { type: string; config?: { fields?: unknown } }[];
-        if (nodes.some((n) => n.type === "transform.set" && !n.config?.fields)) {
-          return json({ error: { code: "VALIDATION_ERROR", message: "workflow definition is invalid", details: [{ path: "nodes[1].config", issue: '"fields" is a required property' }] } }, 422);
-        }
-        workflow = { ...workflow, ...body, version: (workflow.version as number) + 1 };
-        return json(workflow);
+  const { calls } = mockFetch({
+    "GET /api/node-types": types,
+    "POST /api/workflows/validate": (call) => validate(call.body),
+    "POST /api/auth/ws-ticket": { ticket: "wst_1" },
+    "POST /api/workflows/w1/execute": (call) => reply(202, { execution_id: "e1", status: "pending", dry_run: (call.body as { dry_run: boolean }).dry_run }),
+    "GET /api/workflows/w1": () => workflow,
+    "PUT /api/workflows/w1": ({ body }: { body: any }) => {
+      const nodes = body.definition.nodes as { type: string; config?: { fields?: unknown } }[];
+      if (nodes.some((n) => n.type === "transform.set" && !n.config?.fields)) {
+        return reply(422, { error: { code: "VALIDATION_ERROR", message: "workflow definition is invalid", details: [{ path: "nodes[1].config", issue: '"fields" is a required property' }] } });
       }
-      return json({ error: { code: "NOT_FOUND", message: "not found" } }, 404);
-    }),
-  );
+      workflow = { ...workflow, ...body, version: (workflow.version as number) + 1 };
+      return workflow;
+    },
+  });
+  requests = calls as typeof requests;
 });
 
 afterEach(() => {
@@ -103,16 +83,7 @@ afterEach(() => {
 });
 
 function renderStudio() {
-  const client = new QueryClient({ defaultOptions: { queries: { retry: false } } });
-  return render(
-    <QueryClientProvider client={client}>
-      <MemoryRouter initialEntries={["/workflows/w1"]}>
-        <Routes>
-          <Route path="/workflows/:id" element={<StudioPage />} />
-        </Routes>
-      </MemoryRouter>
-    </QueryClientProvider>,
-  );
+  return renderAt(<StudioPage />, { path: "/workflows/w1", route: "/workflows/:id" });
 }
 
 describe("StudioPage", () => {
@@ -167,14 +138,13 @@ describe("StudioPage", () => {
   });
 
   it("validates as the definition changes and pins the problems to nodes", async () => {
-    validate = (body) =>
-      json({
-        valid: body.definition.nodes.length < 2,
-        problems: body.definition.nodes.length < 2 ? [] : [
-          { path: "nodes[1]", issue: "not reachable from the trigger" },
-          { path: "settings.timeout_ms", issue: "must be at least 1" },
-        ],
-      });
+    validate = (body) => ({
+      valid: body.definition.nodes.length < 2,
+      problems: body.definition.nodes.length < 2 ? [] : [
+        { path: "nodes[1]", issue: "not reachable from the trigger" },
+        { path: "settings.timeout_ms", issue: "must be at least 1" },
+      ],
+    });
     renderStudio();
     await screen.findByLabelText("Workflow name");
     fireEvent.click(within(screen.getByRole("complementary", { name: "Node palette" })).getByRole("button", { name: /Set fields/ }));
@@ -209,7 +179,7 @@ describe("StudioPage", () => {
   });
 
   it("works without live validation when the server does not offer it", async () => {
-    validate = () => json({ error: { code: "METHOD_NOT_ALLOWED", message: "method not allowed" } }, 405);
+    validate = () => reply(405, { error: { code: "METHOD_NOT_ALLOWED", message: "method not allowed" } });
     renderStudio();
     await screen.findByLabelText("Workflow name");
     const palette = screen.getByRole("complementary", { name: "Node palette" });
