@@ -2,6 +2,7 @@ import { act, fireEvent, screen, waitFor, within } from "@testing-library/react"
 import { afterEach, beforeAll, beforeEach, describe, expect, it, vi } from "vitest";
 import { fakeAuth } from "../../test/auth";
 import { mockFetch, reply, type Answer, type Call } from "../../test/fetch";
+import { nodeType } from "../../test/nodeTypes";
 import { stubReactFlowDom } from "../../test/reactflow";
 import { renderAt } from "../../test/render";
 import StudioPage from "./StudioPage";
@@ -14,32 +15,18 @@ vi.mock("../../auth/AuthContext", async () => {
 beforeAll(stubReactFlowDom);
 
 const types = [
-  {
+  nodeType({
     type: "trigger.manual",
     display_name: "Manual trigger",
-    category: "trigger",
     description: "Starts by hand.",
-    config_schema: { type: "object", properties: {} },
-    outputs: ["main"],
-    dynamic_outputs: false,
     is_trigger: true,
-    code_fields: [],
-    side_effects: false,
-    examples: [],
-  },
-  {
+  }),
+  nodeType({
     type: "transform.set",
     display_name: "Set fields",
-    category: "transform",
     description: "Sets fields.",
     config_schema: { type: "object", required: ["fields"], properties: { fields: { type: "object" }, keep_input: { type: "boolean", default: true } } },
-    outputs: ["main"],
-    dynamic_outputs: false,
-    is_trigger: false,
-    code_fields: [],
-    side_effects: false,
-    examples: [],
-  },
+  }),
 ];
 
 let workflow: Record<string, unknown>;
