@@ -4,6 +4,7 @@ import { useMutation, useQuery } from "@tanstack/react-query";
 import { useState } from "react";
 import { api } from "../../api/client";
 import type { Definition, Workflow } from "../../api/types";
+import { DialogActions } from "../../components/actions";
 import { Button, Dialog, ErrorBox, Spinner, formatTime } from "../../components/ui";
 import { GraphView } from "../../graph/GraphView";
 
@@ -131,14 +132,14 @@ function VersionDetail({ workflowId, version, current, canRestore, onRestored }:
             The workflow will get version {version.version}'s definition as a new version. Nothing is lost: the current version stays in the history. Unsaved changes on the canvas are discarded.
           </p>
           <ErrorBox error={restore.error} />
-          <div className="mt-4 flex justify-end gap-2">
-            <Button variant="secondary" onClick={() => setConfirm(false)}>
-              Cancel
-            </Button>
-            <Button onClick={() => restore.mutate()} disabled={restore.isPending}>
-              {restore.isPending ? "Restoring…" : "Restore"}
-            </Button>
-          </div>
+          <DialogActions
+            className="mt-4"
+            label="Restore"
+            pendingLabel="Restoring…"
+            pending={restore.isPending}
+            onCancel={() => setConfirm(false)}
+            onAction={() => restore.mutate()}
+          />
         </Dialog>
       )}
     </div>
