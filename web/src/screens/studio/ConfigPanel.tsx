@@ -169,6 +169,11 @@ function ConfigField({
   const [error, setError] = useState<string | undefined>();
   const hint = describe(field);
   const common = { id, disabled, "aria-required": field.required || undefined };
+  // Plain text and code: an empty optional field is left out of the config.
+  const text = {
+    value: typeof value === "string" ? value : value === undefined ? "" : JSON.stringify(value),
+    onChange: (e: { target: { value: string } }) => onChange(e.target.value === "" && !field.required ? undefined : e.target.value),
+  };
   let control: ReactNode;
   switch (field.kind) {
     case "boolean":
@@ -221,10 +226,9 @@ function ConfigField({
       control = (
         <input
           {...common}
+          {...text}
           type="text"
           className={inputClass}
-          value={typeof value === "string" ? value : value === undefined ? "" : JSON.stringify(value)}
-          onChange={(e) => onChange(e.target.value === "" && !field.required ? undefined : e.target.value)}
         />
       );
       break;
@@ -235,41 +239,28 @@ function ConfigField({
           {...common}
           rows={field.kind === "code" ? 10 : 4}
           spellCheck={field.kind !== "code"}
+          {...text}
           className={`${inputClass} ${field.kind === "code" ? "font-mono text-xs" : ""}`}
-          value={typeof value === "string" ? value : value === undefined ? "" : JSON.stringify(value)}
-          onChange={(e) => onChange(e.target.value === "" && !field.required ? undefined : e.target.value)}
         />
       );
       break;
-    case "any":
+    default: {
+      // JSON ("any" also takes plain text as a string).
+      const any = field.kind === "any";
       control = (
         <ParsedTextArea
           id={id}
-          rows={2}
+          rows={any ? 2 : 5}
           value={value}
-          format={anyText}
-          parse={(t) => ({ ok: true, value: parseAnyField(t) })}
+          format={any ? anyText : jsonText}
+          parse={any ? (t) => ({ ok: true, value: parseAnyField(t) }) : parseJsonField}
           onChange={onChange}
           onError={setError}
           disabled={disabled}
           required={field.required}
         />
       );
-      break;
-    default:
-      control = (
-        <ParsedTextArea
-          id={id}
-          rows={5}
-          value={value}
-          format={jsonText}
-          parse={parseJsonField}
-          onChange={onChange}
-          onError={setError}
-          disabled={disabled}
-          required={field.required}
-        />
-      );
+    }
   }
   return (
     <Row id={id} label={field.name} required={field.required} hint={hint} error={error}>
