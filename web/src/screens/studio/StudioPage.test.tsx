@@ -73,6 +73,15 @@ function renderStudio() {
   return renderAt(<StudioPage />, { path: "/workflows/w1", route: "/workflows/:id" });
 }
 
+const addSetFields = () => fireEvent.click(within(screen.getByRole("complementary", { name: "Node palette" })).getByRole("button", { name: /Set fields/ }));
+
+/** Opens the studio on workflow w1 and, once it has loaded, adds a "Set fields" node from the palette. */
+async function openAndAddSetFields() {
+  renderStudio();
+  await screen.findByLabelText("Workflow name");
+  addSetFields();
+}
+
 describe("StudioPage", () => {
   it("adds a node from the palette, undoes and redoes it, and saves a new version", async () => {
     renderStudio();
@@ -110,9 +119,7 @@ describe("StudioPage", () => {
   });
 
   it("pins a failed save's problems to the node", async () => {
-    renderStudio();
-    await screen.findByLabelText("Workflow name");
-    fireEvent.click(within(screen.getByRole("complementary", { name: "Node palette" })).getByRole("button", { name: /Set fields/ }));
+    await openAndAddSetFields();
     const settings = await screen.findByRole("complementary", { name: "Node settings" });
     fireEvent.change(within(settings).getByLabelText("fields"), { target: { value: "" } });
     await act(async () => {
@@ -132,9 +139,7 @@ describe("StudioPage", () => {
         { path: "settings.timeout_ms", issue: "must be at least 1" },
       ],
     });
-    renderStudio();
-    await screen.findByLabelText("Workflow name");
-    fireEvent.click(within(screen.getByRole("complementary", { name: "Node palette" })).getByRole("button", { name: /Set fields/ }));
+    await openAndAddSetFields();
     await waitFor(() => expect(screen.getByLabelText("Problems of transform_set")).toHaveTextContent("not reachable from the trigger"), { timeout: 2000 });
     const strip = screen.getByRole("region", { name: "Problems" });
     expect(strip).toHaveTextContent("2 problems");
@@ -147,9 +152,7 @@ describe("StudioPage", () => {
   });
 
   it("deletes the selected node with the Delete key, but not while typing", async () => {
-    renderStudio();
-    await screen.findByLabelText("Workflow name");
-    fireEvent.click(within(screen.getByRole("complementary", { name: "Node palette" })).getByRole("button", { name: /Set fields/ }));
+    await openAndAddSetFields();
     await screen.findByTestId("node-transform_set");
     fireEvent.keyDown(screen.getByLabelText("Node name"), { key: "Delete" });
     expect(screen.getByTestId("node-transform_set")).toBeInTheDocument();
@@ -167,12 +170,9 @@ describe("StudioPage", () => {
 
   it("works without live validation when the server does not offer it", async () => {
     validate = () => reply(405, { error: { code: "METHOD_NOT_ALLOWED", message: "method not allowed" } });
-    renderStudio();
-    await screen.findByLabelText("Workflow name");
-    const palette = screen.getByRole("complementary", { name: "Node palette" });
-    fireEvent.click(within(palette).getByRole("button", { name: /Set fields/ }));
+    await openAndAddSetFields();
     await waitFor(() => expect(requests.filter((r) => r.url === "/api/workflows/validate")).toHaveLength(1), { timeout: 2000 });
-    fireEvent.click(within(palette).getByRole("button", { name: /Set fields/ }));
+    addSetFields();
     await new Promise((r) => setTimeout(r, 600));
     // Asked once; no problem shown, no error.
     expect(requests.filter((r) => r.url === "/api/workflows/validate")).toHaveLength(1);
@@ -200,9 +200,7 @@ describe("StudioPage", () => {
       }
     }
     vi.stubGlobal("WebSocket", FakeSocket);
-    renderStudio();
-    await screen.findByLabelText("Workflow name");
-    fireEvent.click(within(screen.getByRole("complementary", { name: "Node palette" })).getByRole("button", { name: /Set fields/ }));
+    await openAndAddSetFields();
     await screen.findByTestId("node-transform_set");
     fireEvent.click(screen.getByRole("button", { name: "Run" }));
     const dialog = await screen.findByRole("dialog", { name: "Run workflow" });
