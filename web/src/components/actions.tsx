@@ -94,3 +94,38 @@ export function OneTimeSecret({
     </div>
   );
 }
+
+/**
+ * The Cancel + main action row at the foot of a dialog. Without `onAction` the main button
+ * submits the surrounding form; while `pending` it is disabled and shows `pendingLabel`.
+ */
+export function DialogActions({
+  label,
+  pendingLabel,
+  pending,
+  disabled,
+  onCancel,
+  onAction,
+  variant = "primary",
+  className = "",
+}: {
+  label: string;
+  pendingLabel: string;
+  pending: boolean;
+  disabled?: boolean;
+  onCancel: () => void;
+  onAction?: () => void;
+  variant?: "primary" | "danger";
+  className?: string;
+}) {
+  return (
+    <div className={`flex justify-end gap-2 ${className}`}>
+      <Button variant="secondary" onClick={onCancel}>
+        Cancel
+      </Button>
+      <Button type={onAction ? "button" : "submit"} variant={variant} onClick={onAction} disabled={disabled || pending}>
+        {pending ? pendingLabel : label}
+      </Button>
+    </div>
+  );
+}

@@ -2,14 +2,14 @@
 // preview. Nodes live in state, so a status change updates them in place: React Flow keeps
 // their measured size and they stay visible (new node objects would be hidden until
 // re-measured). Drawing waits for the node catalog, which knows each node's ports.
-import { Background, Controls, ReactFlow, ReactFlowProvider, useEdgesState, useNodesState } from "@xyflow/react";
+import { ReactFlow, ReactFlowProvider, useEdgesState, useNodesState } from "@xyflow/react";
 import "@xyflow/react/dist/style.css";
 import { useEffect, useMemo, useRef } from "react";
 import { catalogIndex, useNodeTypes } from "../api/catalog";
 import type { Definition, NodeType } from "../api/types";
 import { Spinner } from "../components/ui";
 import { toFlow, type FlowNode } from "./convert";
-import { nodeTypes } from "./WorkflowNode";
+import { CanvasChrome, canvasProps } from "./canvas";
 
 interface Props {
   definition: Definition;
@@ -59,12 +59,11 @@ function Graph({ definition, statuses, onNodeClick, types }: Omit<Props, "classN
 
   return (
     <ReactFlow
+      {...canvasProps}
       nodes={nodes}
       edges={edges}
       onNodesChange={onNodesChange}
       onEdgesChange={onEdgesChange}
-      nodeTypes={nodeTypes}
-      fitView
       fitViewOptions={{ maxZoom: 1 }}
       minZoom={0.1}
       nodesDraggable={false}
@@ -72,8 +71,7 @@ function Graph({ definition, statuses, onNodeClick, types }: Omit<Props, "classN
       elementsSelectable={!!onNodeClick}
       onNodeClick={onNodeClick ? (_, n) => onNodeClick(n.id) : undefined}
     >
-      <Background />
-      <Controls showInteractive={false} fitViewOptions={{ maxZoom: 1, padding: 0.2 }} />
+      <CanvasChrome />
     </ReactFlow>
   );
 }

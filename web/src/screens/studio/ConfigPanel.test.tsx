@@ -2,9 +2,10 @@ import { fireEvent, render, screen } from "@testing-library/react";
 import { useState } from "react";
 import { describe, expect, it, vi } from "vitest";
 import type { NodeDef, NodeType } from "../../api/types";
+import { nodeType } from "../../test/nodeTypes";
 import { ConfigPanel } from "./ConfigPanel";
 
-const http: NodeType = {
+const http: NodeType = nodeType({
   type: "http.request",
   display_name: "HTTP request",
   category: "http",
@@ -20,14 +21,9 @@ const http: NodeType = {
       headers: { type: "object", description: "Request headers." },
     },
   },
-  outputs: ["main"],
-  dynamic_outputs: false,
-  is_trigger: false,
-  code_fields: [],
   side_effects: true,
-  examples: [],
   docs: "Sends a request.",
-};
+});
 
 function Harness({ initial, onChange, onRename }: { initial: NodeDef; onChange: (n: NodeDef) => void; onRename?: (id: string) => string | undefined }) {
   const [node, setNode] = useState(initial);

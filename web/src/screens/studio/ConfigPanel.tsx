@@ -3,6 +3,7 @@
 import { useEffect, useId, useState, type ReactNode } from "react";
 import type { NodeDef, NodeType } from "../../api/types";
 import { Button } from "../../components/ui";
+import { SidePanel } from "./SidePanel";
 import { anyText, EXPRESSION_HINT, formFields, jsonText, NODE_ID_RE, parseAnyField, parseJsonField, type FormField } from "./logic";
 
 const inputClass =
@@ -169,6 +170,11 @@ function ConfigField({
   const [error, setError] = useState<string | undefined>();
   const hint = describe(field);
   const common = { id, disabled, "aria-required": field.required || undefined };
+  // Plain text and code: an empty optional field is left out of the config.
+  const text = {
+    value: typeof value === "string" ? value : value === undefined ? "" : JSON.stringify(value),
+    onChange: (e: { target: { value: string } }) => onChange(e.target.value === "" && !field.required ? undefined : e.target.value),
+  };
   let control: ReactNode;
   switch (field.kind) {
     case "boolean":
@@ -221,10 +227,9 @@ function ConfigField({
       control = (
         <input
           {...common}
+          {...text}
           type="text"
           className={inputClass}
-          value={typeof value === "string" ? value : value === undefined ? "" : JSON.stringify(value)}
-          onChange={(e) => onChange(e.target.value === "" && !field.required ? undefined : e.target.value)}
         />
       );
       break;
@@ -235,41 +240,28 @@ function ConfigField({
           {...common}
           rows={field.kind === "code" ? 10 : 4}
           spellCheck={field.kind !== "code"}
+          {...text}
           className={`${inputClass} ${field.kind === "code" ? "font-mono text-xs" : ""}`}
-          value={typeof value === "string" ? value : value === undefined ? "" : JSON.stringify(value)}
-          onChange={(e) => onChange(e.target.value === "" && !field.required ? undefined : e.target.value)}
         />
       );
       break;
-    case "any":
+    default: {
+      // JSON ("any" also takes plain text as a string).
+      const any = field.kind === "any";
       control = (
         <ParsedTextArea
           id={id}
-          rows={2}
+          rows={any ? 2 : 5}
           value={value}
-          format={anyText}
-          parse={(t) => ({ ok: true, value: parseAnyField(t) })}
+          format={any ? anyText : jsonText}
+          parse={any ? (t) => ({ ok: true, value: parseAnyField(t) }) : parseJsonField}
           onChange={onChange}
           onError={setError}
           disabled={disabled}
           required={field.required}
         />
       );
-      break;
-    default:
-      control = (
-        <ParsedTextArea
-          id={id}
-          rows={5}
-          value={value}
-          format={jsonText}
-          parse={parseJsonField}
-          onChange={onChange}
-          onError={setError}
-          disabled={disabled}
-          required={field.required}
-        />
-      );
+    }
   }
   return (
     <Row id={id} label={field.name} required={field.required} hint={hint} error={error}>
@@ -440,75 +432,76 @@ export function ConfigPanel({
 }) {
   const nameId = useId();
   return (
-    <aside aria-label="Node settings" className="flex h-full w-96 shrink-0 flex-col border-l border-slate-200 bg-white">
-      <header className="flex items-start justify-between gap-2 border-b border-slate-200 px-4 py-3">
+    <SidePanel
+      label="Node settings"
+      closeLabel="Close node settings"
+      onClose={onClose}
+      headerClassName="items-start gap-2"
+      bodyClassName="space-y-4 px-4 py-3"
+      heading={
         <div className="min-w-0">
           <p className="text-xs font-medium uppercase tracking-wide text-slate-500">{nodeType?.display_name ?? node.type}</p>
           <h2 className="truncate font-semibold text-slate-900">{node.name || node.id}</h2>
         </div>
-        <button type="button" aria-label="Close node settings" className="text-slate-500 hover:text-slate-800" onClick={onClose}>
-          ✕
-        </button>
-      </header>
-      <div className="min-h-0 flex-1 space-y-4 overflow-auto px-4 py-3">
-        {nodeType?.description && <p className="text-sm text-slate-600">{nodeType.description}</p>}
-        {problems && problems.length > 0 && (
-          <div role="alert" className="rounded-md border border-red-200 bg-red-50 px-3 py-2 text-sm text-red-800">
-            <p className="font-semibold">Fix before running</p>
-            <ul className="list-disc pl-5">
-              {problems.map((p, i) => (
-                <li key={i}>{p}</li>
-              ))}
-            </ul>
-          </div>
-        )}
-        <fieldset disabled={readOnly} className="space-y-3">
-          <Row id={nameId} label="Node name" hint="Shown on the canvas; optional.">
-            <input
-              id={nameId}
-              className={inputClass}
-              value={node.name ?? ""}
-              placeholder={nodeType?.display_name}
-              onChange={(e) => {
-                const n: NodeDef = { ...node, name: e.target.value };
-                if (!e.target.value) delete n.name;
-                onChange(n);
-              }}
-            />
-          </Row>
-          <IdField node={node} onRename={onRename} disabled={readOnly} />
-        </fieldset>
-        <section className="space-y-3">
-          <h3 className="text-sm font-semibold text-slate-800">Settings</h3>
-          <p className="rounded-md bg-slate-50 px-2.5 py-2 text-xs text-slate-600">{EXPRESSION_HINT}</p>
-          <ConfigForm
-            nodeType={nodeType}
-            config={(node.config ?? {}) as Record<string, unknown>}
-            disabled={readOnly}
-            onChange={(config) => onChange({ ...node, config })}
+      }
+    >
+      {nodeType?.description && <p className="text-sm text-slate-600">{nodeType.description}</p>}
+      {problems && problems.length > 0 && (
+        <div role="alert" className="rounded-md border border-red-200 bg-red-50 px-3 py-2 text-sm text-red-800">
+          <p className="font-semibold">Fix before running</p>
+          <ul className="list-disc pl-5">
+            {problems.map((p, i) => (
+              <li key={i}>{p}</li>
+            ))}
+          </ul>
+        </div>
+      )}
+      <fieldset disabled={readOnly} className="space-y-3">
+        <Row id={nameId} label="Node name" hint="Shown on the canvas; optional.">
+          <input
+            id={nameId}
+            className={inputClass}
+            value={node.name ?? ""}
+            placeholder={nodeType?.display_name}
+            onChange={(e) => {
+              const n: NodeDef = { ...node, name: e.target.value };
+              if (!e.target.value) delete n.name;
+              onChange(n);
+            }}
           />
-        </section>
-        {children}
-        {!(nodeType?.is_trigger ?? false) && (
-          <details className="rounded-md border border-slate-200 px-3 py-2">
-            <summary className="cursor-pointer text-sm font-semibold text-slate-800">Errors, retries and time limit</summary>
-            <div className="pt-3">
-              <ErrorHandling node={node} onChange={onChange} disabled={readOnly} />
-            </div>
-          </details>
-        )}
-        {nodeType?.docs && (
-          <details className="rounded-md border border-slate-200 px-3 py-2">
-            <summary className="cursor-pointer text-sm font-semibold text-slate-800">About this node</summary>
-            <div className="whitespace-pre-wrap pt-2 text-xs leading-relaxed text-slate-600">{nodeType.docs}</div>
-          </details>
-        )}
-        {!readOnly && (
-          <Button variant="danger" onClick={onDelete}>
-            Delete node
-          </Button>
-        )}
-      </div>
-    </aside>
+        </Row>
+        <IdField node={node} onRename={onRename} disabled={readOnly} />
+      </fieldset>
+      <section className="space-y-3">
+        <h3 className="text-sm font-semibold text-slate-800">Settings</h3>
+        <p className="rounded-md bg-slate-50 px-2.5 py-2 text-xs text-slate-600">{EXPRESSION_HINT}</p>
+        <ConfigForm
+          nodeType={nodeType}
+          config={(node.config ?? {}) as Record<string, unknown>}
+          disabled={readOnly}
+          onChange={(config) => onChange({ ...node, config })}
+        />
+      </section>
+      {children}
+      {!(nodeType?.is_trigger ?? false) && (
+        <details className="rounded-md border border-slate-200 px-3 py-2">
+          <summary className="cursor-pointer text-sm font-semibold text-slate-800">Errors, retries and time limit</summary>
+          <div className="pt-3">
+            <ErrorHandling node={node} onChange={onChange} disabled={readOnly} />
+          </div>
+        </details>
+      )}
+      {nodeType?.docs && (
+        <details className="rounded-md border border-slate-200 px-3 py-2">
+          <summary className="cursor-pointer text-sm font-semibold text-slate-800">About this node</summary>
+          <div className="whitespace-pre-wrap pt-2 text-xs leading-relaxed text-slate-600">{nodeType.docs}</div>
+        </details>
+      )}
+      {!readOnly && (
+        <Button variant="danger" onClick={onDelete}>
+          Delete node
+        </Button>
+      )}
+    </SidePanel>
   );
 }

@@ -1,21 +1,11 @@
 import { fireEvent, render, screen, within } from "@testing-library/react";
 import { describe, expect, it, vi } from "vitest";
 import type { NodeType } from "../../api/types";
+import { nodeType } from "../../test/nodeTypes";
 import { DRAG_TYPE, Palette } from "./Palette";
 
-const t = (type: string, display_name: string, category: string, description = ""): NodeType => ({
-  type,
-  display_name,
-  category,
-  description,
-  config_schema: { type: "object" },
-  outputs: ["main"],
-  dynamic_outputs: false,
-  is_trigger: category === "trigger",
-  code_fields: [],
-  side_effects: false,
-  examples: [],
-});
+const t = (type: string, display_name: string, category: string, description = ""): NodeType =>
+  nodeType({ type, display_name, category, description, config_schema: { type: "object" }, is_trigger: category === "trigger" });
 
 const types = [
   t("http.request", "HTTP Request", "http", "Calls an HTTP API"),

@@ -2,7 +2,8 @@
 import { useMutation } from "@tanstack/react-query";
 import { useState } from "react";
 import { api } from "../../api/client";
-import { Button, Dialog, ErrorBox, TextArea } from "../../components/ui";
+import { DialogActions } from "../../components/actions";
+import { Dialog, ErrorBox, TextArea } from "../../components/ui";
 
 export interface Started {
   execution_id: string;
@@ -60,14 +61,7 @@ export function RunDialog({ workflowId, onClose, onStarted }: { workflowId: stri
           </span>
         </label>
         <ErrorBox error={start.error} title="The run did not start" />
-        <div className="flex justify-end gap-2">
-          <Button variant="secondary" onClick={onClose}>
-            Cancel
-          </Button>
-          <Button type="submit" disabled={start.isPending}>
-            {start.isPending ? "Starting…" : "Start run"}
-          </Button>
-        </div>
+        <DialogActions label="Start run" pendingLabel="Starting…" pending={start.isPending} onCancel={onClose} />
       </form>
     </Dialog>
   );

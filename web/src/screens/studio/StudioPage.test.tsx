@@ -1,67 +1,41 @@
-import { QueryClient, QueryClientProvider } from "@tanstack/react-query";
-import { act, fireEvent, render, screen, waitFor, within } from "@testing-library/react";
-import { MemoryRouter, Route, Routes } from "react-router-dom";
+import { act, fireEvent, screen, waitFor, within } from "@testing-library/react";
 import { afterEach, beforeAll, beforeEach, describe, expect, it, vi } from "vitest";
+import { fakeAuth } from "../../test/auth";
+import { mockFetch, reply, type Answer, type Call } from "../../test/fetch";
+import { nodeType } from "../../test/nodeTypes";
+import { stubReactFlowDom } from "../../test/reactflow";
+import { renderAt } from "../../test/render";
 import StudioPage from "./StudioPage";
 
-const auth = { role: "editor", can: (r: string) => r === "viewer" || r === "editor" };
-vi.mock("../../auth/AuthContext", () => ({ useAuth: () => auth }));
-
-// React Flow measures with ResizeObserver and DOMMatrix, which jsdom lacks.
-beforeAll(() => {
-  class RO {
-    observe() {}
-    unobserve() {}
-    disconnect() {}
-  }
-  vi.stubGlobal("ResizeObserver", RO);
-  class DOMMatrixReadOnly {
-    m22 = 1;
-    constructor() {}
-  }
-  vi.stubGlobal("DOMMatrixReadOnly", DOMMatrixReadOnly);
+vi.mock("../../auth/AuthContext", async () => {
+  const fake = await import("../../test/auth");
+  return { useAuth: () => fake.authValue() };
 });
 
+beforeAll(stubReactFlowDom);
+
 const types = [
-  {
+  nodeType({
     type: "trigger.manual",
     display_name: "Manual trigger",
-    category: "trigger",
     description: "Starts by hand.",
-    config_schema: { type: "object", properties: {} },
-    outputs: ["main"],
-    dynamic_outputs: false,
     is_trigger: true,
-    code_fields: [],
-    side_effects: false,
-    examples: [],
-  },
-  {
+  }),
+  nodeType({
     type: "transform.set",
     display_name: "Set fields",
-    category: "transform",
     description: "Sets fields.",
     config_schema: { type: "object", required: ["fields"], properties: { fields: { type: "object" }, keep_input: { type: "boolean", default: true } } },
-    outputs: ["main"],
-    dynamic_outputs: false,
-    is_trigger: false,
-    code_fields: [],
-    side_effects: false,
-    examples: [],
-  },
+  }),
 ];
 
 let workflow: Record<string, unknown>;
-let validate: (body: any) => Response;
-const requests: { method: string; url: string; body: any }[] = [];
-
-function json(body: unknown, status = 200) {
-  return new Response(JSON.stringify(body), { status, headers: { "Content-Type": "application/json" } });
-}
+let validate: (body: any) => Answer;
+let requests: (Call & { body: any })[] = [];
 
 beforeEach(() => {
-  requests.length = 0;
-  validate = () => json({ valid: true, problems: [] });
+  fakeAuth.role = "editor";
+  validate = () => ({ valid: true, problems: [] });
   workflow = {
     id: "w1",
     name: "Lead follow-up",
@@ -73,29 +47,22 @@ beforeEach(() => {
     created_at: "2026-12-01T10:00:00Z",
     updated_at: "2026-12-01T10:00:00Z",
   };
-  vi.stubGlobal(
-    "fetch",
-    vi.fn(async (input: RequestInfo | URL, init?: RequestInit) => {
-      const url = String(input);
-      const method = init?.method ?? "GET";
-      const body = init?.body ? JSON.parse(String(init.body)) : undefined;
-      requests.push({ method, url, body });
-      if (url === "/api/node-types") return json(types);
-      if (url === "/api/workflows/validate") return validate(body);
-      if (url === "/api/auth/ws-ticket") return json({ ticket: "wst_1" });
-      if (url === "/api/workflows/w1/execute") return json({ execution_id: "e1", status: "pending", dry_run: body.dry_run }, 202);
-      if (url === "/api/workflows/w1" && method === "GET") return json(workflow);
-      if (url === "/api/workflows/w1" && method === "PUT") {
-        const nodes = body.definition.nodes as { type: string; config?: { fields?: unknown } }[];
-        if (nodes.some((n) => n.type === "transform.set" && !n.config?.fields)) {
-          return json({ error: { code: "VALIDATION_ERROR", message: "workflow definition is invalid", details: [{ path: "nodes[1].config", issue: '"fields" is a required property' }] } }, 422);
-        }
-        workflow = { ...workflow, ...body, version: (workflow.version as number) + 1 };
-        return json(workflow);
+  const { calls } = mockFetch({
+    "GET /api/node-types": types,
+    "POST /api/workflows/validate": (call) => validate(call.body),
+    "POST /api/auth/ws-ticket": { ticket: "wst_1" },
+    "POST /api/workflows/w1/execute": (call) => reply(202, { execution_id: "e1", status: "pending", dry_run: (call.body as { dry_run: boolean }).dry_run }),
+    "GET /api/workflows/w1": () => workflow,
+    "PUT /api/workflows/w1": ({ body }: { body: any }) => {
+      const nodes = body.definition.nodes as { type: string; config?: { fields?: unknown } }[];
+      if (nodes.some((n) => n.type === "transform.set" && !n.config?.fields)) {
+        return reply(422, { error: { code: "VALIDATION_ERROR", message: "workflow definition is invalid", details: [{ path: "nodes[1].config", issue: '"fields" is a required property' }] } });
       }
-      return json({ error: { code: "NOT_FOUND", message: "not found" } }, 404);
-    }),
-  );
+      workflow = { ...workflow, ...body, version: (workflow.version as number) + 1 };
+      return workflow;
+    },
+  });
+  requests = calls as typeof requests;
 });
 
 afterEach(() => {
@@ -103,16 +70,16 @@ afterEach(() => {
 });
 
 function renderStudio() {
-  const client = new QueryClient({ defaultOptions: { queries: { retry: false } } });
-  return render(
-    <QueryClientProvider client={client}>
-      <MemoryRouter initialEntries={["/workflows/w1"]}>
-        <Routes>
-          <Route path="/workflows/:id" element={<StudioPage />} />
-        </Routes>
-      </MemoryRouter>
-    </QueryClientProvider>,
-  );
+  return renderAt(<StudioPage />, { path: "/workflows/w1", route: "/workflows/:id" });
+}
+
+const addSetFields = () => fireEvent.click(within(screen.getByRole("complementary", { name: "Node palette" })).getByRole("button", { name: /Set fields/ }));
+
+/** Opens the studio on workflow w1 and, once it has loaded, adds a "Set fields" node from the palette. */
+async function openAndAddSetFields() {
+  renderStudio();
+  await screen.findByLabelText("Workflow name");
+  addSetFields();
 }
 
 describe("StudioPage", () => {
@@ -152,9 +119,7 @@ describe("StudioPage", () => {
   });
 
   it("pins a failed save's problems to the node", async () => {
-    renderStudio();
-    await screen.findByLabelText("Workflow name");
-    fireEvent.click(within(screen.getByRole("complementary", { name: "Node palette" })).getByRole("button", { name: /Set fields/ }));
+    await openAndAddSetFields();
     const settings = await screen.findByRole("complementary", { name: "Node settings" });
     fireEvent.change(within(settings).getByLabelText("fields"), { target: { value: "" } });
     await act(async () => {
@@ -167,17 +132,14 @@ describe("StudioPage", () => {
   });
 
   it("validates as the definition changes and pins the problems to nodes", async () => {
-    validate = (body) =>
-      json({
-        valid: body.definition.nodes.length < 2,
-        problems: body.definition.nodes.length < 2 ? [] : [
-          { path: "nodes[1]", issue: "not reachable from the trigger" },
-          { path: "settings.timeout_ms", issue: "must be at least 1" },
-        ],
-      });
-    renderStudio();
-    await screen.findByLabelText("Workflow name");
-    fireEvent.click(within(screen.getByRole("complementary", { name: "Node palette" })).getByRole("button", { name: /Set fields/ }));
+    validate = (body) => ({
+      valid: body.definition.nodes.length < 2,
+      problems: body.definition.nodes.length < 2 ? [] : [
+        { path: "nodes[1]", issue: "not reachable from the trigger" },
+        { path: "settings.timeout_ms", issue: "must be at least 1" },
+      ],
+    });
+    await openAndAddSetFields();
     await waitFor(() => expect(screen.getByLabelText("Problems of transform_set")).toHaveTextContent("not reachable from the trigger"), { timeout: 2000 });
     const strip = screen.getByRole("region", { name: "Problems" });
     expect(strip).toHaveTextContent("2 problems");
@@ -190,9 +152,7 @@ describe("StudioPage", () => {
   });
 
   it("deletes the selected node with the Delete key, but not while typing", async () => {
-    renderStudio();
-    await screen.findByLabelText("Workflow name");
-    fireEvent.click(within(screen.getByRole("complementary", { name: "Node palette" })).getByRole("button", { name: /Set fields/ }));
+    await openAndAddSetFields();
     await screen.findByTestId("node-transform_set");
     fireEvent.keyDown(screen.getByLabelText("Node name"), { key: "Delete" });
     expect(screen.getByTestId("node-transform_set")).toBeInTheDocument();
@@ -209,13 +169,10 @@ describe("StudioPage", () => {
   });
 
   it("works without live validation when the server does not offer it", async () => {
-    validate = () => json({ error: { code: "METHOD_NOT_ALLOWED", message: "method not allowed" } }, 405);
-    renderStudio();
-    await screen.findByLabelText("Workflow name");
-    const palette = screen.getByRole("complementary", { name: "Node palette" });
-    fireEvent.click(within(palette).getByRole("button", { name: /Set fields/ }));
+    validate = () => reply(405, { error: { code: "METHOD_NOT_ALLOWED", message: "method not allowed" } });
+    await openAndAddSetFields();
     await waitFor(() => expect(requests.filter((r) => r.url === "/api/workflows/validate")).toHaveLength(1), { timeout: 2000 });
-    fireEvent.click(within(palette).getByRole("button", { name: /Set fields/ }));
+    addSetFields();
     await new Promise((r) => setTimeout(r, 600));
     // Asked once; no problem shown, no error.
     expect(requests.filter((r) => r.url === "/api/workflows/validate")).toHaveLength(1);
@@ -243,9 +200,7 @@ describe("StudioPage", () => {
       }
     }
     vi.stubGlobal("WebSocket", FakeSocket);
-    renderStudio();
-    await screen.findByLabelText("Workflow name");
-    fireEvent.click(within(screen.getByRole("complementary", { name: "Node palette" })).getByRole("button", { name: /Set fields/ }));
+    await openAndAddSetFields();
     await screen.findByTestId("node-transform_set");
     fireEvent.click(screen.getByRole("button", { name: "Run" }));
     const dialog = await screen.findByRole("dialog", { name: "Run workflow" });

@@ -3,8 +3,6 @@
 // history, undo/redo and keyboard shortcuts.
 import { useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
 import {
-  Background,
-  Controls,
   MiniMap,
   ReactFlow,
   ReactFlowProvider,
@@ -25,7 +23,7 @@ import type { Definition, NodeDef, NodeType, Workflow } from "../../api/types";
 import { useAuth } from "../../auth/AuthContext";
 import { Button, ErrorBox, Spinner, StatusBadge } from "../../components/ui";
 import { edgeId, portsOf, problemsByNode, toFlow, type FlowNode } from "../../graph/convert";
-import { nodeTypes } from "../../graph/WorkflowNode";
+import { CanvasChrome, canvasProps, FIT_VIEW_OPTIONS } from "../../graph/canvas";
 import { ConfigPanel } from "./ConfigPanel";
 import { Connections } from "./Connections";
 import {
@@ -635,9 +633,9 @@ function Studio({ workflow, types, onReplaced }: { workflow: Workflow; types: No
         {editable && <Palette types={types} onAdd={addByClick} />}
         <div className="relative min-h-0 min-w-0 flex-1 bg-slate-50" data-testid="canvas" ref={canvasRef} onDragOver={onDragOver} onDrop={onDrop}>
           <ReactFlow
+            {...canvasProps}
             nodes={nodes}
             edges={edges}
-            nodeTypes={nodeTypes}
             onNodesChange={onNodesChange}
             onEdgesChange={onEdgesChange}
             onConnect={onConnect}
@@ -648,11 +646,9 @@ function Studio({ workflow, types, onReplaced }: { workflow: Workflow; types: No
             nodesConnectable={editable}
             deleteKeyCode={null}
             multiSelectionKeyCode={["Shift", "Meta", "Control"]}
-            fitView
-            fitViewOptions={{ maxZoom: 1, padding: 0.2 }}
+            fitViewOptions={FIT_VIEW_OPTIONS}
           >
-            <Background />
-            <Controls showInteractive={false} fitViewOptions={{ maxZoom: 1, padding: 0.2 }} />
+            <CanvasChrome />
             <MiniMap pannable zoomable className="!hidden md:!block" />
           </ReactFlow>
           {def.nodes.length === 0 && (

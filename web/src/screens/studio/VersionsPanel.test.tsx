@@ -1,21 +1,11 @@
-import { QueryClient, QueryClientProvider } from "@tanstack/react-query";
-import { fireEvent, render, screen, waitFor, within } from "@testing-library/react";
+import { fireEvent, screen, waitFor, within } from "@testing-library/react";
 import { beforeAll, beforeEach, describe, expect, it, vi } from "vitest";
+import { mockFetch, reply, type Call } from "../../test/fetch";
+import { stubReactFlowDom } from "../../test/reactflow";
+import { renderAt } from "../../test/render";
 import { VersionsPanel } from "./VersionsPanel";
 
-beforeAll(() => {
-  vi.stubGlobal(
-    "ResizeObserver",
-    class {
-      observe() {}
-      unobserve() {}
-      disconnect() {}
-    },
-  );
-  vi.stubGlobal("DOMMatrixReadOnly", class {
-    m22 = 1;
-  });
-});
+beforeAll(stubReactFlowDom);
 
 const def1 = { nodes: [{ id: "start", type: "trigger.manual" }], edges: [] };
 const def2 = { nodes: [...def1.nodes, { id: "hot", type: "transform.set", config: { fields: {} } }], edges: [{ from: "start", to: "hot" }] };
@@ -23,47 +13,31 @@ const versions = [
   { workflow_id: "w1", version: 2, definition: def2, author: { id: "u", name: "Ann", email: "a@x" }, summary: "1 node added; 1 edge added", restored_from: null, created_at: "2026-12-02T10:00:00Z" },
   { workflow_id: "w1", version: 1, definition: def1, author: null, summary: "created", restored_from: null, created_at: "2026-12-01T10:00:00Z" },
 ];
-const requests: { method: string; url: string }[] = [];
-
-function json(body: unknown, status = 200) {
-  return new Response(JSON.stringify(body), { status, headers: { "Content-Type": "application/json" } });
-}
+let requests: Call[] = [];
 
 beforeEach(() => {
-  requests.length = 0;
-  vi.stubGlobal(
-    "fetch",
-    vi.fn(async (input: RequestInfo | URL, init?: RequestInit) => {
-      const url = String(input);
-      const method = init?.method ?? "GET";
-      requests.push({ method, url });
-      if (url === "/api/node-types") return json([]);
-      if (url === "/api/workflows/w1/versions") return json(versions);
-      if (url === "/api/workflows/w1/versions/1/diff")
-        return json({ workflow_id: "w1", version: 1, against: null, summary: "1 node added", nodes: { added: ["start"], removed: [], changed: [] }, edges: { added: [], removed: [] }, other: [] });
-      if (url === "/api/workflows/w1/versions/2/diff?against=1")
-        return json({
-          workflow_id: "w1",
-          version: 2,
-          against: 1,
-          summary: "1 node added, 1 changed; 1 edge added",
-          nodes: { added: ["hot"], removed: [], changed: [{ id: "start", fields: ["position"] }] },
-          edges: { added: [{ from: "start", to: "hot" }], removed: [] },
-          other: ["settings"],
-        });
-      if (url === "/api/workflows/w1/versions/1/restore" && method === "POST") return json({ id: "w1", name: "x", definition: def1, version: 3, is_active: true });
-      return json({ error: { code: "NOT_FOUND", message: "not found" } }, 404);
-    }),
-  );
+  ({ calls: requests } = mockFetch({
+    "GET /api/node-types": [],
+    "GET /api/workflows/w1/versions": versions,
+    "GET /api/workflows/w1/versions/1/diff": { workflow_id: "w1", version: 1, against: null, summary: "1 node added", nodes: { added: ["start"], removed: [], changed: [] }, edges: { added: [], removed: [] }, other: [] },
+    "GET /api/workflows/w1/versions/2/diff": (call) =>
+      call.params.get("against") === "1"
+        ? {
+            workflow_id: "w1",
+            version: 2,
+            against: 1,
+            summary: "1 node added, 1 changed; 1 edge added",
+            nodes: { added: ["hot"], removed: [], changed: [{ id: "start", fields: ["position"] }] },
+            edges: { added: [{ from: "start", to: "hot" }], removed: [] },
+            other: ["settings"],
+          }
+        : reply(404, { error: { code: "NOT_FOUND", message: "not found" } }),
+    "POST /api/workflows/w1/versions/1/restore": { id: "w1", name: "x", definition: def1, version: 3, is_active: true },
+  }));
 });
 
 function renderPanel(onRestored = vi.fn()) {
-  const client = new QueryClient({ defaultOptions: { queries: { retry: false } } });
-  render(
-    <QueryClientProvider client={client}>
-      <VersionsPanel workflowId="w1" current={2} canRestore onRestored={onRestored} onClose={() => {}} />
-    </QueryClientProvider>,
-  );
+  renderAt(<VersionsPanel workflowId="w1" current={2} canRestore onRestored={onRestored} onClose={() => {}} />);
   return onRestored;
 }
 

@@ -4,8 +4,10 @@ import { useMutation, useQuery } from "@tanstack/react-query";
 import { useState } from "react";
 import { api } from "../../api/client";
 import type { Definition, Workflow } from "../../api/types";
+import { DialogActions } from "../../components/actions";
 import { Button, Dialog, ErrorBox, Spinner, formatTime } from "../../components/ui";
 import { GraphView } from "../../graph/GraphView";
+import { SidePanel } from "./SidePanel";
 
 export interface Version {
   workflow_id: string;
@@ -131,14 +133,14 @@ function VersionDetail({ workflowId, version, current, canRestore, onRestored }:
             The workflow will get version {version.version}'s definition as a new version. Nothing is lost: the current version stays in the history. Unsaved changes on the canvas are discarded.
           </p>
           <ErrorBox error={restore.error} />
-          <div className="mt-4 flex justify-end gap-2">
-            <Button variant="secondary" onClick={() => setConfirm(false)}>
-              Cancel
-            </Button>
-            <Button onClick={() => restore.mutate()} disabled={restore.isPending}>
-              {restore.isPending ? "Restoring…" : "Restore"}
-            </Button>
-          </div>
+          <DialogActions
+            className="mt-4"
+            label="Restore"
+            pendingLabel="Restoring…"
+            pending={restore.isPending}
+            onCancel={() => setConfirm(false)}
+            onAction={() => restore.mutate()}
+          />
         </Dialog>
       )}
     </div>
@@ -165,40 +167,39 @@ export function VersionsPanel({
   const list = Array.isArray(versions.data) ? versions.data : (versions.data?.items ?? []);
   const [open, setOpen] = useState<number | null>(null);
   return (
-    <aside aria-label="Versions" className="flex h-full w-96 shrink-0 flex-col border-l border-slate-200 bg-white">
-      <header className="flex items-center justify-between border-b border-slate-200 px-4 py-3">
-        <h2 className="font-semibold text-slate-900">Version history</h2>
-        <button type="button" aria-label="Close versions" className="text-slate-500 hover:text-slate-800" onClick={onClose}>
-          ✕
-        </button>
-      </header>
-      <div className="min-h-0 flex-1 overflow-auto p-3">
-        {versions.isLoading && <Spinner />}
-        <ErrorBox error={versions.error} />
-        <ol className="space-y-2">
-          {list.map((v) => (
-            <li key={v.version} className="rounded-md border border-slate-200 p-2.5">
-              <button
-                type="button"
-                className="w-full text-left"
-                aria-expanded={open === v.version}
-                onClick={() => setOpen(open === v.version ? null : v.version)}
-              >
-                <span className="flex items-center justify-between">
-                  <span className="font-medium text-slate-900">
-                    Version {v.version}
-                    {v.version === current && <span className="ml-2 rounded bg-blue-50 px-1.5 py-0.5 text-xs text-blue-800">current</span>}
-                  </span>
-                  <span className="text-xs text-slate-500">{formatTime(v.created_at)}</span>
+    <SidePanel
+      label="Versions"
+      closeLabel="Close versions"
+      onClose={onClose}
+      headerClassName="items-center"
+      bodyClassName="p-3"
+      heading={<h2 className="font-semibold text-slate-900">Version history</h2>}
+    >
+      {versions.isLoading && <Spinner />}
+      <ErrorBox error={versions.error} />
+      <ol className="space-y-2">
+        {list.map((v) => (
+          <li key={v.version} className="rounded-md border border-slate-200 p-2.5">
+            <button
+              type="button"
+              className="w-full text-left"
+              aria-expanded={open === v.version}
+              onClick={() => setOpen(open === v.version ? null : v.version)}
+            >
+              <span className="flex items-center justify-between">
+                <span className="font-medium text-slate-900">
+                  Version {v.version}
+                  {v.version === current && <span className="ml-2 rounded bg-blue-50 px-1.5 py-0.5 text-xs text-blue-800">current</span>}
                 </span>
-                <span className="block text-sm text-slate-600">{v.summary}</span>
-                <span className="block text-xs text-slate-500">by {v.author?.name ?? "a former member"}</span>
-              </button>
-              {open === v.version && <VersionDetail workflowId={workflowId} version={v} current={current} canRestore={canRestore} onRestored={onRestored} />}
-            </li>
-          ))}
-        </ol>
-      </div>
-    </aside>
+                <span className="text-xs text-slate-500">{formatTime(v.created_at)}</span>
+              </span>
+              <span className="block text-sm text-slate-600">{v.summary}</span>
+              <span className="block text-xs text-slate-500">by {v.author?.name ?? "a former member"}</span>
+            </button>
+            {open === v.version && <VersionDetail workflowId={workflowId} version={v} current={current} canRestore={canRestore} onRestored={onRestored} />}
+          </li>
+        ))}
+      </ol>
+    </SidePanel>
   );
 }

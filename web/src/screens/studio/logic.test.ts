@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import type { Definition, NodeType } from "../../api/types";
+import type { Definition } from "../../api/types";
 import {
   addNode,
   anyText,
@@ -24,22 +24,7 @@ import {
   undo,
   withPositions,
 } from "./logic";
-
-function nodeType(partial: Partial<NodeType> & { type: string }): NodeType {
-  return {
-    display_name: partial.type,
-    category: partial.type.split(".")[0],
-    description: "",
-    config_schema: { type: "object", properties: {} },
-    outputs: ["main"],
-    dynamic_outputs: false,
-    is_trigger: false,
-    code_fields: [],
-    side_effects: false,
-    examples: [],
-    ...partial,
-  };
-}
+import { nodeType } from "../../test/nodeTypes";
 
 const http = nodeType({
   type: "http.request",

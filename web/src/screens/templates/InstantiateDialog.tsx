@@ -5,7 +5,8 @@ import { useId, useState, type FormEvent } from "react";
 import { Link, useNavigate } from "react-router-dom";
 import { api, ApiError } from "../../api/client";
 import type { Workflow } from "../../api/types";
-import { Button, Dialog, ErrorBox, SelectField, TextField } from "../../components/ui";
+import { DialogActions } from "../../components/actions";
+import { Dialog, ErrorBox, SelectField, TextField } from "../../components/ui";
 import {
   buildParameters,
   fieldErrors,
@@ -202,14 +203,13 @@ export function InstantiateDialog({ template, onClose }: { template: TemplateSum
             title={create.error instanceof ApiError && create.error.status === 422 ? "Some settings need your attention" : "The workflow could not be created"}
           />
         ) : null}
-        <div className="flex justify-end gap-2 border-t border-slate-200 pt-3">
-          <Button variant="secondary" onClick={onClose}>
-            Cancel
-          </Button>
-          <Button type="submit" disabled={create.isPending}>
-            {create.isPending ? "Creating…" : "Create workflow"}
-          </Button>
-        </div>
+        <DialogActions
+          className="border-t border-slate-200 pt-3"
+          label="Create workflow"
+          pendingLabel="Creating…"
+          pending={create.isPending}
+          onCancel={onClose}
+        />
       </form>
     </Dialog>
   );

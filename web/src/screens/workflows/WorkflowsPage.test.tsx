@@ -1,11 +1,15 @@
-import { QueryClient, QueryClientProvider } from "@tanstack/react-query";
-import { fireEvent, render, screen, waitFor, within } from "@testing-library/react";
-import { MemoryRouter, Route, Routes } from "react-router-dom";
+import { fireEvent, screen, waitFor, within } from "@testing-library/react";
+import { Route } from "react-router-dom";
 import { beforeEach, describe, expect, it, vi } from "vitest";
+import { fakeAuth } from "../../test/auth";
+import { mockFetch, reply, type Call } from "../../test/fetch";
+import { renderAt } from "../../test/render";
 import WorkflowsPage from "./WorkflowsPage";
 
-const auth = { role: "editor", can: (r: string) => r !== "admin" && r !== "owner" };
-vi.mock("../../auth/AuthContext", () => ({ useAuth: () => auth }));
+vi.mock("../../auth/AuthContext", async () => {
+  const fake = await import("../../test/auth");
+  return { useAuth: () => fake.authValue() };
+});
 
 const wf = (id: string, name: string, extra: Record<string, unknown> = {}) => ({
   id,
@@ -21,53 +25,36 @@ const wf = (id: string, name: string, extra: Record<string, unknown> = {}) => ({
 });
 
 let workflows: ReturnType<typeof wf>[] = [];
-const requests: { method: string; url: string; body: unknown }[] = [];
+let requests: Call[] = [];
 
-function json(body: unknown, status = 200) {
-  return new Response(JSON.stringify(body), { status, headers: { "Content-Type": "application/json" } });
-}
+const lastRuns = (id: string) => () => ({
+  items: id === "w1" ? [{ id: "e1", workflow_id: "w1", workflow_version: 1, status: "failed", created_at: "2026-12-02T09:00:00Z" }] : [],
+  next_cursor: null,
+});
 
 beforeEach(() => {
-  requests.length = 0;
+  fakeAuth.role = "editor";
   workflows = [
     wf("w1", "Text new web leads", { description: "Sends an SMS to each new lead" }),
     wf("w2", "Service reminder", { is_active: false }),
     wf("w3", "Weekly sales report"),
   ];
-  vi.stubGlobal(
-    "fetch",
-    vi.fn(async (input: RequestInfo | URL, init?: RequestInit) => {
-      const url = String(input);
-      const method = init?.method ?? "GET";
-      const body = init?.body ? JSON.parse(String(init.body)) : undefined;
-      requests.push({ method, url, body });
-      if (method === "GET" && url.startsWith("/api/workflows?")) return json({ items: workflows, next_cursor: null });
-      const last = /^\/api\/workflows\/(\w+)\/executions/.exec(url);
-      if (last) {
-        return json({
-          items: last[1] === "w1" ? [{ id: "e1", workflow_id: "w1", workflow_version: 1, status: "failed", created_at: "2026-12-02T09:00:00Z" }] : [],
-          next_cursor: null,
-        });
-      }
-      if (method === "POST" && url === "/api/workflows") return json(wf("new1", body.name), 201);
-      if (method === "DELETE") return new Response(null, { status: 204 });
-      return json({ error: { code: "NOT_FOUND", message: "not found" } }, 404);
-    }),
-  );
+  ({ calls: requests } = mockFetch({
+    "GET /api/workflows": () => ({ items: workflows, next_cursor: null }),
+    "GET /api/workflows/w1/executions": lastRuns("w1"),
+    "GET /api/workflows/w2/executions": lastRuns("w2"),
+    "GET /api/workflows/w3/executions": lastRuns("w3"),
+    "POST /api/workflows": (call) => reply(201, wf("new1", (call.body as { name: string }).name)),
+    "DELETE /api/workflows/w2": reply(204),
+  }));
 });
 
 function renderPage() {
-  const client = new QueryClient({ defaultOptions: { queries: { retry: false } } });
-  return render(
-    <QueryClientProvider client={client}>
-      <MemoryRouter initialEntries={["/workflows"]}>
-        <Routes>
-          <Route path="/workflows" element={<WorkflowsPage />} />
-          <Route path="/workflows/:id" element={<p>Studio opened</p>} />
-        </Routes>
-      </MemoryRouter>
-    </QueryClientProvider>,
-  );
+  return renderAt(<WorkflowsPage />, {
+    path: "/workflows",
+    route: "/workflows",
+    routes: <Route path="/workflows/:id" element={<p>Studio opened</p>} />,
+  });
 }
 
 describe("WorkflowsPage", () => {
@@ -127,7 +114,7 @@ describe("WorkflowsPage", () => {
   });
 
   it("shows an API error in place", async () => {
-    vi.stubGlobal("fetch", vi.fn(async () => json({ error: { code: "INTERNAL_ERROR", message: "Something broke" } }, 500)));
+    mockFetch({ "GET /api/workflows": reply(500, { error: { code: "INTERNAL_ERROR", message: "Something broke" } }) });
     renderPage();
     expect(await screen.findByRole("alert")).toHaveTextContent("Something broke");
   });

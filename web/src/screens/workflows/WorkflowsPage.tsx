@@ -6,6 +6,7 @@ import { Link, useNavigate } from "react-router-dom";
 import { api } from "../../api/client";
 import type { Definition, Execution, Page, Workflow } from "../../api/types";
 import { useAuth } from "../../auth/AuthContext";
+import { DialogActions } from "../../components/actions";
 import { Button, Dialog, EmptyState, ErrorBox, PageHeader, SelectField, Spinner, StatusBadge, TextField, formatTime } from "../../components/ui";
 
 /** The smallest valid workflow: one manual trigger to build on. */
@@ -83,14 +84,7 @@ function CreateDialog({ onClose }: { onClose: () => void }) {
           .
         </p>
         <ErrorBox error={create.error} title="The workflow was not created" />
-        <div className="flex justify-end gap-2">
-          <Button variant="secondary" onClick={onClose}>
-            Cancel
-          </Button>
-          <Button type="submit" disabled={!name.trim() || create.isPending}>
-            {create.isPending ? "Creating…" : "Create"}
-          </Button>
-        </div>
+        <DialogActions label="Create" pendingLabel="Creating…" pending={create.isPending} disabled={!name.trim()} onCancel={onClose} />
       </form>
     </Dialog>
   );
@@ -111,14 +105,15 @@ function DeleteDialog({ workflow, onClose }: { workflow: Workflow; onClose: () =
         <strong>{workflow.name}</strong> will be deleted with all its versions and its run history. Its webhook and schedule stop. This cannot be undone.
       </p>
       <ErrorBox error={remove.error} title="The workflow was not deleted" />
-      <div className="mt-4 flex justify-end gap-2">
-        <Button variant="secondary" onClick={onClose}>
-          Cancel
-        </Button>
-        <Button variant="danger" onClick={() => remove.mutate()} disabled={remove.isPending}>
-          {remove.isPending ? "Deleting…" : "Delete"}
-        </Button>
-      </div>
+      <DialogActions
+        className="mt-4"
+        variant="danger"
+        label="Delete"
+        pendingLabel="Deleting…"
+        pending={remove.isPending}
+        onCancel={onClose}
+        onAction={() => remove.mutate()}
+      />
     </Dialog>
   );
 }
