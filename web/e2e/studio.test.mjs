@@ -4,11 +4,23 @@ import { test } from "node:test";
 import assert from "node:assert/strict";
 import { callApi, problems, screenshot, signedInPage, suite } from "./harness.mjs";
 
+/** An element's box once it has stopped moving (two animation frames apart, the same). */
+async function settledBox(page, locator) {
+  let box = await locator.boundingBox();
+  for (let i = 0; i < 30; i++) {
+    await page.evaluate(() => new Promise((r) => requestAnimationFrame(() => requestAnimationFrame(r))));
+    const next = await locator.boundingBox();
+    if (JSON.stringify(next) === JSON.stringify(box)) return box;
+    box = next;
+  }
+  throw new Error("the element kept moving");
+}
+
 /** Drags from one element's centre to another's with intermediate moves (React Flow's handles
  * follow pointer moves, not a jump). */
 async function drag(page, from, to) {
-  const a = await from.boundingBox();
-  const b = await to.boundingBox();
+  const a = await settledBox(page, from);
+  const b = await settledBox(page, to);
   await page.mouse.move(a.x + a.width / 2, a.y + a.height / 2);
   await page.mouse.down();
   await page.mouse.move(b.x + b.width / 2, b.y + b.height / 2, { steps: 12 });
@@ -35,7 +47,7 @@ suite("studio", (ctx) => {
     const from = await start.boundingBox();
     const area = await canvas.boundingBox();
     await palette.locator('[data-node-type="transform.set"]').dragTo(canvas, {
-      targetPosition: { x: from.x - area.x + from.width + 180, y: from.y - area.y + from.height / 2 },
+      targetPosition: { x: from.x - area.x + 40, y: from.y - area.y + from.height + 140 },
     });
     await palette.getByLabel("Search nodes").fill("");
     const added = page.locator('[data-testid^="node-"]:not([data-testid="node-start"])');
@@ -45,6 +57,9 @@ suite("studio", (ctx) => {
 
     // Until it is connected, live validation pins a problem to it.
     await page.getByRole("list", { name: `Problems of ${nodeId}` }).waitFor();
+    // Both nodes in the middle of the canvas, clear of its edges (dragging a connection near an
+    // edge pans the canvas under the pointer).
+    await page.locator(".react-flow__controls-fitview").click();
     await drag(page, start.locator(".react-flow__handle.source").first(), added.first().locator(".react-flow__handle.target"));
     await page.locator(".react-flow__edge").first().waitFor();
     await page.getByRole("list", { name: `Problems of ${nodeId}` }).waitFor({ state: "detached" });

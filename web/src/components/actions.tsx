@@ -107,9 +107,12 @@ export function DialogActions({
   onCancel,
   onAction,
   variant = "primary",
+  cancelLabel = "Cancel",
   className = "",
 }: {
   label: string;
+  /** The dismissing button's text ("Keep running" where "Cancel" would be ambiguous). */
+  cancelLabel?: string;
   pendingLabel: string;
   pending: boolean;
   disabled?: boolean;
@@ -121,7 +124,7 @@ export function DialogActions({
   return (
     <div className={`flex justify-end gap-2 ${className}`}>
       <Button variant="secondary" onClick={onCancel}>
-        Cancel
+        {cancelLabel}
       </Button>
       <Button type={onAction ? "button" : "submit"} variant={variant} onClick={onAction} disabled={disabled || pending}>
         {pending ? pendingLabel : label}

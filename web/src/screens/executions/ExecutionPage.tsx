@@ -14,6 +14,7 @@ import { Button, Card, Dialog, EmptyState, ErrorBox, PageHeader, Spinner, Status
 import { GraphView } from "../../graph/GraphView";
 import { ApprovalPanel } from "./ApprovalPanel";
 import { Gantt } from "./Gantt";
+import { DialogActions } from "../../components/actions";
 import { JsonBlock } from "../../components/json";
 import { DryRunBadge, isFinal, RunTime, runTime, toMs, useNow } from "./shared";
 
@@ -510,14 +511,16 @@ function ExecutionView({ id }: { id: string }) {
             records changed) stays done.
           </p>
           <ErrorBox error={cancel.error} title="The execution could not be cancelled" />
-          <div className="mt-4 flex justify-end gap-2">
-            <Button variant="secondary" onClick={() => setConfirmCancel(false)}>
-              Keep running
-            </Button>
-            <Button variant="danger" onClick={() => cancel.mutate()} disabled={cancel.isPending}>
-              {cancel.isPending ? "Cancelling…" : "Cancel the run"}
-            </Button>
-          </div>
+          <DialogActions
+            className="mt-4"
+            label="Cancel the run"
+            pendingLabel="Cancelling…"
+            pending={cancel.isPending}
+            variant="danger"
+            cancelLabel="Keep running"
+            onCancel={() => setConfirmCancel(false)}
+            onAction={() => cancel.mutate()}
+          />
         </Dialog>
       )}
     </div>

@@ -5,7 +5,7 @@ import { api } from "../../api/client";
 import type { Role } from "../../api/types";
 import { useAuth } from "../../auth/AuthContext";
 import { Button, Card, Dialog, EmptyState, SelectField, Spinner, TextField, formatTime, Table } from "../../components/ui";
-import { ConfirmButton, OneTimeSecret } from "../../components/actions";
+import { ConfirmButton, DialogActions, OneTimeSecret } from "../../components/actions";
 import { ROLE_HELP, ROLE_LABELS, RoleNote, Section, rolesUpTo, SettingsError } from "./common";
 
 export interface ApiKey {
@@ -200,14 +200,7 @@ export function CreateApiKeyDialog({ onClose, onCreated }: { onClose: () => void
           hint="Leave empty for a key that never expires. It stops working at the end of that day."
         />
         <SettingsError error={create.error} title="The key could not be created" />
-        <div className="flex justify-end gap-2">
-          <Button variant="secondary" onClick={onClose}>
-            Cancel
-          </Button>
-          <Button type="submit" disabled={create.isPending || name.trim() === ""}>
-            {create.isPending ? "Creating…" : "Create"}
-          </Button>
-        </div>
+        <DialogActions label="Create" pendingLabel="Creating…" pending={create.isPending} disabled={name.trim() === ""} onCancel={onClose} />
       </form>
     </Dialog>
   );

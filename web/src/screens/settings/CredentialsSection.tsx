@@ -6,7 +6,7 @@ import { api } from "../../api/client";
 import type { Credential, CredentialType, JsonSchema } from "../../api/types";
 import { useAuth } from "../../auth/AuthContext";
 import { Button, Card, Dialog, EmptyState, SelectField, Spinner, TextField, formatTime, Table } from "../../components/ui";
-import { ConfirmButton } from "../../components/actions";
+import { ConfirmButton, DialogActions } from "../../components/actions";
 import { RoleNote, Section, SettingsError } from "./common";
 
 
@@ -281,14 +281,7 @@ export function AddCredentialDialog({ types, onClose }: { types: CredentialType[
           </fieldset>
         )}
         <SettingsError error={create.error} title="The credential could not be saved" />
-        <div className="flex justify-end gap-2">
-          <Button variant="secondary" onClick={onClose}>
-            Cancel
-          </Button>
-          <Button type="submit" disabled={!type || name.trim() === "" || create.isPending}>
-            {create.isPending ? "Saving…" : "Save credential"}
-          </Button>
-        </div>
+        <DialogActions label="Save credential" pendingLabel="Saving…" pending={create.isPending} disabled={!type || name.trim() === ""} onCancel={onClose} />
       </form>
     </Dialog>
   );
@@ -340,14 +333,13 @@ export function EditCredentialDialog({
           <CredentialFields type={type} values={values} onChange={setValues} optionalAll={!replacing} />
         </fieldset>
         <SettingsError error={update.error} title="The credential could not be saved" />
-        <div className="flex justify-end gap-2">
-          <Button variant="secondary" onClick={onClose}>
-            Cancel
-          </Button>
-          <Button type="submit" disabled={name.trim() === "" || update.isPending}>
-            {update.isPending ? "Saving…" : replacing ? "Replace values" : "Save"}
-          </Button>
-        </div>
+        <DialogActions
+          label={replacing ? "Replace values" : "Save"}
+          pendingLabel="Saving…"
+          pending={update.isPending}
+          disabled={name.trim() === ""}
+          onCancel={onClose}
+        />
       </form>
     </Dialog>
   );
