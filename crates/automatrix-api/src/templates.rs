@@ -40,6 +40,8 @@ pub struct TemplateSummary {
     /// Shipped with AutoMatrix (read-only) rather than the organization's own.
     pub builtin: bool,
     pub parameters: Vec<Parameter>,
+    /// How many steps the definition has (what a gallery card shows without the definition).
+    pub node_count: usize,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
 }
@@ -55,6 +57,7 @@ impl From<TemplateRow> for TemplateSummary {
             category: spec.category,
             description: spec.description,
             builtin,
+            node_count: spec.definition["nodes"].as_array().map_or(0, Vec::len),
             parameters: spec.parameters,
             created_at: r.created_at,
             updated_at: r.updated_at,

@@ -78,6 +78,9 @@ both_backends! {
         let mine: Vec<&Value> = list.body["items"].as_array().unwrap().iter().filter(|t| t["id"] == id.as_str()).collect();
         assert_eq!(mine.len(), 1);
         assert!(mine[0].get("definition").is_none(), "a list has no definitions");
+        assert_eq!(mine[0]["node_count"], lead_reply()["definition"]["nodes"].as_array().unwrap().len());
+        let builtin = list.body["items"].as_array().unwrap().iter().find(|t| t["builtin"] == true).expect("a built-in Sales template");
+        assert!(builtin["node_count"].as_u64().unwrap() > 3, "{builtin}");
         let one = app.get(&format!("/api/templates/{id}"), &s.access_token).await;
         assert_eq!(one.body["sample_input"], json!({"name": "Pat", "score": 80}));
 

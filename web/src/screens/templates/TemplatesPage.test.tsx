@@ -23,6 +23,7 @@ const discount = {
   category: "Sales",
   description: "The manager approves big discounts.",
   builtin: true,
+  node_count: 7,
   parameters: [
     { name: "store_name", type: "string", required: true, example: "Valley Honda", description: "Shown to customers." },
     { name: "max_discount_percent", type: "number", required: false, default: 5, example: 5, description: "The limit." },
@@ -38,6 +39,7 @@ const reorder = {
   category: "Parts",
   description: "Parts at their reorder point.",
   builtin: true,
+  node_count: 4,
   parameters: [{ name: "store_name", type: "string", required: true, example: "Valley Honda" }],
 };
 const reminders = {
@@ -46,6 +48,7 @@ const reminders = {
   category: "Service",
   description: "Texts tomorrow's customers.",
   builtin: true,
+  node_count: 1,
   parameters: [],
 };
 const definition = (n: number) => ({ nodes: Array.from({ length: n }, (_, i) => ({ id: `n${i}`, type: "flow.noop" })), edges: [] });
@@ -95,6 +98,8 @@ describe("TemplatesPage gallery", () => {
     const headings = screen.getAllByRole("heading", { level: 2 }).map((h) => h.textContent);
     expect(headings).toEqual(["Sales (1)", "Service (1)", "Parts (1)"]);
     expect(await within(card("Discount approval")).findByText(/7 steps/)).toBeInTheDocument();
+    // The list answers the step counts: no template is fetched for its card.
+    expect(calls.filter((c) => c.path.startsWith("/api/templates/"))).toEqual([]);
     expect(within(card("Discount approval")).getByText(/6 settings to fill in/)).toBeInTheDocument();
 
     await user.type(screen.getByLabelText("Search templates"), "reorder");

@@ -86,8 +86,7 @@ function TemplateCard({
   onPreview: () => void;
   onUse: () => void;
 }) {
-  const detail = useTemplate(template.id);
-  const nodes = detail.data?.definition?.nodes?.length;
+  const nodes = template.node_count;
   const headingId = `template-${template.id}`;
   return (
     <article
@@ -103,7 +102,7 @@ function TemplateCard({
       </div>
       <p className="mt-1.5 flex-1 text-sm text-slate-600">{template.description}</p>
       <p className="mt-3 text-xs text-slate-500">
-        {nodes === undefined ? (detail.isError ? "Steps unavailable" : "Counting steps…") : `${nodes} ${nodes === 1 ? "step" : "steps"}`}
+        {nodes} {nodes === 1 ? "step" : "steps"}
         {" · "}
         {template.parameters.length} {template.parameters.length === 1 ? "setting" : "settings"} to fill in
         {!template.builtin && " · your organization's"}

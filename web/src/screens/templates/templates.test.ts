@@ -9,6 +9,7 @@ const t = (name: string, category: string, description = "", parameters: Templat
   description,
   builtin: true,
   parameters,
+  node_count: 3,
 });
 
 const all = [

@@ -26,6 +26,8 @@ export interface TemplateSummary {
   description: string;
   builtin: boolean;
   parameters: TemplateParameter[];
+  /** The definition's steps (the list answers it; a card needs no definition). */
+  node_count: number;
   created_at?: string;
   updated_at?: string;
 }
