@@ -9,6 +9,8 @@ use axum::http::header::{self, HeaderName, HeaderValue};
 use axum::middleware::Next;
 use axum::response::Response;
 
+use crate::ui::Area;
+
 /// The API answers JSON and server-sent events: nothing in it may load or run anything.
 const API_CSP: &str = "default-src 'none'; frame-ancestors 'none'";
 /// Swagger UI at `/docs`: its scripts, styles (some inline) and icons (data: URIs), all served
@@ -28,13 +30,10 @@ pub(crate) async fn security_headers(req: Request, next: Next) -> Response {
         .headers()
         .get("x-forwarded-proto")
         .is_some_and(|v| v.as_bytes().eq_ignore_ascii_case(b"https"));
-    let path = req.uri().path();
-    let csp = if path.starts_with("/docs") {
-        DOCS_CSP
-    } else if crate::ui::is_api_path(path) {
-        API_CSP
-    } else {
-        UI_CSP
+    let csp = match crate::ui::area(req.uri().path()) {
+        Area::Api => API_CSP,
+        Area::Docs => DOCS_CSP,
+        Area::Ui => UI_CSP,
     };
     let mut res = next.run(req).await;
     let headers = res.headers_mut();

@@ -39,13 +39,22 @@ const IMMUTABLE: &str = "public, max-age=31536000, immutable";
 const NEVER: &str = "no-store";
 const REVALIDATE: &str = "no-cache";
 
-/// The first path segments that belong to the API (and its docs), never to the UI.
-const API_PREFIXES: [&str; 6] = ["api", "ws", "hooks", "health", "metrics", "docs"];
+/// Who answers a path: the API, its interactive docs, or the UI. The one split the router's
+/// fallback and the security headers both follow.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Area {
+    Api,
+    Docs,
+    Ui,
+}
 
-/// Whether `path` belongs to the API rather than the UI.
-pub(crate) fn is_api_path(path: &str) -> bool {
-    let first = path.trim_start_matches('/').split('/').next().unwrap_or("");
-    API_PREFIXES.contains(&first)
+/// The area of `path`, by its first segment.
+pub(crate) fn area(path: &str) -> Area {
+    match path.trim_start_matches('/').split('/').next().unwrap_or("") {
+        "api" | "ws" | "hooks" | "health" | "metrics" => Area::Api,
+        "docs" => Area::Docs,
+        _ => Area::Ui,
+    }
 }
 
 /// Whether this binary carries the UI.
@@ -63,7 +72,7 @@ fn find(path: &str) -> Option<&'static Asset> {
 /// The fallback of the application router: the UI, or the API's 404 and 405.
 pub(crate) async fn fallback(req: Request) -> Response {
     let path = req.uri().path();
-    if is_api_path(path) {
+    if area(path) != Area::Ui {
         return ApiError::NotFound.into_response();
     }
     if req.method() != Method::GET && req.method() != Method::HEAD {
@@ -154,9 +163,11 @@ mod tests {
             "/hooks/abc",
             "/health/live",
             "/metrics",
-            "/docs/",
         ] {
-            assert!(is_api_path(p), "{p}");
+            assert_eq!(area(p), Area::Api, "{p}");
+        }
+        for p in ["/docs", "/docs/", "/docs/index.html"] {
+            assert_eq!(area(p), Area::Docs, "{p}");
         }
         for p in [
             "/",
@@ -166,7 +177,7 @@ mod tests {
             "/settings/api-keys",
             "/healthy",
         ] {
-            assert!(!is_api_path(p), "{p}");
+            assert_eq!(area(p), Area::Ui, "{p}");
         }
     }
 

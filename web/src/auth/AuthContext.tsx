@@ -4,6 +4,7 @@ import { createContext, useCallback, useContext, useEffect, useMemo, useState, t
 import { useQuery, useQueryClient } from "@tanstack/react-query";
 import { api, session, type Tokens } from "../api/client";
 import type { Organization, Role, User } from "../api/types";
+import { atLeast } from "./roles";
 
 export interface LoginResult {
   mfa_required?: boolean;
@@ -28,7 +29,6 @@ interface AuthValue {
 
 const AuthContext = createContext<AuthValue | null>(null);
 
-const rank: Record<Role, number> = { viewer: 0, editor: 1, admin: 2, owner: 3 };
 
 export function AuthProvider({ children }: { children: ReactNode }) {
   const queryClient = useQueryClient();
@@ -104,8 +104,7 @@ export function AuthProvider({ children }: { children: ReactNode }) {
       queryClient.invalidateQueries();
     },
     can(role) {
-      const mine = organization?.role;
-      return mine !== undefined && rank[mine] >= rank[role];
+      return atLeast(organization?.role, role);
     },
   };
   return <AuthContext.Provider value={value}>{children}</AuthContext.Provider>;

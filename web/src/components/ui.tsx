@@ -12,14 +12,13 @@ const variants: Record<Variant, string> = {
   ghost: "text-slate-700 hover:bg-slate-100 disabled:text-slate-400",
 };
 
+/** The look of a button, for a button or for a link that acts as one. */
+export function buttonClass(variant: Variant = "primary", className = ""): string {
+  return `inline-flex items-center justify-center gap-1.5 rounded-md px-3 py-1.5 text-sm font-medium transition-colors focus:outline-none focus-visible:ring-2 focus-visible:ring-blue-500 disabled:cursor-not-allowed ${variants[variant]} ${className}`;
+}
+
 export function Button({ variant = "primary", className = "", ...props }: ButtonHTMLAttributes<HTMLButtonElement> & { variant?: Variant }) {
-  return (
-    <button
-      type="button"
-      {...props}
-      className={`inline-flex items-center justify-center gap-1.5 rounded-md px-3 py-1.5 text-sm font-medium transition-colors focus:outline-none focus-visible:ring-2 focus-visible:ring-blue-500 disabled:cursor-not-allowed ${variants[variant]} ${className}`}
-    />
-  );
+  return <button type="button" {...props} className={buttonClass(variant, className)} />;
 }
 
 /** The look of every text input and select; exported for the odd custom control. */

@@ -64,7 +64,6 @@ function Graph({ definition, statuses, onNodeClick, types }: Omit<Props, "classN
       edges={edges}
       onNodesChange={onNodesChange}
       onEdgesChange={onEdgesChange}
-      fitViewOptions={{ maxZoom: 1 }}
       minZoom={0.1}
       nodesDraggable={false}
       nodesConnectable={false}

@@ -7,9 +7,10 @@ import { Link } from "react-router-dom";
 import { Bar, BarChart, CartesianGrid, Legend, ResponsiveContainer, Tooltip, XAxis, YAxis } from "recharts";
 import { api } from "../../api/client";
 import { useSocket } from "../../api/socket";
-import type { AiUsage, Page, Workflow } from "../../api/types";
+import { useWorkflowNames } from "../../api/workflows";
+import type { AiUsage } from "../../api/types";
 import { formatUsd } from "../../components/format";
-import { Card, EmptyState, ErrorBox, formatDuration, PageHeader, Spinner, Table } from "../../components/ui";
+import { buttonClass, Card, EmptyState, ErrorBox, formatDuration, PageHeader, Spinner, Table } from "../../components/ui";
 import {
   aiCostRows,
   formatCount,
@@ -61,10 +62,10 @@ function GettingStarted() {
       title="Welcome! Your dashboard fills in once a workflow runs"
       action={
         <div className="flex flex-wrap justify-center gap-3">
-          <Link to="/templates" className="rounded-md bg-blue-700 px-3 py-1.5 text-sm font-medium text-white hover:bg-blue-800">
+          <Link to="/templates" className={buttonClass("primary")}>
             Browse templates
           </Link>
-          <Link to="/workflows" className="rounded-md border border-slate-300 bg-white px-3 py-1.5 text-sm font-medium text-slate-800 hover:bg-slate-100">
+          <Link to="/workflows" className={buttonClass("secondary")}>
             Create a workflow
           </Link>
         </div>
@@ -198,11 +199,8 @@ export default function DashboardPage() {
     // The live socket refreshes the 24 hours; otherwise poll once a minute.
     refetchInterval: liveOpen ? false : 60_000,
   });
-  const workflows = useQuery({
-    queryKey: ["workflows", "dashboard-names"],
-    queryFn: () => api<Page<Workflow>>("/api/workflows", { query: { limit: 200 } }),
-  });
-  const names = useMemo(() => new Map((workflows.data?.items ?? []).map((w) => [w.id, w.name])), [workflows.data]);
+  const workflows = useWorkflowNames();
+  const names = workflows.names;
 
   const summary = range === "24h" && live ? live.summary : http.data;
   const newOrganization = isEmpty(summary) && workflows.data !== undefined && workflows.data.items.length === 0;

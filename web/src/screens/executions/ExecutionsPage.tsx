@@ -6,7 +6,8 @@ import { Link, useSearchParams } from "react-router-dom";
 import { api } from "../../api/client";
 import type { Execution, Page } from "../../api/types";
 import { Button, EmptyState, ErrorBox, PageHeader, SelectField, Spinner, StatusBadge, TextField, formatTime, Table } from "../../components/ui";
-import { DryRunBadge, EXECUTION_STATUSES, isFinal, RunTime, runTime, useNow, useWorkflowNames } from "./shared";
+import { useWorkflowNames } from "../../api/workflows";
+import { DryRunBadge, EXECUTION_STATUSES, isFinal, RunTime, runTime, useNow } from "./shared";
 
 const PAGE_SIZE = 50;
 const FILTER_KEYS = ["status", "workflow_id", "since", "until", "dry_run"] as const;

@@ -1,9 +1,7 @@
 // Helpers shared by the executions list and the execution page: the final statuses, run
-// times, the workflow names, a clock for live durations and the small marks both draw.
-import { useQuery } from "@tanstack/react-query";
+// times, a clock for live durations and the small marks both draw.
 import { useEffect, useState } from "react";
-import { api } from "../../api/client";
-import type { ExecutionStatus, Page, Workflow } from "../../api/types";
+import type { ExecutionStatus } from "../../api/types";
 import { formatDuration } from "../../components/ui";
 
 export const EXECUTION_STATUSES: ExecutionStatus[] = ["pending", "running", "waiting", "completed", "failed", "cancelled"];
@@ -26,19 +24,6 @@ export function runTime(startedAt?: string | null, completedAt?: string | null, 
   if (start === null) return null;
   const end = toMs(completedAt) ?? now;
   return Math.max(0, end - start);
-}
-
-/** Workflow names by id (GET /api/workflows, the first 200). */
-export function useWorkflowNames() {
-  const query = useQuery({
-    queryKey: ["workflows", "names"],
-    queryFn: () => api<Page<Workflow>>("/api/workflows", { query: { limit: 200 } }),
-    staleTime: 60_000,
-  });
-  const names = new Map<string, string>((query.data?.items ?? []).map((w) => [w.id, w.name]));
-  /** Whether every workflow is in `names` (a missing one was deleted). */
-  const complete = !!query.data && !query.data.next_cursor;
-  return { ...query, names, complete };
 }
 
 /** The current time, ticking every `intervalMs` while `active`. */

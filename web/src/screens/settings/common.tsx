@@ -4,10 +4,9 @@ import type { ReactNode } from "react";
 import { Link } from "react-router-dom";
 import { ApiError } from "../../api/client";
 import type { Role } from "../../api/types";
+import { atLeast, ROLES } from "../../auth/roles";
 import { ErrorBox } from "../../components/ui";
 
-export const ROLES: Role[] = ["viewer", "editor", "admin", "owner"];
-const rank: Record<Role, number> = { viewer: 0, editor: 1, admin: 2, owner: 3 };
 
 export const ROLE_LABELS: Record<Role, string> = {
   viewer: "Viewer",
@@ -26,7 +25,7 @@ export const ROLE_HELP: Record<Role, string> = {
 /** The roles at or below `max` (none when `max` is unknown). */
 export function rolesUpTo(max: Role | undefined, highest: Role = "owner"): Role[] {
   if (!max) return [];
-  return ROLES.filter((r) => rank[r] <= rank[max] && rank[r] <= rank[highest]);
+  return ROLES.filter((r) => atLeast(max, r) && atLeast(highest, r));
 }
 
 /** A short note saying which role an action needs, shown instead of the action. */

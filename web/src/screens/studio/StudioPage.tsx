@@ -23,7 +23,7 @@ import type { Definition, NodeDef, NodeType, Workflow } from "../../api/types";
 import { useAuth } from "../../auth/AuthContext";
 import { Button, ErrorBox, Spinner, StatusBadge } from "../../components/ui";
 import { edgeId, portsOf, problemsByNode, toFlow, type FlowNode } from "../../graph/convert";
-import { CanvasChrome, canvasProps, FIT_VIEW_OPTIONS } from "../../graph/canvas";
+import { CanvasChrome, canvasProps } from "../../graph/canvas";
 import { ConfigPanel } from "./ConfigPanel";
 import { Connections } from "./Connections";
 import {
@@ -646,7 +646,6 @@ function Studio({ workflow, types, onReplaced }: { workflow: Workflow; types: No
             nodesConnectable={editable}
             deleteKeyCode={null}
             multiSelectionKeyCode={["Shift", "Meta", "Control"]}
-            fitViewOptions={FIT_VIEW_OPTIONS}
           >
             <CanvasChrome />
             <MiniMap pannable zoomable className="!hidden md:!block" />

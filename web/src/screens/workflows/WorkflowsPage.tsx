@@ -7,7 +7,7 @@ import { api } from "../../api/client";
 import type { Definition, Execution, Page, Workflow } from "../../api/types";
 import { useAuth } from "../../auth/AuthContext";
 import { DialogActions } from "../../components/actions";
-import { Button, Dialog, EmptyState, ErrorBox, PageHeader, SelectField, Spinner, StatusBadge, TextField, formatTime } from "../../components/ui";
+import { Button, buttonClass, Dialog, EmptyState, ErrorBox, PageHeader, SelectField, Spinner, StatusBadge, TextField, formatTime } from "../../components/ui";
 
 /** The smallest valid workflow: one manual trigger to build on. */
 export function newWorkflowDefinition(): Definition {
@@ -151,7 +151,7 @@ export default function WorkflowsPage() {
           title="No workflows yet"
           action={
             <div className="flex justify-center gap-2">
-              <Link to="/templates" className="inline-flex items-center rounded-md border border-slate-300 bg-white px-3 py-1.5 text-sm font-medium text-slate-800 hover:bg-slate-100">
+              <Link to="/templates" className={buttonClass("secondary")}>
                 Browse templates
               </Link>
             </div>
