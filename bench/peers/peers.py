@@ -173,6 +173,14 @@ class Peer:
     def _server_ready(self) -> bool: raise NotImplementedError
     def urls(self) -> dict: raise NotImplementedError
 
+    def _log_since_start(self) -> str:
+        try:
+            with open(self.log_path, "rb") as f:
+                f.seek(getattr(self, "_log_offset", 0))
+                return f.read().decode(errors="replace")
+        except OSError:
+            return ""
+
     def _deployed(self) -> bool:
         return (self.data_dir / DEPLOY_MARKER).exists()
 
@@ -187,6 +195,7 @@ class Peer:
         self.data_dir.mkdir(parents=True, exist_ok=True)
         self._prepare()
         logf = open(self.log_path, "ab")
+        self._log_offset = logf.tell()
         logf.write(f"\n===== start {time.strftime('%Y-%m-%dT%H:%M:%S')} {self._cmd()}\n".encode())
         logf.flush()
         self._proc = subprocess.Popen(self._cmd(), cwd=self.data_dir, env=self._env(),
@@ -382,6 +391,10 @@ class N8n(Peer):
         return {w: f"{self.base}/webhook/{w.lower()}" for w in ("W1", "W2", "W3")}
 
     def _server_ready(self):
+        # /healthz/readiness turns 200 once the DB is migrated, before workflows are activated
+        # and startup has finished; "Editor is now accessible" is printed at the very end.
+        if "Editor is now accessible" not in self._log_since_start():
+            return False
         try:
             return _http("GET", f"{self.base}/healthz/readiness", timeout=2)[0] == 200
         except OSError:
