@@ -681,7 +681,17 @@ def main(argv=None) -> int:
     st.add_argument("--port", type=int, default=18450)
     ins = sub.add_parser("install")
     ins.add_argument("--root", type=pathlib.Path, default=DEFAULT_ROOT)
+    dp = sub.add_parser("dump", help="write the generated workflows (reference copies) to DIR/n8n, DIR/node-red")
+    dp.add_argument("dir", type=pathlib.Path)
+    dp.add_argument("--mock-url", default="http://127.0.0.1:18300/delay")
     args = ap.parse_args(argv)
+    if args.cmd == "dump":
+        (args.dir / "n8n").mkdir(parents=True, exist_ok=True)
+        (args.dir / "node-red").mkdir(parents=True, exist_ok=True)
+        for w, body in n8n_workflows(args.mock_url).items():
+            (args.dir / "n8n" / f"{w}.json").write_text(json.dumps(body, indent=2) + "\n")
+        (args.dir / "node-red" / "flows.json").write_text(json.dumps(node_red_flows(args.mock_url), indent=2) + "\n")
+        return 0
     t0 = time.monotonic()
     print("versions:", install(args.root))
     print(f"install/check: {time.monotonic() - t0:.1f} s")
