@@ -10,7 +10,7 @@ TARGET_DIR := $(abspath $(or $(CARGO_TARGET_DIR),target))
 # every API and store test against PostgreSQL too; without it those variants are skipped.
 export AUTOMATRIX_TEST_POSTGRES_URL
 
-.PHONY: run build test test-rust test-web e2e web lint fmt bench screenshots
+.PHONY: run build test test-rust test-web e2e web lint fmt bench bench-smoke screenshots
 
 ## Build and start the server on the embedded default (SQLite in ./data, 127.0.0.1:8080).
 run: web
@@ -53,6 +53,11 @@ lint:
 fmt:
 	$(CARGO) fmt --all
 
-## Criterion benchmarks (expressions, validation, in-memory runs); see bench/README.md.
+## The benchmark suite: W1-W5 on SQLite and PostgreSQL, n8n and Node-RED from npm in the same
+## run, the ratios; report in bench/results/ and bench/README.md (see there; ~25 minutes).
 bench:
-	$(CARGO) bench -p automatrix-bench --bench engine
+	python3 bench/suite.py --update-readme
+
+## The suite, briefly (CI: it still runs; no figure of it means anything).
+bench-smoke:
+	python3 bench/suite.py --smoke --peers node-red

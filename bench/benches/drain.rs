@@ -27,13 +27,19 @@
 //!   (`synchronous_commit = off` on the database: commits do not wait for the WAL flush).
 //! - `AUTOMATRIX_BENCH_POSTGRES_URL`, else `AUTOMATRIX_TEST_POSTGRES_URL`: a server on which
 //!   a throwaway database may be created; PostgreSQL is skipped when neither is set.
+//! - `AUTOMATRIX_BENCH_SHAPES`: any of `1-step`, `10-step`, `fan-out` (default all three)
+//! - `AUTOMATRIX_BENCH_WARMUP`: `1` runs each case once more first, with a fifth of its
+//!   executions, and discards it (default `0`)
+//! - `AUTOMATRIX_BENCH_CALLS`: `0` skips the store-call timings (default `1`)
+//! - `AUTOMATRIX_BENCH_JSON`: a file to write the cases to as JSON as well (the suite,
+//!   `bench/suite.py`, reads it: workload W4)
 
 use std::str::FromStr;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
-use automatrix_bench::{chain, fan_out, registry};
+use automatrix_bench::{chain, fan_out, process_cpu_seconds, registry};
 use automatrix_core::StepStatus;
 use automatrix_core::expr::{Expressions, Limits};
 use automatrix_engine::{Engine, ExecutorConfig, NewWorkflowRequest, WorkerConfig};
@@ -95,6 +101,10 @@ struct Settings {
     repeat: usize,
     backends: Vec<Backend>,
     postgres_url: Option<String>,
+    shapes: Vec<String>,
+    warmup: bool,
+    calls: bool,
+    json: Option<String>,
 }
 
 impl Settings {
@@ -149,12 +159,20 @@ impl Settings {
             repeat: num("AUTOMATRIX_BENCH_REPEAT", 1, 1).max(1),
             backends,
             postgres_url,
+            shapes: list("AUTOMATRIX_BENCH_SHAPES", "1-step,10-step,fan-out"),
+            warmup: full && num("AUTOMATRIX_BENCH_WARMUP", 0, 0) > 0,
+            calls: num("AUTOMATRIX_BENCH_CALLS", 1, 1) > 0,
+            json: std::env::var("AUTOMATRIX_BENCH_JSON")
+                .ok()
+                .filter(|p| !p.is_empty()),
         }
     }
 }
 
 /// A workflow shape and how many executions of it a case queues.
 struct Shape {
+    /// What `AUTOMATRIX_BENCH_SHAPES` calls it.
+    key: &'static str,
     name: &'static str,
     nodes: usize,
     definition: Value,
@@ -164,24 +182,30 @@ struct Shape {
 fn shapes(s: &Settings) -> Vec<Shape> {
     vec![
         Shape {
+            key: "1-step",
             name: "1-step (trigger + set)",
             nodes: 2,
             definition: chain(2, false),
             executions: s.executions,
         },
         Shape {
+            key: "10-step",
             name: "10-step chain",
             nodes: 10,
             definition: chain(10, false),
             executions: s.executions,
         },
         Shape {
+            key: "fan-out",
             name: "fan-out 100 + merge",
             nodes: 102,
             definition: fan_out(100),
             executions: s.fan_out_executions,
         },
     ]
+    .into_iter()
+    .filter(|shape| s.shapes.iter().any(|k| k == shape.key))
+    .collect()
 }
 
 /// A fresh database: the store the engine uses, plus a separate one-connection pool for
@@ -275,6 +299,25 @@ impl Db {
         if let Some(temp) = self.temp {
             temp.drop_database().await;
         }
+    }
+
+    /// The database's size in bytes (SQLite: its pages, the write-ahead log's included).
+    async fn size(&self) -> i64 {
+        match &self.raw {
+            Raw::Sqlite(p) => {
+                sqlx::query_scalar(
+                    "select page_count * page_size from pragma_page_count(), pragma_page_size()",
+                )
+                .fetch_one(p)
+                .await
+            }
+            Raw::Pg(p) => {
+                sqlx::query_scalar("select pg_database_size(current_database())")
+                    .fetch_one(p)
+                    .await
+            }
+        }
+        .expect("database size")
     }
 
     async fn remaining_jobs(&self) -> i64 {
@@ -402,6 +445,8 @@ struct Case {
     cpu: Option<(f64, f64)>,
     /// Executions per second of every run of this case (the row shows the median run).
     rates: Vec<f64>,
+    /// What the database grew by over the case (queue and drain), in bytes.
+    grown: i64,
 }
 
 impl Case {
@@ -414,11 +459,18 @@ impl Case {
     }
 }
 
-async fn drain_case(s: &Settings, backend: Backend, shape: &Shape, concurrency: usize) -> Case {
+async fn drain_case(
+    s: &Settings,
+    backend: Backend,
+    shape: &Shape,
+    concurrency: usize,
+    executions: usize,
+) -> Case {
     let db = Db::open(backend, s.postgres_url.as_deref()).await;
     let engine = engine(db.store.clone());
     let (org, wf, _) = workflow(&engine, shape.definition.clone()).await;
-    let enqueue = enqueue(&engine, org, wf, shape.executions).await;
+    let size_before = db.size().await;
+    let enqueue = enqueue(&engine, org, wf, executions).await;
 
     let cpu_before = cpu_sample();
     let started = Utc::now();
@@ -452,9 +504,8 @@ async fn drain_case(s: &Settings, backend: Backend, shape: &Shape, concurrency: 
     if !hit_limit && !others.is_empty() {
         let (status, error) = &others[0];
         panic!(
-            "{} of {} executions did not complete; first: {status} {error:?}",
+            "{} of {executions} executions did not complete; first: {status} {error:?}",
             others.len(),
-            shape.executions
         );
     }
     let end = times.iter().map(|(_, c)| *c).max().unwrap_or(started);
@@ -468,7 +519,7 @@ async fn drain_case(s: &Settings, backend: Backend, shape: &Shape, concurrency: 
         shape: shape.name,
         nodes: shape.nodes,
         concurrency,
-        queued: shape.executions,
+        queued: executions,
         completed: times.len(),
         wall: (end - started).to_std().unwrap_or_default(),
         run_median: percentile(&runs, 50),
@@ -479,6 +530,7 @@ async fn drain_case(s: &Settings, backend: Backend, shape: &Shape, concurrency: 
             .zip(cpu_after)
             .map(|(a, b)| (b.machine - a.machine, b.process - a.process)),
         rates: Vec::new(),
+        grown: db.size().await - size_before,
     };
     drop(engine);
     db.close().await;
@@ -511,14 +563,9 @@ fn cpu_sample() -> Option<CpuSample> {
         .filter(|(i, _)| *i != 3 && *i != 4)
         .map(|(_, v)| v)
         .sum();
-    let me = std::fs::read_to_string("/proc/self/stat").ok()?;
-    let after_name = &me[me.rfind(')')? + 1..];
-    let fields: Vec<&str> = after_name.split_whitespace().collect();
-    let utime: u64 = fields.get(11)?.parse().ok()?;
-    let stime: u64 = fields.get(12)?.parse().ok()?;
     Some(CpuSample {
         machine: busy as f64 * TICK,
-        process: (utime + stime) as f64 * TICK,
+        process: process_cpu_seconds(),
     })
 }
 
@@ -930,6 +977,35 @@ impl Timings {
     }
 }
 
+/// The cases as JSON, for the suite's report.
+fn write_json(path: &str, cases: &[Case]) {
+    let rows: Vec<Value> = cases
+        .iter()
+        .map(|c| {
+            json!({
+                "backend": c.backend.name(),
+                "shape": c.shape,
+                "nodes": c.nodes,
+                "concurrency": c.concurrency,
+                "queued": c.queued,
+                "completed": c.completed,
+                "hit_limit": c.hit_limit,
+                "drain_s": c.wall.as_secs_f64(),
+                "executions_per_s": c.per_second(),
+                "rates": c.rates,
+                "ms_per_execution": c.per_execution().as_secs_f64() * 1e3,
+                "run_median_ms": c.run_median.as_secs_f64() * 1e3,
+                "run_p99_ms": c.run_p99.as_secs_f64() * 1e3,
+                "enqueue_per_s": c.queued as f64 / c.enqueue.as_secs_f64(),
+                "cpu_s": c.cpu.map(|(machine, process)| json!({"machine": machine, "process": process})),
+                "db_bytes_per_10k": c.grown as f64 / c.completed.max(1) as f64 * 10_000.0,
+            })
+        })
+        .collect();
+    std::fs::write(path, serde_json::to_vec_pretty(&rows).expect("json"))
+        .unwrap_or_else(|e| panic!("writing {path}: {e}"));
+}
+
 fn main() {
     let s = Settings::from_env();
     let runtime = tokio::runtime::Builder::new_multi_thread()
@@ -971,9 +1047,13 @@ async fn run(s: Settings) {
     for &backend in &backends {
         for shape in shapes(&s) {
             for &c in &s.concurrency {
+                if s.warmup {
+                    let n = (shape.executions / 5).max(1);
+                    drain_case(&s, backend, &shape, c, n).await;
+                }
                 let mut runs = Vec::new();
                 for _ in 0..s.repeat {
-                    let case = drain_case(&s, backend, &shape, c).await;
+                    let case = drain_case(&s, backend, &shape, c, shape.executions).await;
                     eprintln!(
                         "  {} / {} / concurrency {c}: {:.0} executions/s",
                         backend.name(),
@@ -994,11 +1074,16 @@ async fn run(s: Settings) {
     println!();
     print_cases(&cases);
     print_marginal(&cases, &backends);
-    let mut columns = Vec::new();
-    for &backend in &backends {
-        columns.push((backend, call_latencies(&s, backend).await));
+    if let Some(path) = &s.json {
+        write_json(path, &cases);
     }
-    print_calls(s.samples, columns);
+    if s.calls {
+        let mut columns = Vec::new();
+        for &backend in &backends {
+            columns.push((backend, call_latencies(&s, backend).await));
+        }
+        print_calls(s.samples, columns);
+    }
     println!();
     println!("# total {:.1} s", total.elapsed().as_secs_f64());
 }
