@@ -2,8 +2,10 @@
 //! sandboxes on a small pool of dedicated threads.
 //!
 //! QuickJS runtimes are not `Send`, so each pool thread owns one [`Sandbox`] and async callers
-//! talk to the pool through a channel. A config with no `{{` never reaches the pool.
+//! talk to the pool through a channel. A config with no `{{` never reaches the pool, nor one
+//! whose expressions are all plain reads or simple conditions of them (`fast`).
 
+mod fast;
 mod path;
 mod sandbox;
 pub mod template;
@@ -151,8 +153,8 @@ impl Expressions {
         if !contains_template(config, skip) {
             return Ok(config.clone());
         }
-        // Plain reads of the scope need no sandbox.
-        let read = &mut |e: &str| path::read(e, &scope).ok_or(Declined);
+        // Plain reads of the scope, and conditions and choices built of them, need no sandbox.
+        let read = &mut |e: &str| fast::eval(e, &scope).ok_or(Declined);
         if let Ok(v) = expand(config, skip, true, read) {
             return Ok(v);
         }
