@@ -20,9 +20,11 @@ pub struct StepRecord {
     pub started_at: Option<DateTime<Utc>>,
     pub completed_at: Option<DateTime<Utc>>,
     pub duration_ms: Option<i64>,
-    /// The step has no effects and gives the same output for the same input (a trigger):
-    /// its completion may become durable with the next write, since running it again after a
-    /// crash changes nothing.
+    /// The step has no effects outside the execution (a trigger, or a node without
+    /// [`side_effects`](automatrix_core::NodeSpec::side_effects): a transform, a condition, a
+    /// merge, code): its completion may become durable with the next write, since running it
+    /// again after a crash changes nothing outside. A chain of such steps costs one write with
+    /// whatever comes next (a step with side effects, a `running` row, the outcome).
     pub replayable: bool,
     /// Nothing else of the execution was in flight when the step finished: its completion may
     /// become durable when the next step starts ([`Checkpoint::before_step`]) or with the

@@ -95,7 +95,9 @@ pub(crate) async fn run_step(env: &StepEnv<'_>, mut call: StepCall<'_>) -> StepE
             started_at: Some(Utc::now()),
             completed_at: None,
             duration_ms: None,
-            replayable: call.reg.spec.is_trigger,
+            // A node without side effects changes nothing when it runs again: its completion
+            // may wait for the next write (a batch of pure steps costs one write).
+            replayable: call.reg.spec.is_trigger || !call.reg.spec.side_effects,
             deferrable: false,
             answers_webhook: call.reg.spec.answers_webhook,
         };

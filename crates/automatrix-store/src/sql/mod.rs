@@ -52,8 +52,8 @@ pub use credentials::{SealedColumnSql, credential_name_taken, sealed_column_sql}
 pub use orgs::already_member;
 #[doc(hidden)]
 pub use queue::{
-    QUEUE_STATS, check_step_belongs_to, claim_job_sql, finish_sql, lease_held_sql, lease_lost,
-    write_step_sql,
+    QUEUE_STATS, STEPS_PER_UNIT, check_step_belongs_to, claim_job_sql, finish_sql, lease_held_sql,
+    lease_lost, write_step_sql,
 };
 #[doc(hidden)]
 pub use sso::sso_domain_taken;

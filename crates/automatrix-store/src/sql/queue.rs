@@ -83,13 +83,17 @@ macro_rules! __impl_queue_store {
                 [$crate::sql::write_step_sql(<$store as Dialect>::LOCK_FOR_SHARE, 3, true).leak()]
             });
 
-            /// Two steps, `$3`…`$16` then `$17`…`$30`, each like [`WRITE_STEP`].
-            static WRITE_TWO_STEPS: LazyLock<[&'static str; 2]> = LazyLock::new(|| {
+            /// `n` steps in one text (index `n`, from 1 to [`STEPS_PER_UNIT`]): `$3`…`$16`,
+            /// then `$17`…`$30`, and so on, each like [`WRITE_STEP`].
+            static WRITE_STEPS: LazyLock<Vec<Vec<&'static str>>> = LazyLock::new(|| {
                 let lock = <$store as Dialect>::LOCK_FOR_SHARE;
-                [
-                    $crate::sql::write_step_sql(lock, 3, true).leak(),
-                    $crate::sql::write_step_sql(lock, 17, true).leak(),
-                ]
+                (0..=$crate::sql::STEPS_PER_UNIT)
+                    .map(|n| {
+                        (0..n)
+                            .map(|k| $crate::sql::write_step_sql(lock, (3 + 14 * k) as u8, true).leak() as &str)
+                            .collect()
+                    })
+                    .collect()
             });
 
             type Arguments = <<$store as Dialect>::Database as sqlx::Database>::Arguments;
@@ -131,17 +135,18 @@ macro_rules! __impl_queue_store {
             // job returns a row when it went through.
 
             /// Finishes the execution (see [`finish_sql`]($crate::sql::finish_sql): `$3`…`$8`)
-            /// after none, one (`$9`…`$22`) or two (and `$23`…`$36`) step upserts like
-            /// [`WRITE_STEP`].
-            static FINISH: LazyLock<[Vec<&'static str>; 3]> = LazyLock::new(|| {
+            /// after none, one (`$9`…`$22`), two (and `$23`…`$36`) … up to
+            /// [`STEPS_PER_UNIT`]($crate::sql::STEPS_PER_UNIT) step upserts like
+            /// [`WRITE_STEP`] (index: the number of steps).
+            static FINISH: LazyLock<Vec<Vec<&'static str>>> = LazyLock::new(|| {
                 let lock = <$store as Dialect>::LOCK_FOR_SHARE;
-                [0u8, 1, 2].map(|steps| {
+                (0..=$crate::sql::STEPS_PER_UNIT).map(|steps| {
                     let mut unit: Vec<&'static str> = (0..steps)
-                        .map(|k| $crate::sql::write_step_sql(lock, 9 + 14 * k, false).leak() as &str)
+                        .map(|k| $crate::sql::write_step_sql(lock, (9 + 14 * k) as u8, false).leak() as &str)
                         .collect();
                     unit.extend($crate::sql::finish_sql(lock, 3).map(|s| s.leak() as &str));
                     unit
-                })
+                }).collect()
             });
 
             /// Parks a running execution (`$1`) until `$4` (null: until a decision) and gives
@@ -315,19 +320,20 @@ macro_rules! __impl_queue_store {
                         check_step_belongs_to(job, step)?;
                     }
                     let mut status = None;
-                    let mut steps = steps.into_iter().peekable();
-                    while let Some(step) = steps.next() {
-                        // Statement by statement, a transaction would only add its round trips.
-                        let pair = steps.next_if(|_| <$store as Dialect>::ONE_TEXT_UNITS);
+                    // Where a unit is one text, up to STEPS_PER_UNIT steps share it (one hand-off
+                    // and one commit); elsewhere statement by statement, as a transaction would
+                    // only add its round trips.
+                    let per_unit = if <$store as Dialect>::ONE_TEXT_UNITS {
+                        $crate::sql::STEPS_PER_UNIT
+                    } else {
+                        1
+                    };
+                    for chunk in steps.chunks(per_unit) {
                         let mut args = $crate::__unit_args!($store; job.id, job.lease_token);
-                        add_step(&mut args, &step)?;
-                        let unit = match &pair {
-                            None => &WRITE_STEP[..],
-                            Some(second) => {
-                                add_step(&mut args, second)?;
-                                &WRITE_TWO_STEPS[..]
-                            }
-                        };
+                        for step in chunk {
+                            add_step(&mut args, step)?;
+                        }
+                        let unit = &WRITE_STEPS[chunk.len()][..];
                         status = Some(status_after_steps(&self.run_unit(unit, args).await?)?);
                     }
                     status.ok_or_else(|| StoreError::Other("no step to write".to_owned()))
@@ -533,6 +539,12 @@ pub const QUEUE_STATS: &str = "select \
                           then 1 else 0 end), 0), \
         coalesce(sum(case when locked_until >= $1 then 1 else 0 end), 0) \
      from jobs";
+
+/// The most steps one unit writes where a unit is one text (SQLite): a chain of pure steps
+/// written with its outcome is then one unit, not one per pair. Their parameters (14 each,
+/// after the finish's 8) must stay numbered below 256.
+pub const STEPS_PER_UNIT: usize = 16;
+const _: () = assert!(9 + 14 * STEPS_PER_UNIT < 256);
 
 /// The upsert of a step whose fourteen values are `$first`…`$first + 13` (execution,
 /// organization, node, type, status, attempt, input, output, port, error, start, completion,
