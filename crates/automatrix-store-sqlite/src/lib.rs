@@ -22,10 +22,10 @@ use automatrix_store::sql::Dialect;
 use automatrix_store::{StoreError, StoreResult};
 use sqlx::migrate::Migrator;
 use sqlx::sqlite::{
-    SqliteArguments, SqliteAutoVacuum, SqliteConnectOptions, SqliteJournalMode, SqlitePool,
-    SqlitePoolOptions, SqliteRow, SqliteSynchronous,
+    SqliteArguments, SqliteAutoVacuum, SqliteConnectOptions, SqliteConnection, SqliteJournalMode,
+    SqlitePool, SqlitePoolOptions, SqliteRow, SqliteSynchronous,
 };
-use sqlx::{ConnectOptions, Sqlite};
+use sqlx::{AssertSqlSafe, ConnectOptions, Sqlite};
 
 use writer::Writer;
 pub use writer::{SqliteWrite, WriterConnection};
@@ -53,6 +53,13 @@ pub struct SqliteStore {
 /// How often the checkpointer copies the write-ahead log into the database (when something
 /// was written): small and often keeps each copy, and the file sync that ends it, short.
 const CHECKPOINT_EVERY: Duration = Duration::from_millis(25);
+
+/// Pages (4 KiB each) a checkpoint beside the writer may leave in the log before one runs on
+/// the writer connection (see [`checkpoint`]).
+const CATCH_UP_PAGES: i64 = 2048;
+
+/// How long that checkpoint waits for the log's readers before it leaves it to the next turn.
+const CATCH_UP_WAIT: Duration = Duration::from_millis(5);
 
 impl SqliteStore {
     /// Opens (creating it and its directory if missing) the database at `url`, e.g.
@@ -108,6 +115,8 @@ impl SqliteStore {
             // Not at commit: the checkpointer does it, off the writer's path (a checkpoint
             // copies pages and syncs the file, which would stall the write that triggered it).
             .pragma("wal_autocheckpoint", "0")
+            // A log that grew in a burst is cut back to this when it starts over.
+            .pragma("journal_size_limit", "67108864")
             .busy_timeout(BUSY_TIMEOUT);
         if create {
             create_parent_dir(options.get_filename()).await?;
@@ -123,7 +132,7 @@ impl SqliteStore {
         let writer = Writer::start(writer);
         tokio::spawn(checkpoint(
             pool.clone(),
-            writer.turns(),
+            writer.clone(),
             Arc::downgrade(&alive),
         ));
         Ok(Self {
@@ -167,11 +176,16 @@ impl SqliteStore {
 /// wrote meanwhile (`turns` moved), on a reading connection, without waiting for the writer or
 /// the readers (`passive`), until the store is dropped or closed. The log starts over once a
 /// checkpoint caught up with it.
-async fn checkpoint(
-    pool: SqlitePool,
-    turns: Arc<std::sync::atomic::AtomicU64>,
-    alive: std::sync::Weak<()>,
-) {
+///
+/// Under a steady load a checkpoint beside the writer never catches up (frames keep coming
+/// while it copies), and the log would grow without end, each write appending to a longer
+/// file. So once the log holds more than [`CATCH_UP_PAGES`] pages, a checkpoint runs on the
+/// writer connection, between two writes: it copies what is left (little: the reading
+/// connection's checkpoint copied the rest) and waits for the readers that still read from
+/// the log to finish (`restart`: microseconds, they are single queries), so that the next
+/// write starts the log over.
+async fn checkpoint(pool: SqlitePool, writer: Writer, alive: std::sync::Weak<()>) {
+    let turns = writer.turns();
     // Nothing to copy until the writer writes. In particular not while migrations run (on the
     // pool, right after `connect`): a checkpoint then would load the schema half-migrated into
     // a pool connection, which prepares `select *` with the old columns and has SQLite
@@ -190,13 +204,37 @@ async fn checkpoint(
         if idle {
             continue;
         }
-        if let Err(e) = sqlx::query("pragma wal_checkpoint(passive)")
-            .execute(&pool)
-            .await
-        {
+        // (busy, pages in the log, pages copied)
+        let copied: Result<(i64, i64, i64), _> = sqlx::query_as("pragma wal_checkpoint(passive)")
+            .fetch_one(&pool)
+            .await;
+        let result = match copied {
+            Ok((_, log, _)) if log > CATCH_UP_PAGES => match writer.lock().await {
+                Ok(mut conn) => catch_up(&mut conn).await,
+                Err(sqlx::Error::PoolClosed) => return,
+                Err(e) => Err(e),
+            },
+            other => other.map(drop),
+        };
+        if let Err(e) = result {
             tracing::warn!(error = %e, "checkpointing the write-ahead log failed");
         }
     }
+}
+
+/// A checkpoint on the writer connection that waits a little for readers of the log (see
+/// [`checkpoint`]): at most [`CATCH_UP_WAIT`], so that a long read (a report over a year of
+/// executions) never holds the writes up; the next turn tries again.
+async fn catch_up(conn: &mut SqliteConnection) -> sqlx::Result<()> {
+    let wait = format!("pragma busy_timeout = {}", CATCH_UP_WAIT.as_millis());
+    sqlx::query(AssertSqlSafe(wait)).execute(&mut *conn).await?;
+    let done = sqlx::query("pragma wal_checkpoint(restart)")
+        .execute(&mut *conn)
+        .await
+        .map(drop);
+    let back = format!("pragma busy_timeout = {}", BUSY_TIMEOUT.as_millis());
+    sqlx::query(AssertSqlSafe(back)).execute(&mut *conn).await?;
+    done
 }
 
 // `open`, `migrate`, `close` and the store traits, in SQL shared with the PostgreSQL store.
@@ -315,6 +353,57 @@ mod tests {
             assert!(std::time::Instant::now() < deadline, "never checkpointed");
             tokio::time::sleep(Duration::from_millis(20)).await;
         }
+    }
+
+    /// Under writes that never pause, with a reader beside them (short reads, back to back, as
+    /// the API's), the log does not grow without end: the checkpointer catches up on the writer connection and the log starts
+    /// over. Each unit here writes 4 pages; 4,000 of them append 16,000 frames (64 MiB) to a
+    /// log that never starts over.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_steady_write_load_does_not_grow_the_log_without_end() {
+        use sqlx::Arguments as _;
+
+        static FOUR_ROWS: [&str; 4] = [
+            "insert into t (pad) values ($1)",
+            "insert into t (pad) values ($1)",
+            "insert into t (pad) values ($1)",
+            "insert into t (pad) values ($1)",
+        ];
+        let dir = tempfile::tempdir().expect("dir");
+        let file = dir.path().join("t.db");
+        let store = SqliteStore::open(&format!("sqlite://{}", file.display()))
+            .await
+            .expect("open");
+        sqlx::query("create table t (id integer primary key, pad text)")
+            .execute(&mut *store.writer().await.expect("writer"))
+            .await
+            .expect("create");
+        let reading = tokio::spawn({
+            let pool = store.pool().clone();
+            async move {
+                loop {
+                    let _: Option<i64> =
+                        sqlx::query_scalar("select id from t order by id desc limit 1")
+                            .fetch_optional(&pool)
+                            .await
+                            .expect("read");
+                }
+            }
+        });
+        let log = dir.path().join("t.db-wal");
+        let mut largest = 0;
+        for _ in 0..4000 {
+            let mut args = SqliteArguments::default();
+            args.add("x".repeat(3000)).expect("bind");
+            store.writer.run_unit(&FOUR_ROWS, args).await.expect("unit");
+            largest = largest.max(std::fs::metadata(&log).map_or(0, |m| m.len()));
+        }
+        reading.abort();
+        let pages = largest / 4096;
+        assert!(
+            pages < 3 * CATCH_UP_PAGES as u64,
+            "the log grew to {pages} pages (catch-up at {CATCH_UP_PAGES})"
+        );
     }
 
     #[tokio::test]
