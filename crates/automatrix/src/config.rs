@@ -81,7 +81,7 @@ impl Default for Config {
         Self {
             bind: SocketAddr::from(([127, 0, 0, 1], 8080)),
             database_url: None,
-            workers: 4,
+            workers: 32,
             data_dir: PathBuf::from("./data"),
             secret_key: None,
             http_allow_private: false,

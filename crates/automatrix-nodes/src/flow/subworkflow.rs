@@ -43,7 +43,7 @@ A retry of this step (after a timeout, or after a restart) within 24 hours finds
 
 **Waiting:** a called workflow that waits (a `flow.delay`, a `flow.approval`) keeps this step waiting until it ends, at most for the step's timeout (`timeout_ms` of this node, else the engine's default step timeout, 5 minutes): give the node a `timeout_ms` long enough. The called execution goes on after the caller gave up (a step timeout is retryable), and a retry of the step (the node's `retry` policy) waits for it again.
 
-**Workers:** the caller holds its worker slot while the called execution needs another one: run at least two executions at a time (`--workers 2` or more; the default is 4), or a caller that takes the last slot waits for its timeout.
+**Workers:** the caller holds its worker slot while the called execution needs another one: run at least two executions at a time (`--workers 2` or more; the default is 32), or a caller that takes the last slot waits for its timeout.
 
 **Dry run:** in a dry run the called workflow runs too, as a dry run of its own (its execution is marked `dry_run`), so its side-effect nodes preview instead of acting; this step's output is the called workflow's output, previews included. Nothing is added to the output: it is what a real run's caller would get, with the called workflow's previews in place of what they would have done.
 
