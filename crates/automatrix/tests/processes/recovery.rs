@@ -12,10 +12,11 @@ use crate::helpers::{BOUND, Cluster};
 /// A short lease, so a restarted process resumes a killed one's executions quickly.
 const SHORT_LEASE: (&str, &str) = ("AUTOMATRIX_LEASE_SECS", "2");
 
-/// trigger → two code steps busy for 30 ms each (so a kill lands mid-step) → a set.
+/// trigger → two code steps busy for 100 ms each (so a kill lands mid-step, and a poll sees a
+/// step running however loaded the machine is: its `running` row is written after 25 ms) → a set.
 fn busy_workflow() -> Value {
     let busy =
-        "const end = Date.now() + 30; while (Date.now() < end) {} return {...$json, ok: true};";
+        "const end = Date.now() + 100; while (Date.now() < end) {} return {...$json, ok: true};";
     json!({
         "nodes": [
             {"id": "lead", "type": "trigger.manual"},
