@@ -738,7 +738,7 @@ def main() -> int:
                 import peers as peer_mod  # bench/peers/peers.py
 
                 log(f"installing {', '.join(peers)} into {peers_root} (npm)")
-                versions = peer_mod.install(peers_root, log=log)
+                versions = peer_mod.install(peers_root, log=log, names=peers)
                 for name in peers:
                     results["versions"][name] = versions[name]
                     cls = peer_mod.PEERS[name]

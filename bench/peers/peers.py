@@ -43,13 +43,14 @@ def _installed_version(root: pathlib.Path, pkg: str) -> str | None:
         return None
 
 
-def install(root: pathlib.Path, log=print) -> dict:
-    """npm-install n8n and node-red into root; skip if already there at the pinned versions."""
+def install(root: pathlib.Path, log=print, names=("n8n", "node-red")) -> dict:
+    """npm-install the peers `names` (n8n, node-red) into root; skip if already there at the
+    pinned versions."""
     root = pathlib.Path(root)
-    want = {"n8n": N8N_VERSION, "node-red": NODE_RED_VERSION}
+    want = {k: v for k, v in {"n8n": N8N_VERSION, "node-red": NODE_RED_VERSION}.items() if k in names}
     have = {k: _installed_version(root, k) for k in want}
     if have == want:
-        log(f"peers: reusing {root} (n8n {have['n8n']}, node-red {have['node-red']})")
+        log(f"peers: reusing {root} ({', '.join(f'{k} {v}' for k, v in have.items())})")
         return have
     root.mkdir(parents=True, exist_ok=True)
     pkg = {
@@ -66,8 +67,8 @@ def install(root: pathlib.Path, log=print) -> dict:
     if pathlib.Path("/usr/include/node/node.h").exists():
         env.setdefault("npm_config_nodedir", "/usr")
     cmd = ["npm", "install", "--no-audit", "--no-fund", "--omit=dev", "--loglevel=error"]
-    log(f"peers: {' '.join(cmd)} in {root} (n8n {N8N_VERSION}, node-red {NODE_RED_VERSION}); "
-        "this takes several minutes and ~2.4 GB")
+    log(f"peers: {' '.join(cmd)} in {root} ({', '.join(f'{k} {v}' for k, v in want.items())})"
+        + ("; n8n takes several minutes and ~2.4 GB" if "n8n" in want else ""))
     t0 = time.monotonic()
     proc = subprocess.Popen(cmd, cwd=root, env=env, stdout=subprocess.PIPE,
                             stderr=subprocess.STDOUT, text=True)
