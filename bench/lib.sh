@@ -38,7 +38,7 @@ trap 'stop; rm -f "$lua"' EXIT
 
 # Writes the wrk script: POST $1 (a JSON body without single quotes) as JSON, or with $2 = GET
 # a GET without a body, with $token as its bearer when set; at the end wrk prints
-# `RESULT rps p50 p99 errors requests`.
+# `RESULT rps p50 p99 errors requests` (bench/report.lua).
 wrk_script() {
   local auth="" request
   [ -n "${token:-}" ] && auth="wrk.headers[\"Authorization\"] = \"Bearer $token\""
@@ -52,13 +52,7 @@ wrk.body = '$1'"
   cat >"$lua" <<EOF_LUA
 $request
 $auth
-done = function(summary, latency, requests)
-  io.write(string.format("RESULT %.0f %.2f %.2f %d %d\n",
-    summary.requests / (summary.duration / 1e6),
-    latency:percentile(50) / 1000, latency:percentile(99) / 1000,
-    summary.errors.status + summary.errors.connect + summary.errors.read + summary.errors.write + summary.errors.timeout,
-    summary.requests))
-end
+dofile("$PWD/bench/report.lua")
 EOF_LUA
 }
 

@@ -39,6 +39,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "bench" / "peers"))
+import peers as peer_mod  # noqa: E402  (bench/peers/peers.py: the peers' side)
 
 BODY = '{"lead":{"name":"Ana","email":"ana@example.com","vehicle":"2024 Civic"},"score":72}'
 SECRET = "bench-secret-key-0123456789abcdef0123"
@@ -105,27 +106,13 @@ def wait_http(url: str, timeout: float, proc: subprocess.Popen | None = None, lo
 
 def tree(pid: int) -> list[int]:
     """pid and every descendant."""
-    children: dict[int, list[int]] = {}
-    for entry in Path("/proc").iterdir():
-        if not entry.name.isdigit():
-            continue
-        try:
-            stat = (entry / "stat").read_text()
-        except OSError:
-            continue
-        ppid = int(stat[stat.rfind(")") + 2 :].split()[1])
-        children.setdefault(ppid, []).append(int(entry.name))
-    out, todo = [], [pid]
-    while todo:
-        p = todo.pop()
-        out.append(p)
-        todo.extend(children.get(p, []))
-    return out
+    return [pid] + peer_mod.descendants(pid)
 
 
-def status_kib(pid: int, field: str) -> int:
+def kib(path: str, field: str) -> int:
+    """A `Field:  N kB` line of a /proc file (status, meminfo); 0 when absent."""
     try:
-        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        for line in Path(path).read_text().splitlines():
             if line.startswith(field + ":"):
                 return int(line.split()[1])
     except OSError:
@@ -135,7 +122,7 @@ def status_kib(pid: int, field: str) -> int:
 
 def rss_mib(pid: int, field: str = "VmRSS") -> float:
     """Resident memory of the process tree (VmRSS now, or VmHWM: each process's peak)."""
-    return sum(status_kib(p, field) for p in tree(pid)) / 1024
+    return sum(kib(f"/proc/{p}/status", field) for p in tree(pid)) / 1024
 
 
 def cpu_seconds(pid: int) -> float:
@@ -293,17 +280,12 @@ class Load:
 
     def __init__(self, work: Path):
         self.lua = work / "post.lua"
+        report = ROOT / "bench" / "report.lua"
         self.lua.write_text(
             f"""wrk.method = "POST"
 wrk.headers["Content-Type"] = "application/json"
 wrk.body = '{BODY}'
-done = function(summary, latency, requests)
-  io.write(string.format("RESULT %.1f %.3f %.3f %d %d\\n",
-    summary.requests / (summary.duration / 1e6),
-    latency:percentile(50) / 1000, latency:percentile(99) / 1000,
-    summary.errors.status + summary.errors.connect + summary.errors.read + summary.errors.write + summary.errors.timeout,
-    summary.requests))
-end
+dofile("{report}")
 """
         )
         self.body = work / "body.json"
@@ -352,6 +334,8 @@ class Bench:
         self.args, self.work, self.mock_url = args, work, mock_url
         self.load = Load(work)
         self.counter = 0
+        # Engines that start on a copy of a folder deployed once (the peers), by label.
+        self.prepared: set[str] = set()
         self.templates: dict[str, Path] = {}
 
     def fresh_dir(self) -> Path:
@@ -362,7 +346,7 @@ class Bench:
         """A started engine with the workloads deployed on fresh data, and their URLs. AutoMatrix
         deploys through its API each time (seconds); a peer starts on a copy of a folder it was
         deployed to once (n8n's deploy is a CLI import and a restart: about 40 s)."""
-        if label.startswith("automatrix"):
+        if label not in self.prepared:
             e = make(self.fresh_dir())
             e.start()
             return e, e.deploy(self.mock_url)
@@ -383,8 +367,10 @@ class Bench:
         if getattr(e, "data_dir", None) is not None:
             shutil.rmtree(e.data_dir, ignore_errors=True)
 
-    def measure(self, label: str, make) -> dict:
+    def measure(self, label: str, make, prepared: bool = False) -> dict:
         args = self.args
+        if prepared:
+            self.prepared.add(label)
         r: dict = {"engine": label}
         log(f"{label}: start on fresh data")
         e = make(self.fresh_dir())
@@ -653,16 +639,9 @@ def update_readme(report: str) -> None:
 
 def machine() -> dict:
     cpu_model = next((l.split(":", 1)[1].strip() for l in Path("/proc/cpuinfo").read_text().splitlines() if l.startswith("model name")), "?")
-    mem = status_like("/proc/meminfo", "MemTotal") / 2**20
+    mem = kib("/proc/meminfo", "MemTotal") / 2**20
     return {"cpus": os.cpu_count(), "cpu_model": cpu_model, "memory_gib": mem, "kernel": f"Linux {platform.release()}",
             "load_before": " ".join(f"{x:.2f}" for x in os.getloadavg())}
-
-
-def status_like(path: str, field: str) -> int:
-    for line in Path(path).read_text().splitlines():
-        if line.startswith(field + ":"):
-            return int(line.split()[1])
-    return 0
 
 
 def main() -> int:
@@ -735,15 +714,13 @@ def main() -> int:
                 make = lambda d, b=backend: AutoMatrix(binary, b, args.port, d, pg_admin)  # noqa: E731
                 results["engines"].append(bench.measure(f"automatrix-{backend}", make))
             if peers:
-                import peers as peer_mod  # bench/peers/peers.py
-
                 log(f"installing {', '.join(peers)} into {peers_root} (npm)")
                 versions = peer_mod.install(peers_root, log=log, names=peers)
                 for name in peers:
                     results["versions"][name] = versions[name]
                     cls = peer_mod.PEERS[name]
                     make = lambda d, cls=cls: cls(peers_root, args.port, d)  # noqa: E731
-                    results["engines"].append(bench.measure(name, make))
+                    results["engines"].append(bench.measure(name, make, prepared=True))
         if "w4" in workloads:
             env = {"AUTOMATRIX_BENCH_EXECUTIONS": str(args.drain), "AUTOMATRIX_BENCH_SHAPES": "1-step,10-step",
                    "AUTOMATRIX_BENCH_CONCURRENCY": "32", "AUTOMATRIX_BENCH_REPEAT": str(args.repeat),

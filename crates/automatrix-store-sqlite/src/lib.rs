@@ -323,15 +323,21 @@ mod tests {
         assert!(!is_in_memory("sqlite://./data/automatrix.db"));
     }
 
-    /// Commits do not checkpoint (`wal_autocheckpoint` is off): only the checkpointer moves
-    /// the log into the database file, which therefore grows.
-    #[tokio::test]
-    async fn the_checkpointer_moves_the_log_into_the_database() {
+    /// A store on a new file, `t.db` in a temporary folder (removed when dropped).
+    async fn temp_store() -> (tempfile::TempDir, std::path::PathBuf, SqliteStore) {
         let dir = tempfile::tempdir().expect("dir");
         let file = dir.path().join("t.db");
         let store = SqliteStore::open(&format!("sqlite://{}", file.display()))
             .await
             .expect("open");
+        (dir, file, store)
+    }
+
+    /// Commits do not checkpoint (`wal_autocheckpoint` is off): only the checkpointer moves
+    /// the log into the database file, which therefore grows.
+    #[tokio::test]
+    async fn the_checkpointer_moves_the_log_into_the_database() {
+        let (_dir, file, store) = temp_store().await;
         let size = || std::fs::metadata(&file).expect("db file").len();
         let before = size();
         let mut writer = store.writer().await.expect("writer");
@@ -356,9 +362,9 @@ mod tests {
     }
 
     /// Under writes that never pause, with a reader beside them (short reads, back to back, as
-    /// the API's), the log does not grow without end: the checkpointer catches up on the writer connection and the log starts
-    /// over. Each unit here writes 4 pages; 4,000 of them append 16,000 frames (64 MiB) to a
-    /// log that never starts over.
+    /// the API's), the log does not grow without end: the checkpointer catches up on the
+    /// writer connection and the log starts over. Each unit here writes 4 pages; 4,000 of them
+    /// append 16,000 frames (64 MiB) to a log that never starts over.
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn a_steady_write_load_does_not_grow_the_log_without_end() {
         use sqlx::Arguments as _;
@@ -369,11 +375,7 @@ mod tests {
             "insert into t (pad) values ($1)",
             "insert into t (pad) values ($1)",
         ];
-        let dir = tempfile::tempdir().expect("dir");
-        let file = dir.path().join("t.db");
-        let store = SqliteStore::open(&format!("sqlite://{}", file.display()))
-            .await
-            .expect("open");
+        let (_dir, file, store) = temp_store().await;
         sqlx::query("create table t (id integer primary key, pad text)")
             .execute(&mut *store.writer().await.expect("writer"))
             .await
@@ -390,7 +392,7 @@ mod tests {
                 }
             }
         });
-        let log = dir.path().join("t.db-wal");
+        let log = file.with_file_name("t.db-wal");
         let mut largest = 0;
         for _ in 0..4000 {
             let mut args = SqliteArguments::default();

@@ -315,12 +315,12 @@ fn read_len(s: &str) -> Option<usize> {
     }
 }
 
-/// A number as JavaScript prints it into JSON: integral values as integers.
+/// A number literal as the sandbox returns it (integral values as integers, see
+/// [`path::number`]); `None` (the sandbox decides) for an integer a double cannot hold.
 fn js_number(f: f64) -> Option<Value> {
-    if f.fract() == 0.0 && f.abs() < 9_007_199_254_740_992.0 {
-        return Some(Value::Number(Number::from(f as i64)));
-    }
-    Number::from_f64(f).map(Value::Number)
+    Number::from_f64(f)
+        .and_then(|n| path::number(&n))
+        .map(Value::Number)
 }
 
 #[cfg(test)]

@@ -157,7 +157,7 @@ fn as_javascript_has_it(v: &Value) -> Option<Value> {
     })
 }
 
-fn number(n: &Number) -> Option<Number> {
+pub(super) fn number(n: &Number) -> Option<Number> {
     if let Some(u) = n.as_u64() {
         return (u <= SAFE_INTEGER).then(|| n.clone());
     }

@@ -77,14 +77,11 @@ macro_rules! __impl_queue_store {
                 )
             });
 
-            /// Upserts a step (`$3`…`$16`) if the job `$1` still has the lease token `$2`, and
-            /// returns its execution's status then: no row means the lease is lost.
-            static WRITE_STEP: LazyLock<[&'static str; 1]> = LazyLock::new(|| {
-                [$crate::sql::write_step_sql(<$store as Dialect>::LOCK_FOR_SHARE, 3, true).leak()]
-            });
-
-            /// `n` steps in one text (index `n`, from 1 to [`STEPS_PER_UNIT`]): `$3`…`$16`,
-            /// then `$17`…`$30`, and so on, each like [`WRITE_STEP`].
+            /// `n` steps in one text (index `n`, from 1 to
+            /// [`STEPS_PER_UNIT`]($crate::sql::STEPS_PER_UNIT)): `$3`…`$16`,
+            /// then `$17`…`$30`, and so on. Each upserts a step if the job `$1` still has the
+            /// lease token `$2`, and returns its execution's status then: no row means the lease
+            /// is lost.
             static WRITE_STEPS: LazyLock<Vec<Vec<&'static str>>> = LazyLock::new(|| {
                 let lock = <$store as Dialect>::LOCK_FOR_SHARE;
                 (0..=$crate::sql::STEPS_PER_UNIT)
@@ -137,7 +134,7 @@ macro_rules! __impl_queue_store {
             /// Finishes the execution (see [`finish_sql`]($crate::sql::finish_sql): `$3`…`$8`)
             /// after none, one (`$9`…`$22`), two (and `$23`…`$36`) … up to
             /// [`STEPS_PER_UNIT`]($crate::sql::STEPS_PER_UNIT) step upserts like
-            /// [`WRITE_STEP`] (index: the number of steps).
+            /// those of [`WRITE_STEPS`] (index: the number of steps).
             static FINISH: LazyLock<Vec<Vec<&'static str>>> = LazyLock::new(|| {
                 let lock = <$store as Dialect>::LOCK_FOR_SHARE;
                 (0..=$crate::sql::STEPS_PER_UNIT).map(|steps| {
@@ -308,7 +305,7 @@ macro_rules! __impl_queue_store {
                     check_step_belongs_to(job, &step)?;
                     let mut args = $crate::__unit_args!($store; job.id, job.lease_token);
                     add_step(&mut args, &step)?;
-                    status_after_steps(&self.run_unit(&WRITE_STEP[..], args).await?)
+                    status_after_steps(&self.run_unit(&WRITE_STEPS[1][..], args).await?)
                 }
 
                 async fn write_steps(
